@@ -1,0 +1,45 @@
+// The block allocator: a DRAM mirror of the on-pool bitmap. Changes are staged in the caller's
+// transaction; the mirror is updated at once and restored if the transaction is abandoned.
+#pragma once
+
+#include "fscore/journal.hpp"
+#include "fscore/layout.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace daxpolicy::fscore
+{
+
+class BlockAllocator
+{
+      public:
+	BlockAllocator(const PmemPool &pool, const Superblock &sb);
+
+	struct Run {
+		uint64_t start;
+		uint64_t len;
+	};
+	// Up to `want` free blocks in one contiguous run, the first free one at or after `goal`
+	// (wrapping round); with no usable goal, after the previous allocation. Throws `no_space`
+	// when the pool is full.
+	Run allocate(Transaction &txn, uint64_t want, uint64_t goal);
+	void release(Transaction &txn, uint64_t start, uint64_t len);
+	bool in_use(uint64_t block) const;
+	uint64_t free_blocks() const { return free_; }
+
+      private:
+	void set_range(Transaction &txn, uint64_t start, uint64_t len, bool used);
+	void stage_word(Transaction &txn, uint64_t word);
+
+	uint64_t *disk_words_;
+	std::vector<uint64_t> words_;
+	uint64_t total_;
+	uint64_t data_start_;
+	// Where the last allocation ended: a search without a goal starts here, so filling
+	// the pool does not rescan the full part for every block.
+	uint64_t next_fit_;
+	uint64_t free_ = 0;
+};
+
+} // namespace daxpolicy::fscore

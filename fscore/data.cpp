@@ -1,0 +1,243 @@
+// The data path of the embedded core: extents, direct (DAX) I/O into the pool, the page cache
+// of non-DAX files, and the in-core state that fixes a file's effective mode while in use.
+#include "fscore/clock.hpp"
+#include "fscore/embedded_volume.hpp"
+#include "fscore/error.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace daxpolicy::fscore
+{
+
+std::optional<uint64_t> EmbeddedVolume::pblk_of(const DiskInode &di, uint64_t lblk) const
+{
+	for (uint32_t i = 0; i < di.extent_count; i++) {
+		const Extent &e = di.extents[i];
+		if (lblk >= e.lblk && lblk < uint64_t{e.lblk} + e.len)
+			return e.pblk + (lblk - e.lblk);
+	}
+	return std::nullopt;
+}
+
+void EmbeddedVolume::insert_extent(DiskInode &di, Extent ext) const
+{
+	Extent *begin = di.extents, *end = di.extents + di.extent_count;
+	Extent *pos = std::lower_bound(
+	    begin, end, ext, [](const Extent &a, const Extent &b) { return a.lblk < b.lblk; });
+	if (pos != begin) {
+		Extent &prev = *(pos - 1);
+		if (prev.lblk + prev.len == ext.lblk && prev.pblk + prev.len == ext.pblk) {
+			prev.len += ext.len;
+			return;
+		}
+	}
+	if (di.extent_count == kInlineExtents)
+		throw Error(Errc::no_space, "file is too fragmented: at most " +
+		                                std::to_string(kInlineExtents) +
+		                                " extents a file in this pool format");
+	std::move_backward(pos, end, end + 1);
+	*pos = ext;
+	di.extent_count++;
+}
+
+void EmbeddedVolume::read_blocks(const DiskInode &di, uint64_t off, std::span<std::byte> out) const
+{
+	size_t done = 0;
+	while (done < out.size()) {
+		uint64_t pos = off + done;
+		uint64_t in_block = pos % kBlockSize;
+		size_t n = std::min<size_t>(kBlockSize - in_block, out.size() - done);
+		if (auto pblk = pblk_of(di, pos / kBlockSize))
+			std::memcpy(out.data() + done,
+			            pool_->base() + *pblk * kBlockSize + in_block, n);
+		else
+			std::memset(out.data() + done, 0, n); // a hole reads as zeros
+		done += n;
+	}
+}
+
+void EmbeddedVolume::write_blocks(Transaction &txn, DiskInode &di, uint64_t off,
+                                  std::span<const std::byte> data)
+{
+	uint64_t end = off + data.size();
+	uint64_t first = off / kBlockSize, last = (end + kBlockSize - 1) / kBlockSize;
+	if (last > UINT32_MAX)
+		throw Error(Errc::invalid_argument, "offset beyond the largest file");
+	// Allocate every hole in the range first: if that fails, nothing has been written.
+	for (uint64_t lblk = first; lblk < last;) {
+		if (pblk_of(di, lblk)) {
+			lblk++;
+			continue;
+		}
+		uint64_t hole_end = lblk + 1;
+		while (hole_end < last && !pblk_of(di, hole_end))
+			hole_end++;
+		uint64_t goal = 0;
+		if (lblk > 0)
+			if (auto prev = pblk_of(di, lblk - 1))
+				goal = *prev + 1;
+		auto run = alloc_->allocate(txn, hole_end - lblk, goal);
+		// New blocks may hold old data of a freed file: zero the parts the write does
+		// not cover, durably, before the commit that makes them the file's.
+		for (uint64_t b = 0; b < run.len; b++) {
+			uint64_t block_start = (lblk + b) * kBlockSize;
+			if (block_start < off || block_start + kBlockSize > end)
+				pool_->memset_persist(pool_->base() + (run.start + b) * kBlockSize,
+				                      0, kBlockSize);
+		}
+		insert_extent(di,
+		              Extent{static_cast<uint32_t>(lblk), static_cast<uint32_t>(run.start),
+		                     static_cast<uint32_t>(run.len)});
+		lblk += run.len;
+	}
+	// The data is durable before the caller commits the extents and size that expose it.
+	size_t done = 0;
+	while (done < data.size()) {
+		uint64_t pos = off + done;
+		uint64_t in_block = pos % kBlockSize;
+		uint64_t pblk = *pblk_of(di, pos / kBlockSize);
+		size_t n = std::min<size_t>(kBlockSize - in_block, data.size() - done);
+		// Extend the copy over blocks that are contiguous in the pool.
+		while (done + n < data.size()) {
+			auto next = pblk_of(di, (pos + n) / kBlockSize);
+			if (!next || *next != pblk + (in_block + n) / kBlockSize)
+				break;
+			n = std::min<size_t>(n + kBlockSize, data.size() - done);
+		}
+		pool_->memcpy_persist(pool_->base() + pblk * kBlockSize + in_block,
+		                      data.data() + done, n);
+		done += n;
+	}
+	di.size = std::max(di.size, end);
+	di.mtime_ns = now_ns();
+}
+
+uint64_t EmbeddedVolume::file_size(uint64_t ino) const
+{
+	auto it = in_core_.find(ino);
+	if (it != in_core_.end() && it->second.cache.size)
+		return *it->second.cache.size;
+	return inode(ino).size;
+}
+
+std::vector<std::byte> EmbeddedVolume::read_file(uint64_t ino, uint64_t off, size_t len)
+{
+	uint64_t size = file_size(ino);
+	if (off >= size)
+		return {};
+	len = static_cast<size_t>(std::min<uint64_t>(len, size - off));
+	std::vector<std::byte> out(len);
+	InCore &ic = in_core_.at(ino);
+	if (ic.effective_dax) {
+		read_blocks(inode(ino), off, out);
+		return out;
+	}
+	for (size_t done = 0; done < len;) {
+		uint64_t pos = off + done;
+		uint64_t index = pos / kBlockSize, in_page = pos % kBlockSize;
+		size_t n = std::min<size_t>(kBlockSize - in_page, len - done);
+		auto page = ic.cache.pages.find(index);
+		if (page == ic.cache.pages.end()) {
+			CachedPage fresh;
+			read_blocks(inode(ino), index * kBlockSize, fresh.data);
+			page = ic.cache.pages.emplace(index, fresh).first;
+		}
+		std::memcpy(out.data() + done, page->second.data.data() + in_page, n);
+		done += n;
+	}
+	return out;
+}
+
+void EmbeddedVolume::write_file(uint64_t ino, uint64_t off, std::span<const std::byte> data)
+{
+	if (data.empty())
+		return;
+	InCore &ic = in_core_.at(ino);
+	if (ic.effective_dax) {
+		// DAX: straight to the pool, persistent when this returns.
+		Transaction txn(journal_);
+		DiskInode di = inode(ino);
+		write_blocks(txn, di, off, data);
+		stage_inode(txn, ino, di);
+		txn.commit();
+		return;
+	}
+	uint64_t size = file_size(ino);
+	for (size_t done = 0; done < data.size();) {
+		uint64_t pos = off + done;
+		uint64_t index = pos / kBlockSize, in_page = pos % kBlockSize;
+		size_t n = std::min<size_t>(kBlockSize - in_page, data.size() - done);
+		auto page = ic.cache.pages.find(index);
+		if (page == ic.cache.pages.end()) {
+			CachedPage fresh;
+			read_blocks(inode(ino), index * kBlockSize, fresh.data);
+			page = ic.cache.pages.emplace(index, fresh).first;
+		}
+		std::memcpy(page->second.data.data() + in_page, data.data() + done, n);
+		page->second.dirty = true;
+		done += n;
+	}
+	if (off + data.size() > size)
+		ic.cache.size = off + data.size();
+}
+
+void EmbeddedVolume::writeback(uint64_t ino)
+{
+	PageCache &cache = in_core_.at(ino).cache;
+	if (!cache.dirty())
+		return;
+	Transaction txn(journal_);
+	DiskInode di = inode(ino);
+	uint64_t size = file_size(ino);
+	for (const auto &[index, page] : cache.pages) {
+		uint64_t start = index * kBlockSize;
+		if (!page.dirty || start >= size)
+			continue;
+		size_t n = static_cast<size_t>(std::min<uint64_t>(kBlockSize, size - start));
+		write_blocks(txn, di, start, std::span(page.data).first(n));
+	}
+	di.size = size;
+	stage_inode(txn, ino, di);
+	txn.commit();
+	for (auto &[index, page] : cache.pages)
+		page.dirty = false;
+	cache.size.reset();
+}
+
+EmbeddedVolume::InCore &EmbeddedVolume::get_in_core(uint64_t ino)
+{
+	auto [it, fresh] = in_core_.try_emplace(ino);
+	if (fresh)
+		it->second.effective_dax = effective_for(inode(ino));
+	return it->second;
+}
+
+void EmbeddedVolume::put_in_core(uint64_t ino, bool was_map, Events &events)
+{
+	InCore &ic = in_core_.at(ino);
+	(was_map ? ic.maps : ic.opens)--;
+	const DiskInode &di = inode(ino);
+	if (was_map && ic.maps == 0)
+		events.push_back({VolumeEvent::Kind::unmapped,
+		                  ino,
+		                  di.generation,
+		                  di.nlink ? path_of_locked(ino) : std::string(),
+		                  {}});
+	if (ic.opens + ic.maps > 0)
+		return;
+	// Last user: cached data reaches the pool before the in-core state (and with it the
+	// effective mode) can go. If write-back fails the state stays, and so does the mode.
+	writeback(ino);
+	in_core_.erase(ino);
+	if (di.nlink == 0) {
+		Transaction txn(journal_);
+		free_inode(txn, ino);
+		txn.commit();
+		return;
+	}
+	events.push_back(
+	    {VolumeEvent::Kind::released, ino, di.generation, path_of_locked(ino), {}});
+}
+
+} // namespace daxpolicy::fscore

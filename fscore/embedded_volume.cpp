@@ -1,0 +1,292 @@
+#include "fscore/embedded_volume.hpp"
+
+#include "fscore/clock.hpp"
+#include "fscore/error.hpp"
+#include "fscore/session.hpp"
+#include "fscore/superblock.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+
+namespace daxpolicy::fscore
+{
+
+void EmbeddedVolume::mkfs(const std::filesystem::path &pool_path, uint64_t size)
+{
+	if (size < kMinPoolSize)
+		throw Error(Errc::invalid_argument, "pool size must be at least " +
+		                                        std::to_string(kMinPoolSize >> 20) +
+		                                        " MiB");
+	auto pool = PmemPool::create(pool_path, size);
+	Superblock sb = geometry(std::min(size, pool->size()));
+	std::byte *base = pool->base();
+
+	// A devdax device may hold anything: clear every metadata region. (A new pool file is
+	// sparse and reads zero already; the memset then costs only the metadata blocks.)
+	pool->memset_persist(base + kBlockSize, 0, (sb.data_start - 1) * kBlockSize);
+	Journal(*pool, sb).format();
+
+	auto *words = reinterpret_cast<uint64_t *>(base + sb.bitmap_start * kBlockSize);
+	auto mark = [&](uint64_t b) { words[b / 64] |= uint64_t{1} << (b % 64); };
+	for (uint64_t b = 0; b < sb.data_start; b++)
+		mark(b);
+	for (uint64_t b = sb.total_blocks; b % 64 != 0; b++) // bits past the end: never free
+		mark(b);
+	pool->persist(words, sb.bitmap_blocks * kBlockSize);
+
+	auto *root = reinterpret_cast<DiskInode *>(base + sb.inode_table_start * kBlockSize +
+	                                           kRootIno * kInodeSize);
+	DiskInode di{};
+	di.type = InodeType::directory;
+	di.nlink = 1;
+	di.generation = 1;
+	di.mtime_ns = di.ctime_ns = now_ns();
+	pool->memcpy_persist(root, &di, sizeof(di));
+
+	std::random_device rd;
+	for (auto &b : sb.uuid)
+		b = static_cast<uint8_t>(rd());
+	sb.created_ns = now_ns();
+	sb.clean = 1;
+	// Everything above is durable before the magic is written: a pool whose mkfs was cut
+	// short has no magic and is refused, never half-trusted.
+	auto *disk_sb = reinterpret_cast<Superblock *>(base);
+	pool->memcpy_persist(disk_sb, &sb, sizeof(sb));
+	pool->memcpy_persist(disk_sb->magic, kMagic, sizeof(kMagic));
+}
+
+EmbeddedVolume::EmbeddedVolume(std::unique_ptr<PmemPool> pool, Options options)
+    : pool_(std::move(pool)), options_(std::move(options)),
+      sb_(reinterpret_cast<Superblock *>(pool_->base())), journal_(*pool_, *sb_)
+{
+}
+
+std::unique_ptr<EmbeddedVolume> EmbeddedVolume::mount(const std::filesystem::path &pool_path,
+                                                      Options options)
+{
+	auto pool = PmemPool::open(pool_path);
+	if (pool->size() < kMinPoolSize)
+		throw Error(Errc::invalid_argument,
+		            pool_path.string() + ": not a usable daxpolicy pool: too small");
+	check_superblock(*reinterpret_cast<const Superblock *>(pool->base()), pool->size(),
+	                 pool_path.string());
+	std::unique_ptr<EmbeddedVolume> vol(
+	    new EmbeddedVolume(std::move(pool), std::move(options)));
+	vol->replayed_journal_ = vol->journal_.recover();
+	vol->was_unclean_ = vol->sb_->clean == 0;
+	// Cleared before anything changes, so a crash from here on is seen at the next mount.
+	vol->sb_->clean = 0;
+	vol->sb_->mount_count++;
+	vol->pool_->persist(&vol->sb_->clean, 2 * sizeof(uint64_t));
+	vol->alloc_ = std::make_unique<BlockAllocator>(*vol->pool_, *vol->sb_);
+	vol->load();
+	vol->free_orphans();
+	return vol;
+}
+
+EmbeddedVolume::~EmbeddedVolume()
+{
+	std::lock_guard lock(mutex_);
+	try {
+		for (auto &[ino, ic] : in_core_)
+			writeback(ino);
+	} catch (const Error &) {
+		// The pool is full: cached data that cannot be written is lost, and the pool is
+		// left marked unclean so the next mount says so.
+		return;
+	}
+	sb_->clean = 1;
+	pool_->persist(&sb_->clean, sizeof(sb_->clean));
+}
+
+DiskInode &EmbeddedVolume::inode(uint64_t ino) const
+{
+	return *reinterpret_cast<DiskInode *>(pool_->base() + sb_->inode_table_start * kBlockSize +
+	                                      ino * kInodeSize);
+}
+
+void EmbeddedVolume::load()
+{
+	auto corrupt = [&](const std::string &why) {
+		throw Error(Errc::invalid_argument, pool_->path().string() +
+		                                        ": pool is inconsistent (" + why +
+		                                        "); run `daxpolicy fsck`");
+	};
+	if (inode(kRootIno).type != InodeType::directory)
+		corrupt("root is not a directory");
+	for (uint64_t ino = sb_->inode_count - 1; ino >= 1; ino--) {
+		const DiskInode &di = inode(ino);
+		if (di.type == InodeType::free) {
+			free_inos_.push_back(ino);
+			continue;
+		}
+		if (di.type != InodeType::regular && di.type != InodeType::directory)
+			corrupt("inode " + std::to_string(ino) + " has an unknown type");
+		if (di.extent_count > kInlineExtents)
+			corrupt("inode " + std::to_string(ino) + " has too many extents");
+		for (uint32_t i = 0; i < di.extent_count; i++) {
+			const Extent &e = di.extents[i];
+			if (e.pblk < sb_->data_start ||
+			    e.pblk + uint64_t{e.len} > sb_->total_blocks)
+				corrupt("inode " + std::to_string(ino) +
+				        " has an extent outside the data area");
+		}
+		if (di.type != InodeType::directory)
+			continue;
+		Directory &dir = dirs_[ino];
+		dir.slots = di.size / kDirentSize;
+		for (uint64_t slot = dir.slots; slot-- > 0;) {
+			const Dirent *d = dirent_slot(di, slot);
+			if (d->ino == 0) {
+				dir.free_slots.push_back(slot);
+				continue;
+			}
+			if (d->ino >= sb_->inode_count || d->name_len == 0 ||
+			    d->name_len > kNameMax)
+				corrupt("directory " + std::to_string(ino) + " has a bad entry");
+			std::string name(d->name, d->name_len);
+			dir.entries.emplace(name, DirEntry{d->ino, slot});
+			parents_[d->ino] = Parent{ino, name};
+		}
+	}
+	for (const auto &[ino, parent] : parents_)
+		if (inode(ino).type == InodeType::free)
+			corrupt("directory entry names free inode " + std::to_string(ino));
+}
+
+void EmbeddedVolume::free_orphans()
+{
+	// Files removed while in use keep nlink 0 until last close; a crash leaves them here.
+	std::lock_guard lock(mutex_);
+	for (uint64_t ino = 2; ino < sb_->inode_count; ino++) {
+		if (inode(ino).type == InodeType::free || inode(ino).nlink != 0)
+			continue;
+		Transaction txn(journal_);
+		free_inode(txn, ino);
+		txn.commit();
+	}
+}
+
+VolumeInfo EmbeddedVolume::info() const
+{
+	std::lock_guard lock(mutex_);
+	VolumeInfo vi;
+	vi.name = options_.name;
+	vi.kind = "embedded";
+	vi.path = pool_->path().string();
+	vi.dax_mode = options_.dax_mode;
+	// Loads and stores reach the pool mapping directly whatever the medium; `granularity`
+	// says what persisting costs on it.
+	vi.dax_capable = true;
+	vi.granularity = pool_->granularity();
+	vi.files = sb_->inode_count - 1 - free_inos_.size();
+	return vi;
+}
+
+bool EmbeddedVolume::effective_for(const DiskInode &di) const
+{
+	if (di.type != InodeType::regular)
+		return false; // directories are never effective (dax.rst)
+	switch (options_.dax_mode) {
+	case DaxMode::always:
+		return true;
+	case DaxMode::never:
+		return false;
+	case DaxMode::inode:
+		return di.flags & kInodeFlagDax;
+	}
+	return false;
+}
+
+FileInfo EmbeddedVolume::info_of(uint64_t ino, std::string path) const
+{
+	const DiskInode &di = inode(ino);
+	FileInfo fi;
+	fi.path = std::move(path);
+	fi.ino = ino;
+	fi.generation = di.generation;
+	fi.type = di.type == InodeType::directory ? FileType::directory : FileType::regular;
+	fi.size = file_size(ino);
+	fi.dax_flag = di.flags & kInodeFlagDax;
+	auto it = in_core_.find(ino);
+	if (it != in_core_.end()) {
+		fi.dax_effective = it->second.effective_dax;
+		fi.mapped = it->second.maps;
+		fi.in_use = true;
+	} else {
+		fi.dax_effective = effective_for(di);
+	}
+	return fi;
+}
+
+FileInfo EmbeddedVolume::stat(const std::string &path)
+{
+	std::lock_guard lock(mutex_);
+	return info_of(resolve(path), path);
+}
+
+void EmbeddedVolume::walk_locked(uint64_t ino, const std::string &path,
+                                 const std::function<void(const FileInfo &)> &visit) const
+{
+	visit(info_of(ino, path));
+	auto dir = dirs_.find(ino);
+	if (dir == dirs_.end())
+		return;
+	std::string prefix = path == "/" ? "/" : path + "/";
+	for (const auto &[name, entry] : dir->second.entries)
+		walk_locked(entry.ino, prefix + name, visit);
+}
+
+void EmbeddedVolume::walk(const std::string &path,
+                          const std::function<void(const FileInfo &)> &visit)
+{
+	std::vector<FileInfo> found;
+	{
+		std::lock_guard lock(mutex_);
+		walk_locked(resolve(path), path, [&](const FileInfo &fi) { found.push_back(fi); });
+	}
+	// Visited without the lock, so the visitor may call back into the volume.
+	for (const auto &fi : found)
+		visit(fi);
+}
+
+void EmbeddedVolume::set_dax_flag(const std::string &path, bool on)
+{
+	std::lock_guard lock(mutex_);
+	uint64_t ino = resolve(path);
+	DiskInode di = inode(ino);
+	uint32_t flags = on ? di.flags | kInodeFlagDax : di.flags & ~kInodeFlagDax;
+	if (flags == di.flags)
+		return;
+	di.flags = flags;
+	di.ctime_ns = now_ns();
+	// Only the flag: the effective state of a file in use stays what it was decided to be
+	// (in_core_), which is what keeps a mapped file's fault path from changing under it.
+	Transaction txn(journal_);
+	stage_inode(txn, ino, di);
+	txn.commit();
+}
+
+std::optional<std::string> EmbeddedVolume::path_of(uint64_t ino, uint64_t generation)
+{
+	std::lock_guard lock(mutex_);
+	if (ino == 0 || ino >= sb_->inode_count)
+		return std::nullopt;
+	const DiskInode &di = inode(ino);
+	if (di.type == InodeType::free || di.generation != generation || di.nlink == 0)
+		return std::nullopt;
+	return path_of_locked(ino);
+}
+
+Subscription EmbeddedVolume::subscribe(VolumeListener listener)
+{
+	return listeners_.add(std::move(listener));
+}
+
+std::unique_ptr<Session> EmbeddedVolume::open_session(Holder holder)
+{
+	return std::unique_ptr<Session>(new Session(*this, holder));
+}
+
+} // namespace daxpolicy::fscore

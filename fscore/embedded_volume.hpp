@@ -1,0 +1,158 @@
+// The embedded pmem filesystem core: a pool mapped with libpmem2, holding inodes, directories
+// and extents, every metadata change made atomic by the redo journal.
+//
+// Locking (see docs/ARCHITECTURE.md): one volume mutex, mutex_, serialises every operation
+// on the volume: namespace, inodes, extents, bitmap, journal, in-core inode state and page
+// cache. Listeners are called after it is released. Sessions own open files and mappings and
+// call in through the volume, so they take the same mutex.
+#pragma once
+
+#include "fscore/allocator.hpp"
+#include "fscore/journal.hpp"
+#include "fscore/layout.hpp"
+#include "fscore/listener_set.hpp"
+#include "fscore/page_cache.hpp"
+#include "fscore/pmem_pool.hpp"
+#include "fscore/volume.hpp"
+
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+namespace daxpolicy::fscore
+{
+
+class Session;
+
+// Who holds a session's files and mappings: the peer process of a client connection.
+struct Holder {
+	int pid = 0;
+	unsigned uid = 0;
+};
+
+class EmbeddedVolume final : public Volume
+{
+      public:
+	struct Options {
+		std::string name = "pool0";
+		DaxMode dax_mode = DaxMode::inode;
+	};
+
+	// Creates the pool file (sparse) and writes an empty filesystem: superblock, journal,
+	// inode table with the root directory, bitmap.
+	static void mkfs(const std::filesystem::path &pool_path, uint64_t size);
+	// Maps the pool, checks the superblock, replays the journal, frees orphans.
+	static std::unique_ptr<EmbeddedVolume> mount(const std::filesystem::path &pool_path,
+	                                             Options options);
+	// Clean unmount: writes back cached data and marks the superblock clean.
+	~EmbeddedVolume() override;
+
+	VolumeInfo info() const override;
+	FileInfo stat(const std::string &path) override;
+	void walk(const std::string &path,
+	          const std::function<void(const FileInfo &)> &visit) override;
+	void set_dax_flag(const std::string &path, bool on) override;
+	std::optional<std::string> path_of(uint64_t ino, uint64_t generation) override;
+	Subscription subscribe(VolumeListener listener) override;
+
+	FileInfo create(const std::string &path);
+	FileInfo mkdir(const std::string &path);
+	// Removes a file or an empty directory. A file still in use keeps its blocks until
+	// its last user goes.
+	void remove(const std::string &path);
+	// Renames within the volume; replaces a file with a file, or an empty directory with a
+	// directory. The flag goes with the file.
+	void rename(const std::string &from, const std::string &to);
+
+	std::unique_ptr<Session> open_session(Holder holder);
+
+	// Whether mount found the pool unclean (crash) and replayed its journal.
+	bool was_unclean() const { return was_unclean_; }
+	bool replayed_journal() const { return replayed_journal_; }
+
+      private:
+	friend class Session;
+
+	// In-core state of a file in use, like the kernel's struct inode while it is cached.
+	struct InCore {
+		uint32_t opens = 0;
+		uint32_t maps = 0;
+		// Decided when the file came into use; fixed until it is no longer in use.
+		bool effective_dax = false;
+		PageCache cache;
+	};
+	struct DirEntry {
+		uint64_t ino;
+		uint64_t slot;
+	};
+	struct Directory {
+		std::map<std::string, DirEntry> entries;
+		std::vector<uint64_t> free_slots;
+		uint64_t slots = 0;
+	};
+	struct Parent {
+		uint64_t dir;
+		std::string name;
+	};
+	using Events = std::vector<VolumeEvent>;
+
+	EmbeddedVolume(std::unique_ptr<PmemPool> pool, Options options);
+	void load();
+	void free_orphans();
+
+	// All below: called with mutex_ held.
+	DiskInode &inode(uint64_t ino) const;
+	uint64_t resolve(const std::string &path) const;
+	std::pair<uint64_t, std::string> resolve_parent(const std::string &path) const;
+	std::string path_of_locked(uint64_t ino) const;
+	FileInfo info_of(uint64_t ino, std::string path) const;
+	bool effective_for(const DiskInode &di) const;
+	void walk_locked(uint64_t ino, const std::string &path,
+	                 const std::function<void(const FileInfo &)> &visit) const;
+	uint64_t make_node(const std::string &path, InodeType type, Events &events);
+	void add_dirent(Transaction &txn, uint64_t dir, const std::string &name, uint64_t ino);
+	void remove_dirent(Transaction &txn, uint64_t dir, const std::string &name);
+	Dirent *dirent_slot(const DiskInode &dir, uint64_t slot) const;
+	void free_inode(Transaction &txn, uint64_t ino);
+	void unlink_locked(Transaction &txn, uint64_t dir, const std::string &name, Events &events);
+	void stage_inode(Transaction &txn, uint64_t ino, const DiskInode &di);
+
+	// Data path (data.cpp).
+	std::optional<uint64_t> pblk_of(const DiskInode &di, uint64_t lblk) const;
+	void read_blocks(const DiskInode &di, uint64_t off, std::span<std::byte> out) const;
+	// Allocates what [off, off+len) lacks into `di` (staging the bitmap in `txn`), and
+	// stores the data durably. The caller stages `di` and commits.
+	void write_blocks(Transaction &txn, DiskInode &di, uint64_t off,
+	                  std::span<const std::byte> data);
+	void insert_extent(DiskInode &di, Extent extent) const;
+	std::vector<std::byte> read_file(uint64_t ino, uint64_t off, size_t len);
+	void write_file(uint64_t ino, uint64_t off, std::span<const std::byte> data);
+	void writeback(uint64_t ino);
+	uint64_t file_size(uint64_t ino) const;
+
+	// Use counting: the effective state is decided at first use and re-decided after last.
+	InCore &get_in_core(uint64_t ino);
+	void put_in_core(uint64_t ino, bool was_map, Events &events);
+
+	std::unique_ptr<PmemPool> pool_;
+	Options options_;
+	Superblock *sb_;
+	Journal journal_;
+	std::unique_ptr<BlockAllocator> alloc_;
+	bool was_unclean_ = false;
+	bool replayed_journal_ = false;
+
+	mutable std::mutex mutex_;
+	std::unordered_map<uint64_t, Directory> dirs_;
+	std::unordered_map<uint64_t, Parent> parents_;
+	std::vector<uint64_t> free_inos_;
+	std::unordered_map<uint64_t, InCore> in_core_;
+	ListenerSet listeners_;
+};
+
+} // namespace daxpolicy::fscore

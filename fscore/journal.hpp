@@ -1,0 +1,71 @@
+// The redo journal: every metadata change (namespace, inodes, extents, bitmap, flags) is staged
+// in a Transaction and becomes durable all at once at commit, or not at all.
+#pragma once
+
+#include "fscore/layout.hpp"
+#include "fscore/pmem_pool.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <vector>
+
+namespace daxpolicy::fscore
+{
+
+class Journal
+{
+      public:
+	Journal(const PmemPool &pool, const Superblock &sb);
+
+	// Writes an empty header (mkfs).
+	void format();
+	// Replays a committed transaction left by a crash. Returns true when one was replayed.
+	// Throws `internal` when the header is not a journal's.
+	bool recover();
+	// True when no transaction is committed-but-unapplied (what fsck expects after recovery).
+	bool empty() const;
+	size_t capacity() const { return capacity_; }
+
+      private:
+	friend class Transaction;
+	struct Staged {
+		uint64_t pool_offset;
+		size_t len;
+		size_t data_pos;
+	};
+	void commit(const std::vector<Staged> &records, const std::vector<std::byte> &data);
+	void apply_payload(uint64_t record_count);
+
+	const PmemPool &pool_;
+	JournalHeader *header_;
+	std::byte *payload_;
+	size_t capacity_;
+};
+
+class Transaction
+{
+      public:
+	explicit Transaction(Journal &journal) : journal_(journal) {}
+	~Transaction();
+	Transaction(const Transaction &) = delete;
+	Transaction &operator=(const Transaction &) = delete;
+
+	// The new content of the pool bytes at `dst`; written in place only at commit. Later
+	// stages of the same bytes win.
+	void stage(void *dst, const void *src, size_t len);
+	template <class T> void stage(T *dst, const T &value) { stage(dst, &value, sizeof(T)); }
+	// Undoes DRAM state that mirrors a staged change, should the transaction be abandoned
+	// (an exception before commit). Run in reverse order.
+	void on_abort(std::function<void()> undo) { undo_.push_back(std::move(undo)); }
+	void commit();
+
+      private:
+	Journal &journal_;
+	std::vector<Journal::Staged> records_;
+	std::vector<std::byte> data_;
+	size_t payload_bytes_ = 0; // what records_ will take in the journal
+	std::vector<std::function<void()>> undo_;
+	bool done_ = false;
+};
+
+} // namespace daxpolicy::fscore

@@ -1,0 +1,110 @@
+// The on-pool format of the embedded core. Every structure here is stored as-is in the pool
+// (little-endian, naturally aligned), so its size and field order are part of the format:
+// change them only with a new kFormatVersion.
+//
+//   block 0                      superblock
+//   [journal_start, +blocks)     redo journal: header, then records
+//   [inode_table_start, +blocks) inode table, kInodeSize bytes each; ino 0 is never used
+//   [bitmap_start, +blocks)      block bitmap, bit set = block in use (metadata included)
+//   [data_start, total_blocks)   file and directory data, in extents
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace daxpolicy::fscore
+{
+
+inline constexpr uint64_t kBlockSize = 4096;
+inline constexpr char kMagic[8] = {'D', 'A', 'X', 'P', 'O', 'O', 'L', '1'};
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint64_t kRootIno = 1;
+inline constexpr uint64_t kMinPoolSize = 16ull << 20;
+
+struct Superblock {
+	char magic[8];
+	uint32_t version;
+	uint32_t block_size;
+	uint8_t uuid[16];
+	uint64_t total_blocks;
+	uint64_t inode_count;
+	uint64_t journal_start;
+	uint64_t journal_blocks;
+	uint64_t inode_table_start;
+	uint64_t inode_table_blocks;
+	uint64_t bitmap_start;
+	uint64_t bitmap_blocks;
+	uint64_t data_start;
+	uint64_t created_ns;
+	// 1 while the pool is not mounted read-write; cleared at mount, set at clean unmount.
+	// A pool found mounted-unclean has its journal replayed (it always is) and says so.
+	uint64_t clean;
+	uint64_t mount_count;
+};
+static_assert(sizeof(Superblock) == 128);
+
+enum class InodeType : uint32_t { free = 0, regular = 1, directory = 2 };
+
+inline constexpr uint32_t kInodeFlagDax = 1u << 0; // FS_XFLAG_DAX
+
+// A run of blocks: file blocks [lblk, lblk+len) live at pool blocks [pblk, pblk+len).
+struct Extent {
+	uint32_t lblk;
+	uint32_t pblk;
+	uint32_t len;
+};
+static_assert(sizeof(Extent) == 12);
+
+inline constexpr size_t kInodeSize = 256;
+inline constexpr size_t kInlineExtents = 16;
+
+struct DiskInode {
+	InodeType type;
+	uint32_t flags;
+	uint32_t nlink;
+	uint32_t extent_count; // valid entries of `extents`, sorted by lblk, non-overlapping
+	uint64_t size;
+	// Bumped each time the slot is reused, so (ino, generation) names one file for ever.
+	uint64_t generation;
+	uint64_t mtime_ns;
+	uint64_t ctime_ns;
+	Extent extents[kInlineExtents];
+	uint8_t reserved[kInodeSize - 48 - sizeof(Extent) * kInlineExtents];
+};
+static_assert(sizeof(DiskInode) == kInodeSize);
+
+// Directory data is an array of fixed-size entries; a slot with ino 0 is free. The ino is the
+// last field written when an entry is made and the first cleared when it is removed, but the
+// journal makes either order atomic anyway.
+inline constexpr size_t kDirentSize = 256;
+inline constexpr size_t kNameMax = kDirentSize - 16;
+
+struct Dirent {
+	uint64_t ino;
+	uint16_t name_len;
+	uint16_t reserved[3];
+	char name[kNameMax];
+};
+static_assert(sizeof(Dirent) == kDirentSize);
+inline constexpr size_t kDirentsPerBlock = kBlockSize / kDirentSize;
+
+// The journal's header occupies its first block. `committed` is written alone, as one aligned
+// 8-byte store, after everything it covers is durable: it is the commit point.
+inline constexpr uint64_t kJournalMagic = 0x4c4e524a58414431ull; // "1DAXJRNL"
+
+struct JournalHeader {
+	uint64_t magic;
+	uint64_t sequence;
+	uint64_t record_count;
+	uint64_t payload_bytes;
+	uint64_t checksum; // of the payload, so a torn payload is never replayed
+	uint64_t committed;
+};
+
+// A record in the payload: `len` bytes follow, padded to 8.
+struct JournalRecord {
+	uint64_t pool_offset;
+	uint64_t len;
+};
+
+} // namespace daxpolicy::fscore

@@ -1,0 +1,295 @@
+// Path lookup and the namespace operations of the embedded core: create, mkdir, remove,
+// rename. Each is one journal transaction.
+#include "fscore/clock.hpp"
+#include "fscore/embedded_volume.hpp"
+#include "fscore/error.hpp"
+
+#include <cstring>
+
+namespace daxpolicy::fscore
+{
+
+namespace
+{
+
+std::vector<std::string> components(const std::string &path)
+{
+	if (path.empty() || path[0] != '/')
+		throw Error(Errc::invalid_argument, "path '" + path + "' is not absolute");
+	std::vector<std::string> parts;
+	size_t pos = 1;
+	while (pos <= path.size()) {
+		size_t end = path.find('/', pos);
+		if (end == std::string::npos)
+			end = path.size();
+		std::string part = path.substr(pos, end - pos);
+		if (part == "." || part == "..")
+			throw Error(Errc::invalid_argument,
+			            "path '" + path + "' must not contain '.' or '..'");
+		if (part.size() > kNameMax)
+			throw Error(Errc::invalid_argument, "name '" + part + "' is longer than " +
+			                                        std::to_string(kNameMax) +
+			                                        " bytes");
+		if (!part.empty())
+			parts.push_back(std::move(part));
+		pos = end + 1;
+	}
+	return parts;
+}
+
+} // namespace
+
+uint64_t EmbeddedVolume::resolve(const std::string &path) const
+{
+	uint64_t ino = kRootIno;
+	for (const auto &part : components(path)) {
+		auto dir = dirs_.find(ino);
+		if (dir == dirs_.end())
+			throw Error(Errc::not_found, path + ": a component is not a directory");
+		auto it = dir->second.entries.find(part);
+		if (it == dir->second.entries.end())
+			throw Error(Errc::not_found, path + ": no such file or directory");
+		ino = it->second.ino;
+	}
+	return ino;
+}
+
+std::pair<uint64_t, std::string> EmbeddedVolume::resolve_parent(const std::string &path) const
+{
+	auto parts = components(path);
+	if (parts.empty())
+		throw Error(Errc::invalid_argument, "the root directory cannot be named here");
+	std::string name = parts.back();
+	std::string parent = "/";
+	for (size_t i = 0; i + 1 < parts.size(); i++)
+		parent += (i ? "/" : "") + parts[i];
+	uint64_t dir = resolve(parent);
+	if (!dirs_.count(dir))
+		throw Error(Errc::not_found, parent + ": not a directory");
+	return {dir, name};
+}
+
+std::string EmbeddedVolume::path_of_locked(uint64_t ino) const
+{
+	std::string path;
+	while (ino != kRootIno) {
+		const Parent &p = parents_.at(ino);
+		path = "/" + p.name + path;
+		ino = p.dir;
+	}
+	return path.empty() ? "/" : path;
+}
+
+Dirent *EmbeddedVolume::dirent_slot(const DiskInode &dir, uint64_t slot) const
+{
+	auto pblk = pblk_of(dir, slot / kDirentsPerBlock);
+	if (!pblk)
+		throw Error(Errc::internal,
+		            "directory slot " + std::to_string(slot) + " is in a hole");
+	return reinterpret_cast<Dirent *>(pool_->base() + *pblk * kBlockSize +
+	                                  (slot % kDirentsPerBlock) * kDirentSize);
+}
+
+void EmbeddedVolume::stage_inode(Transaction &txn, uint64_t ino, const DiskInode &di)
+{
+	txn.stage(&inode(ino), di);
+}
+
+void EmbeddedVolume::add_dirent(Transaction &txn, uint64_t dir, const std::string &name,
+                                uint64_t ino)
+{
+	Directory &d = dirs_.at(dir);
+	DiskInode dir_inode = inode(dir);
+	uint64_t slot;
+	if (d.free_slots.empty()) {
+		// Grow the directory by one zeroed block, in this transaction: the zeroes are
+		// durable before the commit that makes the block part of the directory.
+		std::vector<std::byte> zero(kBlockSize);
+		write_blocks(txn, dir_inode, dir_inode.size, zero);
+		stage_inode(txn, dir, dir_inode);
+		slot = d.slots;
+		for (uint64_t s = slot + kDirentsPerBlock; s-- > slot + 1;)
+			d.free_slots.push_back(s);
+		d.slots += kDirentsPerBlock;
+		txn.on_abort([this, dir] {
+			Directory &dd = dirs_.at(dir);
+			dd.slots -= kDirentsPerBlock;
+			std::erase_if(dd.free_slots, [&](uint64_t s) { return s >= dd.slots; });
+		});
+	} else {
+		slot = d.free_slots.back();
+		d.free_slots.pop_back();
+	}
+	Dirent de{};
+	de.ino = ino;
+	de.name_len = static_cast<uint16_t>(name.size());
+	std::memcpy(de.name, name.data(), name.size());
+	txn.stage(dirent_slot(dir_inode, slot), de);
+	d.entries.emplace(name, DirEntry{ino, slot});
+	parents_[ino] = Parent{dir, name};
+	txn.on_abort([this, dir, name, ino, slot] {
+		Directory &dd = dirs_.at(dir);
+		dd.entries.erase(name);
+		dd.free_slots.push_back(slot);
+		parents_.erase(ino);
+	});
+}
+
+void EmbeddedVolume::remove_dirent(Transaction &txn, uint64_t dir, const std::string &name)
+{
+	Directory &d = dirs_.at(dir);
+	DirEntry entry = d.entries.at(name);
+	Dirent empty{};
+	txn.stage(dirent_slot(inode(dir), entry.slot), empty);
+	d.entries.erase(name);
+	d.free_slots.push_back(entry.slot);
+	Parent old_parent = parents_.at(entry.ino);
+	parents_.erase(entry.ino);
+	txn.on_abort([this, dir, name, entry, old_parent] {
+		Directory &dd = dirs_.at(dir);
+		dd.entries.emplace(name, entry);
+		std::erase(dd.free_slots, entry.slot);
+		parents_[entry.ino] = old_parent;
+	});
+}
+
+uint64_t EmbeddedVolume::make_node(const std::string &path, InodeType type, Events &events)
+{
+	auto [dir, name] = resolve_parent(path);
+	if (dirs_.at(dir).entries.count(name))
+		throw Error(Errc::exists, path + ": file exists");
+	if (free_inos_.empty())
+		throw Error(Errc::no_space, "no free inodes left in the pool");
+	Transaction txn(journal_);
+	uint64_t ino = free_inos_.back();
+	free_inos_.pop_back();
+	txn.on_abort([this, ino] { free_inos_.push_back(ino); });
+
+	const DiskInode &parent = inode(dir);
+	DiskInode di{};
+	di.type = type;
+	// The DAX flag is inherited from the parent at create time only (dax.rst).
+	di.flags = parent.flags & kInodeFlagDax;
+	di.nlink = 1;
+	di.generation = inode(ino).generation + 1;
+	di.mtime_ns = di.ctime_ns = now_ns();
+	stage_inode(txn, ino, di);
+	add_dirent(txn, dir, name, ino);
+	txn.commit();
+	if (type == InodeType::directory)
+		dirs_[ino] = Directory{};
+	events.push_back({VolumeEvent::Kind::created, ino, di.generation, path, {}});
+	return ino;
+}
+
+FileInfo EmbeddedVolume::create(const std::string &path)
+{
+	Events events;
+	FileInfo fi;
+	{
+		std::lock_guard lock(mutex_);
+		fi = info_of(make_node(path, InodeType::regular, events), path);
+	}
+	listeners_.notify(events);
+	return fi;
+}
+
+FileInfo EmbeddedVolume::mkdir(const std::string &path)
+{
+	Events events;
+	FileInfo fi;
+	{
+		std::lock_guard lock(mutex_);
+		fi = info_of(make_node(path, InodeType::directory, events), path);
+	}
+	listeners_.notify(events);
+	return fi;
+}
+
+void EmbeddedVolume::free_inode(Transaction &txn, uint64_t ino)
+{
+	DiskInode di = inode(ino);
+	for (uint32_t i = 0; i < di.extent_count; i++)
+		alloc_->release(txn, di.extents[i].pblk, di.extents[i].len);
+	DiskInode freed{};
+	freed.generation = di.generation; // the next user bumps it
+	stage_inode(txn, ino, freed);
+	free_inos_.push_back(ino);
+	txn.on_abort([this] { free_inos_.pop_back(); });
+	dirs_.erase(ino);
+}
+
+void EmbeddedVolume::unlink_locked(Transaction &txn, uint64_t dir, const std::string &name,
+                                   Events &events)
+{
+	uint64_t ino = dirs_.at(dir).entries.at(name).ino;
+	auto sub = dirs_.find(ino);
+	if (sub != dirs_.end() && !sub->second.entries.empty())
+		throw Error(Errc::invalid_argument, name + ": directory not empty");
+	std::string path = path_of_locked(ino);
+	remove_dirent(txn, dir, name);
+	if (in_core_.count(ino)) {
+		// In use: an orphan until its last user goes (put_in_core frees it).
+		DiskInode di = inode(ino);
+		di.nlink = 0;
+		stage_inode(txn, ino, di);
+	} else {
+		free_inode(txn, ino);
+	}
+	events.push_back({VolumeEvent::Kind::removed, ino, inode(ino).generation, path, {}});
+}
+
+void EmbeddedVolume::remove(const std::string &path)
+{
+	Events events;
+	{
+		std::lock_guard lock(mutex_);
+		auto [dir, name] = resolve_parent(path);
+		if (!dirs_.at(dir).entries.count(name))
+			throw Error(Errc::not_found, path + ": no such file or directory");
+		Transaction txn(journal_);
+		unlink_locked(txn, dir, name, events);
+		txn.commit();
+	}
+	listeners_.notify(events);
+}
+
+void EmbeddedVolume::rename(const std::string &from, const std::string &to)
+{
+	Events events;
+	{
+		std::lock_guard lock(mutex_);
+		auto [src_dir, src_name] = resolve_parent(from);
+		auto [dst_dir, dst_name] = resolve_parent(to);
+		auto src = dirs_.at(src_dir).entries.find(src_name);
+		if (src == dirs_.at(src_dir).entries.end())
+			throw Error(Errc::not_found, from + ": no such file or directory");
+		uint64_t ino = src->second.ino;
+		for (uint64_t d = dst_dir; d != kRootIno; d = parents_.at(d).dir)
+			if (d == ino)
+				throw Error(Errc::invalid_argument,
+				            to + ": cannot move a directory into itself");
+		Transaction txn(journal_);
+		auto dst = dirs_.at(dst_dir).entries.find(dst_name);
+		if (dst != dirs_.at(dst_dir).entries.end()) {
+			if (dst->second.ino == ino)
+				return;
+			bool src_is_dir = dirs_.count(ino);
+			bool dst_is_dir = dirs_.count(dst->second.ino);
+			if (src_is_dir != dst_is_dir)
+				throw Error(Errc::exists,
+				            to + ": exists and is " +
+				                (dst_is_dir ? "a directory" : "not a directory"));
+			unlink_locked(txn, dst_dir, dst_name, events);
+		}
+		// The inode is not touched: its flag goes with it (generic/607).
+		remove_dirent(txn, src_dir, src_name);
+		add_dirent(txn, dst_dir, dst_name, ino);
+		txn.commit();
+		events.push_back(
+		    {VolumeEvent::Kind::renamed, ino, inode(ino).generation, to, from});
+	}
+	listeners_.notify(events);
+}
+
+} // namespace daxpolicy::fscore

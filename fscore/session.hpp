@@ -1,0 +1,69 @@
+// A session owns the open files and mappings of one client (one connection). Everything it
+// holds is released when it is destroyed, however the client went away.
+#pragma once
+
+#include "fscore/embedded_volume.hpp"
+
+#include <cstddef>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace daxpolicy::fscore
+{
+
+class Session
+{
+      public:
+	~Session();
+	Session(const Session &) = delete;
+	Session &operator=(const Session &) = delete;
+
+	const Holder &holder() const { return holder_; }
+	EmbeddedVolume &volume() const { return vol_; }
+
+	// Opens a file or directory; with `create`, makes a regular file if it is missing.
+	int open(const std::string &path, bool create);
+	void close(int fd);
+	FileInfo fstat(int fd);
+	std::vector<std::byte> pread(int fd, uint64_t off, size_t len);
+	void pwrite(int fd, uint64_t off, std::span<const std::byte> data);
+	// Writes cached data back to the pool (a no-op for DAX files: already durable).
+	void fsync(int fd);
+	// FS_IOC_FSSETXATTR on the open file: the flag at once, the mode at last close.
+	void set_dax_flag(int fd, bool on);
+
+	int mmap(int fd, uint64_t off, uint64_t len, bool writable);
+	// Offsets are within the mapping, as xfs_io's mread/mwrite.
+	std::vector<std::byte> mread(int map, uint64_t off, size_t len);
+	void mwrite(int map, uint64_t off, std::span<const std::byte> data);
+	void munmap(int map);
+
+      private:
+	friend class EmbeddedVolume;
+	Session(EmbeddedVolume &vol, Holder holder) : vol_(vol), holder_(holder) {}
+
+	struct OpenFile {
+		uint64_t ino;
+		std::string path; // as opened, for messages
+	};
+	struct Mapping {
+		uint64_t ino;
+		uint64_t off;
+		uint64_t len;
+		bool writable;
+	};
+	const OpenFile &file(int fd) const;
+	const Mapping &mapping(int map) const;
+	uint64_t regular_file(int fd) const; // the ino, or invalid-argument for a directory
+	void check_mapped_access(const Mapping &m, uint64_t off, size_t len) const;
+
+	EmbeddedVolume &vol_;
+	Holder holder_;
+	std::map<int, OpenFile> files_;
+	std::map<int, Mapping> maps_;
+	int next_id_ = 3;
+};
+
+} // namespace daxpolicy::fscore

@@ -1,0 +1,19 @@
+// The pool's geometry, derived from its size alone, and the checks a superblock must pass
+// before anything in the pool is trusted.
+#pragma once
+
+#include "fscore/layout.hpp"
+
+#include <string>
+
+namespace daxpolicy::fscore
+{
+
+uint64_t blocks_for(uint64_t bytes);
+// The superblock mkfs writes for a pool of `size` bytes (uuid, times and magic left zero).
+Superblock geometry(uint64_t size);
+// Throws invalid_argument (or unsupported, for another format version) naming `path` and what
+// is wrong; a damaged or foreign file is refused with a reason, never half-trusted.
+void check_superblock(const Superblock &sb, uint64_t pool_size, const std::string &path);
+
+} // namespace daxpolicy::fscore

@@ -1,0 +1,98 @@
+// The Volume interface: what the policy engine needs of any filesystem it manages, whether
+// the embedded pmem core or a host ext4/xfs mount. Paths are absolute and inside the volume.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace daxpolicy::fscore
+{
+
+// The kernel's dax= mount option.
+enum class DaxMode { always, never, inode };
+const char *dax_mode_name(DaxMode mode);
+std::optional<DaxMode> dax_mode_from_name(std::string_view name);
+
+enum class FileType { regular, directory, other };
+const char *file_type_name(FileType type);
+
+struct FileInfo {
+	std::string path;
+	uint64_t ino = 0;
+	uint64_t generation = 0; // with ino, names one file for ever (inode slots are reused)
+	FileType type = FileType::other;
+	uint64_t size = 0;
+	bool dax_flag = false;      // FS_XFLAG_DAX, on disk, inherited at create
+	bool dax_effective = false; // S_DAX: what I/O and mappings do now
+	uint32_t mapped = 0;        // live mappings
+	bool in_use = false;        // open or mapped by anyone
+	std::string unsupported;    // why the file cannot carry the flag; empty when it can
+};
+
+struct VolumeInfo {
+	std::string name;
+	std::string kind; // "embedded" or "host"
+	std::string path;
+	DaxMode dax_mode = DaxMode::inode;
+	bool dax_capable = false;
+	std::string granularity;
+	uint64_t files = 0;
+};
+
+// What happened to a file, for those who wait on it (the policy scheduler).
+struct VolumeEvent {
+	enum class Kind {
+		unmapped, // its last mapping went
+		released, // it is no longer in use: its effective state may now follow its flag
+		created,
+		renamed, // `old_path` -> `path`
+		removed,
+	};
+	Kind kind;
+	uint64_t ino = 0;
+	uint64_t generation = 0;
+	std::string path;
+	std::string old_path;
+};
+
+using VolumeListener = std::function<void(const VolumeEvent &)>;
+
+// Keeps a listener subscribed while it lives.
+class Subscription
+{
+      public:
+	Subscription() = default;
+	explicit Subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+	Subscription(Subscription &&other) noexcept : cancel_(std::exchange(other.cancel_, {})) {}
+	Subscription &operator=(Subscription &&other) noexcept;
+	~Subscription();
+
+      private:
+	std::function<void()> cancel_;
+};
+
+class Volume
+{
+      public:
+	virtual ~Volume() = default;
+	virtual VolumeInfo info() const = 0;
+	// Throws Error(not_found) when there is no such file.
+	virtual FileInfo stat(const std::string &path) = 0;
+	// `path`, then (for a directory) everything below it, parents before children.
+	virtual void walk(const std::string &path,
+	                  const std::function<void(const FileInfo &)> &visit) = 0;
+	// Sets or clears FS_XFLAG_DAX at once, as FS_IOC_FSSETXATTR does; the effective state
+	// follows only when the file is not in use.
+	virtual void set_dax_flag(const std::string &path, bool on) = 0;
+	// Where the file (ino, generation) is now, or nothing when it is gone.
+	virtual std::optional<std::string> path_of(uint64_t ino, uint64_t generation) = 0;
+	// Listeners run after the change, on the thread that made it, with no volume lock held.
+	[[nodiscard]] virtual Subscription subscribe(VolumeListener listener) = 0;
+};
+
+} // namespace daxpolicy::fscore

@@ -1,0 +1,43 @@
+// Policy files: the [[rule]] tables of /etc/daxpolicy/policy.d/*.toml, read with every problem
+// reported at its place, as `daxpolicy check` shows them.
+#pragma once
+
+#include "policy/rule.hpp"
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace daxpolicy::policy
+{
+
+struct PolicyError {
+	std::string file;
+	int line = 0;   // 1-based; 0 when the problem is the whole file (it cannot be read)
+	int column = 0; // 1-based
+	std::string message;
+
+	// "file:line:col: message", or "file: message" when there is no line.
+	std::string to_string() const;
+};
+
+// What a load found. Callers use the rules only when there are no errors; a file with any error
+// contributes no rules at all.
+struct PolicyLoad {
+	std::vector<Rule> rules;
+	std::vector<PolicyError> errors; // in file order, then position order
+	bool ok() const { return errors.empty(); }
+};
+
+// Parses one document; `file_name` goes into errors and into each rule's `source`.
+PolicyLoad parse_policy_text(std::string_view text, const std::string &file_name);
+
+PolicyLoad load_policy_file(const std::filesystem::path &file);
+
+// A file, or a drop-in folder: every regular *.toml file in it, in byte order of name
+// (like /etc/daxpolicy/policy.d). A rule name may be defined only once in the whole folder.
+// A missing path gives one error naming it.
+PolicyLoad load_policy_path(const std::filesystem::path &path);
+
+} // namespace daxpolicy::policy

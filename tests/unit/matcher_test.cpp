@@ -1,0 +1,168 @@
+// Which rule decides a file: the precedence of INTERFACE.md, "Policy files".
+#include "policy/matcher.hpp"
+
+#include <gtest/gtest.h>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace daxpolicy::policy
+{
+namespace
+{
+
+Rule rule(std::string name, std::string subtree, int priority = 0,
+          std::vector<std::string> include = {}, std::vector<std::string> exclude = {})
+{
+	Rule r;
+	r.name = std::move(name);
+	r.volume = "pool0";
+	r.subtree = std::move(subtree);
+	r.dax = true;
+	r.include = std::move(include);
+	r.exclude = std::move(exclude);
+	r.priority = priority;
+	return r;
+}
+
+// The name of the rule that decides a file (or directory), "" when none does.
+std::string decider(const Matcher &matcher, std::string_view path, bool is_directory = false,
+                    std::string_view volume = "pool0")
+{
+	const Rule *r = matcher.match(volume, path, is_directory);
+	return r ? r->name : "";
+}
+
+TEST(Matcher, DeeperSubtreeWinsOverPriorityAndName)
+{
+	Matcher matcher({rule("a-root", "/", 1000000), rule("b-db", "/db", 10),
+	                 rule("c-wal", "/db/wal", -1000000)});
+
+	EXPECT_EQ(decider(matcher, "/db/wal/000001.log"), "c-wal");
+	EXPECT_EQ(decider(matcher, "/db/wal"), "c-wal");
+	EXPECT_EQ(decider(matcher, "/db/index"), "b-db");
+	EXPECT_EQ(decider(matcher, "/etc/hosts"), "a-root");
+}
+
+TEST(Matcher, HigherPriorityBreaksTiesBetweenEquallyDeepRules)
+{
+	Matcher matcher({rule("a", "/db", -1), rule("b", "/db", 3), rule("c", "/x", 9)});
+
+	EXPECT_EQ(decider(matcher, "/db/f"), "b");
+}
+
+TEST(Matcher, NameInByteOrderBreaksRemainingTies)
+{
+	// Given in the "wrong" order on purpose; "db-1" < "db.1" < "db1" byte-wise.
+	Matcher matcher({rule("db1", "/db", 2), rule("db.1", "/db", 2), rule("db-1", "/db", 2)});
+
+	EXPECT_EQ(decider(matcher, "/db/f"), "db-1");
+	EXPECT_EQ(decider(matcher, "/db/f", true), "db-1");
+}
+
+TEST(Matcher, SubtreeContainsItselfAndBelowButNotPrefixSiblings)
+{
+	Matcher matcher({rule("a", "/a")});
+
+	EXPECT_EQ(decider(matcher, "/a"), "a");
+	EXPECT_EQ(decider(matcher, "/a/x"), "a");
+	EXPECT_EQ(decider(matcher, "/a/x/y/z"), "a");
+	EXPECT_EQ(decider(matcher, "/ab"), "");
+	EXPECT_EQ(decider(matcher, "/ab/x"), "");
+	EXPECT_EQ(decider(matcher, "/"), "");
+	EXPECT_EQ(decider(matcher, "/b/a"), "");
+}
+
+TEST(Matcher, RootSubtreeContainsEverything)
+{
+	Matcher matcher({rule("all", "/")});
+
+	EXPECT_EQ(decider(matcher, "/", true), "all");
+	EXPECT_EQ(decider(matcher, "/f"), "all");
+	EXPECT_EQ(decider(matcher, "/deep/er/f"), "all");
+}
+
+TEST(Matcher, IncludeLimitsTheFilesARuleTakes)
+{
+	Matcher matcher({rule("wal", "/db/wal", 0, {"*.log", "[0-9]*.wal"}), rule("db", "/db")});
+
+	EXPECT_EQ(decider(matcher, "/db/wal/000001.log"), "wal");
+	EXPECT_EQ(decider(matcher, "/db/wal/7.wal"), "wal");
+	// Not taken by the deeper rule, so the shallower one decides.
+	EXPECT_EQ(decider(matcher, "/db/wal/x.wal"), "db");
+	EXPECT_EQ(decider(matcher, "/db/wal/LOCK"), "db");
+}
+
+TEST(Matcher, ExcludeRejectsFiles)
+{
+	Matcher matcher({rule("wal", "/db/wal", 0, {"*.log"}, {"*.tmp.log", "old-*"})});
+
+	EXPECT_EQ(decider(matcher, "/db/wal/1.log"), "wal");
+	EXPECT_EQ(decider(matcher, "/db/wal/1.tmp.log"), "");
+	EXPECT_EQ(decider(matcher, "/db/wal/old-1.log"), "");
+}
+
+TEST(Matcher, GlobsMatchTheFileNameOnly)
+{
+	Matcher matcher({rule("db-files", "/", 0, {"db*"})});
+
+	EXPECT_EQ(decider(matcher, "/db/x.log"), "");
+	EXPECT_EQ(decider(matcher, "/x/db.log"), "db-files");
+}
+
+TEST(Matcher, GlobsCoverHiddenFiles)
+{
+	Matcher matcher({rule("logs", "/", 0, {"*.log"})});
+
+	EXPECT_EQ(decider(matcher, "/.hidden.log"), "logs");
+}
+
+TEST(Matcher, DirectoriesIgnoreIncludeAndExclude)
+{
+	Matcher matcher({rule("wal", "/db/wal", 0, {"*.log"}, {"wal"}), rule("db", "/db")});
+
+	EXPECT_EQ(decider(matcher, "/db/wal", true), "wal");
+	EXPECT_EQ(decider(matcher, "/db/wal/archive", true), "wal");
+	EXPECT_EQ(decider(matcher, "/db/wal/archive", false), "db");
+}
+
+TEST(Matcher, RulesOfOtherVolumesAreIgnored)
+{
+	Rule other = rule("other", "/db/wal", 100);
+	other.volume = "pmem0";
+	Matcher matcher({other, rule("db", "/db")});
+
+	EXPECT_EQ(decider(matcher, "/db/wal/1.log"), "db");
+	EXPECT_EQ(decider(matcher, "/db/wal/1.log", false, "pmem0"), "other");
+	EXPECT_EQ(decider(matcher, "/db/wal/1.log", false, "pool1"), "");
+}
+
+TEST(Matcher, NoRulesDecideNothing)
+{
+	Matcher matcher({});
+
+	EXPECT_EQ(matcher.match("pool0", "/f", false), nullptr);
+	EXPECT_TRUE(matcher.rules().empty());
+}
+
+TEST(Matcher, ReturnsTheRuleItHolds)
+{
+	Matcher matcher({rule("a", "/a"), rule("b", "/b")});
+
+	ASSERT_EQ(matcher.rules().size(), 2u);
+	EXPECT_EQ(matcher.rules()[0].name, "a");
+	EXPECT_EQ(matcher.match("pool0", "/b/f", false), &matcher.rules()[1]);
+}
+
+TEST(Matcher, CopiesMatchOnTheirOwn)
+{
+	auto original = std::make_unique<Matcher>(std::vector<Rule>{rule("a", "/a")});
+	Matcher copy = *original;
+	original.reset();
+
+	EXPECT_EQ(decider(copy, "/a/f"), "a");
+	EXPECT_EQ(copy.match("pool0", "/a/f", false), &copy.rules()[0]);
+}
+
+} // namespace
+} // namespace daxpolicy::policy
