@@ -14,6 +14,7 @@ packages=(
 	libgtest-dev libgmock-dev
 	nlohmann-json3-dev
 	libtomlplusplus-dev
+	libssl-dev
 	e2fsprogs xfsprogs util-linux
 )
 

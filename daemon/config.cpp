@@ -1,0 +1,166 @@
+#include "daemon/config.hpp"
+
+#include "fscore/error.hpp"
+#include "fscore/units.hpp"
+
+#include <cctype>
+#include <set>
+#include <toml++/toml.h>
+
+namespace daxpolicy::daemon
+{
+
+namespace
+{
+
+[[noreturn]] void fail(const std::filesystem::path &file, const toml::source_region &where,
+                       const std::string &message)
+{
+	throw Error(Errc::invalid_argument, file.string() + ":" + std::to_string(where.begin.line) +
+	                                        ":" + std::to_string(where.begin.column) + ": " +
+	                                        message);
+}
+
+std::string string_of(const std::filesystem::path &file, const toml::node &node,
+                      const std::string &key)
+{
+	if (auto s = node.value<std::string>())
+		return *s;
+	fail(file, node.source(), key + ": expected a string");
+}
+
+VolumeConfig volume_of(const std::filesystem::path &file, const toml::table &t)
+{
+	VolumeConfig v;
+	for (const auto &[key, node] : t) {
+		std::string k(key.str());
+		std::string value = string_of(file, node, k);
+		if (k == "name") {
+			v.name = value;
+		} else if (k == "kind") {
+			if (value != "embedded" && value != "host")
+				fail(file, node.source(),
+				     "kind: expected \"embedded\" or \"host\"");
+			v.kind = value;
+		} else if (k == "path") {
+			v.path = value;
+		} else if (k == "size") {
+			auto size = fscore::parse_size(value);
+			if (!size)
+				fail(file, node.source(), "size: \"" + value + "\" is not a size");
+			v.size = *size;
+		} else if (k == "dax") {
+			auto mode = fscore::dax_mode_from_name(value);
+			if (!mode)
+				fail(file, node.source(), "dax: expected always, never or inode");
+			v.dax = *mode;
+		} else {
+			fail(file, node.source(), "unknown key \"" + k + "\" in [[volume]]");
+		}
+	}
+	if (v.name.empty())
+		fail(file, t.source(), "[[volume]] needs a name");
+	if (v.kind.empty())
+		fail(file, t.source(), "volume '" + v.name + "' needs a kind");
+	if (v.kind == "host" && v.path.empty())
+		fail(file, t.source(), "host volume '" + v.name + "' needs a path");
+	return v;
+}
+
+} // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(const std::string &text)
+{
+	size_t pos = 0;
+	while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])))
+		pos++;
+	if (pos == 0 || pos > 12)
+		return std::nullopt;
+	int64_t n = std::stoll(text.substr(0, pos));
+	std::string unit = text.substr(pos);
+	if (unit == "ms")
+		return std::chrono::milliseconds(n);
+	if (unit == "s" || unit.empty())
+		return std::chrono::seconds(n);
+	if (unit == "m" || unit == "min")
+		return std::chrono::minutes(n);
+	return std::nullopt;
+}
+
+Config load_config(const std::filesystem::path &file)
+{
+	toml::table doc;
+	try {
+		doc = toml::parse_file(file.string());
+	} catch (const toml::parse_error &e) {
+		if (e.source().begin.line == 0)
+			throw Error(Errc::invalid_argument,
+			            file.string() + ": " + std::string(e.description()));
+		fail(file, e.source(), std::string(e.description()));
+	}
+	Config c;
+	std::set<std::string> names;
+	for (const auto &[key, node] : doc) {
+		std::string k(key.str());
+		if (k == "volume") {
+			const toml::array *arr = node.as_array();
+			if (!arr)
+				fail(file, node.source(), "volume: expected [[volume]] tables");
+			for (const auto &item : *arr) {
+				const toml::table *t = item.as_table();
+				if (!t)
+					fail(file, item.source(), "volume: expected a table");
+				VolumeConfig v = volume_of(file, *t);
+				if (!names.insert(v.name).second)
+					fail(file, t->source(),
+					     "volume '" + v.name + "' is defined twice");
+				c.volumes.push_back(std::move(v));
+			}
+			continue;
+		}
+		std::string value = string_of(file, node, k);
+		if (k == "state_dir") {
+			c.state_dir = value;
+		} else if (k == "socket") {
+			c.socket = value;
+		} else if (k == "socket_mode") {
+			size_t used = 0;
+			unsigned long mode = 0;
+			try {
+				mode = std::stoul(value, &used, 8);
+			} catch (const std::exception &) {
+				used = 0; // not a number at all: reported just below
+			}
+			if (used != value.size() || value.empty() || mode > 07777)
+				fail(file, node.source(),
+				     "socket_mode: \"" + value + "\" is not an octal mode");
+			c.socket_mode = static_cast<unsigned>(mode);
+		} else if (k == "admin_group") {
+			c.admin_group = value;
+		} else if (k == "policy_dir") {
+			c.policy_dir = value;
+		} else if (k == "lease_break_timeout") {
+			auto d = parse_duration(value);
+			if (!d)
+				fail(file, node.source(),
+				     "lease_break_timeout: \"" + value +
+				         "\" is not a duration (45s, 500ms)");
+			c.lease_break_timeout = *d;
+		} else {
+			fail(file, node.source(), "unknown key \"" + k + "\"");
+		}
+	}
+	return c;
+}
+
+void finish_config(Config &c)
+{
+	if (c.volumes.empty())
+		c.volumes.push_back(
+		    {"pool0", "embedded", {}, uint64_t{1} << 30, fscore::DaxMode::inode});
+	for (auto &v : c.volumes)
+		if (v.kind == "embedded" && v.path.empty())
+			v.path = c.state_dir / (v.name + ".pool");
+}
+
+} // namespace daxpolicy::daemon

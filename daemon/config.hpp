@@ -1,0 +1,49 @@
+// daxpolicyd.toml: where the daemon keeps its state and socket, who may change things, and
+// the volumes it serves. With no file, one embedded volume "pool0" (the embedded default).
+#pragma once
+
+#include "fscore/volume.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace daxpolicy::daemon
+{
+
+inline constexpr const char *kDefaultConfig = "/etc/daxpolicy/daxpolicyd.toml";
+inline constexpr const char *kDefaultSocket = "/run/daxpolicy/daxpolicy.sock";
+inline constexpr const char *kDefaultStateDir = "/var/lib/daxpolicy";
+inline constexpr const char *kDefaultPolicyDir = "/etc/daxpolicy/policy.d";
+
+struct VolumeConfig {
+	std::string name;
+	std::string kind; // "embedded" or "host"
+	std::filesystem::path path;
+	uint64_t size = uint64_t{1} << 30; // embedded: used when the pool is created
+	fscore::DaxMode dax = fscore::DaxMode::inode;
+};
+
+struct Config {
+	std::filesystem::path state_dir = kDefaultStateDir;
+	std::filesystem::path socket = kDefaultSocket;
+	unsigned socket_mode = 0660;
+	std::string admin_group = "daxpolicy";
+	std::filesystem::path policy_dir = kDefaultPolicyDir;
+	std::chrono::milliseconds lease_break_timeout{45000};
+	std::vector<VolumeConfig> volumes; // empty in the file: the embedded default
+};
+
+// Reads a config file; throws Error(invalid_argument) with "file:line:col: message".
+Config load_config(const std::filesystem::path &file);
+// After command-line overrides: fills in the embedded default volume and the pool paths
+// that default to the state dir.
+void finish_config(Config &config);
+
+// "45s", "500ms", "2m". Nothing on malformed input.
+std::optional<std::chrono::milliseconds> parse_duration(const std::string &text);
+
+} // namespace daxpolicy::daemon

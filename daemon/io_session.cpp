@@ -1,0 +1,224 @@
+#include "daemon/io_session.hpp"
+
+#include "daemon/views.hpp"
+#include "fscore/error.hpp"
+#include "fscore/units.hpp"
+
+#include <CLI/CLI.hpp>
+#include <iomanip>
+#include <openssl/evp.h>
+#include <sstream>
+
+namespace daxpolicy::daemon
+{
+
+namespace
+{
+
+std::string hex(const unsigned char *data, size_t len)
+{
+	std::ostringstream out;
+	for (size_t i = 0; i < len; i++)
+		out << std::hex << std::setw(2) << std::setfill('0') << int(data[i]);
+	return out.str();
+}
+
+std::string sha256(const std::vector<std::byte> &data)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	if (!EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr))
+		throw Error(Errc::internal, "sha256 failed");
+	return hex(md, len);
+}
+
+nlohmann::json read_result(const std::string &cmd, uint64_t off, const std::vector<std::byte> &d,
+                           bool verbose)
+{
+	nlohmann::json j = {
+	    {"cmd", cmd}, {"offset", off}, {"bytes", d.size()}, {"sha256", sha256(d)}};
+	if (verbose)
+		j["data"] = hex(reinterpret_cast<const unsigned char *>(d.data()), d.size());
+	return j;
+}
+
+// The numbers of an io command: sizes with suffixes (4k, 2m), bytes as 0x61 or 97.
+struct Args {
+	std::string off_text, len_text, fill_text = "0xcd";
+	bool verbose = false, read_only = false, write_only = false, create = false;
+	std::string attr, new_path, size_text;
+
+	static uint64_t size(const std::string &text, const char *what)
+	{
+		auto v = fscore::parse_size(text);
+		if (!v)
+			throw Error(Errc::invalid_argument, std::string(what) + ": '" + text +
+			                                        "' is not a size (4096, 4k, 2m)");
+		return *v;
+	}
+	uint64_t off() const { return size(off_text, "offset"); }
+	uint64_t len() const { return size(len_text, "length"); }
+	std::byte fill() const
+	{
+		size_t used = 0;
+		unsigned long v = 0;
+		try {
+			v = std::stoul(fill_text, &used, 0);
+		} catch (const std::exception &) {
+			used = 0; // reported below
+		}
+		if (used != fill_text.size() || v > 255)
+			throw Error(Errc::invalid_argument,
+			            "-S: '" + fill_text + "' is not a byte");
+		return std::byte(v);
+	}
+};
+
+// Every length is bounded: one command must not make the daemon allocate without limit.
+constexpr uint64_t kMaxIo = 256 << 20;
+
+void check_len(uint64_t len)
+{
+	if (len > kMaxIo)
+		throw Error(Errc::invalid_argument,
+		            "length is larger than 256 MiB for one command");
+}
+
+} // namespace
+
+IoSession::IoSession(policy::Engine &engine, fscore::EmbeddedVolume &volume,
+                     std::string volume_name, std::string path, fscore::Holder holder)
+    : engine_(engine), volume_(volume), volume_name_(std::move(volume_name)),
+      path_(std::move(path)), session_(volume.open_session(holder))
+{
+}
+
+int IoSession::file(bool create)
+{
+	if (!fd_)
+		fd_ = session_->open(path_, create);
+	return *fd_;
+}
+
+nlohmann::json IoSession::view_json()
+{
+	fscore::FileInfo fi = fd_ ? session_->fstat(*fd_) : volume_.stat(path_);
+	return file_json(engine_.view(volume_name_, fi));
+}
+
+nlohmann::json IoSession::run(const std::vector<std::string> &argv, bool create)
+{
+	if (argv.empty())
+		throw Error(Errc::invalid_argument, "empty io command");
+	const std::string &cmd = argv[0];
+	CLI::App app(cmd);
+	app.set_help_flag();
+	Args a;
+	auto positional_range = [&] {
+		app.add_option("offset", a.off_text)->required();
+		app.add_option("length", a.len_text)->required();
+	};
+	if (cmd == "open") {
+		app.add_flag("-c", a.create);
+	} else if (cmd == "pwrite" || cmd == "mwrite") {
+		app.add_option("-S", a.fill_text);
+		positional_range();
+	} else if (cmd == "pread" || cmd == "mread") {
+		app.add_flag("-v", a.verbose);
+		positional_range();
+	} else if (cmd == "mmap") {
+		app.add_flag("-r", a.read_only);
+		app.add_flag("-w", a.write_only);
+		positional_range();
+	} else if (cmd == "chattr") {
+		app.add_option("attr", a.attr)->required();
+	} else if (cmd == "mv") {
+		app.add_option("new", a.new_path)->required();
+	} else if (cmd == "truncate" || cmd == "falloc" || cmd == "fpunch" || cmd == "fzero" ||
+	           cmd == "fcollapse" || cmd == "finsert" || cmd == "pin" || cmd == "unpin") {
+		throw Error(Errc::unsupported,
+		            cmd + ": not supported by this version of the embedded core");
+	} else if (cmd != "munmap" && cmd != "fsync" && cmd != "lsattr" && cmd != "stat" &&
+	           cmd != "mkdir" && cmd != "rm") {
+		throw Error(Errc::invalid_argument, "unknown io command '" + cmd + "'");
+	}
+	std::vector<std::string> rest(argv.rbegin(), argv.rend() - 1); // CLI11 wants them reversed
+	try {
+		app.parse(rest);
+	} catch (const CLI::ParseError &e) {
+		throw Error(Errc::invalid_argument, cmd + ": " + e.what());
+	}
+
+	nlohmann::json out = {{"cmd", cmd}};
+	if (cmd == "open") {
+		file(create || a.create);
+		out["file"] = view_json();
+	} else if (cmd == "pwrite") {
+		uint64_t off = a.off(), len = a.len();
+		check_len(len);
+		std::vector<std::byte> data(len, a.fill());
+		session_->pwrite(file(create), off, data);
+		out["offset"] = off;
+		out["bytes"] = len;
+	} else if (cmd == "pread") {
+		uint64_t off = a.off(), len = a.len();
+		check_len(len);
+		return read_result(cmd, off, session_->pread(file(create), off, len), a.verbose);
+	} else if (cmd == "mmap") {
+		uint64_t off = a.off(), len = a.len();
+		bool writable = !a.read_only || a.write_only;
+		int map = session_->mmap(file(create), off, len, writable);
+		maps_.push_back(map);
+		out["offset"] = off;
+		out["length"] = len;
+		out["prot"] = writable ? "rw" : "r";
+	} else if (cmd == "mread" || cmd == "mwrite" || cmd == "munmap") {
+		if (maps_.empty())
+			throw Error(Errc::invalid_argument, cmd + ": no mapping (use mmap first)");
+		int map = maps_.back();
+		if (cmd == "munmap") {
+			session_->munmap(map);
+			maps_.pop_back();
+		} else if (cmd == "mread") {
+			uint64_t off = a.off(), len = a.len();
+			check_len(len);
+			return read_result(cmd, off, session_->mread(map, off, len), a.verbose);
+		} else {
+			uint64_t off = a.off(), len = a.len();
+			check_len(len);
+			session_->mwrite(map, off, std::vector<std::byte>(len, a.fill()));
+			out["offset"] = off;
+			out["bytes"] = len;
+		}
+	} else if (cmd == "fsync") {
+		session_->fsync(file(create));
+	} else if (cmd == "chattr") {
+		if (a.attr != "+x" && a.attr != "-x")
+			throw Error(Errc::invalid_argument,
+			            "chattr: expected +x or -x, got '" + a.attr + "'");
+		session_->set_dax_flag(file(create), a.attr == "+x");
+		out["file"] = view_json();
+	} else if (cmd == "lsattr" || cmd == "stat") {
+		out["file"] = view_json();
+	} else if (cmd == "mkdir") {
+		volume_.mkdir(path_);
+		out["file"] = view_json();
+	} else if (cmd == "rm") {
+		volume_.remove(path_);
+		out["path"] = file_name(volume_name_, path_);
+	} else if (cmd == "mv") {
+		auto [vol, to] = split_file_name(a.new_path.find(':') == std::string::npos
+		                                     ? volume_name_ + ":" + a.new_path
+		                                     : a.new_path);
+		if (vol != volume_name_)
+			throw Error(Errc::invalid_argument,
+			            "mv: '" + a.new_path + "' is not in volume " + volume_name_);
+		volume_.rename(path_, to);
+		out["from"] = file_name(volume_name_, path_);
+		path_ = to;
+		out["file"] = view_json();
+	}
+	return out;
+}
+
+} // namespace daxpolicy::daemon

@@ -1,0 +1,180 @@
+// daxpolicyd: serves DAX policy for its volumes over a Unix socket.
+#include "daemon/config.hpp"
+#include "daemon/daemon.hpp"
+#include "fscore/error.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cerrno>
+#include <cstring>
+#include <daxpolicy/version.hpp>
+#include <fcntl.h>
+#include <grp.h>
+#include <iostream>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+namespace asio = boost::asio;
+using namespace daxpolicy;
+using namespace daxpolicy::daemon;
+
+namespace
+{
+
+using Acceptor = asio::local::stream_protocol::acceptor;
+
+// The listening socket: systemd's (socket activation), or one we bind. A socket file left by a
+// daemon that died is replaced; one that answers belongs to a running daemon and is not.
+Acceptor listen_on(asio::io_context &io, const Config &config)
+{
+	int n = sd_listen_fds(1);
+	if (n == 1)
+		return Acceptor(io, asio::local::stream_protocol(), SD_LISTEN_FDS_START);
+	if (n > 1)
+		throw Error(Errc::invalid_argument, "systemd passed more than one socket");
+	std::filesystem::create_directories(config.socket.parent_path());
+	if (std::filesystem::exists(config.socket)) {
+		asio::local::stream_protocol::socket probe(io);
+		boost::system::error_code ec;
+		probe.connect(config.socket.string(), ec);
+		if (!ec)
+			throw Error(Errc::busy, config.socket.string() +
+			                            ": another daxpolicyd is already serving here");
+		std::filesystem::remove(config.socket);
+	}
+	Acceptor acceptor(io, asio::local::stream_protocol::endpoint(config.socket.string()));
+	if (chmod(config.socket.c_str(), config.socket_mode) != 0)
+		throw Error(Errc::internal,
+		            config.socket.string() + ": chmod: " + std::strerror(errno));
+	// Group-owned by the admin group where it exists, so its members can connect.
+	if (group *gr = getgrnam(config.admin_group.c_str()); gr && geteuid() == 0)
+		if (chown(config.socket.c_str(), 0, gr->gr_gid) != 0)
+			throw Error(Errc::internal,
+			            config.socket.string() + ": chown: " + std::strerror(errno));
+	return acceptor;
+}
+
+// Without --foreground: the parent waits until the child serves (or says why it cannot),
+// so `daxpolicyd && daxpolicy status` works.
+class Backgrounder
+{
+      public:
+	void detach()
+	{
+		int fds[2];
+		if (pipe2(fds, O_CLOEXEC) != 0)
+			throw Error(Errc::internal, std::string("pipe: ") + std::strerror(errno));
+		pid_t pid = fork();
+		if (pid < 0)
+			throw Error(Errc::internal, std::string("fork: ") + std::strerror(errno));
+		if (pid > 0) {
+			close(fds[1]);
+			std::string message;
+			char buf[512];
+			ssize_t n;
+			while ((n = read(fds[0], buf, sizeof(buf))) > 0)
+				message.append(buf, static_cast<size_t>(n));
+			if (message == "ready")
+				_exit(0);
+			std::cerr << (message.empty() ? "daxpolicyd: died while starting\n"
+			                              : message);
+			_exit(1);
+		}
+		close(fds[0]);
+		fd_ = fds[1];
+		setsid();
+	}
+	void report(const std::string &message)
+	{
+		if (fd_ < 0)
+			return;
+		// The parent prints what it gets; if it is gone there is no one to tell.
+		if (write(fd_, message.data(), message.size()) < 0)
+			std::cerr << message;
+		close(fd_);
+		fd_ = -1;
+		if (message == "ready") {
+			int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (null >= 0) {
+				dup2(null, STDIN_FILENO);
+				dup2(null, STDOUT_FILENO);
+				dup2(null, STDERR_FILENO);
+				close(null);
+			}
+		}
+	}
+
+      private:
+	int fd_ = -1;
+};
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	CLI::App app("daxpolicyd: per-file DAX policy for persistent-memory filesystems");
+	std::string config_path, socket, state_dir;
+	bool foreground = false;
+	app.add_option("--config", config_path,
+	               "config file (default " + std::string(kDefaultConfig) + ")");
+	app.add_flag("--foreground", foreground, "stay in the foreground (systemd, tests)");
+	app.add_option("--socket", socket, "socket path (overrides the config)");
+	app.add_option("--state-dir", state_dir, "state folder (overrides the config)");
+	app.set_version_flag("--version", std::string("daxpolicyd ") + kVersion);
+	CLI11_PARSE(app, argc, argv);
+
+	Backgrounder background;
+	try {
+		Config config;
+		if (!config_path.empty())
+			config = load_config(config_path);
+		else if (std::filesystem::exists(kDefaultConfig))
+			config = load_config(kDefaultConfig);
+		if (!socket.empty())
+			config.socket = socket;
+		if (!state_dir.empty())
+			config.state_dir = state_dir;
+		finish_config(config);
+		if (!foreground)
+			background.detach();
+
+		asio::io_context io;
+		Daemon daemon(io, config);
+		daemon.serve(listen_on(io, config));
+
+		asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+		stop_signals.async_wait([&](boost::system::error_code ec, int) {
+			if (ec)
+				return;
+			sd_notify(0, "STOPPING=1");
+			daemon.stop();
+			io.stop();
+		});
+		asio::signal_set hup(io, SIGHUP);
+		std::function<void()> wait_hup = [&] {
+			hup.async_wait([&](boost::system::error_code ec, int) {
+				if (ec)
+					return;
+				sd_notify(0, "RELOADING=1");
+				daemon.reload();
+				sd_notify(0, "READY=1");
+				wait_hup();
+			});
+		};
+		wait_hup();
+		signal(SIGPIPE, SIG_IGN);
+
+		sd_notify(0, "READY=1");
+		background.report("ready");
+		io.run();
+		std::filesystem::remove(config.socket);
+		return 0;
+	} catch (const std::exception &e) {
+		std::string message = std::string("daxpolicyd: ") + e.what() + "\n";
+		background.report(message);
+		std::cerr << message;
+		return 1;
+	}
+}

@@ -1,0 +1,315 @@
+#include "daemon/methods.hpp"
+
+#include "daemon/connection.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/params.hpp"
+#include "daemon/views.hpp"
+#include "daemon/wire/varlink.hpp"
+#include "fscore/error.hpp"
+#include "policy/policy_file.hpp"
+
+#include <daxpolicy/version.hpp>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace daxpolicy::daemon
+{
+
+namespace
+{
+
+using nlohmann::json;
+using Handler = std::function<json(Daemon &, Connection &, const Params &)>;
+
+struct Method {
+	bool mutates; // only root and admin_group may call it
+	Handler run;
+};
+
+json status(Daemon &d, Connection &, const Params &)
+{
+	json volumes = json::array();
+	for (const auto &[name, vol] : d.engine().volumes())
+		volumes.push_back(volume_json(vol->info()));
+	return {{"version", kVersion},
+	        {"uptime_s", static_cast<int64_t>(d.uptime_s())},
+	        {"volumes", volumes},
+	        {"rules", d.store().count("rules")},
+	        {"pending", d.store().count("pending")},
+	        {"events", d.store().count("events")}};
+}
+
+json list_volumes(Daemon &d, Connection &, const Params &)
+{
+	json out = json::array();
+	for (const auto &[name, vol] : d.engine().volumes())
+		out.push_back(volume_json(vol->info()));
+	return {{"volumes", out}};
+}
+
+std::vector<std::string> paths_of(const Params &p)
+{
+	auto paths = p.strings("paths");
+	if (paths.empty())
+		throw Error(Errc::invalid_argument, "parameter 'paths': name at least one file");
+	return paths;
+}
+
+json list(Daemon &d, Connection &, const Params &p)
+{
+	json out = json::array();
+	bool recursive = p.boolean("recursive");
+	for (const auto &name : paths_of(p)) {
+		auto [vol, path] = split_file_name(name);
+		for (const auto &v : d.engine().list(vol, path, recursive))
+			out.push_back(file_json(v));
+	}
+	return {{"files", out}};
+}
+
+json set_flag(Daemon &d, const Params &p, bool on)
+{
+	json out = json::array();
+	bool recursive = p.boolean("recursive");
+	// Every name is checked before anything changes: a bad one fails the whole call.
+	std::vector<std::pair<std::string, std::string>> targets;
+	for (const auto &name : paths_of(p)) {
+		targets.push_back(split_file_name(name));
+		d.engine().volume(targets.back().first).stat(targets.back().second);
+	}
+	for (const auto &[vol, path] : targets)
+		for (const auto &[view, outcome] :
+		     d.engine().request_flag(vol, path, recursive, on)) {
+			json j = file_json(view);
+			j["result"] = policy::outcome_name(outcome);
+			out.push_back(j);
+		}
+	return {{"files", out}};
+}
+
+json add_rule(Daemon &d, Connection &, const Params &p)
+{
+	policy::Rule r;
+	r.name = p.string("name");
+	auto [vol, subtree] = split_file_name(p.string("subtree"));
+	r.volume = vol;
+	r.subtree = subtree;
+	std::string dax = p.string("dax");
+	if (dax != "on" && dax != "off")
+		throw Error(Errc::invalid_argument, "dax: expected on or off, got '" + dax + "'");
+	r.dax = dax == "on";
+	r.include = p.strings("include");
+	r.exclude = p.strings("exclude");
+	auto priority = p.opt_integer("priority").value_or(0);
+	if (priority < -1000000 || priority > 1000000)
+		throw Error(Errc::invalid_argument, "priority: must be within [-1000000, 1000000]");
+	r.priority = static_cast<int>(priority);
+	return {{"rule", rule_json(d.engine().add_rule(r))}};
+}
+
+json list_rules(Daemon &d, Connection &, const Params &)
+{
+	json out = json::array();
+	for (const auto &r : d.engine().rules())
+		out.push_back(rule_json(r));
+	return {{"rules", out}};
+}
+
+json apply(Daemon &d, Connection &, const Params &p)
+{
+	std::string dir = p.opt_string("policy_dir").value_or(d.config().policy_dir.string());
+	auto load = policy::load_policy_path(dir);
+	if (!load.ok()) {
+		std::string message;
+		for (const auto &e : load.errors)
+			message += (message.empty() ? "" : "\n") + e.to_string();
+		throw Error(Errc::invalid_argument, message);
+	}
+	auto result = d.engine().apply(load.rules, p.boolean("dry_run"));
+	return {{"changed", result.changed_anything()},
+	        {"dry_run", p.boolean("dry_run")},
+	        {"rules",
+	         {{"added", result.added},
+	          {"removed", result.removed},
+	          {"changed", result.changed},
+	          {"unchanged", result.unchanged}}},
+	        {"files", counts_json(result.files)}};
+}
+
+json reconcile(Daemon &d, Connection &, const Params &p)
+{
+	std::optional<std::string> vol, path;
+	if (auto name = p.opt_string("path")) {
+		auto split = split_file_name(*name);
+		vol = split.first;
+		path = split.second;
+	}
+	return {{"files", counts_json(d.engine().reconcile(vol, path))}};
+}
+
+json list_pending(Daemon &d, Connection &, const Params &)
+{
+	json out = json::array();
+	for (const auto &c : d.engine().pending())
+		out.push_back(pending_json(c));
+	return {{"pending", out}};
+}
+
+json cancel_pending(Daemon &d, Connection &, const Params &p)
+{
+	auto [vol, path] = split_file_name(p.string("path"));
+	d.engine().cancel_pending(vol, path);
+	return json::object();
+}
+
+const std::set<std::string> kEventTypes = {"flag-change",   "deferred",    "lease-break",
+                                           "lease-revoked", "rule-change", "volume"};
+
+std::optional<std::string> event_type(const Params &p)
+{
+	auto type = p.opt_string("type");
+	if (type && !kEventTypes.count(*type))
+		throw Error(Errc::invalid_argument, "type: unknown event type '" + *type + "'");
+	return type;
+}
+
+json list_events(Daemon &d, Connection &, const Params &p)
+{
+	policy::EventQuery q;
+	q.type = event_type(p);
+	if (auto since = p.opt_string("since")) {
+		q.since_ms = policy::parse_rfc3339(*since);
+		if (!q.since_ms)
+			throw Error(Errc::invalid_argument, "since: '" + *since +
+			                                        "' is not an ISO 8601 time "
+			                                        "(2026-11-23T10:00:00Z)");
+	}
+	q.limit = p.opt_integer("limit");
+	if (q.limit && *q.limit < 0)
+		throw Error(Errc::invalid_argument, "limit: must not be negative");
+	json out = json::array();
+	for (const auto &e : d.store().events(q))
+		out.push_back(e.to_json());
+	return {{"events", out}};
+}
+
+json io(Daemon &d, Connection &c, const Params &p)
+{
+	auto [vol, path] = split_file_name(p.string("path"));
+	if (!c.io) {
+		c.io = std::make_unique<IoSession>(
+		    d.engine(), d.embedded(vol), vol, path,
+		    fscore::Holder{c.peer().pid, static_cast<unsigned>(c.peer().uid)});
+	} else if (vol != c.io->volume_name()) {
+		throw Error(Errc::invalid_argument, "one io session works on one volume");
+	}
+	return c.io->run(p.strings("argv"), p.boolean("create"));
+}
+
+json metrics(Daemon &d, Connection &, const Params &)
+{
+	std::ostringstream out;
+	const Metrics &m = d.metrics();
+	auto family = [&](const char *name, const char *type, const char *help) {
+		out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type
+		    << "\n";
+	};
+	family("daxpolicy_uptime_seconds", "gauge", "Seconds since daxpolicyd started.");
+	out << "daxpolicy_uptime_seconds " << d.uptime_s() << "\n";
+	family("daxpolicy_requests_total", "counter", "Calls answered, by method.");
+	for (const auto &[k, v] : m.requests)
+		out << "daxpolicy_requests_total{method=\"" << k << "\"} " << v << "\n";
+	family("daxpolicy_request_errors_total", "counter", "Calls that failed, by error code.");
+	for (const auto &[k, v] : m.errors)
+		out << "daxpolicy_request_errors_total{code=\"" << k << "\"} " << v << "\n";
+	family("daxpolicy_events_total", "counter", "Events logged since start, by type.");
+	for (const auto &[k, v] : m.events)
+		out << "daxpolicy_events_total{type=\"" << k << "\"} " << v << "\n";
+	family("daxpolicy_connections", "gauge", "Open client connections.");
+	out << "daxpolicy_connections " << m.connections_open << "\n";
+	family("daxpolicy_rules", "gauge", "Rules in the store.");
+	out << "daxpolicy_rules " << d.store().count("rules") << "\n";
+	family("daxpolicy_pending_changes", "gauge", "Flag changes waiting for unmap.");
+	out << "daxpolicy_pending_changes " << d.store().count("pending") << "\n";
+	family("daxpolicy_volume_files", "gauge", "Files and directories on each volume.");
+	for (const auto &[name, vol] : d.engine().volumes())
+		out << "daxpolicy_volume_files{volume=\"" << name << "\"} " << vol->info().files
+		    << "\n";
+	return {{"text", out.str()}};
+}
+
+const std::map<std::string, Method> &methods()
+{
+	static const std::map<std::string, Method> table = {
+	    {"Status", {false, status}},
+	    {"ListVolumes", {false, list_volumes}},
+	    {"List", {false, list}},
+	    {"SetDax",
+	     {true, [](Daemon &d, Connection &, const Params &p) { return set_flag(d, p, true); }}},
+	    {"ClearDax",
+	     {true,
+	      [](Daemon &d, Connection &, const Params &p) { return set_flag(d, p, false); }}},
+	    {"AddRule", {true, add_rule}},
+	    {"RemoveRule",
+	     {true,
+	      [](Daemon &d, Connection &, const Params &p) {
+		      d.engine().remove_rule(p.string("name"));
+		      return json::object();
+	      }}},
+	    {"ListRules", {false, list_rules}},
+	    {"Apply", {true, apply}},
+	    {"Reconcile", {true, reconcile}},
+	    {"ListPending", {false, list_pending}},
+	    {"CancelPending", {true, cancel_pending}},
+	    {"ListEvents", {false, list_events}},
+	    {"Io", {true, io}},
+	    {"Metrics", {false, metrics}},
+	};
+	return table;
+}
+
+json get_info()
+{
+	json ifaces = json::array({wire::kServiceInterface, wire::kInterface});
+	return {{"vendor", "daxpolicy"},
+	        {"product", "daxpolicyd"},
+	        {"version", kVersion},
+	        {"url", "https://github.com/daxpolicy/daxpolicy"},
+	        {"interfaces", ifaces}};
+}
+
+} // namespace
+
+std::optional<json> call_method(Daemon &d, Connection &c, const std::string &method,
+                                const json &params, bool more)
+{
+	if (method == std::string(wire::kServiceInterface) + ".GetInfo")
+		return get_info();
+	std::string prefix = std::string(wire::kInterface) + ".";
+	if (method.rfind(prefix, 0) != 0)
+		throw Error(Errc::not_found, "unknown interface in method '" + method + "'");
+	std::string name = method.substr(prefix.size());
+	if (!params.is_object())
+		throw Error(Errc::invalid_argument, "parameters must be a JSON object");
+	Params p(params);
+	if (name == "Monitor") {
+		if (!more)
+			throw Error(Errc::invalid_argument, "Monitor needs \"more\": true");
+		c.monitor_type = event_type(p);
+		c.monitoring = true;
+		d.add_monitor(c.shared_from_this());
+		return std::nullopt;
+	}
+	auto it = methods().find(name);
+	if (it == methods().end())
+		throw Error(Errc::not_found, "no method '" + method + "'");
+	if (it->second.mutates && !c.admin())
+		throw Error(Errc::permission_denied, name + ": only root and members of group '" +
+		                                         d.config().admin_group +
+		                                         "' may change things");
+	d.metrics().requests[name]++;
+	return it->second.run(d, c, p);
+}
+
+} // namespace daxpolicy::daemon

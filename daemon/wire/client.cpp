@@ -1,0 +1,74 @@
+#include "daemon/wire/client.hpp"
+
+#include "daemon/wire/varlink.hpp"
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+
+namespace daxpolicy::wire
+{
+
+namespace asio = boost::asio;
+
+Client::Client(const std::string &socket_path)
+    : path_(socket_path), socket_(io_), buffer_(kMaxMessage)
+{
+	boost::system::error_code ec;
+	socket_.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
+	if (ec)
+		throw Unreachable("cannot reach daxpolicyd at " + socket_path + ": " +
+		                  ec.message());
+}
+
+void Client::send(const nlohmann::json &message)
+{
+	boost::system::error_code ec;
+	asio::write(socket_, asio::buffer(frame(message)), ec);
+	if (ec)
+		throw Unreachable("lost connection to daxpolicyd at " + path_ + ": " +
+		                  ec.message());
+}
+
+nlohmann::json Client::receive()
+{
+	boost::system::error_code ec;
+	size_t n = asio::read_until(socket_, buffer_, '\0', ec);
+	if (ec)
+		throw Unreachable("lost connection to daxpolicyd at " + path_ + ": " +
+		                  ec.message());
+	std::string text(asio::buffers_begin(buffer_.data()),
+	                 asio::buffers_begin(buffer_.data()) + static_cast<std::ptrdiff_t>(n - 1));
+	buffer_.consume(n);
+	nlohmann::json reply = nlohmann::json::parse(text, nullptr, false);
+	if (reply.is_discarded() || !reply.is_object())
+		throw RemoteError("internal", "daxpolicyd sent a reply that is not a JSON object");
+	if (reply.contains("error")) {
+		std::string name =
+		    reply["error"].is_string() ? reply["error"].get<std::string>() : "";
+		auto code = errc_from_error_name(name);
+		std::string message =
+		    reply.value("parameters", nlohmann::json::object()).value("message", name);
+		throw RemoteError(errc_name(code.value_or(Errc::internal)), message);
+	}
+	return reply;
+}
+
+nlohmann::json Client::call(const std::string &method_name, nlohmann::json parameters)
+{
+	send(make_call(method_name, std::move(parameters)));
+	return receive().value("parameters", nlohmann::json::object());
+}
+
+void Client::call_more(const std::string &method_name, nlohmann::json parameters,
+                       const std::function<bool(const nlohmann::json &)> &on_reply)
+{
+	send(make_call(method_name, std::move(parameters), true));
+	for (;;) {
+		nlohmann::json reply = receive();
+		if (!on_reply(reply.value("parameters", nlohmann::json::object())) ||
+		    !reply.value("continues", false))
+			return;
+	}
+}
+
+} // namespace daxpolicy::wire

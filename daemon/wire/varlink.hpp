@@ -1,0 +1,35 @@
+// The varlink wire format shared by daxpolicyd and the CLI: JSON objects, each terminated by a
+// NUL byte, over a Unix stream socket. Calls name "io.daxpolicy.<Method>"; errors are
+// "io.daxpolicy.<Name>" with {"message"} as parameters.
+#pragma once
+
+#include "fscore/error.hpp"
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace daxpolicy::wire
+{
+
+inline constexpr const char *kInterface = "io.daxpolicy";
+inline constexpr const char *kServiceInterface = "org.varlink.service";
+// A message larger than this is refused: a peer cannot make the daemon buffer without bound.
+inline constexpr size_t kMaxMessage = 16 << 20;
+
+std::string method(std::string_view name); // "List" -> "io.daxpolicy.List"
+
+// "io.daxpolicy.NotFound" <-> Errc::not_found
+std::string error_name(Errc code);
+std::optional<Errc> errc_from_error_name(std::string_view name);
+
+nlohmann::json make_call(std::string_view method_name, nlohmann::json parameters,
+                         bool more = false);
+nlohmann::json make_reply(nlohmann::json parameters, bool continues = false);
+nlohmann::json make_error(Errc code, const std::string &message);
+// The message as it goes on the wire, with its terminating NUL.
+std::string frame(const nlohmann::json &message);
+
+} // namespace daxpolicy::wire

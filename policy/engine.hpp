@@ -1,0 +1,112 @@
+// The policy engine: decides what each file's DAX flag should be (rules, precedence), applies
+// it where it can, queues it where the file is mapped, and applies queued changes when the
+// file's mappings go. Every change, deferral and rule change is an event in the store.
+//
+// Threading: an Engine is used from one thread (the daemon's event loop). Volume
+// notifications arrive on the thread that caused them and are handed to `dispatch`, which
+// the daemon points at its event loop.
+#pragma once
+
+#include "fscore/volume.hpp"
+#include "policy/matcher.hpp"
+#include "policy/store.hpp"
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace daxpolicy::policy
+{
+
+enum class Outcome { applied, deferred, unchanged };
+const char *outcome_name(Outcome outcome);
+
+// A file as `list` shows it.
+struct FileView {
+	std::string volume;
+	fscore::FileInfo file;
+	std::optional<bool> desired;
+	std::optional<std::string> rule;
+	std::string
+	    state; // in-sync, pending-unmap, pending-evict, out-of-sync, unmanaged, unsupported
+};
+
+struct FileCounts {
+	uint64_t applied = 0;
+	uint64_t deferred = 0;
+	uint64_t unchanged = 0;
+	void add(Outcome outcome);
+};
+
+struct ApplyResult {
+	std::vector<std::string> added, removed, changed, unchanged; // rule names
+	FileCounts files;
+	bool changed_anything() const;
+};
+
+class Engine
+{
+      public:
+	using Dispatch = std::function<void(std::function<void()>)>;
+	using EventSink = std::function<void(const Event &)>;
+
+	Engine(
+	    Store &store, std::map<std::string, fscore::Volume *> volumes,
+	    Dispatch dispatch = [](std::function<void()> f) { f(); });
+
+	// Subscribes to the volumes and applies queued changes whose files are no longer
+	// mapped (after a restart, none of the embedded volumes' files are).
+	void start();
+	void set_event_sink(EventSink sink) { sink_ = std::move(sink); }
+
+	fscore::Volume &volume(const std::string &name) const;
+	const std::map<std::string, fscore::Volume *> &volumes() const { return volumes_; }
+
+	FileView view(const std::string &volume, const fscore::FileInfo &file) const;
+	std::vector<FileView> list(const std::string &volume, const std::string &path,
+	                           bool recursive) const;
+	// set-dax / clear-dax: the flag now where the file is not mapped, later where it is.
+	std::vector<std::pair<FileView, Outcome>>
+	request_flag(const std::string &volume, const std::string &path, bool recursive, bool on);
+
+	std::vector<Rule> rules() const { return store_.rules(); }
+	// Validates, stores and enforces a local rule.
+	Rule add_rule(Rule rule);
+	void remove_rule(const std::string &name);
+	// Makes the managed rules equal to `managed` and reconciles; with dry_run, changes
+	// nothing and says what it would do.
+	ApplyResult apply(const std::vector<Rule> &managed, bool dry_run);
+	// Evaluates the rules again over every volume, or one volume, or one subtree.
+	FileCounts reconcile(const std::optional<std::string> &volume,
+	                     const std::optional<std::string> &path);
+
+	std::vector<PendingChange> pending() const { return store_.pending(); }
+	void cancel_pending(const std::string &volume, const std::string &path);
+
+	Event log(const std::string &type, const std::string &volume, const std::string &path,
+	          nlohmann::json data);
+
+      private:
+	void on_volume_event(const std::string &volume, const fscore::VolumeEvent &event);
+	void apply_pending(const PendingChange &change);
+	Outcome change_file(const std::string &volume, const fscore::FileInfo &file, bool want,
+	                    const std::optional<std::string> &rule, bool dry_run);
+	FileCounts reconcile_tree(const Matcher &matcher, const std::string &volume,
+	                          const std::string &path, bool dry_run);
+	FileCounts reconcile_all(const Matcher &matcher, bool dry_run);
+	void drop_stale_pending(const Matcher &matcher);
+	void validate_for_volumes(const Rule &rule) const;
+	void reload_rules();
+
+	Store &store_;
+	std::map<std::string, fscore::Volume *> volumes_;
+	std::map<std::string, fscore::VolumeInfo> volume_info_;
+	Dispatch dispatch_;
+	EventSink sink_;
+	Matcher matcher_;
+	std::vector<fscore::Subscription> subscriptions_;
+};
+
+} // namespace daxpolicy::policy

@@ -1,0 +1,77 @@
+// RAII handles for sqlite3: a connection and a prepared statement. Every failure becomes an
+// Error(internal) carrying sqlite's message; nothing is ignored.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace daxpolicy::policy
+{
+
+class Database
+{
+      public:
+	explicit Database(const std::filesystem::path &file);
+	~Database();
+	Database(const Database &) = delete;
+	Database &operator=(const Database &) = delete;
+
+	void exec(const std::string &sql);
+	sqlite3 *handle() const { return db_; }
+	int64_t last_insert_rowid() const;
+	[[noreturn]] void fail(const std::string &what) const;
+
+      private:
+	sqlite3 *db_ = nullptr;
+};
+
+class Statement
+{
+      public:
+	Statement(Database &db, const std::string &sql);
+	~Statement();
+	Statement(const Statement &) = delete;
+	Statement &operator=(const Statement &) = delete;
+
+	// Binds parameters 1..n in order.
+	template <class... Args> Statement &bind_all(const Args &...args)
+	{
+		int i = 1;
+		(bind(i++, args), ...);
+		return *this;
+	}
+	void bind(int index, int64_t value);
+	void bind(int index, const std::string &value);
+	void bind(int index, const std::optional<std::string> &value);
+	// True while there is a row to read.
+	bool step();
+	// Runs a statement that returns no rows.
+	void run();
+	int64_t integer(int column) const;
+	std::string text(int column) const;
+	std::optional<std::string> optional_text(int column) const;
+
+      private:
+	Database &db_;
+	sqlite3_stmt *stmt_ = nullptr;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back if not committed (an exception on the way).
+class WriteTransaction
+{
+      public:
+	explicit WriteTransaction(Database &db);
+	~WriteTransaction();
+	void commit();
+
+      private:
+	Database &db_;
+	bool done_ = false;
+};
+
+} // namespace daxpolicy::policy
