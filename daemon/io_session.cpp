@@ -131,7 +131,10 @@ nlohmann::json IoSession::run(const std::vector<std::string> &argv, bool create)
 		app.add_flag("-w", a.write_only);
 		positional_range();
 	} else if (cmd == "chattr") {
-		app.add_option("attr", a.attr)->required();
+		// "-x" is an attribute here, not an option: no parser of options for this one.
+		if (argv.size() != 2 || (argv[1] != "+x" && argv[1] != "-x"))
+			throw Error(Errc::invalid_argument, "chattr: expected +x or -x");
+		a.attr = argv[1];
 	} else if (cmd == "mv") {
 		app.add_option("new", a.new_path)->required();
 	} else if (cmd == "truncate" || cmd == "falloc" || cmd == "fpunch" || cmd == "fzero" ||
@@ -144,7 +147,8 @@ nlohmann::json IoSession::run(const std::vector<std::string> &argv, bool create)
 	}
 	std::vector<std::string> rest(argv.rbegin(), argv.rend() - 1); // CLI11 wants them reversed
 	try {
-		app.parse(rest);
+		if (cmd != "chattr")
+			app.parse(rest);
 	} catch (const CLI::ParseError &e) {
 		throw Error(Errc::invalid_argument, cmd + ": " + e.what());
 	}

@@ -1,0 +1,202 @@
+// Bad input gets the documented error and exit code, and changes nothing.
+#include "tests/e2e/harness.hpp"
+
+#include <cstring>
+#include <fstream>
+#include <pwd.h>
+#include <sstream>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+using namespace daxpolicy::test;
+using nlohmann::json;
+
+namespace
+{
+
+json error_of(const Result &r)
+{
+	auto j = json::parse(r.err, nullptr, false);
+	EXPECT_FALSE(j.is_discarded()) << "stderr is not a JSON error: " << r.err;
+	return j;
+}
+
+// Everything a script can see of the daemon's state, to compare before and after.
+json snapshot(const Daemon &d)
+{
+	return {d.ok({"list-rules"}), d.ok({"list-pending"}), d.ok({"list", "-r", "pool0:/"}),
+	        d.ok({"status"})["events"]};
+}
+
+TEST(Errors, BadRequestsGetDocumentedErrorsAndChangeNothing)
+{
+	Daemon d;
+	ASSERT_EQ(d.cli({"io", "-f", "-c", "mkdir", "pool0:/x"}).exit_code, 0);
+	json before = snapshot(d);
+	struct Case {
+		std::vector<std::string> args;
+		int exit_code;
+		const char *error;
+	};
+	std::vector<Case> cases = {
+	    {{"list", "nope:/x"}, 1, "not-found"},
+	    {{"list", "pool0:/missing"}, 1, "not-found"},
+	    {{"list", "no-volume-part"}, 1, "invalid-argument"},
+	    {{"list", "pool0:/x/../etc"}, 1, "invalid-argument"},
+	    {{"set-dax", "pool0:/x", "pool0:/missing"}, 1, "not-found"},
+	    {{"add-rule", "--name", "Bad Name", "--subtree", "pool0:/x", "--dax", "on"},
+	     1,
+	     "invalid-argument"},
+	    {{"add-rule", "--name", "r", "--subtree", "ghost:/x", "--dax", "on"},
+	     1,
+	     "invalid-argument"},
+	    {{"add-rule", "--name", "r", "--subtree", "pool0:relative", "--dax", "on"},
+	     1,
+	     "invalid-argument"},
+	    {{"add-rule", "--name", "r", "--subtree", "pool0:/x", "--dax", "on", "--include",
+	      "a/b"},
+	     1,
+	     "invalid-argument"},
+	    {{"add-rule", "--name", "r", "--subtree", "pool0:/x", "--dax", "maybe"},
+	     2,
+	     "invalid-argument"},
+	    {{"remove-rule", "ghost"}, 1, "not-found"},
+	    {{"cancel-pending", "pool0:/x"}, 1, "not-found"},
+	    {{"list-events", "--type", "nonsense"}, 1, "invalid-argument"},
+	    {{"list-events", "--since", "yesterday"}, 1, "invalid-argument"},
+	    {{"io", "-c", "pread 0 4k", "pool0:/missing"}, 1, nullptr},
+	    {{"no-such-command"}, 2, "invalid-argument"},
+	    {{"list"}, 2, "invalid-argument"},
+	};
+	for (const auto &c : cases) {
+		std::string line;
+		for (const auto &a : c.args)
+			line += a + " ";
+		SCOPED_TRACE(line);
+		Result r = d.cli(c.args);
+		EXPECT_EQ(r.exit_code, c.exit_code) << r.out << r.err;
+		if (c.error) {
+			EXPECT_EQ(error_of(r)["error"], c.error);
+		}
+	}
+	EXPECT_EQ(snapshot(d), before);
+}
+
+TEST(Errors, IoFailureEndsTheSessionWithTheErrorLine)
+{
+	Daemon d;
+	Result r = d.cli(
+	    {"io", "-f", "-c", "pwrite 0 4k", "-c", "frobnicate", "-c", "pwrite 0 8k", "pool0:/f"});
+	EXPECT_EQ(r.exit_code, 1);
+	std::vector<json> lines;
+	std::istringstream in(r.out);
+	for (std::string l; std::getline(in, l);)
+		lines.push_back(json::parse(l));
+	ASSERT_EQ(lines.size(), 2u) << "the session goes on after a failure";
+	EXPECT_EQ(lines[1]["cmd"], "frobnicate");
+	EXPECT_EQ(lines[1]["error"], "invalid-argument");
+	EXPECT_EQ(d.ok({"list", "pool0:/f"})[0]["size"], 4096);
+	Result ro = d.cli({"io", "-c", "mmap -r 0 4k", "-c", "mwrite 0 1", "pool0:/f"});
+	EXPECT_EQ(ro.exit_code, 1);
+	EXPECT_NE(ro.out.find("\"permission-denied\""), std::string::npos) << ro.out;
+}
+
+TEST(Errors, UnreachableDaemonIsExitCode3)
+{
+	Result r = run({DAXPOLICY_BIN, "--socket", "/nonexistent/daxpolicy.sock", "status"});
+	EXPECT_EQ(r.exit_code, 3);
+	Result human = run({DAXPOLICY_BIN, "-u", "--socket", "/nonexistent/x.sock", "status"});
+	EXPECT_EQ(human.exit_code, 3);
+	EXPECT_EQ(human.err.rfind("daxpolicy: ", 0), 0u) << human.err;
+}
+
+// A client that speaks garbage, or hangs up mid-message, does not hurt anyone else.
+TEST(Errors, MalformedWireMessagesGetErrorsAndTheDaemonLives)
+{
+	Daemon d;
+	auto exchange = [&](const std::string &bytes) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		sockaddr_un addr{};
+		addr.sun_family = AF_UNIX;
+		std::strncpy(addr.sun_path, d.socket().c_str(), sizeof(addr.sun_path) - 1);
+		EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)), 0);
+		// The daemon may hang up before taking all of an oversized message.
+		for (size_t sent = 0; sent < bytes.size();) {
+			ssize_t n =
+			    send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+			if (n <= 0)
+				break;
+			sent += size_t(n);
+		}
+		shutdown(fd, SHUT_WR);
+		std::string reply;
+		char buf[4096];
+		ssize_t n;
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			reply.append(buf, size_t(n));
+		close(fd);
+		return reply;
+	};
+	auto reply_json = [](const std::string &reply) {
+		return json::parse(reply.substr(0, reply.find('\0')));
+	};
+	EXPECT_EQ(reply_json(exchange(std::string("not json") + '\0'))["error"],
+	          "io.daxpolicy.InvalidArgument");
+	EXPECT_EQ(reply_json(exchange(std::string("[1,2]") + '\0'))["error"],
+	          "io.daxpolicy.InvalidArgument");
+	EXPECT_EQ(
+	    reply_json(exchange(std::string(R"({"method":"io.daxpolicy.Nope"})") + '\0'))["error"],
+	    "io.daxpolicy.NotFound");
+	EXPECT_EQ(reply_json(exchange(
+	              std::string(R"({"method":"io.daxpolicy.List","parameters":{"paths":7}})") +
+	              '\0'))["error"],
+	          "io.daxpolicy.InvalidArgument");
+	json info =
+	    reply_json(exchange(std::string(R"({"method":"org.varlink.service.GetInfo"})") + '\0'));
+	EXPECT_EQ(info["parameters"]["product"], "daxpolicyd");
+	exchange(R"({"method":"io.daxpolicy.Sta)"); // cut short
+	exchange(std::string(20 << 20, 'x'));       // larger than any message may be
+	EXPECT_EQ(d.ok({"status"})["version"].is_string(), true) << "the daemon died";
+}
+
+TEST(Errors, NonAdminPeersMayOnlyRead)
+{
+	DAXPOLICY_REQUIRE_ROOT("running the CLI as another user");
+	// Anyone may connect; only root and the admin group may change things.
+	Daemon d("socket_mode = \"0666\"\nadmin_group = \"daxpolicy-test-nonexistent\"\n");
+	passwd *nobody = getpwnam("nobody");
+	ASSERT_NE(nobody, nullptr);
+	// The socket's folder is the test's temp dir: let nobody through.
+	std::filesystem::permissions(d.dir().path(), std::filesystem::perms::all);
+	Result read = run({DAXPOLICY_BIN, "--socket", d.socket(), "status"}, "", nobody->pw_uid);
+	EXPECT_EQ(read.exit_code, 0) << read.err;
+	Result write = run({DAXPOLICY_BIN, "--socket", d.socket(), "add-rule", "--name", "r",
+	                    "--subtree", "pool0:/", "--dax", "on"},
+	                   "", nobody->pw_uid);
+	EXPECT_EQ(write.exit_code, 1);
+	EXPECT_EQ(error_of(write)["error"], "permission-denied");
+	EXPECT_TRUE(d.ok({"list-rules"}).empty());
+}
+
+TEST(Errors, DaemonRefusesBadConfigAndSecondInstance)
+{
+	TempDir dir;
+	auto config = dir / "bad.toml";
+	std::ofstream(config)
+	    << "state_dir = \"" << (dir / "s").string()
+	    << "\"\n[[volume]]\nname = \"p\"\nkind = \"embedded\"\ndax = \"sometimes\"\n";
+	Result r = run({DAXPOLICYD_BIN, "--foreground", "--config", config.string(), "--socket",
+	                (dir / "s.sock").string()});
+	EXPECT_EQ(r.exit_code, 1);
+	EXPECT_NE(r.err.find("bad.toml:5:7: dax"), std::string::npos) << r.err;
+
+	Daemon d;
+	Result second = run({DAXPOLICYD_BIN, "--foreground", "--config", "/dev/null", "--socket",
+	                     d.socket(), "--state-dir", (dir / "other").string()});
+	EXPECT_EQ(second.exit_code, 1);
+	EXPECT_NE(second.err.find("already serving"), std::string::npos) << second.err;
+	EXPECT_EQ(d.ok({"status"})["volumes"].size(), 1u);
+}
+
+} // namespace

@@ -1,0 +1,268 @@
+#include "tests/e2e/harness.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace daxpolicy::test
+{
+
+namespace
+{
+
+constexpr auto kStartTimeout = std::chrono::seconds(20);
+constexpr auto kWaitTimeout = std::chrono::seconds(20);
+
+std::string drain(int fd)
+{
+	std::string out;
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		out.append(buf, static_cast<size_t>(n));
+	return out;
+}
+
+struct Pipe {
+	int fd[2];
+	Pipe()
+	{
+		if (pipe2(fd, O_CLOEXEC) != 0)
+			throw std::runtime_error("pipe2 failed");
+	}
+};
+
+pid_t spawn(const std::vector<std::string> &argv, int in, int out, int err,
+            std::optional<uid_t> as_uid)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		throw std::runtime_error("fork failed");
+	if (pid == 0) {
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(err, 2);
+		if (as_uid && (setgid(*as_uid) != 0 || setuid(*as_uid) != 0))
+			_exit(126);
+		std::vector<char *> args;
+		for (const auto &a : argv)
+			args.push_back(const_cast<char *>(a.c_str()));
+		args.push_back(nullptr);
+		execv(args[0], args.data());
+		_exit(127);
+	}
+	return pid;
+}
+
+int wait_exit(pid_t pid)
+{
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+bool can_connect(const std::string &path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sockaddr_un addr{};
+	addr.sun_family = AF_UNIX;
+	std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+	bool ok = connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0;
+	close(fd);
+	return ok;
+}
+
+} // namespace
+
+nlohmann::json Result::json() const
+{
+	auto j = nlohmann::json::parse(out, nullptr, false);
+	EXPECT_FALSE(j.is_discarded()) << "not JSON: " << out << "\nstderr: " << err;
+	return j;
+}
+
+Result run(const std::vector<std::string> &argv, const std::string &input,
+           std::optional<uid_t> as_uid)
+{
+	Pipe in, out, err;
+	pid_t pid = spawn(argv, in.fd[0], out.fd[1], err.fd[1], as_uid);
+	close(in.fd[0]);
+	close(out.fd[1]);
+	close(err.fd[1]);
+	// stderr is read on its own thread so neither pipe can fill and stall the child.
+	std::string err_text;
+	std::thread err_reader([&] { err_text = drain(err.fd[0]); });
+	if (!input.empty() && write(in.fd[1], input.data(), input.size()) < 0)
+		ADD_FAILURE() << "writing the child's stdin failed";
+	close(in.fd[1]);
+	Result r;
+	r.out = drain(out.fd[0]);
+	err_reader.join();
+	close(out.fd[0]);
+	close(err.fd[0]);
+	r.err = err_text;
+	r.exit_code = wait_exit(pid);
+	return r;
+}
+
+IoProcess::IoProcess(const std::vector<std::string> &argv)
+{
+	Pipe in, out;
+	pid_ = spawn(argv, in.fd[0], out.fd[1], 2, std::nullopt);
+	close(in.fd[0]);
+	close(out.fd[1]);
+	in_ = in.fd[1];
+	out_ = out.fd[0];
+}
+
+IoProcess::~IoProcess()
+{
+	if (pid_ > 0)
+		finish();
+}
+
+nlohmann::json IoProcess::command(const std::string &line)
+{
+	std::string text = line + "\n";
+	if (write(in_, text.data(), text.size()) < 0)
+		ADD_FAILURE() << "io: cannot send '" << line << "'";
+	auto deadline = std::chrono::steady_clock::now() + kWaitTimeout;
+	while (buffered_.find('\n') == std::string::npos) {
+		pollfd p{out_, POLLIN, 0};
+		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+		    deadline - std::chrono::steady_clock::now());
+		if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+			ADD_FAILURE() << "io: no answer to '" << line << "'";
+			return nullptr;
+		}
+		char buf[4096];
+		ssize_t n = read(out_, buf, sizeof(buf));
+		if (n <= 0) {
+			ADD_FAILURE() << "io: the session ended at '" << line << "'";
+			return nullptr;
+		}
+		buffered_.append(buf, static_cast<size_t>(n));
+	}
+	size_t nl = buffered_.find('\n');
+	std::string reply = buffered_.substr(0, nl);
+	buffered_.erase(0, nl + 1);
+	return nlohmann::json::parse(reply);
+}
+
+int IoProcess::finish()
+{
+	close(in_);
+	drain(out_);
+	close(out_);
+	int code = wait_exit(pid_);
+	pid_ = -1;
+	return code;
+}
+
+Daemon::Daemon(const std::string &config)
+{
+	config_path_ = (dir_ / "daxpolicyd.toml").string();
+	std::ofstream(config_path_) << config;
+	start();
+}
+
+Daemon::~Daemon()
+{
+	if (pid_ > 0)
+		stop();
+}
+
+void Daemon::start()
+{
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	pid_ = spawn({DAXPOLICYD_BIN, "--foreground", "--config", config_path_, "--socket",
+	              socket(), "--state-dir", state_dir()},
+	             devnull, devnull, 2, std::nullopt);
+	close(devnull);
+	auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+	while (!can_connect(socket())) {
+		int status;
+		if (waitpid(pid_, &status, WNOHANG) == pid_) {
+			pid_ = -1;
+			FAIL() << "daxpolicyd exited while starting";
+		}
+		if (std::chrono::steady_clock::now() > deadline)
+			FAIL() << "daxpolicyd did not start serving";
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
+}
+
+void Daemon::stop()
+{
+	kill(pid_, SIGTERM);
+	EXPECT_EQ(wait_exit(pid_), 0) << "daxpolicyd did not exit cleanly on SIGTERM";
+	pid_ = -1;
+}
+
+void Daemon::kill_hard()
+{
+	kill(pid_, SIGKILL);
+	wait_exit(pid_);
+	pid_ = -1;
+}
+
+Result Daemon::cli(std::vector<std::string> args, const std::string &input) const
+{
+	args.insert(args.begin(), {DAXPOLICY_BIN, "--socket", socket()});
+	return run(args, input);
+}
+
+nlohmann::json Daemon::ok(std::vector<std::string> args) const
+{
+	Result r = cli(args);
+	std::string line;
+	for (const auto &a : args)
+		line += a + " ";
+	EXPECT_EQ(r.exit_code, 0) << line << "\nstdout: " << r.out << "\nstderr: " << r.err;
+	return r.json();
+}
+
+std::unique_ptr<IoProcess> Daemon::io(const std::string &path, bool create) const
+{
+	std::vector<std::string> argv = {DAXPOLICY_BIN, "--socket", socket(), "io"};
+	if (create)
+		argv.push_back("-f");
+	argv.push_back(path);
+	return std::make_unique<IoProcess>(argv);
+}
+
+nlohmann::json Daemon::wait_state(const std::string &path, const std::string &state) const
+{
+	auto deadline = std::chrono::steady_clock::now() + kWaitTimeout;
+	nlohmann::json file;
+	do {
+		file = ok({"list", path})[0];
+		if (file["state"] == state)
+			return file;
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	} while (std::chrono::steady_clock::now() < deadline);
+	ADD_FAILURE() << path << " never reached state " << state << ": " << file.dump();
+	return file;
+}
+
+bool have_root(const char *why)
+{
+	if (geteuid() == 0)
+		return true;
+	const char *must = std::getenv("DAXPOLICY_REQUIRE_PRIVILEGED");
+	if (must && std::string(must) == "1")
+		ADD_FAILURE() << "needs root (" << why << ") but DAXPOLICY_REQUIRE_PRIVILEGED=1";
+	return false;
+}
+
+} // namespace daxpolicy::test

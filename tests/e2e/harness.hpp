@@ -1,0 +1,92 @@
+// End-to-end harness: the real daxpolicyd on a pool in a temporary folder, driven by the
+// real daxpolicy binary, as an administrator would.
+#pragma once
+
+#include "tests/temp_dir.hpp"
+
+#include <chrono>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace daxpolicy::test
+{
+
+struct Result {
+	int exit_code = -1;
+	std::string out;
+	std::string err;
+	nlohmann::json json() const; // stdout parsed; fails the test if it is not JSON
+};
+
+// Runs a program to completion, with optional stdin text and user id.
+Result run(const std::vector<std::string> &argv, const std::string &input = "",
+           std::optional<uid_t> as_uid = std::nullopt);
+
+// A running `daxpolicy io PATH` reading commands from a pipe: the test decides when each
+// command runs and when the session (with its mappings) ends.
+class IoProcess
+{
+      public:
+	IoProcess(const std::vector<std::string> &argv);
+	~IoProcess();
+	// Sends one command and returns its JSON line.
+	nlohmann::json command(const std::string &line);
+	// Closes stdin: the CLI ends the session and exits. Returns its exit code.
+	int finish();
+
+      private:
+	pid_t pid_ = -1;
+	int in_ = -1, out_ = -1;
+	std::string buffered_;
+};
+
+class Daemon
+{
+      public:
+	// `config` is the daxpolicyd.toml text ("" for the embedded default).
+	explicit Daemon(const std::string &config = "");
+	~Daemon();
+	void start();
+	void stop();      // SIGTERM, and wait
+	void kill_hard(); // SIGKILL, as a crash
+	bool running() const { return pid_ > 0; }
+
+	// The CLI against this daemon.
+	Result cli(std::vector<std::string> args, const std::string &input = "") const;
+	nlohmann::json ok(std::vector<std::string> args) const; // exit 0 and JSON, or fail
+	std::unique_ptr<IoProcess> io(const std::string &path, bool create = true) const;
+	// Polls `list PATH` until its state is `state` (bounded), and returns the file object.
+	nlohmann::json wait_state(const std::string &path, const std::string &state) const;
+
+	const TempDir &dir() const { return dir_; }
+	std::string socket() const { return (dir_ / "daxpolicy.sock").string(); }
+	std::string state_dir() const { return (dir_ / "state").string(); }
+	std::string pool() const { return (dir_ / "state" / "pool0.pool").string(); }
+
+      private:
+	TempDir dir_;
+	std::string config_path_;
+	pid_t pid_ = -1;
+};
+
+// True when running as root. Otherwise false, and where DAXPOLICY_REQUIRE_PRIVILEGED=1 (CI)
+// says such tests must run, the test is failed too.
+bool have_root(const char *why);
+
+} // namespace daxpolicy::test
+
+// Tests that need root skip with the reason, or fail in CI (see have_root).
+#define DAXPOLICY_REQUIRE_ROOT(why)                                                                \
+	do {                                                                                       \
+		if (!::daxpolicy::test::have_root(why))                                            \
+			GTEST_SKIP() << "needs root: " << (why);                                   \
+	} while (0)
+
+namespace daxpolicy::test
+{
+
+} // namespace daxpolicy::test
