@@ -14,8 +14,11 @@ std::string cell(const nlohmann::json &v)
 		return v.get<std::string>();
 	if (v.is_array()) {
 		std::string out;
-		for (const auto &item : v)
-			out += (out.empty() ? "" : ",") + cell(item);
+		for (const auto &item : v) {
+			if (!out.empty())
+				out += ',';
+			out += cell(item);
+		}
 		return out.empty() ? "-" : out;
 	}
 	return v.dump();

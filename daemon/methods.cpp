@@ -122,8 +122,11 @@ json apply(Daemon &d, Connection &, const Params &p)
 	auto load = policy::load_policy_path(dir);
 	if (!load.ok()) {
 		std::string message;
-		for (const auto &e : load.errors)
-			message += (message.empty() ? "" : "\n") + e.to_string();
+		for (const auto &e : load.errors) {
+			if (!message.empty())
+				message += '\n';
+			message += e.to_string();
+		}
 		throw Error(Errc::invalid_argument, message);
 	}
 	auto result = d.engine().apply(load.rules, p.boolean("dry_run"));
