@@ -1,0 +1,125 @@
+// daxpolicyd.toml as an administrator writes it: every key, and errors that say where.
+#include "daemon/config.hpp"
+#include "fscore/error.hpp"
+#include "fscore/units.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <fstream>
+#include <gtest/gtest.h>
+
+using namespace daxpolicy;
+using namespace daxpolicy::daemon;
+
+namespace
+{
+
+class ConfigTest : public ::testing::Test
+{
+      protected:
+	Config load(const std::string &text)
+	{
+		std::ofstream(file_) << text;
+		return load_config(file_);
+	}
+	std::string error_of(const std::string &text)
+	{
+		try {
+			load(text);
+		} catch (const Error &e) {
+			EXPECT_EQ(e.code(), Errc::invalid_argument);
+			return e.what();
+		}
+		ADD_FAILURE() << "accepted: " << text;
+		return {};
+	}
+	test::TempDir dir_;
+	std::filesystem::path file_ = dir_ / "daxpolicyd.toml";
+};
+
+TEST_F(ConfigTest, EmptyFileIsTheEmbeddedDefault)
+{
+	Config c = load("");
+	c.state_dir = "/srv/state";
+	finish_config(c);
+	ASSERT_EQ(c.volumes.size(), 1u);
+	EXPECT_EQ(c.volumes[0].name, "pool0");
+	EXPECT_EQ(c.volumes[0].kind, "embedded");
+	EXPECT_EQ(c.volumes[0].path, "/srv/state/pool0.pool");
+	EXPECT_EQ(c.volumes[0].size, uint64_t{1} << 30);
+	EXPECT_EQ(c.volumes[0].dax, fscore::DaxMode::inode);
+	EXPECT_EQ(c.socket, kDefaultSocket);
+	EXPECT_EQ(c.socket_mode, 0660u);
+	EXPECT_EQ(c.lease_break_timeout, std::chrono::seconds(45));
+}
+
+TEST_F(ConfigTest, EveryKeyOfTheInterfaceExample)
+{
+	Config c = load(R"(
+state_dir = "/var/lib/daxpolicy"
+socket = "/run/daxpolicy/daxpolicy.sock"
+socket_mode = "0640"
+admin_group = "storage"
+policy_dir = "/etc/daxpolicy/policy.d"
+lease_break_timeout = "500ms"
+[[volume]]
+name = "pool0"
+kind = "embedded"
+path = "/var/lib/daxpolicy/pool0.pool"
+size = "2GiB"
+dax = "always"
+[[volume]]
+name = "pmem0"
+kind = "host"
+path = "/mnt/pmem0"
+)");
+	EXPECT_EQ(c.socket_mode, 0640u);
+	EXPECT_EQ(c.admin_group, "storage");
+	EXPECT_EQ(c.lease_break_timeout, std::chrono::milliseconds(500));
+	ASSERT_EQ(c.volumes.size(), 2u);
+	EXPECT_EQ(c.volumes[0].size, uint64_t{2} << 30);
+	EXPECT_EQ(c.volumes[0].dax, fscore::DaxMode::always);
+	EXPECT_EQ(c.volumes[1].kind, "host");
+}
+
+TEST_F(ConfigTest, ErrorsNameFileLineAndColumn)
+{
+	EXPECT_NE(error_of("socket_mode = \"0999\"\n").find(":1:15: socket_mode"),
+	          std::string::npos);
+	EXPECT_NE(error_of("\nbogus = \"x\"\n").find(":2:9: unknown key \"bogus\""),
+	          std::string::npos);
+	EXPECT_NE(error_of("lease_break_timeout = \"soon\"\n").find("not a duration"),
+	          std::string::npos);
+	EXPECT_NE(error_of("[[volume]]\nname = \"a\"\nkind = \"nfs\"\n").find(":3:8: kind"),
+	          std::string::npos);
+	EXPECT_NE(error_of("[[volume]]\nname = \"a\"\nkind = \"embedded\"\nsize = \"lots\"\n")
+	              .find("size"),
+	          std::string::npos);
+	EXPECT_NE(error_of("[[volume]]\nname = \"a\"\nkind = \"embedded\"\n[[volume]]\nname = "
+	                   "\"a\"\nkind = \"embedded\"\n")
+	              .find("defined twice"),
+	          std::string::npos);
+	EXPECT_NE(error_of("[[volume]]\nkind = \"embedded\"\n").find("needs a name"),
+	          std::string::npos);
+	EXPECT_NE(error_of("state_dir = [\n").find(file_.string() + ":"), std::string::npos);
+	EXPECT_NE(error_of("socket = 5\n").find("socket: expected a string"), std::string::npos);
+}
+
+TEST(Units, SizesAndDurations)
+{
+	EXPECT_EQ(fscore::parse_size("4096"), 4096u);
+	EXPECT_EQ(fscore::parse_size("4k"), 4096u);
+	EXPECT_EQ(fscore::parse_size("2m"), 2u << 20);
+	EXPECT_EQ(fscore::parse_size("1GiB"), 1u << 30);
+	EXPECT_EQ(fscore::parse_size("1g"), 1u << 30);
+	EXPECT_FALSE(fscore::parse_size(""));
+	EXPECT_FALSE(fscore::parse_size("k"));
+	EXPECT_FALSE(fscore::parse_size("-1"));
+	EXPECT_FALSE(fscore::parse_size("1x"));
+	EXPECT_FALSE(fscore::parse_size("99999999999999999999"));
+	EXPECT_FALSE(fscore::parse_size("17179869184t")) << "overflow";
+	EXPECT_EQ(parse_duration("45s"), std::chrono::seconds(45));
+	EXPECT_EQ(parse_duration("2m"), std::chrono::minutes(2));
+	EXPECT_FALSE(parse_duration("1h"));
+}
+
+} // namespace
