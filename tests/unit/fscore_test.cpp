@@ -9,6 +9,8 @@
 #include <cstring>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace daxpolicy;
 using namespace daxpolicy::fscore;
@@ -240,20 +242,28 @@ TEST_F(FscoreTest, RemovedWhileOpenKeepsDataUntilLastClose)
 
 TEST_F(FscoreTest, CrashWithOpenRemovedFileIsCleanedAtMount)
 {
-	auto s = vol_->open_session({});
-	int fd = s->open("/f", true);
-	s->pwrite(fd, 0, bytes(4096, 'q'));
-	vol_->remove("/f");
-	// Simulate the daemon dying: the pool is left as it is, mounted and unclean.
-	s.release();
-	auto leaked = vol_.release();
-	(void)leaked;
+	vol_.reset();
+	// A child mounts the pool, removes a file it holds open and dies without unmounting:
+	// the pool is left exactly as a crash would leave it.
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		auto vol = EmbeddedVolume::mount(pool_, {});
+		auto s = vol->open_session({});
+		int fd = s->open("/f", true);
+		s->pwrite(fd, 0, bytes(4096, 'q'));
+		vol->remove("/f");
+		_exit(0);
+	}
+	int status = 0;
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	auto report = fsck(pool_);
 	EXPECT_TRUE(report.clean());
-	EXPECT_FALSE(report.notes.empty());
+	EXPECT_FALSE(report.notes.empty()) << "the orphan and the unclean mark are noted";
 	vol_ = EmbeddedVolume::mount(pool_, {});
 	EXPECT_TRUE(vol_->was_unclean());
-	EXPECT_EQ(vol_->info().files, 1u);
+	EXPECT_EQ(vol_->info().files, 1u) << "the orphan was freed at mount";
 	vol_.reset();
 	EXPECT_TRUE(fsck(pool_).clean());
 	EXPECT_TRUE(fsck(pool_).notes.empty());
