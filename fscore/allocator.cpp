@@ -51,10 +51,39 @@ void BlockAllocator::set_range(Transaction &txn, uint64_t start, uint64_t len, b
 	});
 }
 
-BlockAllocator::Run BlockAllocator::allocate(Transaction &txn, uint64_t want, uint64_t goal)
+BlockAllocator::Run BlockAllocator::take(Transaction &txn, uint64_t start, uint64_t want)
+{
+	uint64_t len = 1;
+	while (len < want && start + len < total_ && !in_use(start + len))
+		len++;
+	set_range(txn, start, len, true);
+	next_fit_ = start + len < total_ ? start + len : data_start_;
+	return {start, len};
+}
+
+std::optional<uint64_t> BlockAllocator::find_aligned(uint64_t align) const
+{
+	// Whole free words first: a 2 MiB run is 8 words of the bitmap.
+	uint64_t first = (data_start_ + align - 1) / align * align;
+	for (uint64_t b = first; b + align <= total_; b += align) {
+		bool free = true;
+		for (uint64_t w = b / 64; free && w < (b + align) / 64; w++)
+			free = words_[w] == 0;
+		if (free)
+			return b;
+	}
+	return std::nullopt;
+}
+
+BlockAllocator::Run BlockAllocator::allocate(Transaction &txn, uint64_t want, uint64_t goal,
+                                             uint64_t align)
 {
 	if (free_ == 0)
 		throw Error(Errc::no_space, "no free blocks left in the pool");
+	if (align > 1 && align % 64 == 0 && want >= align &&
+	    (goal == 0 || goal % align != 0 || in_use(goal)))
+		if (auto b = find_aligned(align))
+			return take(txn, *b, want);
 	if (goal < data_start_ || goal >= total_)
 		goal = next_fit_;
 	uint64_t span = total_ - data_start_;
@@ -64,14 +93,8 @@ BlockAllocator::Run BlockAllocator::allocate(Transaction &txn, uint64_t want, ui
 			i += 63; // a full word: skip it whole
 			continue;
 		}
-		if (in_use(b))
-			continue;
-		uint64_t len = 1;
-		while (len < want && b + len < total_ && !in_use(b + len))
-			len++;
-		set_range(txn, b, len, true);
-		next_fit_ = b + len < total_ ? b + len : data_start_;
-		return {b, len};
+		if (!in_use(b))
+			return take(txn, b, want);
 	}
 	throw Error(Errc::no_space, "no free blocks left in the pool");
 }

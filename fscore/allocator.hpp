@@ -6,6 +6,7 @@
 #include "fscore/layout.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace daxpolicy::fscore
@@ -21,15 +22,18 @@ class BlockAllocator
 		uint64_t len;
 	};
 	// Up to `want` free blocks in one contiguous run, the first free one at or after `goal`
-	// (wrapping round); with no usable goal, after the previous allocation. Throws `no_space`
-	// when the pool is full.
-	Run allocate(Transaction &txn, uint64_t want, uint64_t goal);
+	// (wrapping round); with no usable goal, after the previous allocation. With `align`,
+	// a run starting at a multiple of it, `align` blocks long, is taken where one is free.
+	// Throws `no_space` when the pool is full.
+	Run allocate(Transaction &txn, uint64_t want, uint64_t goal, uint64_t align = 1);
 	void release(Transaction &txn, uint64_t start, uint64_t len);
 	bool in_use(uint64_t block) const;
 	uint64_t free_blocks() const { return free_; }
 
       private:
 	void set_range(Transaction &txn, uint64_t start, uint64_t len, bool used);
+	Run take(Transaction &txn, uint64_t start, uint64_t want);
+	std::optional<uint64_t> find_aligned(uint64_t align) const;
 	void stage_word(Transaction &txn, uint64_t word);
 
 	uint64_t *disk_words_;

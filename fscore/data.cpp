@@ -3,6 +3,7 @@
 #include "fscore/clock.hpp"
 #include "fscore/embedded_volume.hpp"
 #include "fscore/error.hpp"
+#include "fscore/extent_map.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -10,45 +11,15 @@
 namespace daxpolicy::fscore
 {
 
-std::optional<uint64_t> EmbeddedVolume::pblk_of(const DiskInode &di, uint64_t lblk) const
-{
-	for (uint32_t i = 0; i < di.extent_count; i++) {
-		const Extent &e = di.extents[i];
-		if (lblk >= e.lblk && lblk < uint64_t{e.lblk} + e.len)
-			return e.pblk + (lblk - e.lblk);
-	}
-	return std::nullopt;
-}
-
-void EmbeddedVolume::insert_extent(DiskInode &di, Extent ext) const
-{
-	Extent *begin = di.extents, *end = di.extents + di.extent_count;
-	Extent *pos = std::lower_bound(
-	    begin, end, ext, [](const Extent &a, const Extent &b) { return a.lblk < b.lblk; });
-	if (pos != begin) {
-		Extent &prev = *(pos - 1);
-		if (prev.lblk + prev.len == ext.lblk && prev.pblk + prev.len == ext.pblk) {
-			prev.len += ext.len;
-			return;
-		}
-	}
-	if (di.extent_count == kInlineExtents)
-		throw Error(Errc::no_space, "file is too fragmented: at most " +
-		                                std::to_string(kInlineExtents) +
-		                                " extents a file in this pool format");
-	std::move_backward(pos, end, end + 1);
-	*pos = ext;
-	di.extent_count++;
-}
-
 void EmbeddedVolume::read_blocks(const DiskInode &di, uint64_t off, std::span<std::byte> out) const
 {
+	ExtentMap map(*pool_, di);
 	size_t done = 0;
 	while (done < out.size()) {
 		uint64_t pos = off + done;
 		uint64_t in_block = pos % kBlockSize;
 		size_t n = std::min<size_t>(kBlockSize - in_block, out.size() - done);
-		if (auto pblk = pblk_of(di, pos / kBlockSize))
+		if (auto pblk = map.pblk_of(pos / kBlockSize))
 			std::memcpy(out.data() + done,
 			            pool_->base() + *pblk * kBlockSize + in_block, n);
 		else
@@ -62,45 +33,20 @@ void EmbeddedVolume::write_blocks(Transaction &txn, DiskInode &di, uint64_t off,
 {
 	uint64_t end = off + data.size();
 	uint64_t first = off / kBlockSize, last = (end + kBlockSize - 1) / kBlockSize;
-	if (last > UINT32_MAX)
+	if (last > kMaxFileBlocks)
 		throw Error(Errc::invalid_argument, "offset beyond the largest file");
-	// Allocate every hole in the range first: if that fails, nothing has been written.
-	for (uint64_t lblk = first; lblk < last;) {
-		if (pblk_of(di, lblk)) {
-			lblk++;
-			continue;
-		}
-		uint64_t hole_end = lblk + 1;
-		while (hole_end < last && !pblk_of(di, hole_end))
-			hole_end++;
-		uint64_t goal = 0;
-		if (lblk > 0)
-			if (auto prev = pblk_of(di, lblk - 1))
-				goal = *prev + 1;
-		auto run = alloc_->allocate(txn, hole_end - lblk, goal);
-		// New blocks may hold old data of a freed file: zero the parts the write does
-		// not cover, durably, before the commit that makes them the file's.
-		for (uint64_t b = 0; b < run.len; b++) {
-			uint64_t block_start = (lblk + b) * kBlockSize;
-			if (block_start < off || block_start + kBlockSize > end)
-				pool_->memset_persist(pool_->base() + (run.start + b) * kBlockSize,
-				                      0, kBlockSize);
-		}
-		insert_extent(di,
-		              Extent{static_cast<uint32_t>(lblk), static_cast<uint32_t>(run.start),
-		                     static_cast<uint32_t>(run.len)});
-		lblk += run.len;
-	}
+	ExtentMap map(*pool_, di);
+	allocate_range(txn, map, first, last - first, off, end);
 	// The data is durable before the caller commits the extents and size that expose it.
 	size_t done = 0;
 	while (done < data.size()) {
 		uint64_t pos = off + done;
 		uint64_t in_block = pos % kBlockSize;
-		uint64_t pblk = *pblk_of(di, pos / kBlockSize);
+		uint64_t pblk = *map.pblk_of(pos / kBlockSize);
 		size_t n = std::min<size_t>(kBlockSize - in_block, data.size() - done);
 		// Extend the copy over blocks that are contiguous in the pool.
 		while (done + n < data.size()) {
-			auto next = pblk_of(di, (pos + n) / kBlockSize);
+			auto next = map.pblk_of((pos + n) / kBlockSize);
 			if (!next || *next != pblk + (in_block + n) / kBlockSize)
 				break;
 			n = std::min<size_t>(n + kBlockSize, data.size() - done);
@@ -109,8 +55,43 @@ void EmbeddedVolume::write_blocks(Transaction &txn, DiskInode &di, uint64_t off,
 		                      data.data() + done, n);
 		done += n;
 	}
+	map.store(txn, *alloc_, di);
 	di.size = std::max(di.size, end);
 	di.mtime_ns = now_ns();
+}
+
+void EmbeddedVolume::allocate_range(Transaction &txn, ExtentMap &map, uint64_t first,
+                                    uint64_t count, uint64_t keep_from, uint64_t keep_to)
+{
+	// Allocate every hole first: if that fails, nothing has been written.
+	for (uint64_t lblk = first; lblk < first + count;) {
+		if (map.pblk_of(lblk)) {
+			lblk++;
+			continue;
+		}
+		uint64_t hole_end = lblk + 1;
+		while (hole_end < first + count && !map.pblk_of(hole_end))
+			hole_end++;
+		uint64_t goal = 0;
+		if (lblk > 0)
+			if (auto prev = map.pblk_of(lblk - 1))
+				goal = *prev + 1;
+		// Where a whole 2 MiB of the file is being filled, place it 2 MiB-aligned in the
+		// pool too, so that it can be mapped with one huge page.
+		bool huge = lblk % kHugeBlocks == 0 && hole_end - lblk >= kHugeBlocks;
+		auto run = alloc_->allocate(txn, hole_end - lblk, goal, huge ? kHugeBlocks : 1);
+		// New blocks may hold old data of a freed file: zero what [keep_from, keep_to)
+		// will not overwrite, durably, before the commit that makes them the file's.
+		for (uint64_t b = 0; b < run.len; b++) {
+			uint64_t block_start = (lblk + b) * kBlockSize;
+			if (block_start < keep_from || block_start + kBlockSize > keep_to)
+				pool_->memset_persist(pool_->base() + (run.start + b) * kBlockSize,
+				                      0, kBlockSize);
+		}
+		map.insert(Extent{static_cast<uint32_t>(lblk), static_cast<uint32_t>(run.start),
+		                  static_cast<uint32_t>(run.len)});
+		lblk += run.len;
+	}
 }
 
 uint64_t EmbeddedVolume::file_size(uint64_t ino) const

@@ -123,14 +123,15 @@ void EmbeddedVolume::load()
 		}
 		if (di.type != InodeType::regular && di.type != InodeType::directory)
 			corrupt("inode " + std::to_string(ino) + " has an unknown type");
-		if (di.extent_count > kInlineExtents)
-			corrupt("inode " + std::to_string(ino) + " has too many extents");
-		for (uint32_t i = 0; i < di.extent_count; i++) {
-			const Extent &e = di.extents[i];
-			if (e.pblk < sb_->data_start ||
-			    e.pblk + uint64_t{e.len} > sb_->total_blocks)
-				corrupt("inode " + std::to_string(ino) +
-				        " has an extent outside the data area");
+		try {
+			ExtentMap map(*pool_, di);
+			for (const Extent &e : map.extents())
+				if (e.pblk < sb_->data_start ||
+				    e.pblk + uint64_t{e.len} > sb_->total_blocks)
+					corrupt("inode " + std::to_string(ino) +
+					        " has an extent outside the data area");
+		} catch (const Error &e) {
+			corrupt("inode " + std::to_string(ino) + ": " + e.what());
 		}
 		if (di.type != InodeType::directory)
 			continue;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "fscore/allocator.hpp"
+#include "fscore/extent_map.hpp"
 #include "fscore/journal.hpp"
 #include "fscore/layout.hpp"
 #include "fscore/listener_set.hpp"
@@ -123,13 +124,15 @@ class EmbeddedVolume final : public Volume
 	void stage_inode(Transaction &txn, uint64_t ino, const DiskInode &di);
 
 	// Data path (data.cpp).
-	std::optional<uint64_t> pblk_of(const DiskInode &di, uint64_t lblk) const;
 	void read_blocks(const DiskInode &di, uint64_t off, std::span<std::byte> out) const;
 	// Allocates what [off, off+len) lacks into `di` (staging the bitmap in `txn`), and
 	// stores the data durably. The caller stages `di` and commits.
 	void write_blocks(Transaction &txn, DiskInode &di, uint64_t off,
 	                  std::span<const std::byte> data);
-	void insert_extent(DiskInode &di, Extent extent) const;
+	// Maps every hole of file blocks [first, first+count) to fresh blocks, zeroing what
+	// the byte range [keep_from, keep_to) is not about to overwrite.
+	void allocate_range(Transaction &txn, ExtentMap &map, uint64_t first, uint64_t count,
+	                    uint64_t keep_from, uint64_t keep_to);
 	std::vector<std::byte> read_file(uint64_t ino, uint64_t off, size_t len);
 	void write_file(uint64_t ino, uint64_t off, std::span<const std::byte> data);
 	void writeback(uint64_t ino);

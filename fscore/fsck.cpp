@@ -1,10 +1,13 @@
 #include "fscore/fsck.hpp"
 
+#include "fscore/error.hpp"
+#include "fscore/extent_map.hpp"
 #include "fscore/layout.hpp"
 #include "fscore/pmem_pool.hpp"
 #include "fscore/superblock.hpp"
 
 #include <map>
+#include <optional>
 #include <set>
 
 namespace daxpolicy::fscore
@@ -67,17 +70,23 @@ class Checker
 		if (di.nlink == 0)
 			report_.notes.push_back(name +
 			                        ": orphan (removed while in use); freed at mount");
-		if (di.extent_count > kInlineExtents) {
-			problem(name + ": extent count " + std::to_string(di.extent_count));
+		std::optional<ExtentMap> map;
+		try {
+			map.emplace(pool_, di);
+			for (uint64_t b : ExtentMap::chain(pool_, di))
+				own(b, ino);
+		} catch (const Error &e) {
+			problem(name + ": extent list: " + e.what());
 			return;
 		}
 		uint64_t size_blocks = blocks_for(di.size);
-		for (uint32_t i = 0; i < di.extent_count; i++) {
-			const Extent &e = di.extents[i];
+		const auto &extents = map->extents();
+		for (size_t i = 0; i < extents.size(); i++) {
+			const Extent &e = extents[i];
 			std::string ext = name + ": extent " + std::to_string(i);
 			if (e.len == 0)
 				problem(ext + ": empty");
-			if (i > 0 && di.extents[i - 1].lblk + di.extents[i - 1].len > e.lblk)
+			if (i > 0 && extents[i - 1].lblk + extents[i - 1].len > e.lblk)
 				problem(ext + ": overlaps or is out of order");
 			if (uint64_t{e.lblk} + e.len > size_blocks)
 				problem(ext + ": lies beyond the file size " +
@@ -87,16 +96,25 @@ class Checker
 				problem(ext + ": outside the data area");
 				continue;
 			}
-			for (uint64_t b = e.pblk; b < uint64_t{e.pblk} + e.len; b++) {
-				if (owner_[b])
-					problem("block " + std::to_string(b) + " owned by inode " +
-					        std::to_string(owner_[b]) + " and inode " +
-					        std::to_string(ino));
-				owner_[b] = ino;
-			}
+			for (uint64_t b = e.pblk; b < uint64_t{e.pblk} + e.len; b++)
+				own(b, ino);
 		}
 		if (di.type == InodeType::directory)
 			check_directory(ino, di);
+	}
+
+	void own(uint64_t block, uint64_t ino)
+	{
+		if (block < sb_.data_start || block >= sb_.total_blocks) {
+			problem("inode " + std::to_string(ino) + ": block " +
+			        std::to_string(block) + " outside the data area");
+			return;
+		}
+		if (owner_[block])
+			problem("block " + std::to_string(block) + " owned by inode " +
+			        std::to_string(owner_[block]) + " and inode " +
+			        std::to_string(ino));
+		owner_[block] = ino;
 	}
 
 	void check_directory(uint64_t ino, const DiskInode &di)
@@ -135,16 +153,11 @@ class Checker
 
 	const Dirent *dirent(const DiskInode &dir, uint64_t slot) const
 	{
-		uint64_t lblk = slot / kDirentsPerBlock;
-		for (uint32_t i = 0; i < dir.extent_count && i < kInlineExtents; i++) {
-			const Extent &e = dir.extents[i];
-			if (lblk >= e.lblk && lblk < uint64_t{e.lblk} + e.len &&
-			    uint64_t{e.pblk} + e.len <= sb_.total_blocks)
-				return reinterpret_cast<const Dirent *>(
-				    pool_.base() + (e.pblk + lblk - e.lblk) * kBlockSize +
-				    (slot % kDirentsPerBlock) * kDirentSize);
-		}
-		return nullptr;
+		auto pblk = ExtentMap(pool_, dir).pblk_of(slot / kDirentsPerBlock);
+		if (!pblk || *pblk >= sb_.total_blocks)
+			return nullptr;
+		return reinterpret_cast<const Dirent *>(pool_.base() + *pblk * kBlockSize +
+		                                        (slot % kDirentsPerBlock) * kDirentSize);
 	}
 
 	void check_tree()

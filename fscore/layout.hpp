@@ -20,6 +20,8 @@ inline constexpr char kMagic[8] = {'D', 'A', 'X', 'P', 'O', 'O', 'L', '1'};
 inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr uint64_t kRootIno = 1;
 inline constexpr uint64_t kMinPoolSize = 16ull << 20;
+inline constexpr uint64_t kHugeBlocks = (2ull << 20) / kBlockSize; // one 2 MiB page
+inline constexpr uint64_t kMaxFileBlocks = UINT32_MAX;             // lblk is 32 bits
 
 struct Superblock {
 	char magic[8];
@@ -58,20 +60,33 @@ static_assert(sizeof(Extent) == 12);
 inline constexpr size_t kInodeSize = 256;
 inline constexpr size_t kInlineExtents = 16;
 
+// A file's extent map is one list sorted by lblk: the first kInlineExtents entries in the
+// inode, the rest in a chain of extent blocks.
 struct DiskInode {
 	InodeType type;
 	uint32_t flags;
 	uint32_t nlink;
-	uint32_t extent_count; // valid entries of `extents`, sorted by lblk, non-overlapping
+	uint32_t extent_count; // entries in the whole list, inline and chained
 	uint64_t size;
 	// Bumped each time the slot is reused, so (ino, generation) names one file for ever.
 	uint64_t generation;
 	uint64_t mtime_ns;
 	uint64_t ctime_ns;
+	uint64_t extent_block; // first block of the chain, 0 for none
 	Extent extents[kInlineExtents];
-	uint8_t reserved[kInodeSize - 48 - sizeof(Extent) * kInlineExtents];
+	uint8_t reserved[kInodeSize - 56 - sizeof(Extent) * kInlineExtents];
 };
 static_assert(sizeof(DiskInode) == kInodeSize);
+
+inline constexpr size_t kExtentsPerBlock = (kBlockSize - 16) / sizeof(Extent);
+
+struct ExtentBlock {
+	uint64_t next; // the next block of the chain, 0 for the last
+	uint32_t count;
+	uint32_t reserved;
+	Extent extents[kExtentsPerBlock];
+};
+static_assert(sizeof(ExtentBlock) <= kBlockSize);
 
 // Directory data is an array of fixed-size entries; a slot with ino 0 is free. The ino is the
 // last field written when an entry is made and the first cleared when it is removed, but the

@@ -82,7 +82,7 @@ std::string EmbeddedVolume::path_of_locked(uint64_t ino) const
 
 Dirent *EmbeddedVolume::dirent_slot(const DiskInode &dir, uint64_t slot) const
 {
-	auto pblk = pblk_of(dir, slot / kDirentsPerBlock);
+	auto pblk = ExtentMap(*pool_, dir).pblk_of(slot / kDirentsPerBlock);
 	if (!pblk)
 		throw Error(Errc::internal,
 		            "directory slot " + std::to_string(slot) + " is in a hole");
@@ -209,8 +209,11 @@ FileInfo EmbeddedVolume::mkdir(const std::string &path)
 void EmbeddedVolume::free_inode(Transaction &txn, uint64_t ino)
 {
 	DiskInode di = inode(ino);
-	for (uint32_t i = 0; i < di.extent_count; i++)
-		alloc_->release(txn, di.extents[i].pblk, di.extents[i].len);
+	ExtentMap map(*pool_, di);
+	for (const Extent &e : map.extents())
+		alloc_->release(txn, e.pblk, e.len);
+	for (uint64_t b : ExtentMap::chain(*pool_, di))
+		alloc_->release(txn, b, 1);
 	DiskInode freed{};
 	freed.generation = di.generation; // the next user bumps it
 	stage_inode(txn, ino, freed);

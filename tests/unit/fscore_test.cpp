@@ -336,4 +336,75 @@ TEST_F(FscoreTest, FullPoolSaysNoSpaceAndStaysConsistent)
 	EXPECT_TRUE(fsck(pool_).clean());
 }
 
+// Every other block of a file: 300 extents, most of them in the chain of extent blocks.
+TEST_F(FscoreTest, FragmentedFileUsesExtentChain)
+{
+	vol_->set_dax_flag("/", true);
+	auto s = vol_->open_session({});
+	int fd = s->open("/frag", true);
+	for (uint64_t b = 0; b < 600; b += 2)
+		s->pwrite(fd, b * kBlockSize, bytes(kBlockSize, char('a' + b % 26)));
+	// Fill a neighbour so the allocator cannot make the file contiguous.
+	int other = s->open("/other", true);
+	s->pwrite(other, 0, bytes(kBlockSize, 'o'));
+	for (uint64_t b = 1; b < 600; b += 2)
+		s->pwrite(other, b * kBlockSize, bytes(kBlockSize, 'o'));
+	uint64_t ino = s->fstat(fd).ino;
+	s.reset();
+	remount();
+	s = vol_->open_session({});
+	fd = s->open("/frag", false);
+	for (uint64_t b = 0; b < 600; b += 2) {
+		ASSERT_EQ(s->pread(fd, b * kBlockSize, kBlockSize),
+		          bytes(kBlockSize, char('a' + b % 26)));
+		if (b + 1 < 599) { // the last block written ends the file
+			ASSERT_EQ(s->pread(fd, (b + 1) * kBlockSize, 1), bytes(1, 0))
+			    << "hole " << b + 1;
+		}
+	}
+	s.reset();
+	vol_.reset();
+	{
+		auto pool = PmemPool::open(pool_);
+		auto *sb = reinterpret_cast<Superblock *>(pool->base());
+		auto *di = reinterpret_cast<DiskInode *>(
+		    pool->base() + sb->inode_table_start * kBlockSize + ino * kInodeSize);
+		EXPECT_GT(di->extent_count, kInlineExtents);
+		EXPECT_NE(di->extent_block, 0u);
+	}
+	auto report = fsck(pool_);
+	EXPECT_TRUE(report.clean()) << (report.problems.empty() ? "" : report.problems[0]);
+	uint64_t used_before = report.blocks_used;
+	remount();
+	vol_->remove("/frag");
+	vol_.reset();
+	report = fsck(pool_);
+	EXPECT_TRUE(report.clean());
+	EXPECT_EQ(report.blocks_used, used_before - 300 - 1) << "data and chain blocks freed";
+}
+
+// A file written 2 MiB at a time gets 2 MiB-aligned extents, so it could be mapped with
+// huge pages.
+TEST_F(FscoreTest, LargeWritesGetHugeAlignedExtents)
+{
+	vol_->set_dax_flag("/", true);
+	auto s = vol_->open_session({});
+	int small = s->open("/small", true);
+	s->pwrite(small, 0, bytes(3 * kBlockSize, 's')); // knock the allocator off alignment
+	int fd = s->open("/big", true);
+	s->pwrite(fd, 0, bytes(8 << 20, 'b'));
+	uint64_t ino = s->fstat(fd).ino;
+	s.reset();
+	vol_.reset();
+	auto pool = PmemPool::open(pool_);
+	auto *sb = reinterpret_cast<Superblock *>(pool->base());
+	auto *di = reinterpret_cast<DiskInode *>(pool->base() + sb->inode_table_start * kBlockSize +
+	                                         ino * kInodeSize);
+	ASSERT_GE(di->extent_count, 1u);
+	for (uint32_t i = 0; i < di->extent_count; i++) {
+		EXPECT_EQ(di->extents[i].lblk % kHugeBlocks, 0u);
+		EXPECT_EQ(di->extents[i].pblk % kHugeBlocks, 0u) << "extent " << i;
+	}
+}
+
 } // namespace
