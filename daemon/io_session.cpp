@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iomanip>
+#include <map>
 #include <openssl/evp.h>
 #include <sstream>
 
@@ -45,7 +46,8 @@ nlohmann::json read_result(const std::string &cmd, uint64_t off, const std::vect
 // The numbers of an io command: sizes with suffixes (4k, 2m), bytes as 0x61 or 97.
 struct Args {
 	std::string off_text, len_text, fill_text = "0xcd";
-	bool verbose = false, read_only = false, write_only = false, create = false;
+	bool verbose = false, read_only = false, write_only = false, create = false,
+	     keep_size = false;
 	std::string attr, new_path, size_text;
 
 	static uint64_t size(const std::string &text, const char *what)
@@ -72,6 +74,14 @@ struct Args {
 			            "-S: '" + fill_text + "' is not a byte");
 		return std::byte(v);
 	}
+};
+
+// xfs_io's names for fallocate's modes (falloc, with its -k, is handled on its own).
+const std::map<std::string, fscore::LayoutOp> kSpaceOps = {
+    {"fpunch", fscore::LayoutOp::punch_hole},
+    {"fzero", fscore::LayoutOp::zero_range},
+    {"fcollapse", fscore::LayoutOp::collapse_range},
+    {"finsert", fscore::LayoutOp::insert_range},
 };
 
 // Every length is bounded: one command must not make the daemon allocate without limit.
@@ -137,8 +147,14 @@ nlohmann::json IoSession::run(const std::vector<std::string> &argv, bool create)
 		a.attr = argv[1];
 	} else if (cmd == "mv") {
 		app.add_option("new", a.new_path)->required();
-	} else if (cmd == "truncate" || cmd == "falloc" || cmd == "fpunch" || cmd == "fzero" ||
-	           cmd == "fcollapse" || cmd == "finsert" || cmd == "pin" || cmd == "unpin") {
+	} else if (cmd == "truncate") {
+		app.add_option("size", a.size_text)->required();
+	} else if (cmd == "falloc") {
+		app.add_flag("-k", a.keep_size);
+		positional_range();
+	} else if (kSpaceOps.count(cmd)) {
+		positional_range();
+	} else if (cmd == "pin" || cmd == "unpin") {
 		throw Error(Errc::unsupported,
 		            cmd + ": not supported by this version of the embedded core");
 	} else if (cmd != "munmap" && cmd != "fsync" && cmd != "lsattr" && cmd != "stat" &&
@@ -194,6 +210,17 @@ nlohmann::json IoSession::run(const std::vector<std::string> &argv, bool create)
 			out["offset"] = off;
 			out["bytes"] = len;
 		}
+	} else if (cmd == "truncate") {
+		uint64_t size = Args::size(a.size_text, "size");
+		session_->truncate(file(create), size);
+		out["size"] = size;
+	} else if (cmd == "falloc" || kSpaceOps.count(cmd)) {
+		uint64_t off = a.off(), len = a.len();
+		fscore::LayoutOp op =
+		    cmd == "falloc" ? fscore::LayoutOp::allocate : kSpaceOps.at(cmd);
+		session_->fallocate(file(create), op, off, len, a.keep_size);
+		out["offset"] = off;
+		out["length"] = len;
 	} else if (cmd == "fsync") {
 		session_->fsync(file(create));
 	} else if (cmd == "chattr") {

@@ -4,6 +4,7 @@
 #include "fscore/embedded_volume.hpp"
 #include "fscore/error.hpp"
 #include "fscore/extent_map.hpp"
+#include "fscore/superblock.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -28,14 +29,19 @@ void EmbeddedVolume::read_blocks(const DiskInode &di, uint64_t off, std::span<st
 	}
 }
 
-void EmbeddedVolume::write_blocks(Transaction &txn, DiskInode &di, uint64_t off,
+void EmbeddedVolume::write_blocks(Transaction &txn, ExtentMap &map, DiskInode &di, uint64_t off,
                                   std::span<const std::byte> data)
 {
 	uint64_t end = off + data.size();
 	uint64_t first = off / kBlockSize, last = (end + kBlockSize - 1) / kBlockSize;
 	if (last > kMaxFileBlocks)
-		throw Error(Errc::invalid_argument, "offset beyond the largest file");
-	ExtentMap map(*pool_, di);
+		throw Error(
+		    Errc::invalid_argument,
+		    "offset beyond the largest file"); // Past the old end-of-file the last block
+		                                       // may hold bytes of the file as it once was
+	// (a truncate keeps the block): they must read as zeros once the file covers them.
+	if (off > di.size)
+		zero_mapped(map, di.size, std::min(off, blocks_for(di.size) * kBlockSize));
 	allocate_range(txn, map, first, last - first, off, end);
 	// The data is durable before the caller commits the extents and size that expose it.
 	size_t done = 0;
@@ -55,7 +61,6 @@ void EmbeddedVolume::write_blocks(Transaction &txn, DiskInode &di, uint64_t off,
 		                      data.data() + done, n);
 		done += n;
 	}
-	map.store(txn, *alloc_, di);
 	di.size = std::max(di.size, end);
 	di.mtime_ns = now_ns();
 }
@@ -94,6 +99,34 @@ void EmbeddedVolume::allocate_range(Transaction &txn, ExtentMap &map, uint64_t f
 	}
 }
 
+CachedPage &EmbeddedVolume::cached_page(uint64_t ino, InCore &ic, uint64_t index)
+{
+	auto page = ic.cache.pages.find(index);
+	if (page != ic.cache.pages.end())
+		return page->second;
+	CachedPage fresh;
+	read_blocks(inode(ino), index * kBlockSize, fresh.data);
+	// What lies past end-of-file in the last block is not the file's: a write past EOF
+	// must not make it so.
+	uint64_t size = file_size(ino);
+	if (size < (index + 1) * kBlockSize) {
+		size_t keep = size > index * kBlockSize ? size_t(size - index * kBlockSize) : 0;
+		std::memset(fresh.data.data() + keep, 0, kBlockSize - keep);
+	}
+	return ic.cache.pages.emplace(index, fresh).first->second;
+}
+
+void EmbeddedVolume::zero_mapped(const ExtentMap &map, uint64_t from, uint64_t to)
+{
+	for (uint64_t pos = from; pos < to;) {
+		uint64_t in_block = pos % kBlockSize;
+		uint64_t n = std::min(kBlockSize - in_block, to - pos);
+		if (auto pblk = map.pblk_of(pos / kBlockSize))
+			pool_->memset_persist(pool_->base() + *pblk * kBlockSize + in_block, 0, n);
+		pos += n;
+	}
+}
+
 uint64_t EmbeddedVolume::file_size(uint64_t ino) const
 {
 	auto it = in_core_.find(ino);
@@ -116,15 +149,10 @@ std::vector<std::byte> EmbeddedVolume::read_file(uint64_t ino, uint64_t off, siz
 	}
 	for (size_t done = 0; done < len;) {
 		uint64_t pos = off + done;
-		uint64_t index = pos / kBlockSize, in_page = pos % kBlockSize;
+		uint64_t in_page = pos % kBlockSize;
 		size_t n = std::min<size_t>(kBlockSize - in_page, len - done);
-		auto page = ic.cache.pages.find(index);
-		if (page == ic.cache.pages.end()) {
-			CachedPage fresh;
-			read_blocks(inode(ino), index * kBlockSize, fresh.data);
-			page = ic.cache.pages.emplace(index, fresh).first;
-		}
-		std::memcpy(out.data() + done, page->second.data.data() + in_page, n);
+		std::memcpy(out.data() + done,
+		            cached_page(ino, ic, pos / kBlockSize).data.data() + in_page, n);
 		done += n;
 	}
 	return out;
@@ -139,24 +167,25 @@ void EmbeddedVolume::write_file(uint64_t ino, uint64_t off, std::span<const std:
 		// DAX: straight to the pool, persistent when this returns.
 		Transaction txn(journal_);
 		DiskInode di = inode(ino);
-		write_blocks(txn, di, off, data);
+		ExtentMap map(*pool_, di);
+		write_blocks(txn, map, di, off, data);
+		map.store(txn, *alloc_, di);
 		stage_inode(txn, ino, di);
 		txn.commit();
 		return;
 	}
 	uint64_t size = file_size(ino);
+	// Growing past a partial last page: that page, read in with zeros past end-of-file,
+	// goes back dirty, so the zeros reach the pool over whatever the block held.
+	if (off > size && size % kBlockSize)
+		cached_page(ino, ic, size / kBlockSize).dirty = true;
 	for (size_t done = 0; done < data.size();) {
 		uint64_t pos = off + done;
 		uint64_t index = pos / kBlockSize, in_page = pos % kBlockSize;
 		size_t n = std::min<size_t>(kBlockSize - in_page, data.size() - done);
-		auto page = ic.cache.pages.find(index);
-		if (page == ic.cache.pages.end()) {
-			CachedPage fresh;
-			read_blocks(inode(ino), index * kBlockSize, fresh.data);
-			page = ic.cache.pages.emplace(index, fresh).first;
-		}
-		std::memcpy(page->second.data.data() + in_page, data.data() + done, n);
-		page->second.dirty = true;
+		CachedPage &page = cached_page(ino, ic, index);
+		std::memcpy(page.data.data() + in_page, data.data() + done, n);
+		page.dirty = true;
 		done += n;
 	}
 	if (off + data.size() > size)
@@ -170,15 +199,17 @@ void EmbeddedVolume::writeback(uint64_t ino)
 		return;
 	Transaction txn(journal_);
 	DiskInode di = inode(ino);
+	ExtentMap map(*pool_, di);
 	uint64_t size = file_size(ino);
 	for (const auto &[index, page] : cache.pages) {
 		uint64_t start = index * kBlockSize;
 		if (!page.dirty || start >= size)
 			continue;
 		size_t n = static_cast<size_t>(std::min<uint64_t>(kBlockSize, size - start));
-		write_blocks(txn, di, start, std::span(page.data).first(n));
+		write_blocks(txn, map, di, start, std::span(page.data).first(n));
 	}
 	di.size = size;
+	map.store(txn, *alloc_, di);
 	stage_inode(txn, ino, di);
 	txn.commit();
 	for (auto &[index, page] : cache.pages)

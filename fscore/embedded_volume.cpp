@@ -137,8 +137,9 @@ void EmbeddedVolume::load()
 			continue;
 		Directory &dir = dirs_[ino];
 		dir.slots = di.size / kDirentSize;
+		ExtentMap map(*pool_, di);
 		for (uint64_t slot = dir.slots; slot-- > 0;) {
-			const Dirent *d = dirent_slot(di, slot);
+			const Dirent *d = dirent_slot(map, slot);
 			if (d->ino == 0) {
 				dir.free_slots.push_back(slot);
 				continue;

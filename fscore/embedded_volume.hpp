@@ -11,6 +11,7 @@
 #include "fscore/extent_map.hpp"
 #include "fscore/journal.hpp"
 #include "fscore/layout.hpp"
+#include "fscore/layout_op.hpp"
 #include "fscore/listener_set.hpp"
 #include "fscore/page_cache.hpp"
 #include "fscore/pmem_pool.hpp"
@@ -118,16 +119,20 @@ class EmbeddedVolume final : public Volume
 	uint64_t make_node(const std::string &path, InodeType type, Events &events);
 	void add_dirent(Transaction &txn, uint64_t dir, const std::string &name, uint64_t ino);
 	void remove_dirent(Transaction &txn, uint64_t dir, const std::string &name);
-	Dirent *dirent_slot(const DiskInode &dir, uint64_t slot) const;
+	Dirent *dirent_slot(const ExtentMap &dir, uint64_t slot) const;
 	void free_inode(Transaction &txn, uint64_t ino);
 	void unlink_locked(Transaction &txn, uint64_t dir, const std::string &name, Events &events);
 	void stage_inode(Transaction &txn, uint64_t ino, const DiskInode &di);
 
 	// Data path (data.cpp).
-	void read_blocks(const DiskInode &di, uint64_t off, std::span<std::byte> out) const;
-	// Allocates what [off, off+len) lacks into `di` (staging the bitmap in `txn`), and
-	// stores the data durably. The caller stages `di` and commits.
-	void write_blocks(Transaction &txn, DiskInode &di, uint64_t off,
+	void
+	read_blocks(const DiskInode &di, uint64_t off,
+	            std::span<std::byte> out) const; // Allocates what [off, off+len) lacks into
+	                                             // `map` (staging the bitmap in `txn`), stores
+	// the data durably and updates di's size and mtime. The caller stores `map` into `di`,
+	// stages `di` and commits. One map per file per transaction: chain blocks a store has
+	// staged are not in the pool until commit, so a second load would read stale ones.
+	void write_blocks(Transaction &txn, ExtentMap &map, DiskInode &di, uint64_t off,
 	                  std::span<const std::byte> data);
 	// Maps every hole of file blocks [first, first+count) to fresh blocks, zeroing what
 	// the byte range [keep_from, keep_to) is not about to overwrite.
@@ -136,6 +141,19 @@ class EmbeddedVolume final : public Volume
 	std::vector<std::byte> read_file(uint64_t ino, uint64_t off, size_t len);
 	void write_file(uint64_t ino, uint64_t off, std::span<const std::byte> data);
 	void writeback(uint64_t ino);
+	// The page at `index` of a cached file, read in if it is not there yet.
+	CachedPage &cached_page(uint64_t ino, InCore &ic, uint64_t index);
+	// Zeroes, durably, what of bytes [from, to) has blocks behind it.
+	void zero_mapped(const ExtentMap &map, uint64_t from, uint64_t to);
+
+	// Space operations (space.cpp).
+	void truncate_locked(uint64_t ino, uint64_t size);
+	void fallocate_locked(uint64_t ino, LayoutOp op, uint64_t off, uint64_t len,
+	                      bool keep_size);
+	void drop_cache(uint64_t ino);
+	void release_extents(Transaction &txn, const std::vector<Extent> &extents);
+	// Stores `map` into `di` and commits both, with mtime and the past-EOF flag updated.
+	void commit_layout(Transaction &txn, uint64_t ino, DiskInode &di, const ExtentMap &map);
 	uint64_t file_size(uint64_t ino) const;
 
 	// Use counting: the effective state is decided at first use and re-decided after last.

@@ -112,6 +112,17 @@ std::vector<Extent> ExtentMap::remove(uint64_t lblk, uint64_t len)
 
 void ExtentMap::shift(uint64_t lblk, int64_t delta)
 {
+	// An extent across `lblk` is split there first: its two halves move apart.
+	for (size_t i = 0; i < extents_.size(); i++) {
+		Extent e = extents_[i];
+		if (e.lblk < lblk && lblk < uint64_t{e.lblk} + e.len) {
+			uint32_t head = uint32_t(lblk - e.lblk);
+			extents_[i].len = head;
+			extents_.insert(extents_.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+			                Extent{uint32_t(lblk), e.pblk + head, e.len - head});
+			break;
+		}
+	}
 	for (Extent &e : extents_)
 		if (e.lblk >= lblk)
 			e.lblk = static_cast<uint32_t>(int64_t{e.lblk} + delta);

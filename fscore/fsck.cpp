@@ -88,7 +88,8 @@ class Checker
 				problem(ext + ": empty");
 			if (i > 0 && extents[i - 1].lblk + extents[i - 1].len > e.lblk)
 				problem(ext + ": overlaps or is out of order");
-			if (uint64_t{e.lblk} + e.len > size_blocks)
+			if (uint64_t{e.lblk} + e.len > size_blocks &&
+			    !(di.flags & kInodeFlagEofBlocks))
 				problem(ext + ": lies beyond the file size " +
 				        std::to_string(di.size));
 			if (e.pblk < sb_.data_start ||

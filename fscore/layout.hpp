@@ -48,6 +48,9 @@ static_assert(sizeof(Superblock) == 128);
 enum class InodeType : uint32_t { free = 0, regular = 1, directory = 2 };
 
 inline constexpr uint32_t kInodeFlagDax = 1u << 0; // FS_XFLAG_DAX
+// The file has blocks past end-of-file (fallocate with keep-size), as ext4's EOFBLOCKS_FL:
+// without it, an extent past EOF is damage.
+inline constexpr uint32_t kInodeFlagEofBlocks = 1u << 1;
 
 // A run of blocks: file blocks [lblk, lblk+len) live at pool blocks [pblk, pblk+len).
 struct Extent {

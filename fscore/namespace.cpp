@@ -80,9 +80,9 @@ std::string EmbeddedVolume::path_of_locked(uint64_t ino) const
 	return path.empty() ? "/" : path;
 }
 
-Dirent *EmbeddedVolume::dirent_slot(const DiskInode &dir, uint64_t slot) const
+Dirent *EmbeddedVolume::dirent_slot(const ExtentMap &dir, uint64_t slot) const
 {
-	auto pblk = ExtentMap(*pool_, dir).pblk_of(slot / kDirentsPerBlock);
+	auto pblk = dir.pblk_of(slot / kDirentsPerBlock);
 	if (!pblk)
 		throw Error(Errc::internal,
 		            "directory slot " + std::to_string(slot) + " is in a hole");
@@ -100,12 +100,14 @@ void EmbeddedVolume::add_dirent(Transaction &txn, uint64_t dir, const std::strin
 {
 	Directory &d = dirs_.at(dir);
 	DiskInode dir_inode = inode(dir);
+	ExtentMap map(*pool_, dir_inode);
 	uint64_t slot;
 	if (d.free_slots.empty()) {
 		// Grow the directory by one zeroed block, in this transaction: the zeroes are
 		// durable before the commit that makes the block part of the directory.
 		std::vector<std::byte> zero(kBlockSize);
-		write_blocks(txn, dir_inode, dir_inode.size, zero);
+		write_blocks(txn, map, dir_inode, dir_inode.size, zero);
+		map.store(txn, *alloc_, dir_inode);
 		stage_inode(txn, dir, dir_inode);
 		slot = d.slots;
 		for (uint64_t s = slot + kDirentsPerBlock; s-- > slot + 1;)
@@ -124,7 +126,7 @@ void EmbeddedVolume::add_dirent(Transaction &txn, uint64_t dir, const std::strin
 	de.ino = ino;
 	de.name_len = static_cast<uint16_t>(name.size());
 	std::memcpy(de.name, name.data(), name.size());
-	txn.stage(dirent_slot(dir_inode, slot), de);
+	txn.stage(dirent_slot(map, slot), de);
 	d.entries.emplace(name, DirEntry{ino, slot});
 	parents_[ino] = Parent{dir, name};
 	txn.on_abort([this, dir, name, ino, slot] {
@@ -140,7 +142,7 @@ void EmbeddedVolume::remove_dirent(Transaction &txn, uint64_t dir, const std::st
 	Directory &d = dirs_.at(dir);
 	DirEntry entry = d.entries.at(name);
 	Dirent empty{};
-	txn.stage(dirent_slot(inode(dir), entry.slot), empty);
+	txn.stage(dirent_slot(ExtentMap(*pool_, inode(dir)), entry.slot), empty);
 	d.entries.erase(name);
 	d.free_slots.push_back(entry.slot);
 	Parent old_parent = parents_.at(entry.ino);

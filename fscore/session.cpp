@@ -106,6 +106,18 @@ void Session::pwrite(int fd, uint64_t off, std::span<const std::byte> data)
 	vol_.write_file(regular_file(fd), off, data);
 }
 
+void Session::truncate(int fd, uint64_t size)
+{
+	std::lock_guard lock(vol_.mutex_);
+	vol_.truncate_locked(regular_file(fd), size);
+}
+
+void Session::fallocate(int fd, LayoutOp op, uint64_t off, uint64_t len, bool keep_size)
+{
+	std::lock_guard lock(vol_.mutex_);
+	vol_.fallocate_locked(regular_file(fd), op, off, len, keep_size);
+}
+
 void Session::fsync(int fd)
 {
 	std::lock_guard lock(vol_.mutex_);

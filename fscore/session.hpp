@@ -31,6 +31,11 @@ class Session
 	void pwrite(int fd, uint64_t off, std::span<const std::byte> data);
 	// Writes cached data back to the pool (a no-op for DAX files: already durable).
 	void fsync(int fd);
+	// ftruncate(2).
+	void truncate(int fd, uint64_t size);
+	// fallocate(2): `op` is allocate, punch_hole, zero_range, collapse_range or
+	// insert_range; keep_size as FALLOC_FL_KEEP_SIZE (allocate and zero_range).
+	void fallocate(int fd, LayoutOp op, uint64_t off, uint64_t len, bool keep_size = false);
 	// FS_IOC_FSSETXATTR on the open file: the flag at once, the mode at last close.
 	void set_dax_flag(int fd, bool on);
 

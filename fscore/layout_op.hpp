@@ -1,0 +1,20 @@
+// The operations that change a file's extent map, named as lease-break events name them.
+#pragma once
+
+namespace daxpolicy::fscore
+{
+
+enum class LayoutOp {
+	truncate,
+	punch_hole,
+	zero_range,
+	collapse_range,
+	insert_range,
+	allocate,
+	write,
+	flag_change,
+};
+
+const char *layout_op_name(LayoutOp op);
+
+} // namespace daxpolicy::fscore

@@ -1,0 +1,954 @@
+// The policy engine over a real embedded volume, as a user of `list`, `list-events`,
+// `list-pending`, `set-dax`, `add-rule` and `apply` sees it: states, flags and events.
+#include "fscore/embedded_volume.hpp"
+#include "fscore/error.hpp"
+#include "fscore/session.hpp"
+#include "policy/engine.hpp"
+#include "policy/store.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <algorithm>
+#include <gtest/gtest.h>
+#include <memory>
+
+using namespace daxpolicy;
+using namespace daxpolicy::fscore;
+using namespace daxpolicy::policy;
+
+namespace
+{
+
+template <class F> Errc error_code_of(F &&f)
+{
+	try {
+		f();
+	} catch (const Error &e) {
+		return e.code();
+	}
+	ADD_FAILURE() << "no daxpolicy::Error thrown";
+	return Errc::internal;
+}
+
+Rule make_rule(const std::string &name, const std::string &subtree, bool dax,
+               std::vector<std::string> include = {}, std::vector<std::string> exclude = {},
+               int priority = 0)
+{
+	Rule r;
+	r.name = name;
+	r.volume = "pool0";
+	r.subtree = subtree;
+	r.dax = dax;
+	r.include = std::move(include);
+	r.exclude = std::move(exclude);
+	r.priority = priority;
+	return r;
+}
+
+Rule managed(Rule r, const std::string &source = "/etc/daxpolicy/policy.d/10-test.toml")
+{
+	r.source = source;
+	return r;
+}
+
+std::vector<std::byte> bytes(size_t n, char c)
+{
+	return std::vector<std::byte>(n, std::byte(c));
+}
+
+class EngineTest : public ::testing::Test
+{
+      protected:
+	void SetUp() override
+	{
+		EmbeddedVolume::mkfs(pool_, 64ull << 20);
+		start();
+	}
+
+	void start()
+	{
+		vol_ = EmbeddedVolume::mount(pool_, {"pool0", DaxMode::inode});
+		store_ = std::make_unique<Store>(db_);
+		engine_ = std::make_unique<Engine>(
+		    *store_, std::map<std::string, Volume *>{{"pool0", vol_.get()}});
+		engine_->start();
+	}
+
+	// Everything goes, the engine first so that it hears nothing of what follows.
+	void stop()
+	{
+		engine_.reset();
+		store_.reset();
+		vol_.reset();
+	}
+
+	FileView view(const std::string &path)
+	{
+		auto views = engine_->list("pool0", path, false);
+		EXPECT_EQ(views.size(), 1u);
+		return views.at(0);
+	}
+	std::string state(const std::string &path) { return view(path).state; }
+	bool flag(const std::string &path) { return vol_->stat(path).dax_flag; }
+
+	std::vector<Event> events(const std::string &type, const std::string &path)
+	{
+		std::vector<Event> out;
+		for (auto &e : store_->events({.type = type}))
+			if (e.path == path)
+				out.push_back(std::move(e));
+		return out;
+	}
+
+	// A file with data in it, open and mapped by `s`: what a database's WAL looks like.
+	struct Mapped {
+		int fd;
+		int map;
+	};
+	Mapped open_and_map(Session &s, const std::string &path)
+	{
+		int fd = s.open(path, true);
+		s.pwrite(fd, 0, bytes(8192, 'w'));
+		int map = s.mmap(fd, 0, 8192, true);
+		return {fd, map};
+	}
+
+	test::TempDir dir_;
+	std::filesystem::path pool_ = dir_ / "pool0.pool";
+	std::filesystem::path db_ = dir_ / "daxpolicy.db";
+	std::unique_ptr<EmbeddedVolume> vol_;
+	std::unique_ptr<Store> store_;
+	std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, AddRuleAppliesToExistingFilesAndDirectoriesAtOnce)
+{
+	vol_->mkdir("/db");
+	vol_->mkdir("/db/wal");
+	vol_->mkdir("/db/wal/sub");
+	vol_->create("/db/wal/a.log");
+	vol_->create("/db/wal/sub/b.log");
+	vol_->create("/db/other");
+	EXPECT_EQ(state("/db/wal/a.log"), "unmanaged");
+
+	Rule added = engine_->add_rule(make_rule("wal", "/db/wal", true));
+	EXPECT_FALSE(added.managed());
+
+	for (const char *p : {"/db/wal", "/db/wal/sub", "/db/wal/a.log", "/db/wal/sub/b.log"}) {
+		FileView v = view(p);
+		EXPECT_TRUE(v.file.dax_flag) << p;
+		EXPECT_EQ(v.state, "in-sync") << p;
+		EXPECT_EQ(v.desired, std::optional<bool>(true)) << p;
+		EXPECT_EQ(v.rule, std::optional<std::string>("wal")) << p;
+		auto changes = events("flag-change", p);
+		ASSERT_EQ(changes.size(), 1u) << p;
+		EXPECT_EQ(changes[0].data["from"], false);
+		EXPECT_EQ(changes[0].data["to"], true);
+		EXPECT_EQ(changes[0].data["rule"], "wal");
+		EXPECT_EQ(changes[0].data["deferred_ms"], 0);
+	}
+	// Not in use: the effective state follows the flag at once (inode mode).
+	EXPECT_TRUE(view("/db/wal/a.log").file.dax_effective);
+	EXPECT_FALSE(view("/db/wal").file.dax_effective) << "directories are never effective";
+	// Outside the subtree nothing moved.
+	for (const char *p : {"/db", "/db/other", "/"}) {
+		EXPECT_FALSE(flag(p)) << p;
+		EXPECT_EQ(state(p), "unmanaged") << p;
+		EXPECT_FALSE(view(p).rule) << p;
+		EXPECT_TRUE(events("flag-change", p).empty()) << p;
+	}
+
+	auto rule_changes = store_->events({.type = "rule-change"});
+	ASSERT_EQ(rule_changes.size(), 1u);
+	EXPECT_EQ(rule_changes[0].volume, "pool0");
+	EXPECT_EQ(rule_changes[0].path, "/db/wal");
+	EXPECT_EQ(rule_changes[0].data["rule"], "wal");
+	EXPECT_EQ(rule_changes[0].data["action"], "added");
+	ASSERT_EQ(engine_->rules().size(), 1u);
+	EXPECT_EQ(engine_->rules()[0], added);
+}
+
+TEST_F(EngineTest, AddRuleOffClearsTheFlag)
+{
+	vol_->mkdir("/cold");
+	vol_->set_dax_flag("/cold", true);
+	vol_->create("/cold/f"); // inherits the flag
+	ASSERT_TRUE(flag("/cold/f"));
+	engine_->add_rule(make_rule("cold", "/cold", false));
+	EXPECT_FALSE(flag("/cold"));
+	EXPECT_FALSE(flag("/cold/f"));
+	EXPECT_FALSE(view("/cold/f").file.dax_effective);
+	EXPECT_EQ(state("/cold/f"), "in-sync");
+	auto changes = events("flag-change", "/cold/f");
+	ASSERT_EQ(changes.size(), 1u);
+	EXPECT_EQ(changes[0].data["from"], true);
+	EXPECT_EQ(changes[0].data["to"], false);
+}
+
+TEST_F(EngineTest, IncludeAndExcludeGlobsChooseFilesButNotDirectories)
+{
+	vol_->mkdir("/logs");
+	vol_->mkdir("/logs/d");
+	vol_->create("/logs/a.log");
+	vol_->create("/logs/b.txt");
+	vol_->create("/logs/skip-1.log");
+	vol_->create("/logs/d/c.log");
+
+	engine_->add_rule(make_rule("logs", "/logs", true, {"*.log"}, {"skip-*"}));
+
+	EXPECT_TRUE(flag("/logs/a.log"));
+	EXPECT_EQ(state("/logs/a.log"), "in-sync");
+	EXPECT_TRUE(flag("/logs/d/c.log"));
+	// Directories carry the rule's flag whatever their name.
+	EXPECT_TRUE(flag("/logs/d"));
+	EXPECT_EQ(view("/logs/d").rule, std::optional<std::string>("logs"));
+	// Names the rule does not take: no rule covers them, and they are left alone.
+	for (const char *p : {"/logs/b.txt", "/logs/skip-1.log"}) {
+		EXPECT_FALSE(flag(p)) << p;
+		EXPECT_EQ(state(p), "unmanaged") << p;
+		EXPECT_FALSE(view(p).desired) << p;
+	}
+}
+
+TEST_F(EngineTest, DeeperSubtreeWinsThenPriority)
+{
+	vol_->mkdir("/db");
+	vol_->mkdir("/db/cold");
+	vol_->create("/db/hot.dat");
+	vol_->create("/db/cold/old.dat");
+	engine_->add_rule(make_rule("db", "/db", true, {}, {}, 100));
+	engine_->add_rule(make_rule("db-cold", "/db/cold", false));
+	EXPECT_TRUE(flag("/db/hot.dat"));
+	EXPECT_FALSE(flag("/db/cold"));
+	EXPECT_FALSE(flag("/db/cold/old.dat"));
+	EXPECT_EQ(view("/db/cold/old.dat").rule, std::optional<std::string>("db-cold"));
+	EXPECT_EQ(state("/db/cold/old.dat"), "in-sync");
+
+	// Same subtree: the higher priority decides.
+	engine_->add_rule(make_rule("db-off", "/db", false, {"*.dat"}, {}, 200));
+	EXPECT_FALSE(flag("/db/hot.dat"));
+	EXPECT_EQ(view("/db/hot.dat").rule, std::optional<std::string>("db-off"));
+	EXPECT_EQ(state("/db/hot.dat"), "in-sync");
+}
+
+TEST_F(EngineTest, NewFileInheritsTheFlagOfItsDirectory)
+{
+	vol_->mkdir("/data");
+	engine_->add_rule(make_rule("data", "/data", true));
+	ASSERT_TRUE(flag("/data"));
+
+	vol_->create("/data/new");
+	vol_->mkdir("/data/sub");
+	vol_->create("/data/sub/deeper");
+	for (const char *p : {"/data/new", "/data/sub", "/data/sub/deeper"}) {
+		EXPECT_TRUE(flag(p)) << p;
+		EXPECT_EQ(state(p), "in-sync") << p;
+		// Inherited at create: nothing for the engine to change.
+		EXPECT_TRUE(events("flag-change", p).empty()) << p;
+	}
+	EXPECT_TRUE(view("/data/new").file.dax_effective);
+}
+
+TEST_F(EngineTest, SubtreeMadeAfterTheRuleGetsTheFlag)
+{
+	engine_->add_rule(make_rule("later", "/later", true));
+	EXPECT_TRUE(engine_->pending().empty());
+	vol_->mkdir("/later");
+	EXPECT_TRUE(flag("/later"));
+	EXPECT_EQ(state("/later"), "in-sync");
+	vol_->create("/later/f");
+	EXPECT_TRUE(flag("/later/f"));
+	EXPECT_EQ(state("/later/f"), "in-sync");
+}
+
+TEST_F(EngineTest, CreatedNotificationFixesAFileWhoseRuleDiffersFromItsDirectory)
+{
+	vol_->mkdir("/data");
+	// Directories follow "data-tmp" (the higher priority, globs ignored): off. Files not
+	// named *.tmp follow "data": on, which they cannot inherit.
+	engine_->add_rule(make_rule("data", "/data", true));
+	engine_->add_rule(make_rule("data-tmp", "/data", false, {"*.tmp"}, {}, 10));
+	ASSERT_FALSE(flag("/data"));
+
+	vol_->create("/data/x.tmp");
+	EXPECT_FALSE(flag("/data/x.tmp"));
+	EXPECT_EQ(state("/data/x.tmp"), "in-sync");
+	EXPECT_TRUE(events("flag-change", "/data/x.tmp").empty());
+
+	vol_->create("/data/x.dat");
+	EXPECT_TRUE(flag("/data/x.dat"));
+	EXPECT_TRUE(view("/data/x.dat").file.dax_effective);
+	EXPECT_EQ(state("/data/x.dat"), "in-sync");
+	auto changes = events("flag-change", "/data/x.dat");
+	ASSERT_EQ(changes.size(), 1u);
+	EXPECT_EQ(changes[0].data["rule"], "data");
+	EXPECT_EQ(changes[0].data["to"], true);
+}
+
+TEST_F(EngineTest, FileCreatedOpenGetsTheFlagAndItsModeAtLastClose)
+{
+	vol_->mkdir("/data");
+	engine_->add_rule(make_rule("data", "/data", true));
+	engine_->add_rule(make_rule("data-tmp", "/data", false, {"*.tmp"}, {}, 10));
+
+	auto s = vol_->open_session({});
+	int fd = s->open("/data/open.dat", true);
+	// The notification set the flag, but the file was in use from its first moment with
+	// the mode of the flag it was created with.
+	FileView v = view("/data/open.dat");
+	EXPECT_TRUE(v.file.dax_flag);
+	EXPECT_FALSE(v.file.dax_effective);
+	EXPECT_EQ(v.state, "pending-evict");
+	s->close(fd);
+	v = view("/data/open.dat");
+	EXPECT_TRUE(v.file.dax_effective);
+	EXPECT_EQ(v.state, "in-sync");
+}
+
+TEST_F(EngineTest, ChangeToAMappedFileWaitsForUnmapThenAppliesItself)
+{
+	vol_->mkdir("/db");
+	auto s = vol_->open_session({});
+	auto [fd, map] = open_and_map(*s, "/db/wal.log");
+	FileInfo before = vol_->stat("/db/wal.log");
+
+	engine_->add_rule(make_rule("wal", "/db", true));
+
+	// The directory changed at once; the mapped file waits.
+	EXPECT_TRUE(flag("/db"));
+	FileView v = view("/db/wal.log");
+	EXPECT_FALSE(v.file.dax_flag);
+	EXPECT_FALSE(v.file.dax_effective);
+	EXPECT_EQ(v.file.mapped, 1u);
+	EXPECT_EQ(v.desired, std::optional<bool>(true));
+	EXPECT_EQ(v.state, "pending-unmap");
+	auto deferred = events("deferred", "/db/wal.log");
+	ASSERT_EQ(deferred.size(), 1u);
+	EXPECT_EQ(deferred[0].volume, "pool0");
+	EXPECT_EQ(deferred[0].data["want"], true);
+	EXPECT_EQ(deferred[0].data["rule"], "wal");
+	EXPECT_EQ(deferred[0].data["mapped"], 1);
+	EXPECT_TRUE(events("flag-change", "/db/wal.log").empty());
+	auto row = store_->pending_for("pool0", before.ino, before.generation);
+	ASSERT_TRUE(row);
+	EXPECT_EQ(row->path, "/db/wal.log");
+	EXPECT_TRUE(row->want);
+	EXPECT_EQ(row->rule, std::optional<std::string>("wal"));
+	EXPECT_FALSE(row->reason.empty());
+	ASSERT_EQ(engine_->pending().size(), 1u);
+
+	// Evaluating again neither queues nor logs it twice.
+	FileCounts again = engine_->reconcile("pool0", std::nullopt);
+	EXPECT_EQ(again.deferred, 1u);
+	EXPECT_EQ(again.applied, 0u);
+	EXPECT_EQ(events("deferred", "/db/wal.log").size(), 1u);
+	EXPECT_EQ(engine_->pending().size(), 1u);
+
+	s->munmap(map);
+	// Applied by itself on the unmap notification.
+	v = view("/db/wal.log");
+	EXPECT_TRUE(v.file.dax_flag);
+	EXPECT_EQ(v.file.mapped, 0u);
+	EXPECT_TRUE(engine_->pending().empty());
+	EXPECT_FALSE(store_->pending_for("pool0", before.ino, before.generation));
+	auto changes = events("flag-change", "/db/wal.log");
+	ASSERT_EQ(changes.size(), 1u);
+	EXPECT_EQ(changes[0].data["from"], false);
+	EXPECT_EQ(changes[0].data["to"], true);
+	EXPECT_EQ(changes[0].data["rule"], "wal");
+	ASSERT_TRUE(changes[0].data["deferred_ms"].is_number_integer());
+	EXPECT_GE(changes[0].data["deferred_ms"].get<int64_t>(), 0);
+	EXPECT_GT(changes[0].id, deferred[0].id);
+
+	// Still open: the mode follows at last close.
+	EXPECT_FALSE(v.file.dax_effective);
+	EXPECT_TRUE(v.file.in_use);
+	EXPECT_EQ(v.state, "pending-evict");
+	s->close(fd);
+	v = view("/db/wal.log");
+	EXPECT_TRUE(v.file.dax_effective);
+	EXPECT_FALSE(v.file.in_use);
+	EXPECT_EQ(v.state, "in-sync");
+}
+
+TEST_F(EngineTest, ChangeAppliesWhenTheLastOfSeveralMappingsGoes)
+{
+	vol_->mkdir("/db");
+	auto s = vol_->open_session({});
+	auto [fd, map] = open_and_map(*s, "/db/f");
+	int map2 = s->mmap(fd, 0, 4096, false);
+	s->close(fd);
+	engine_->add_rule(make_rule("db", "/db", true));
+	auto deferred = events("deferred", "/db/f");
+	ASSERT_EQ(deferred.size(), 1u);
+	EXPECT_EQ(deferred[0].data["mapped"], 2);
+
+	s->munmap(map);
+	EXPECT_EQ(state("/db/f"), "pending-unmap");
+	EXPECT_FALSE(flag("/db/f"));
+	s->munmap(map2);
+	EXPECT_TRUE(flag("/db/f"));
+	EXPECT_EQ(state("/db/f"), "in-sync") << "nothing holds it: the mode followed";
+	EXPECT_TRUE(view("/db/f").file.dax_effective);
+}
+
+TEST_F(EngineTest, SessionEndingReleasesMappingsAndAppliesThePendingChange)
+{
+	vol_->mkdir("/db");
+	auto s = vol_->open_session({});
+	open_and_map(*s, "/db/f");
+	engine_->add_rule(make_rule("db", "/db", true));
+	ASSERT_EQ(state("/db/f"), "pending-unmap");
+	s.reset(); // a client that went away
+	EXPECT_TRUE(flag("/db/f"));
+	EXPECT_EQ(state("/db/f"), "in-sync");
+	EXPECT_EQ(events("flag-change", "/db/f").size(), 1u);
+}
+
+TEST_F(EngineTest, RequestFlagOutcomes)
+{
+	vol_->create("/a");
+	auto s = vol_->open_session({});
+	auto [fd, map] = open_and_map(*s, "/b");
+
+	auto r = engine_->request_flag("pool0", "/a", false, true);
+	ASSERT_EQ(r.size(), 1u);
+	EXPECT_EQ(r[0].second, Outcome::applied);
+	EXPECT_STREQ(outcome_name(r[0].second), "applied");
+	EXPECT_TRUE(r[0].first.file.dax_flag);
+	EXPECT_EQ(r[0].first.state, "unmanaged");
+	EXPECT_TRUE(flag("/a"));
+	auto changes = events("flag-change", "/a");
+	ASSERT_EQ(changes.size(), 1u);
+	EXPECT_TRUE(changes[0].data["rule"].is_null());
+
+	r = engine_->request_flag("pool0", "/a", false, true);
+	ASSERT_EQ(r.size(), 1u);
+	EXPECT_EQ(r[0].second, Outcome::unchanged);
+	EXPECT_STREQ(outcome_name(r[0].second), "unchanged");
+	EXPECT_EQ(events("flag-change", "/a").size(), 1u);
+
+	r = engine_->request_flag("pool0", "/b", false, true);
+	ASSERT_EQ(r.size(), 1u);
+	EXPECT_EQ(r[0].second, Outcome::deferred);
+	EXPECT_STREQ(outcome_name(r[0].second), "deferred");
+	EXPECT_FALSE(r[0].first.file.dax_flag);
+	EXPECT_EQ(r[0].first.state, "pending-unmap");
+	auto deferred = events("deferred", "/b");
+	ASSERT_EQ(deferred.size(), 1u);
+	EXPECT_TRUE(deferred[0].data["rule"].is_null());
+	ASSERT_EQ(engine_->pending().size(), 1u);
+	EXPECT_FALSE(engine_->pending()[0].rule);
+
+	// Asked again: still deferred, queued and logged once.
+	r = engine_->request_flag("pool0", "/b", false, true);
+	EXPECT_EQ(r.at(0).second, Outcome::deferred);
+	EXPECT_EQ(events("deferred", "/b").size(), 1u);
+	EXPECT_EQ(engine_->pending().size(), 1u);
+
+	s->munmap(map);
+	EXPECT_TRUE(flag("/b"));
+	EXPECT_TRUE(engine_->pending().empty());
+	changes = events("flag-change", "/b");
+	ASSERT_EQ(changes.size(), 1u);
+	EXPECT_TRUE(changes[0].data["rule"].is_null());
+	EXPECT_GE(changes[0].data["deferred_ms"].get<int64_t>(), 0);
+	EXPECT_EQ(state("/b"), "pending-evict");
+	s->close(fd);
+	EXPECT_EQ(state("/b"), "unmanaged");
+
+	// clear-dax
+	r = engine_->request_flag("pool0", "/a", false, false);
+	EXPECT_EQ(r.at(0).second, Outcome::applied);
+	EXPECT_FALSE(flag("/a"));
+}
+
+TEST_F(EngineTest, RequestingTheCurrentFlagWithdrawsAQueuedChange)
+{
+	auto s = vol_->open_session({});
+	auto [fd, map] = open_and_map(*s, "/f");
+	EXPECT_EQ(engine_->request_flag("pool0", "/f", false, true).at(0).second,
+	          Outcome::deferred);
+	ASSERT_EQ(engine_->pending().size(), 1u);
+	// clear-dax on a file whose flag is clear: nothing to do, and set-dax is withdrawn.
+	auto r = engine_->request_flag("pool0", "/f", false, false);
+	EXPECT_EQ(r.at(0).second, Outcome::unchanged);
+	EXPECT_TRUE(engine_->pending().empty());
+	EXPECT_NE(r.at(0).first.state, "pending-unmap");
+	s->munmap(map);
+	EXPECT_FALSE(flag("/f"));
+	EXPECT_TRUE(events("flag-change", "/f").empty());
+	(void)fd;
+}
+
+TEST_F(EngineTest, RequestFlagRecursive)
+{
+	vol_->mkdir("/t");
+	vol_->mkdir("/t/u");
+	vol_->create("/t/u/f");
+	vol_->create("/t/g");
+	auto r = engine_->request_flag("pool0", "/t", true, true);
+	ASSERT_EQ(r.size(), 4u);
+	EXPECT_EQ(r[0].first.file.path, "/t") << "parents before children";
+	for (const auto &[v, outcome] : r) {
+		EXPECT_EQ(outcome, Outcome::applied) << v.file.path;
+		EXPECT_TRUE(v.file.dax_flag) << v.file.path;
+		EXPECT_TRUE(flag(v.file.path)) << v.file.path;
+	}
+	EXPECT_FALSE(flag("/"));
+	EXPECT_EQ(error_code_of([&] { engine_->request_flag("pool0", "/nope", false, true); }),
+	          Errc::not_found);
+	EXPECT_EQ(error_code_of([&] { engine_->request_flag("pool9", "/t", false, true); }),
+	          Errc::not_found);
+}
+
+TEST_F(EngineTest, PendingChangeSurvivesRestartAndIsAppliedAtStart)
+{
+	vol_->mkdir("/db");
+	auto s = vol_->open_session({});
+	open_and_map(*s, "/db/wal.log");
+	FileInfo fi = vol_->stat("/db/wal.log");
+	engine_->add_rule(make_rule("wal", "/db", true));
+	ASSERT_EQ(state("/db/wal.log"), "pending-unmap");
+	auto deferred = events("deferred", "/db/wal.log");
+	ASSERT_EQ(deferred.size(), 1u);
+
+	// The daemon dies: no engine hears the mappings go.
+	engine_.reset();
+	s.reset();
+	EXPECT_FALSE(vol_->stat("/db/wal.log").dax_flag);
+	store_.reset();
+	vol_.reset();
+
+	// The queue is on disk.
+	{
+		Store reopened(db_);
+		auto pending = reopened.pending();
+		ASSERT_EQ(pending.size(), 1u);
+		EXPECT_EQ(pending[0].volume, "pool0");
+		EXPECT_EQ(pending[0].ino, fi.ino);
+		EXPECT_EQ(pending[0].generation, fi.generation);
+		EXPECT_EQ(pending[0].path, "/db/wal.log");
+		EXPECT_TRUE(pending[0].want);
+		EXPECT_EQ(pending[0].rule, std::optional<std::string>("wal"));
+		ASSERT_TRUE(reopened.rule("wal"));
+	}
+
+	start();
+	EXPECT_TRUE(flag("/db/wal.log"));
+	EXPECT_TRUE(engine_->pending().empty());
+	EXPECT_EQ(state("/db/wal.log"), "in-sync");
+	auto changes = events("flag-change", "/db/wal.log");
+	ASSERT_EQ(changes.size(), 1u);
+	EXPECT_EQ(changes[0].data["rule"], "wal");
+	EXPECT_EQ(changes[0].data["to"], true);
+	EXPECT_GE(changes[0].data["deferred_ms"].get<int64_t>(), 0);
+	EXPECT_GT(changes[0].id, deferred[0].id);
+}
+
+TEST_F(EngineTest, PendingChangeForAFileGoneWhileDownIsDropped)
+{
+	auto s = vol_->open_session({});
+	open_and_map(*s, "/f");
+	engine_->request_flag("pool0", "/f", false, true);
+	engine_.reset();
+	s.reset();
+	vol_->remove("/f");
+	store_.reset();
+	vol_.reset();
+	start();
+	EXPECT_TRUE(engine_->pending().empty());
+	EXPECT_TRUE(events("flag-change", "/f").empty());
+}
+
+TEST_F(EngineTest, RemovingAMappedFileDropsItsPendingChange)
+{
+	vol_->mkdir("/db");
+	auto s = vol_->open_session({});
+	auto [fd, map] = open_and_map(*s, "/db/f");
+	engine_->add_rule(make_rule("db", "/db", true));
+	ASSERT_EQ(engine_->pending().size(), 1u);
+	vol_->remove("/db/f");
+	EXPECT_TRUE(engine_->pending().empty());
+	s->munmap(map);
+	s->close(fd);
+	EXPECT_TRUE(events("flag-change", "/db/f").empty());
+}
+
+TEST_F(EngineTest, RenamedMappedFileKeepsItsPendingChange)
+{
+	vol_->mkdir("/db");
+	auto s = vol_->open_session({});
+	auto [fd, map] = open_and_map(*s, "/db/1.log");
+	engine_->add_rule(make_rule("db", "/db", true));
+	ASSERT_EQ(engine_->pending().size(), 1u);
+
+	vol_->rename("/db/1.log", "/db/2.log");
+	EXPECT_EQ(engine_->pending().size(), 1u);
+	EXPECT_EQ(state("/db/2.log"), "pending-unmap");
+	EXPECT_EQ(store_->events({.type = "deferred"}).size(), 1u) << "queued once";
+
+	s->munmap(map);
+	EXPECT_TRUE(flag("/db/2.log"));
+	EXPECT_TRUE(engine_->pending().empty());
+	auto changes = events("flag-change", "/db/2.log");
+	ASSERT_EQ(changes.size(), 1u) << "logged where the file is now";
+	EXPECT_EQ(changes[0].data["rule"], "db");
+	s->close(fd);
+	EXPECT_EQ(state("/db/2.log"), "in-sync");
+}
+
+TEST_F(EngineTest, FileMovedUnderARuleIsBroughtInLine)
+{
+	vol_->mkdir("/db");
+	vol_->mkdir("/in");
+	engine_->add_rule(make_rule("db", "/db", true));
+	vol_->create("/in/f");
+	ASSERT_FALSE(flag("/in/f"));
+	// mv keeps the file's own flag: the engine changes it.
+	vol_->rename("/in/f", "/db/f");
+	EXPECT_TRUE(flag("/db/f"));
+	EXPECT_EQ(state("/db/f"), "in-sync");
+	EXPECT_EQ(events("flag-change", "/db/f").size(), 1u);
+
+	// A mapped one waits.
+	auto s = vol_->open_session({});
+	auto [fd, map] = open_and_map(*s, "/in/g");
+	vol_->rename("/in/g", "/db/g");
+	EXPECT_EQ(state("/db/g"), "pending-unmap");
+	EXPECT_EQ(events("deferred", "/db/g").size(), 1u);
+	s->munmap(map);
+	EXPECT_TRUE(flag("/db/g"));
+	(void)fd;
+}
+
+TEST_F(EngineTest, CancelPending)
+{
+	vol_->mkdir("/db");
+	auto s = vol_->open_session({});
+	auto [fd, map] = open_and_map(*s, "/db/f");
+	engine_->add_rule(make_rule("db", "/db", true));
+	ASSERT_EQ(engine_->pending().size(), 1u);
+
+	engine_->cancel_pending("pool0", "/db/f");
+	EXPECT_TRUE(engine_->pending().empty());
+	EXPECT_NE(state("/db/f"), "pending-unmap");
+	EXPECT_EQ(error_code_of([&] { engine_->cancel_pending("pool0", "/db/f"); }),
+	          Errc::not_found);
+	EXPECT_EQ(error_code_of([&] { engine_->cancel_pending("pool0", "/db/none"); }),
+	          Errc::not_found);
+	// Cancelled means the unmap does not apply it.
+	s->munmap(map);
+	s->close(fd);
+	EXPECT_FALSE(flag("/db/f"));
+	EXPECT_TRUE(events("flag-change", "/db/f").empty());
+	EXPECT_EQ(state("/db/f"), "out-of-sync");
+	// Until the rules are evaluated again.
+	FileCounts counts = engine_->reconcile("pool0", std::string("/db"));
+	EXPECT_EQ(counts.applied, 1u);
+	EXPECT_TRUE(flag("/db/f"));
+	EXPECT_EQ(state("/db/f"), "in-sync");
+}
+
+TEST_F(EngineTest, ReconcileRepairsAFlagChangedBehindTheEnginesBack)
+{
+	vol_->mkdir("/db");
+	vol_->create("/db/f");
+	engine_->add_rule(make_rule("db", "/db", true));
+	vol_->set_dax_flag("/db/f", false); // FS_IOC_FSSETXATTR by someone else
+	EXPECT_EQ(state("/db/f"), "out-of-sync");
+	FileCounts counts = engine_->reconcile(std::nullopt, std::nullopt);
+	EXPECT_EQ(counts.applied, 1u);
+	EXPECT_EQ(counts.deferred, 0u);
+	EXPECT_EQ(counts.unchanged, 1u); // the directory
+	EXPECT_EQ(state("/db/f"), "in-sync");
+	EXPECT_EQ(engine_->reconcile(std::nullopt, std::nullopt).applied, 0u);
+	EXPECT_EQ(error_code_of([&] { engine_->reconcile("pool9", std::nullopt); }),
+	          Errc::not_found);
+}
+
+TEST_F(EngineTest, RemoveLocalRule)
+{
+	vol_->mkdir("/db");
+	vol_->create("/db/f");
+	engine_->add_rule(make_rule("db", "/db", true));
+	engine_->remove_rule("db");
+	EXPECT_TRUE(engine_->rules().empty());
+	EXPECT_EQ(state("/db/f"), "unmanaged");
+	EXPECT_FALSE(view("/db/f").rule);
+	auto rule_changes = store_->events({.type = "rule-change"});
+	ASSERT_EQ(rule_changes.size(), 2u);
+	EXPECT_EQ(rule_changes[1].data["rule"], "db");
+	EXPECT_EQ(rule_changes[1].data["action"], "removed");
+	EXPECT_EQ(error_code_of([&] { engine_->remove_rule("db"); }), Errc::not_found);
+}
+
+TEST_F(EngineTest, RemovingARuleWithdrawsItsQueuedChange)
+{
+	vol_->mkdir("/db");
+	auto s = vol_->open_session({});
+	auto [fd, map] = open_and_map(*s, "/db/f");
+	engine_->add_rule(make_rule("db", "/db", true));
+	ASSERT_EQ(engine_->pending().size(), 1u);
+
+	engine_->remove_rule("db");
+	// No rule wants the change any more: it must not be applied when the file is unmapped.
+	EXPECT_TRUE(engine_->pending().empty());
+	EXPECT_EQ(state("/db/f"), "unmanaged");
+	s->munmap(map);
+	s->close(fd);
+	EXPECT_FALSE(flag("/db/f"));
+	EXPECT_TRUE(events("flag-change", "/db/f").empty());
+}
+
+TEST_F(EngineTest, ApplyRemovingAManagedRuleWithdrawsItsQueuedChange)
+{
+	vol_->mkdir("/db");
+	auto s = vol_->open_session({});
+	auto [fd, map] = open_and_map(*s, "/db/f");
+	engine_->apply({managed(make_rule("db", "/db", true))}, false);
+	ASSERT_EQ(engine_->pending().size(), 1u);
+
+	ApplyResult res = engine_->apply({}, false);
+	EXPECT_EQ(res.removed, std::vector<std::string>{"db"});
+	EXPECT_TRUE(engine_->pending().empty());
+	s->munmap(map);
+	s->close(fd);
+	EXPECT_FALSE(flag("/db/f"));
+	EXPECT_TRUE(events("flag-change", "/db/f").empty());
+}
+
+TEST_F(EngineTest, ChangingARuleWithdrawsAQueuedChangeItNoLongerWants)
+{
+	vol_->mkdir("/db");
+	auto s = vol_->open_session({});
+	auto [fd, map] = open_and_map(*s, "/db/f");
+	engine_->apply({managed(make_rule("db", "/db", true))}, false);
+	ASSERT_EQ(engine_->pending().size(), 1u);
+	ApplyResult res = engine_->apply({managed(make_rule("db", "/db", false))}, false);
+	EXPECT_EQ(res.changed, std::vector<std::string>{"db"});
+	EXPECT_TRUE(engine_->pending().empty());
+	EXPECT_EQ(state("/db/f"), "in-sync");
+	s->munmap(map);
+	EXPECT_FALSE(flag("/db/f"));
+	(void)fd;
+}
+
+TEST_F(EngineTest, RemovingAManagedRuleIsRefused)
+{
+	vol_->mkdir("/db");
+	engine_->apply({managed(make_rule("db", "/db", true))}, false);
+	EXPECT_EQ(error_code_of([&] { engine_->remove_rule("db"); }), Errc::invalid_argument);
+	ASSERT_EQ(engine_->rules().size(), 1u);
+	EXPECT_TRUE(engine_->rules()[0].managed());
+	EXPECT_EQ(state("/db"), "in-sync");
+}
+
+TEST_F(EngineTest, ApplyDryRunChangesNothingButReportsThePlan)
+{
+	vol_->mkdir("/db");
+	vol_->create("/db/a");
+	vol_->create("/db/b");
+	auto s = vol_->open_session({});
+	auto [fd, map] = open_and_map(*s, "/db/mapped");
+	engine_->add_rule(make_rule("local", "/other", true));
+	int64_t events_before = store_->count("events");
+
+	ApplyResult plan = engine_->apply({managed(make_rule("db", "/db", true))}, true);
+	EXPECT_EQ(plan.added, std::vector<std::string>{"db"});
+	EXPECT_TRUE(plan.removed.empty());
+	EXPECT_TRUE(plan.changed.empty());
+	EXPECT_TRUE(plan.unchanged.empty());
+	EXPECT_EQ(plan.files.applied, 3u); // /db, /db/a, /db/b
+	EXPECT_EQ(plan.files.deferred, 1u);
+	EXPECT_TRUE(plan.changed_anything());
+
+	EXPECT_EQ(store_->count("events"), events_before);
+	EXPECT_TRUE(engine_->pending().empty());
+	ASSERT_EQ(engine_->rules().size(), 1u);
+	EXPECT_EQ(engine_->rules()[0].name, "local");
+	for (const char *p : {"/db", "/db/a", "/db/b", "/db/mapped"}) {
+		EXPECT_FALSE(flag(p)) << p;
+		EXPECT_EQ(state(p), "unmanaged") << p;
+	}
+
+	// The plan is what the real run does.
+	ApplyResult done = engine_->apply({managed(make_rule("db", "/db", true))}, false);
+	EXPECT_EQ(done.added, plan.added);
+	EXPECT_EQ(done.files.applied, plan.files.applied);
+	EXPECT_EQ(done.files.deferred, plan.files.deferred);
+	EXPECT_EQ(done.files.unchanged, plan.files.unchanged);
+	EXPECT_EQ(state("/db/mapped"), "pending-unmap");
+	(void)fd;
+	(void)map;
+}
+
+TEST_F(EngineTest, ApplyAddsChangesAndRemovesManagedRulesAndLeavesLocalOnes)
+{
+	vol_->mkdir("/a");
+	vol_->mkdir("/b");
+	vol_->mkdir("/c");
+	vol_->mkdir("/local");
+	vol_->create("/a/f");
+	vol_->create("/b/f");
+	vol_->create("/c/f");
+	vol_->create("/local/f");
+	Rule local = engine_->add_rule(make_rule("local", "/local", true));
+
+	ApplyResult first = engine_->apply(
+	    {managed(make_rule("ra", "/a", true)), managed(make_rule("rb", "/b", true))}, false);
+	std::vector<std::string> added = first.added;
+	std::sort(added.begin(), added.end());
+	EXPECT_EQ(added, (std::vector<std::string>{"ra", "rb"}));
+	EXPECT_TRUE(first.removed.empty());
+	EXPECT_TRUE(first.changed.empty());
+	EXPECT_EQ(first.files.applied, 4u);
+	EXPECT_TRUE(first.changed_anything());
+	EXPECT_TRUE(flag("/a/f"));
+	EXPECT_TRUE(flag("/b/f"));
+	auto managed_added = store_->events({.type = "rule-change"});
+	ASSERT_EQ(managed_added.size(), 3u);
+	EXPECT_EQ(managed_added[1].data["source"], "/etc/daxpolicy/policy.d/10-test.toml");
+
+	ApplyResult second = engine_->apply(
+	    {managed(make_rule("ra", "/a", false)), managed(make_rule("rc", "/c", true))}, false);
+	EXPECT_EQ(second.added, std::vector<std::string>{"rc"});
+	EXPECT_EQ(second.changed, std::vector<std::string>{"ra"});
+	EXPECT_EQ(second.removed, std::vector<std::string>{"rb"});
+	EXPECT_TRUE(second.unchanged.empty());
+	EXPECT_FALSE(flag("/a/f"));
+	EXPECT_TRUE(flag("/c/f"));
+	EXPECT_EQ(state("/a/f"), "in-sync");
+	EXPECT_EQ(state("/b/f"), "unmanaged");
+	EXPECT_EQ(state("/local/f"), "in-sync");
+
+	auto rules = engine_->rules();
+	ASSERT_EQ(rules.size(), 3u);
+	EXPECT_EQ(rules[0], local);
+	EXPECT_FALSE(rules[0].managed());
+	EXPECT_EQ(rules[1].name, "ra");
+	EXPECT_FALSE(rules[1].dax);
+	EXPECT_TRUE(rules[1].managed());
+	EXPECT_EQ(rules[2].name, "rc");
+
+	// Nothing new: nothing changes.
+	int64_t events_before = store_->count("events");
+	ApplyResult third = engine_->apply(
+	    {managed(make_rule("ra", "/a", false)), managed(make_rule("rc", "/c", true))}, false);
+	std::vector<std::string> unchanged = third.unchanged;
+	std::sort(unchanged.begin(), unchanged.end());
+	EXPECT_EQ(unchanged, (std::vector<std::string>{"ra", "rc"}));
+	EXPECT_TRUE(third.added.empty());
+	EXPECT_TRUE(third.removed.empty());
+	EXPECT_TRUE(third.changed.empty());
+	EXPECT_EQ(third.files.applied, 0u);
+	EXPECT_FALSE(third.changed_anything());
+	EXPECT_EQ(store_->count("events"), events_before);
+
+	// An empty policy removes every managed rule, and only those.
+	ApplyResult empty = engine_->apply({}, false);
+	std::vector<std::string> removed = empty.removed;
+	std::sort(removed.begin(), removed.end());
+	EXPECT_EQ(removed, (std::vector<std::string>{"ra", "rc"}));
+	ASSERT_EQ(engine_->rules().size(), 1u);
+	EXPECT_EQ(engine_->rules()[0], local);
+}
+
+TEST_F(EngineTest, ManagedRuleWithALocalRulesNameIsRefused)
+{
+	vol_->mkdir("/x");
+	vol_->create("/x/f");
+	Rule local = engine_->add_rule(make_rule("shared", "/local", true));
+	int64_t events_before = store_->count("events");
+	for (bool dry_run : {true, false}) {
+		EXPECT_EQ(error_code_of([&] {
+			          engine_->apply({managed(make_rule("other", "/x", true)),
+			                          managed(make_rule("shared", "/x", true))},
+			                         dry_run);
+		          }),
+		          Errc::exists)
+		    << dry_run;
+	}
+	ASSERT_EQ(engine_->rules().size(), 1u);
+	EXPECT_EQ(engine_->rules()[0], local);
+	EXPECT_FALSE(flag("/x/f"));
+	EXPECT_FALSE(flag("/x"));
+	EXPECT_EQ(store_->count("events"), events_before);
+}
+
+TEST_F(EngineTest, ApplyWithAnInvalidRuleChangesNothing)
+{
+	vol_->mkdir("/x");
+	Rule bad = managed(make_rule("ok", "/x", true));
+	bad.volume = "pool9";
+	EXPECT_EQ(error_code_of([&] {
+		          engine_->apply({managed(make_rule("first", "/x", true)), bad}, false);
+	          }),
+	          Errc::invalid_argument);
+	EXPECT_TRUE(engine_->rules().empty());
+	EXPECT_FALSE(flag("/x"));
+}
+
+TEST_F(EngineTest, AddRuleRefusesBadRulesAndStoresNothing)
+{
+	vol_->mkdir("/x");
+	Rule unknown_volume = make_rule("r1", "/x", true);
+	unknown_volume.volume = "pool9";
+	Rule bad_name = make_rule("Bad Name", "/x", true);
+	Rule relative = make_rule("r2", "x", true);
+	Rule dotdot = make_rule("r3", "/x/../y", true);
+	Rule slash_glob = make_rule("r4", "/x", true, {"a/b"});
+	for (const Rule &r : {unknown_volume, bad_name, relative, dotdot, slash_glob})
+		EXPECT_EQ(error_code_of([&] { engine_->add_rule(r); }), Errc::invalid_argument)
+		    << r.name << " " << r.volume << ":" << r.subtree;
+	EXPECT_TRUE(engine_->rules().empty());
+	EXPECT_EQ(store_->count("rules"), 0);
+	EXPECT_EQ(store_->count("events"), 0);
+	EXPECT_FALSE(flag("/x"));
+
+	engine_->add_rule(make_rule("r1", "/x", true));
+	EXPECT_EQ(error_code_of([&] { engine_->add_rule(make_rule("r1", "/y", false)); }),
+	          Errc::exists);
+	ASSERT_EQ(engine_->rules().size(), 1u);
+	EXPECT_EQ(engine_->rules()[0].subtree, "/x");
+}
+
+TEST_F(EngineTest, AddRuleMakesALocalRuleWhateverItsSource)
+{
+	Rule r = engine_->add_rule(managed(make_rule("r1", "/x", true)));
+	EXPECT_FALSE(r.managed());
+	ASSERT_TRUE(store_->rule("r1"));
+	EXPECT_FALSE(store_->rule("r1")->managed());
+}
+
+TEST_F(EngineTest, EventSinkSeesWhatTheLogGets)
+{
+	std::vector<Event> seen;
+	engine_->set_event_sink([&](const Event &e) { seen.push_back(e); });
+	vol_->mkdir("/db");
+	engine_->add_rule(make_rule("db", "/db", true));
+	auto logged = store_->events({});
+	ASSERT_EQ(seen.size(), logged.size());
+	ASSERT_EQ(seen.size(), 2u); // rule-change, flag-change of /db
+	for (size_t i = 0; i < seen.size(); i++) {
+		EXPECT_EQ(seen[i].id, logged[i].id);
+		EXPECT_EQ(seen[i].type, logged[i].type);
+		EXPECT_EQ(seen[i].time, logged[i].time);
+	}
+}
+
+TEST_F(EngineTest, ListAndUnknownNames)
+{
+	vol_->mkdir("/d");
+	vol_->create("/d/f");
+	auto all = engine_->list("pool0", "/d", true);
+	ASSERT_EQ(all.size(), 2u);
+	EXPECT_EQ(all[0].file.path, "/d");
+	EXPECT_EQ(all[1].file.path, "/d/f");
+	EXPECT_EQ(all[1].volume, "pool0");
+	EXPECT_EQ(error_code_of([&] { engine_->list("pool0", "/nope", false); }), Errc::not_found);
+	EXPECT_EQ(error_code_of([&] { engine_->list("pool9", "/", false); }), Errc::not_found);
+	EXPECT_EQ(error_code_of([&] { engine_->volume("pool9"); }), Errc::not_found);
+	EXPECT_EQ(&engine_->volume("pool0"), vol_.get());
+}
+
+} // namespace
