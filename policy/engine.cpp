@@ -171,9 +171,10 @@ void Engine::apply_pending(const PendingChange &change)
 	FileInfo fi = vol->stat(*path);
 	if (fi.mapped > 0)
 		return;
-	if (fi.dax_flag != change.want)
-		vol->set_dax_flag(*path, change.want);
 	store_.delete_pending(change.volume, change.ino, change.generation);
+	if (fi.dax_flag == change.want)
+		return; // someone set it meanwhile: nothing to change, nothing to log
+	vol->set_dax_flag(*path, change.want);
 	log("flag-change", change.volume, *path,
 	    {{"from", fi.dax_flag},
 	     {"to", change.want},
@@ -263,20 +264,31 @@ void Engine::remove_rule(const std::string &name)
 		throw Error(Errc::invalid_argument,
 		            "rule '" + name + "' comes from " + rule->source +
 		                "; remove it there and run `daxpolicy apply`");
+	// Withdraw the rule's queued changes before it goes: deleting it sets their rule to
+	// NULL (ON DELETE SET NULL), after which they would pass for set-dax requests.
+	std::vector<Rule> remaining;
+	for (const auto &r : store_.rules())
+		if (r.name != name)
+			remaining.push_back(r);
+	drop_stale_pending(Matcher(std::move(remaining)));
 	store_.delete_rule(name);
 	log("rule-change", rule->volume, rule->subtree,
 	    {{"rule", name}, {"action", "removed"}, {"source", nullptr}});
 	reload_rules();
-	drop_stale_pending(matcher_);
 }
 
 void Engine::drop_stale_pending(const Matcher &matcher)
 {
-	// A queued change made for a rule that no longer wants it is withdrawn.
+	// A queued change made for a rule that no longer wants it is withdrawn. The file is
+	// judged where it is now: it may have been renamed since the change was queued.
 	for (const auto &change : store_.pending()) {
 		if (!change.rule)
 			continue;
-		const Rule *r = matcher.match(change.volume, change.path, false);
+		auto vol = volumes_.find(change.volume);
+		auto path = vol == volumes_.end()
+		                ? std::nullopt
+		                : vol->second->path_of(change.ino, change.generation);
+		const Rule *r = path ? matcher.match(change.volume, *path, false) : nullptr;
 		if (!r || r->dax != change.want)
 			store_.delete_pending(change.volume, change.ino, change.generation);
 	}
@@ -386,6 +398,8 @@ ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run)
 		return result;
 	}
 	{
+		// As in remove_rule: withdraw before the rules (and their names) go.
+		drop_stale_pending(candidate);
 		WriteTransaction txn(store_.database());
 		for (const auto &r : managed) {
 			if (!current.count(r.name))
@@ -412,7 +426,6 @@ ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run)
 	log_rules(result.changed, "changed", true);
 	log_rules(result.removed, "removed", false);
 	reload_rules();
-	drop_stale_pending(matcher_);
 	result.files = reconcile_all(matcher_, false);
 	return result;
 }

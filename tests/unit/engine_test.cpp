@@ -50,6 +50,13 @@ Rule managed(Rule r, const std::string &source = "/etc/daxpolicy/policy.d/10-tes
 	return r;
 }
 
+EventQuery of_type(const std::string &type)
+{
+	EventQuery q;
+	q.type = type;
+	return q;
+}
+
 std::vector<std::byte> bytes(size_t n, char c)
 {
 	return std::vector<std::byte>(n, std::byte(c));
@@ -93,7 +100,7 @@ class EngineTest : public ::testing::Test
 	std::vector<Event> events(const std::string &type, const std::string &path)
 	{
 		std::vector<Event> out;
-		for (auto &e : store_->events({.type = type}))
+		for (auto &e : store_->events(of_type(type)))
 			if (e.path == path)
 				out.push_back(std::move(e));
 		return out;
@@ -157,7 +164,7 @@ TEST_F(EngineTest, AddRuleAppliesToExistingFilesAndDirectoriesAtOnce)
 		EXPECT_TRUE(events("flag-change", p).empty()) << p;
 	}
 
-	auto rule_changes = store_->events({.type = "rule-change"});
+	auto rule_changes = store_->events(of_type("rule-change"));
 	ASSERT_EQ(rule_changes.size(), 1u);
 	EXPECT_EQ(rule_changes[0].volume, "pool0");
 	EXPECT_EQ(rule_changes[0].path, "/db/wal");
@@ -585,7 +592,7 @@ TEST_F(EngineTest, RenamedMappedFileKeepsItsPendingChange)
 	vol_->rename("/db/1.log", "/db/2.log");
 	EXPECT_EQ(engine_->pending().size(), 1u);
 	EXPECT_EQ(state("/db/2.log"), "pending-unmap");
-	EXPECT_EQ(store_->events({.type = "deferred"}).size(), 1u) << "queued once";
+	EXPECT_EQ(store_->events(of_type("deferred")).size(), 1u) << "queued once";
 
 	s->munmap(map);
 	EXPECT_TRUE(flag("/db/2.log"));
@@ -675,7 +682,7 @@ TEST_F(EngineTest, RemoveLocalRule)
 	EXPECT_TRUE(engine_->rules().empty());
 	EXPECT_EQ(state("/db/f"), "unmanaged");
 	EXPECT_FALSE(view("/db/f").rule);
-	auto rule_changes = store_->events({.type = "rule-change"});
+	auto rule_changes = store_->events(of_type("rule-change"));
 	ASSERT_EQ(rule_changes.size(), 2u);
 	EXPECT_EQ(rule_changes[1].data["rule"], "db");
 	EXPECT_EQ(rule_changes[1].data["action"], "removed");
@@ -805,7 +812,7 @@ TEST_F(EngineTest, ApplyAddsChangesAndRemovesManagedRulesAndLeavesLocalOnes)
 	EXPECT_TRUE(first.changed_anything());
 	EXPECT_TRUE(flag("/a/f"));
 	EXPECT_TRUE(flag("/b/f"));
-	auto managed_added = store_->events({.type = "rule-change"});
+	auto managed_added = store_->events(of_type("rule-change"));
 	ASSERT_EQ(managed_added.size(), 3u);
 	EXPECT_EQ(managed_added[1].data["source"], "/etc/daxpolicy/policy.d/10-test.toml");
 

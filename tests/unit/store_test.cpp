@@ -54,6 +54,16 @@ PendingChange make_pending(uint64_t ino, uint64_t generation, const std::string 
 	return p;
 }
 
+EventQuery query(std::optional<std::string> type, std::optional<int64_t> since_ms = std::nullopt,
+                 std::optional<int64_t> limit = std::nullopt)
+{
+	EventQuery q;
+	q.type = std::move(type);
+	q.since_ms = since_ms;
+	q.limit = limit;
+	return q;
+}
+
 class StoreTest : public ::testing::Test
 {
       protected:
@@ -306,12 +316,12 @@ TEST_F(StoreTest, EventIdsKeepGrowingAcrossReopen)
 TEST_F(StoreTest, EventQueryByTypeSinceAndLimit)
 {
 	std::vector<int64_t> ids;
-	const char *types[] = {"flag-change", "deferred", "flag-change", "rule-change",
-	                       "flag-change", "deferred"};
+	const char *types[] = {"flag-change", "deferred",    "flag-change",
+	                       "rule-change", "flag-change", "deferred"};
 	int64_t base = 1'800'000'000'000; // 2027-01-15
 	for (int i = 0; i < 6; i++) {
-		Event e = store_->append_event(types[i], "pool0", "/f" + std::to_string(i),
-		                               {{"n", i}});
+		Event e =
+		    store_->append_event(types[i], "pool0", "/f" + std::to_string(i), {{"n", i}});
 		set_event_time(e.id, base + i * 1000);
 		ids.push_back(e.id);
 	}
@@ -323,36 +333,35 @@ TEST_F(StoreTest, EventQueryByTypeSinceAndLimit)
 	};
 	using V = std::vector<std::string>;
 
-	EXPECT_EQ(paths(store_->events({.type = "flag-change"})), (V{"/f0", "/f2", "/f4"}));
-	EXPECT_EQ(paths(store_->events({.type = "deferred"})), (V{"/f1", "/f5"}));
-	EXPECT_TRUE(store_->events({.type = "lease-break"}).empty());
+	EXPECT_EQ(paths(store_->events(query("flag-change"))), (V{"/f0", "/f2", "/f4"}));
+	EXPECT_EQ(paths(store_->events(query("deferred"))), (V{"/f1", "/f5"}));
+	EXPECT_TRUE(store_->events(query("lease-break")).empty());
 
 	// since: at or after.
-	EXPECT_EQ(paths(store_->events({.since_ms = base + 3000})), (V{"/f3", "/f4", "/f5"}));
-	EXPECT_EQ(paths(store_->events({.since_ms = base + 2999})), (V{"/f3", "/f4", "/f5"}));
-	EXPECT_EQ(paths(store_->events({.since_ms = base + 3001})), (V{"/f4", "/f5"}));
-	EXPECT_TRUE(store_->events({.since_ms = base + 10000}).empty());
+	EXPECT_EQ(paths(store_->events(query(std::nullopt, base + 3000))),
+	          (V{"/f3", "/f4", "/f5"}));
+	EXPECT_EQ(paths(store_->events(query(std::nullopt, base + 2999))),
+	          (V{"/f3", "/f4", "/f5"}));
+	EXPECT_EQ(paths(store_->events(query(std::nullopt, base + 3001))), (V{"/f4", "/f5"}));
+	EXPECT_TRUE(store_->events(query(std::nullopt, base + 10000)).empty());
 	// The time read back is the time stored.
-	auto f3 = store_->events({.since_ms = base + 3000, .limit = 3});
+	auto f3 = store_->events(query(std::nullopt, base + 3000, 3));
 	ASSERT_FALSE(f3.empty());
 	EXPECT_EQ(parse_rfc3339(f3.front().time), base + 3000);
 	EXPECT_EQ(f3.front().time, rfc3339_from_ms(base + 3000));
 
 	// limit: the newest N, oldest first.
-	EXPECT_EQ(paths(store_->events({.limit = 2})), (V{"/f4", "/f5"}));
-	EXPECT_EQ(paths(store_->events({.limit = 100})).size(), 6u);
-	EXPECT_EQ(paths(store_->events({.type = "flag-change", .limit = 2})), (V{"/f2", "/f4"}));
-	EXPECT_EQ(paths(store_->events({.type = "flag-change", .since_ms = base + 1000,
-	                                .limit = 1})),
-	          (V{"/f4"}));
-	EXPECT_EQ(paths(store_->events({.type = "flag-change", .since_ms = base + 1000})),
-	          (V{"/f2", "/f4"}));
+	EXPECT_EQ(paths(store_->events(query(std::nullopt, std::nullopt, 2))), (V{"/f4", "/f5"}));
+	EXPECT_EQ(paths(store_->events(query(std::nullopt, std::nullopt, 100))).size(), 6u);
+	EXPECT_EQ(paths(store_->events(query("flag-change", std::nullopt, 2))), (V{"/f2", "/f4"}));
+	EXPECT_EQ(paths(store_->events(query("flag-change", base + 1000, 1))), (V{"/f4"}));
+	EXPECT_EQ(paths(store_->events(query("flag-change", base + 1000))), (V{"/f2", "/f4"}));
 }
 
 TEST_F(StoreTest, EventQueryTypeIsAValueNotSql)
 {
 	store_->append_event("deferred", "pool0", "/f", {});
-	EXPECT_TRUE(store_->events({.type = "x' OR '1'='1"}).empty());
+	EXPECT_TRUE(store_->events(query("x' OR '1'='1")).empty());
 	EXPECT_EQ(store_->count("events"), 1);
 }
 
@@ -380,11 +389,11 @@ TEST(Rfc3339, ParsesWhatUsersWrite)
 
 TEST(Rfc3339, RejectsGarbage)
 {
-	for (const char *bad : {"", "yesterday", "2026-13-01", "2026-02-30T00:00:00Z",
-	                        "2026-11-23T25:00:00Z", "10:00:00", "12345", "1.5", "true",
-	                        "\"2026-01-01\"", "2026-01-01\nx = 1", "2026-01-01\rx = 1",
-	                        "2026-01-01 # comment", "2026-01-01T00:00:00Z x",
-	                        "[2026-01-01]", "2026-01-01, 2027-01-01", "{a = 1}"})
+	for (const char *bad :
+	     {"", "yesterday", "2026-13-01", "2026-02-30T00:00:00Z", "2026-11-23T25:00:00Z",
+	      "10:00:00", "12345", "1.5", "true", "\"2026-01-01\"", "2026-01-01\nx = 1",
+	      "2026-01-01\rx = 1", "2026-01-01 # comment", "2026-01-01T00:00:00Z x", "[2026-01-01]",
+	      "2026-01-01, 2027-01-01", "{a = 1}"})
 		EXPECT_FALSE(parse_rfc3339(bad)) << "accepted: " << bad;
 }
 
