@@ -9,8 +9,9 @@ namespace daxpolicy::fscore
 
 BlockAllocator::BlockAllocator(const PmemPool &pool, const Superblock &sb)
     : disk_words_(reinterpret_cast<uint64_t *>(pool.base() + sb.bitmap_start * kBlockSize)),
-      words_(disk_words_, disk_words_ + (sb.total_blocks + 63) / 64), total_(sb.total_blocks),
-      data_start_(sb.data_start), next_fit_(sb.data_start)
+      words_(disk_words_, disk_words_ + (sb.total_blocks + 63) / 64),
+      quarantined_(words_.size(), 0), total_(sb.total_blocks), data_start_(sb.data_start),
+      next_fit_(sb.data_start)
 {
 	for (uint64_t b = 0; b < total_; b++)
 		if (!in_use(b))
@@ -24,7 +25,7 @@ bool BlockAllocator::in_use(uint64_t block) const
 
 void BlockAllocator::stage_word(Transaction &txn, uint64_t word)
 {
-	txn.stage(&disk_words_[word], words_[word]);
+	txn.stage(&disk_words_[word], words_[word] & ~quarantined_[word]);
 }
 
 void BlockAllocator::set_range(Transaction &txn, uint64_t start, uint64_t len, bool used)
@@ -99,13 +100,35 @@ BlockAllocator::Run BlockAllocator::allocate(Transaction &txn, uint64_t want, ui
 	throw Error(Errc::no_space, "no free blocks left in the pool");
 }
 
-void BlockAllocator::release(Transaction &txn, uint64_t start, uint64_t len)
+void BlockAllocator::release(Transaction &txn, uint64_t start, uint64_t len, bool quarantine)
 {
 	for (uint64_t b = start; b < start + len; b++)
-		if (!in_use(b))
+		if (!in_use(b) || ((quarantined_[b / 64] >> (b % 64)) & 1))
 			throw Error(Errc::internal,
 			            "freeing block " + std::to_string(b) + " that is not in use");
-	set_range(txn, start, len, false);
+	if (!quarantine) {
+		set_range(txn, start, len, false);
+		return;
+	}
+	for (uint64_t b = start; b < start + len; b++)
+		quarantined_[b / 64] |= uint64_t{1} << (b % 64);
+	for (uint64_t w = start / 64; w <= (start + len - 1) / 64; w++)
+		stage_word(txn, w);
+	txn.on_abort([this, start, len] {
+		for (uint64_t b = start; b < start + len; b++)
+			quarantined_[b / 64] &= ~(uint64_t{1} << (b % 64));
+	});
+}
+
+void BlockAllocator::end_quarantine(uint64_t start, uint64_t len)
+{
+	// The pool already has these blocks free; only the allocatable view changes.
+	for (uint64_t b = start; b < start + len; b++) {
+		uint64_t mask = uint64_t{1} << (b % 64);
+		quarantined_[b / 64] &= ~mask;
+		words_[b / 64] &= ~mask;
+	}
+	free_ += len;
 }
 
 } // namespace daxpolicy::fscore

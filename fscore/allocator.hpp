@@ -26,7 +26,10 @@ class BlockAllocator
 	// a run starting at a multiple of it, `align` blocks long, is taken where one is free.
 	// Throws `no_space` when the pool is full.
 	Run allocate(Transaction &txn, uint64_t want, uint64_t goal, uint64_t align = 1);
-	void release(Transaction &txn, uint64_t start, uint64_t len);
+	// Frees a run. With `quarantine` the pool's bitmap says free at once (so a crash leaks
+	// nothing) but the run is not handed out again until end_quarantine.
+	void release(Transaction &txn, uint64_t start, uint64_t len, bool quarantine = false);
+	void end_quarantine(uint64_t start, uint64_t len);
 	bool in_use(uint64_t block) const;
 	uint64_t free_blocks() const { return free_; }
 
@@ -37,7 +40,8 @@ class BlockAllocator
 	void stage_word(Transaction &txn, uint64_t word);
 
 	uint64_t *disk_words_;
-	std::vector<uint64_t> words_;
+	std::vector<uint64_t> words_;       // allocatable view: 1 = in use or quarantined
+	std::vector<uint64_t> quarantined_; // freed on the pool, not yet reusable
 	uint64_t total_;
 	uint64_t data_start_;
 	// Where the last allocation ended: a search without a goal starts here, so filling

@@ -225,17 +225,18 @@ EmbeddedVolume::InCore &EmbeddedVolume::get_in_core(uint64_t ino)
 	return it->second;
 }
 
-void EmbeddedVolume::put_in_core(uint64_t ino, bool was_map, Events &events)
+void EmbeddedVolume::put_in_core(uint64_t ino, bool was_map)
 {
 	InCore &ic = in_core_.at(ino);
 	(was_map ? ic.maps : ic.opens)--;
 	const DiskInode &di = inode(ino);
 	if (was_map && ic.maps == 0)
-		events.push_back({VolumeEvent::Kind::unmapped,
-		                  ino,
-		                  di.generation,
-		                  di.nlink ? path_of_locked(ino) : std::string(),
-		                  {}});
+		queued_events_.push_back({VolumeEvent::Kind::unmapped,
+		                          ino,
+		                          di.generation,
+		                          di.nlink ? path_of_locked(ino) : std::string(),
+		                          {},
+		                          {}});
 	if (ic.opens + ic.maps > 0)
 		return;
 	// Last user: cached data reaches the pool before the in-core state (and with it the
@@ -248,8 +249,8 @@ void EmbeddedVolume::put_in_core(uint64_t ino, bool was_map, Events &events)
 		txn.commit();
 		return;
 	}
-	events.push_back(
-	    {VolumeEvent::Kind::released, ino, di.generation, path_of_locked(ino), {}});
+	queued_events_.push_back(
+	    {VolumeEvent::Kind::released, ino, di.generation, path_of_locked(ino), {}, {}});
 }
 
 } // namespace daxpolicy::fscore

@@ -12,11 +12,14 @@
 #include "fscore/journal.hpp"
 #include "fscore/layout.hpp"
 #include "fscore/layout_op.hpp"
+#include "fscore/lease.hpp"
 #include "fscore/listener_set.hpp"
 #include "fscore/page_cache.hpp"
 #include "fscore/pmem_pool.hpp"
 #include "fscore/volume.hpp"
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <filesystem>
 #include <map>
@@ -30,6 +33,21 @@ namespace daxpolicy::fscore
 {
 
 class Session;
+class EmbeddedVolume;
+
+// Delivers the volume's queued notifications when it goes out of scope. Declared before the
+// lock in each public method, so it runs after the lock is released, even on an exception.
+class EventFlush
+{
+      public:
+	explicit EventFlush(EmbeddedVolume &vol) : vol_(vol) {}
+	~EventFlush();
+	EventFlush(const EventFlush &) = delete;
+	EventFlush &operator=(const EventFlush &) = delete;
+
+      private:
+	EmbeddedVolume &vol_;
+};
 
 // Who holds a session's files and mappings: the peer process of a client connection.
 struct Holder {
@@ -43,6 +61,9 @@ class EmbeddedVolume final : public Volume
 	struct Options {
 		std::string name = "pool0";
 		DaxMode dax_mode = DaxMode::inode;
+		// How long a layout-lease holder (or a pin) has to let go before the breaking
+		// operation revokes it (or, for a pin, fails with `busy`).
+		std::chrono::milliseconds lease_break_timeout{45000};
 	};
 
 	// Creates the pool file (sparse) and writes an empty filesystem: superblock, journal,
@@ -72,6 +93,8 @@ class EmbeddedVolume final : public Volume
 	void rename(const std::string &from, const std::string &to);
 
 	std::unique_ptr<Session> open_session(Holder holder);
+	// Live layout leases and pins, of one file or of all.
+	std::vector<LeaseInfo> leases(const std::optional<std::string> &path = std::nullopt);
 
 	// Whether mount found the pool unclean (crash) and replayed its journal.
 	bool was_unclean() const { return was_unclean_; }
@@ -79,6 +102,7 @@ class EmbeddedVolume final : public Volume
 
       private:
 	friend class Session;
+	friend class EventFlush;
 
 	// In-core state of a file in use, like the kernel's struct inode while it is cached.
 	struct InCore {
@@ -101,7 +125,6 @@ class EmbeddedVolume final : public Volume
 		uint64_t dir;
 		std::string name;
 	};
-	using Events = std::vector<VolumeEvent>;
 
 	EmbeddedVolume(std::unique_ptr<PmemPool> pool, Options options);
 	void load();
@@ -116,12 +139,13 @@ class EmbeddedVolume final : public Volume
 	bool effective_for(const DiskInode &di) const;
 	void walk_locked(uint64_t ino, const std::string &path,
 	                 const std::function<void(const FileInfo &)> &visit) const;
-	uint64_t make_node(const std::string &path, InodeType type, Events &events);
+	uint64_t make_node(const std::string &path, InodeType type);
 	void add_dirent(Transaction &txn, uint64_t dir, const std::string &name, uint64_t ino);
 	void remove_dirent(Transaction &txn, uint64_t dir, const std::string &name);
 	Dirent *dirent_slot(const ExtentMap &dir, uint64_t slot) const;
 	void free_inode(Transaction &txn, uint64_t ino);
-	void unlink_locked(Transaction &txn, uint64_t dir, const std::string &name, Events &events);
+	// Returns the `removed` event, for the caller to queue once the transaction commits.
+	VolumeEvent unlink_locked(Transaction &txn, uint64_t dir, const std::string &name);
 	void stage_inode(Transaction &txn, uint64_t ino, const DiskInode &di);
 
 	// Data path (data.cpp).
@@ -151,14 +175,32 @@ class EmbeddedVolume final : public Volume
 	void fallocate_locked(uint64_t ino, LayoutOp op, uint64_t off, uint64_t len,
 	                      bool keep_size);
 	void drop_cache(uint64_t ino);
-	void release_extents(Transaction &txn, const std::vector<Extent> &extents);
 	// Stores `map` into `di` and commits both, with mtime and the past-EOF flag updated.
 	void commit_layout(Transaction &txn, uint64_t ino, DiskInode &di, const ExtentMap &map);
 	uint64_t file_size(uint64_t ino) const;
 
+	// Layout leases (lease.cpp). May release `lock` while it waits for holders.
+	void break_layout(std::unique_lock<std::mutex> &lock, Session *breaker, uint64_t ino,
+	                  uint64_t off, uint64_t len, LayoutOp op, BreakKind kind);
+	void break_layout_write(Session *breaker, uint64_t ino, uint64_t off, uint64_t len,
+	                        LayoutOp op);
+	// BREAK_WRITE for an allocation in [off, off+len), if it allocates anything.
+	void break_for_allocation(Session *breaker, uint64_t ino, const ExtentMap &map,
+	                          uint64_t off, uint64_t len, LayoutOp op);
+	uint64_t add_lease(Session &session, uint64_t ino, uint64_t off, uint64_t len,
+	                   LeaseKind kind);
+	// The holder lets go: a munmap, an unpin, or its session ending.
+	void drop_lease(uint64_t id);
+	void queue_lease_event(const Lease &lease, LayoutOp op, int64_t waited_ms,
+	                       const char *outcome);
+	// Frees extents now, or, while a revoked lease on the file may still reach them,
+	// once no such lease is left.
+	void release_or_quarantine(Transaction &txn, uint64_t ino, const std::vector<Extent> &runs);
+	void flush_events();
+
 	// Use counting: the effective state is decided at first use and re-decided after last.
 	InCore &get_in_core(uint64_t ino);
-	void put_in_core(uint64_t ino, bool was_map, Events &events);
+	void put_in_core(uint64_t ino, bool was_map);
 
 	std::unique_ptr<PmemPool> pool_;
 	Options options_;
@@ -173,6 +215,17 @@ class EmbeddedVolume final : public Volume
 	std::unordered_map<uint64_t, Parent> parents_;
 	std::vector<uint64_t> free_inos_;
 	std::unordered_map<uint64_t, InCore> in_core_;
+	std::map<uint64_t, Lease> leases_;
+	uint64_t next_lease_id_ = 1;
+	// Breaks in progress, by inode: new mappings of the file wait until they are over, as
+	// page faults wait on the kernel's invalidate lock.
+	std::unordered_map<uint64_t, unsigned> layout_breaking_;
+	// Signalled (with mutex_) whenever a lease goes or changes state, or a break ends.
+	std::condition_variable_any leases_changed_;
+	// Freed runs that a revoked lease could still reach, by inode.
+	std::unordered_map<uint64_t, std::vector<Extent>> quarantine_;
+	// Notifications raised under mutex_, delivered by EventFlush once it is released.
+	std::vector<VolumeEvent> queued_events_;
 	ListenerSet listeners_;
 };
 

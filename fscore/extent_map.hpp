@@ -17,7 +17,9 @@ class ExtentMap
       public:
 	ExtentMap(const PmemPool &pool, const DiskInode &di);
 
-	const std::vector<Extent> &extents() const { return extents_; }
+	const std::vector<Extent> &extents() const & { return extents_; }
+	// On a temporary map, the list itself: `for (e : ExtentMap(...).extents())` is safe.
+	std::vector<Extent> extents() && { return std::move(extents_); }
 	std::optional<uint64_t> pblk_of(uint64_t lblk) const;
 	// Adds a mapping for blocks that are holes now; merges with contiguous neighbours.
 	void insert(Extent extent);

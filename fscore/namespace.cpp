@@ -155,7 +155,7 @@ void EmbeddedVolume::remove_dirent(Transaction &txn, uint64_t dir, const std::st
 	});
 }
 
-uint64_t EmbeddedVolume::make_node(const std::string &path, InodeType type, Events &events)
+uint64_t EmbeddedVolume::make_node(const std::string &path, InodeType type)
 {
 	auto [dir, name] = resolve_parent(path);
 	if (dirs_.at(dir).entries.count(name))
@@ -180,32 +180,22 @@ uint64_t EmbeddedVolume::make_node(const std::string &path, InodeType type, Even
 	txn.commit();
 	if (type == InodeType::directory)
 		dirs_[ino] = Directory{};
-	events.push_back({VolumeEvent::Kind::created, ino, di.generation, path, {}});
+	queued_events_.push_back({VolumeEvent::Kind::created, ino, di.generation, path, {}, {}});
 	return ino;
 }
 
 FileInfo EmbeddedVolume::create(const std::string &path)
 {
-	Events events;
-	FileInfo fi;
-	{
-		std::lock_guard lock(mutex_);
-		fi = info_of(make_node(path, InodeType::regular, events), path);
-	}
-	listeners_.notify(events);
-	return fi;
+	EventFlush flush(*this);
+	std::lock_guard lock(mutex_);
+	return info_of(make_node(path, InodeType::regular), path);
 }
 
 FileInfo EmbeddedVolume::mkdir(const std::string &path)
 {
-	Events events;
-	FileInfo fi;
-	{
-		std::lock_guard lock(mutex_);
-		fi = info_of(make_node(path, InodeType::directory, events), path);
-	}
-	listeners_.notify(events);
-	return fi;
+	EventFlush flush(*this);
+	std::lock_guard lock(mutex_);
+	return info_of(make_node(path, InodeType::directory), path);
 }
 
 void EmbeddedVolume::free_inode(Transaction &txn, uint64_t ino)
@@ -224,8 +214,7 @@ void EmbeddedVolume::free_inode(Transaction &txn, uint64_t ino)
 	dirs_.erase(ino);
 }
 
-void EmbeddedVolume::unlink_locked(Transaction &txn, uint64_t dir, const std::string &name,
-                                   Events &events)
+VolumeEvent EmbeddedVolume::unlink_locked(Transaction &txn, uint64_t dir, const std::string &name)
 {
 	uint64_t ino = dirs_.at(dir).entries.at(name).ino;
 	auto sub = dirs_.find(ino);
@@ -241,27 +230,27 @@ void EmbeddedVolume::unlink_locked(Transaction &txn, uint64_t dir, const std::st
 	} else {
 		free_inode(txn, ino);
 	}
-	events.push_back({VolumeEvent::Kind::removed, ino, inode(ino).generation, path, {}});
+	return {VolumeEvent::Kind::removed, ino, inode(ino).generation, path, {}, {}};
 }
 
 void EmbeddedVolume::remove(const std::string &path)
 {
-	Events events;
+	EventFlush flush(*this);
 	{
 		std::lock_guard lock(mutex_);
 		auto [dir, name] = resolve_parent(path);
 		if (!dirs_.at(dir).entries.count(name))
 			throw Error(Errc::not_found, path + ": no such file or directory");
 		Transaction txn(journal_);
-		unlink_locked(txn, dir, name, events);
+		VolumeEvent removed = unlink_locked(txn, dir, name);
 		txn.commit();
+		queued_events_.push_back(removed);
 	}
-	listeners_.notify(events);
 }
 
 void EmbeddedVolume::rename(const std::string &from, const std::string &to)
 {
-	Events events;
+	EventFlush flush(*this);
 	{
 		std::lock_guard lock(mutex_);
 		auto [src_dir, src_name] = resolve_parent(from);
@@ -275,6 +264,7 @@ void EmbeddedVolume::rename(const std::string &from, const std::string &to)
 				throw Error(Errc::invalid_argument,
 				            to + ": cannot move a directory into itself");
 		Transaction txn(journal_);
+		std::optional<VolumeEvent> replaced;
 		auto dst = dirs_.at(dst_dir).entries.find(dst_name);
 		if (dst != dirs_.at(dst_dir).entries.end()) {
 			if (dst->second.ino == ino)
@@ -285,16 +275,17 @@ void EmbeddedVolume::rename(const std::string &from, const std::string &to)
 				throw Error(Errc::exists,
 				            to + ": exists and is " +
 				                (dst_is_dir ? "a directory" : "not a directory"));
-			unlink_locked(txn, dst_dir, dst_name, events);
+			replaced = unlink_locked(txn, dst_dir, dst_name);
 		}
 		// The inode is not touched: its flag goes with it (generic/607).
 		remove_dirent(txn, src_dir, src_name);
 		add_dirent(txn, dst_dir, dst_name, ino);
 		txn.commit();
-		events.push_back(
-		    {VolumeEvent::Kind::renamed, ino, inode(ino).generation, to, from});
+		if (replaced)
+			queued_events_.push_back(*replaced);
+		queued_events_.push_back(
+		    {VolumeEvent::Kind::renamed, ino, inode(ino).generation, to, from, {}});
 	}
-	listeners_.notify(events);
 }
 
 } // namespace daxpolicy::fscore

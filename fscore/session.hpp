@@ -1,8 +1,9 @@
-// A session owns the open files and mappings of one client (one connection). Everything it
-// holds is released when it is destroyed, however the client went away.
+// A session owns the open files, mappings and pins of one client (one connection).
+// Everything it holds is released when it is destroyed, however the client went away.
 #pragma once
 
 #include "fscore/embedded_volume.hpp"
+#include "fscore/lease.hpp"
 
 #include <cstddef>
 #include <map>
@@ -39,11 +40,23 @@ class Session
 	// FS_IOC_FSSETXATTR on the open file: the flag at once, the mode at last close.
 	void set_dax_flag(int fd, bool on);
 
+	// A mapping holds a layout lease on its range. Offsets of mread/mwrite are within the
+	// mapping, as xfs_io's are. A revoked mapping fails every access with `revoked`.
 	int mmap(int fd, uint64_t off, uint64_t len, bool writable);
-	// Offsets are within the mapping, as xfs_io's mread/mwrite.
 	std::vector<std::byte> mread(int map, uint64_t off, size_t len);
 	void mwrite(int map, uint64_t off, std::span<const std::byte> data);
 	void munmap(int map);
+
+	// Holds blocks of [off, off+len) as in-flight DMA does: an operation that would remove
+	// or move them waits for unpin, at most lease_break_timeout, then fails with `busy`.
+	void pin(int fd, uint64_t off, uint64_t len);
+	void unpin(); // every pin of this session
+
+	// What this session's holders were told since the last call (lease breaks).
+	std::vector<LeaseNotice> take_notices();
+	// Makes any wait of this session's (a lease break it started) give up: its client is
+	// going away.
+	void cancel();
 
       private:
 	friend class EmbeddedVolume;
@@ -58,16 +71,24 @@ class Session
 		uint64_t off;
 		uint64_t len;
 		bool writable;
+		uint64_t lease;
+		bool revoked = false;
 	};
+	// All below: with the volume's mutex held.
 	const OpenFile &file(int fd) const;
-	const Mapping &mapping(int map) const;
+	Mapping &mapping(int map);
 	uint64_t regular_file(int fd) const; // the ino, or invalid-argument for a directory
 	void check_mapped_access(const Mapping &m, uint64_t off, size_t len) const;
+	void revoke_mapping(uint64_t lease);
+	void write_locked(uint64_t ino, uint64_t off, std::span<const std::byte> data);
 
 	EmbeddedVolume &vol_;
 	Holder holder_;
 	std::map<int, OpenFile> files_;
 	std::map<int, Mapping> maps_;
+	std::vector<uint64_t> pins_;
+	std::vector<LeaseNotice> notices_;
+	bool cancelled_ = false;
 	int next_id_ = 3;
 };
 

@@ -56,12 +56,6 @@ void EmbeddedVolume::drop_cache(uint64_t ino)
 	it->second.cache.pages.clear();
 }
 
-void EmbeddedVolume::release_extents(Transaction &txn, const std::vector<Extent> &extents)
-{
-	for (const Extent &e : extents)
-		alloc_->release(txn, e.pblk, e.len);
-}
-
 void EmbeddedVolume::commit_layout(Transaction &txn, uint64_t ino, DiskInode &di,
                                    const ExtentMap &map)
 {
@@ -85,7 +79,7 @@ void EmbeddedVolume::truncate_locked(uint64_t ino, uint64_t size)
 	Transaction txn(journal_);
 	// Everything past the new end goes, preallocated blocks included, as in the kernel.
 	uint64_t keep = blocks_for(size);
-	release_extents(txn, map.remove(keep, kMaxFileBlocks - keep));
+	release_or_quarantine(txn, ino, map.remove(keep, kMaxFileBlocks - keep));
 	if (size > di.size)
 		zero_mapped(map, di.size, std::min(size, blocks_for(di.size) * kBlockSize));
 	di.size = size;
@@ -127,7 +121,8 @@ void EmbeddedVolume::fallocate_locked(uint64_t ino, LayoutOp op, uint64_t off, u
 		if (last_full >= first_full)
 			zero_mapped(map, std::max(off, last_full * kBlockSize), end);
 		if (last_full > first_full)
-			release_extents(txn, map.remove(first_full, last_full - first_full));
+			release_or_quarantine(txn, ino,
+			                      map.remove(first_full, last_full - first_full));
 	};
 	auto grow_to = [&](uint64_t new_size) {
 		if (keep_size || new_size <= di.size)
@@ -153,7 +148,7 @@ void EmbeddedVolume::fallocate_locked(uint64_t ino, LayoutOp op, uint64_t off, u
 		grow_to(end);
 		break;
 	case LayoutOp::collapse_range:
-		release_extents(txn, map.remove(off / kBlockSize, len / kBlockSize));
+		release_or_quarantine(txn, ino, map.remove(off / kBlockSize, len / kBlockSize));
 		map.shift(end / kBlockSize, -int64_t(len / kBlockSize));
 		di.size -= len;
 		break;

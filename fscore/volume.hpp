@@ -52,12 +52,26 @@ struct VolumeEvent {
 		created,
 		renamed, // `old_path` -> `path`
 		removed,
+		lease_break, // a layout lease was broken: `lease` says how it ended
+		lease_revoked,
+	};
+	struct LeaseBreak {
+		std::string op; // truncate, punch-hole, ... (layout_op_name)
+		int pid = 0;
+		unsigned uid = 0;
+		uint64_t offset = 0;
+		uint64_t length = 0;
+		int64_t waited_ms = 0;
+		// released, revoked; also notified (an allocation: nobody waits) and busy (a
+		// pin outlasted lease_break_timeout and the operation failed, changing nothing)
+		std::string outcome;
 	};
 	Kind kind;
 	uint64_t ino = 0;
 	uint64_t generation = 0;
 	std::string path;
 	std::string old_path;
+	std::optional<LeaseBreak> lease;
 };
 
 using VolumeListener = std::function<void(const VolumeEvent &)>;

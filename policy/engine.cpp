@@ -201,6 +201,18 @@ void Engine::on_volume_event(const std::string &volume, const fscore::VolumeEven
 		case Kind::removed:
 			store_.delete_pending(volume, event.ino, event.generation);
 			break;
+		case Kind::lease_break:
+		case Kind::lease_revoked: {
+			const auto &l = *event.lease;
+			log(event.kind == Kind::lease_break ? "lease-break" : "lease-revoked",
+			    volume, event.path,
+			    {{"op", l.op},
+			     {"holder", {{"pid", l.pid}, {"uid", l.uid}}},
+			     {"range", {{"offset", l.offset}, {"length", l.length}}},
+			     {"waited_ms", l.waited_ms},
+			     {"outcome", l.outcome}});
+			break;
+		}
 		}
 	} catch (const Error &e) {
 		// The file went again before its notification was handled (not-found): there
