@@ -1,0 +1,25 @@
+#include "bench/config.hpp"
+
+namespace daxpolicy::bench
+{
+
+Config make_config(bool quick)
+{
+	Config cfg;
+	if (!quick)
+		return cfg;
+	// Enough to exercise every code path and catch a gross regression, not to be precise.
+	cfg.size_mib = 16;
+	cfg.seq_warmup_cap_s = 0.2;
+	cfg.seq_reps = 1;
+	cfg.read_min_s = 0.05;
+	cfg.turn_s = 0.05;
+	cfg.latency_max_samples = 2000;
+	cfg.latency_cap_s = 0.6;
+	cfg.meta_max_ops = 5000;
+	cfg.meta_cap_s = 0.4;
+	cfg.ext4_image_mib = 64;
+	return cfg;
+}
+
+} // namespace daxpolicy::bench

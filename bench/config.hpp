@@ -1,0 +1,39 @@
+// What one run measures and how long it may take. Persisting to a pool that is an ordinary
+// file means msync, whose cost is the storage's flush latency: on a virtual disk that is
+// milliseconds. So every measurement is bounded by time as well as by size, and a run stays
+// bounded on slow storage too.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+
+namespace daxpolicy::bench
+{
+
+struct Config {
+	// Where the pools and the ext4 image go: a fresh directory is made inside it.
+	std::filesystem::path parent_dir = "/var/tmp";
+	uint64_t size_mib = 256; // the most a data-path file is written over
+	// Sequential writes: an unmeasured pass per variant, stopped at size_mib or this cap,
+	// allocates blocks and faults pages in; the measured passes then overwrite the same
+	// MiB, so that every measured pass is an overwrite.
+	double seq_warmup_cap_s = 2;
+	// Measured passes of each sequential figure; the figure is their median.
+	int seq_reps = 3;
+	// A measured read pass repeats reading the covered MiB until at least this long.
+	double read_min_s = 0.25;
+	// Random 4 KiB writes and create+unlink: variants take turns of turn_s, for cap_s at
+	// most, max_* operations each at most.
+	double turn_s = 0.1;
+	size_t latency_max_samples = 20000;
+	double latency_cap_s = 10;
+	size_t meta_max_ops = 100000;
+	double meta_cap_s = 5;
+	uint64_t ext4_image_mib = 128;
+};
+
+// The defaults, or with `quick` the small sizes of a CI smoke run (under 5 s).
+Config make_config(bool quick);
+
+} // namespace daxpolicy::bench

@@ -1,0 +1,92 @@
+// daxpolicy_bench: measures the embedded core's data path and metadata operations next to
+// baselines from the same run, and prints one JSON line per figure on stdout and a table on
+// stderr. See docs/BENCHMARKS.md.
+#include "bench/config.hpp"
+#include "bench/data_path.hpp"
+#include "bench/interrupt.hpp"
+#include "bench/metadata.hpp"
+#include "bench/report.hpp"
+#include "bench/temp_dir.hpp"
+#include "fscore/embedded_volume.hpp"
+#include "fscore/pmem_pool.hpp"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <vector>
+
+using namespace daxpolicy;
+using namespace daxpolicy::bench;
+
+namespace
+{
+
+int run(const Config &cfg)
+{
+	TempDir dir(cfg.parent_dir);
+	std::vector<Figure> figures;
+	auto emit = [&](const std::vector<Figure> &batch) {
+		for (const auto &f : batch) {
+			print_json_line(std::cout, f);
+			figures.push_back(f);
+		}
+	};
+	{
+		// Both pools are ordinary files in the same directory, so they persist the same
+		// way (libpmem2 says which); the baselines are only fair if they do.
+		auto raw = fscore::PmemPool::create(dir.path() / "raw.pool", cfg.size_mib << 20);
+		fscore::EmbeddedVolume::mkfs(dir.path() / "fscore.pool", volume_bytes(cfg));
+		auto vol = fscore::EmbeddedVolume::mount(dir.path() / "fscore.pool",
+		                                         {"pool0", fscore::DaxMode::inode});
+		auto info = vol->info();
+		std::cerr << "daxpolicy_bench: dir " << dir.path().string() << ", data file "
+		          << cfg.size_mib << " MiB, granularity: volume " << info.granularity
+		          << ", raw pool " << raw->granularity() << "\n";
+		if (info.granularity != raw->granularity())
+			std::cerr << "daxpolicy_bench: warning: the pools persist differently\n";
+
+		DataFiles files = make_data_files(*vol);
+		auto seq = run_sequential(cfg, *vol, files, *raw);
+		emit(seq.figures);
+		emit(run_random_write(cfg, *vol, files, *raw, seq.written_mib));
+		emit({run_create_unlink(cfg, *vol, dir.path())});
+	}
+	print_table(std::cerr, figures);
+	return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	CLI::App app{"Benchmarks of the embedded pmem core against raw pmem2 copies and the "
+	             "kernel. Figures as JSON lines on stdout, a table on stderr."};
+	std::string dir;
+	uint64_t size_mib = 0;
+	bool quick = false;
+	app.add_option("--dir", dir,
+	               "Directory to hold the pools and the ext4 image, in a fresh "
+	               "subdirectory removed afterwards (default /var/tmp)")
+	    ->check(CLI::ExistingDirectory);
+	app.add_option("--size", size_mib,
+	               "MiB of the data-path file (default 256, 16 with --quick)")
+	    ->check(CLI::Range(1, 1 << 20));
+	app.add_flag("--quick", quick, "Small sizes and short runs, for a CI smoke test");
+	CLI11_PARSE(app, argc, argv);
+
+	Config cfg = make_config(quick);
+	if (size_mib)
+		cfg.size_mib = size_mib;
+	if (!dir.empty())
+		cfg.parent_dir = dir;
+
+	install_interrupt_handlers();
+	try {
+		return run(cfg);
+	} catch (const Interrupted &) {
+		std::cerr << "daxpolicy_bench: interrupted\n";
+		return 130;
+	} catch (const std::exception &e) {
+		std::cerr << "daxpolicy_bench: " << e.what() << "\n";
+		return 1;
+	}
+}
