@@ -214,6 +214,28 @@ int main(int argc, char **argv)
 			return 0;
 		};
 	});
+	auto *leases = app.add_subcommand("list-leases", "live layout leases and pins");
+	leases->add_option("PATH", path, "VOLUME:/path (default: every file)");
+	leases->callback([&] {
+		action = [&] {
+			json p = json::object();
+			if (!path.empty())
+				p["path"] = path;
+			json items = call(g, "ListLeases", p)["leases"];
+			if (g.out.human)
+				for (auto &l : items) {
+					l["holder"] =
+					    std::to_string(l["holder"]["pid"].get<int>()) + "/" +
+					    std::to_string(l["holder"]["uid"].get<unsigned>());
+					l["range"] =
+					    std::to_string(l["range"]["offset"].get<uint64_t>()) +
+					    "+" +
+					    std::to_string(l["range"]["length"].get<uint64_t>());
+				}
+			g.out.list(items, {"path", "kind", "holder", "range", "state", "since"});
+			return 0;
+		};
+	});
 	auto *io =
 	    app.add_subcommand("io", "an xfs_io-style session on a file of an embedded volume");
 	io->add_flag("-f", create, "create the file if it is missing");

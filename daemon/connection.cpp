@@ -21,14 +21,15 @@ Connection::Connection(Daemon &daemon, asio::local::stream_protocol::socket sock
 	daemon_.metrics().connections_open++;
 }
 
-Connection::~Connection()
-{
-	daemon_.metrics().connections_open--;
-}
-
 void Connection::start()
 {
 	read();
+}
+
+void Connection::resume()
+{
+	if (!closed_)
+		read();
 }
 
 void Connection::close()
@@ -36,6 +37,7 @@ void Connection::close()
 	if (closed_)
 		return;
 	closed_ = true;
+	daemon_.metrics().connections_open--;
 	boost::system::error_code ignored; // the peer may have gone first: nothing to report
 	socket_.close(ignored);
 	// Dropping the io session releases the client's files and mappings: an unmap that a
@@ -59,7 +61,7 @@ void Connection::read()
 		                                            static_cast<std::ptrdiff_t>(n - 1));
 		                       in_.consume(n);
 		                       handle(text);
-		                       if (!closed_)
+		                       if (!closed_ && !awaiting_io)
 			                       read();
 	                       });
 }

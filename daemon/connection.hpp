@@ -22,7 +22,6 @@ class Connection : public std::enable_shared_from_this<Connection>
 {
       public:
 	Connection(Daemon &daemon, boost::asio::local::stream_protocol::socket socket);
-	~Connection();
 	void start();
 	void send(const nlohmann::json &message);
 	void close();
@@ -31,6 +30,10 @@ class Connection : public std::enable_shared_from_this<Connection>
 	bool admin() const { return admin_; }
 	// The io session, made on the first Io call.
 	std::unique_ptr<IoSession> io;
+	// Set while an io command runs: no further call is read until its reply is sent.
+	bool awaiting_io = false;
+	// Reads the next call (after an io command's reply).
+	void resume();
 	// Set while the connection follows the event log (Monitor).
 	std::optional<std::string> monitor_type;
 	bool monitoring = false;

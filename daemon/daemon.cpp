@@ -31,7 +31,8 @@ Daemon::Daemon(asio::io_context &io, Config config)
 			fscore::EmbeddedVolume::mkfs(v.path, v.size);
 			created = true;
 		}
-		auto vol = fscore::EmbeddedVolume::mount(v.path, {v.name, v.dax});
+		auto vol = fscore::EmbeddedVolume::mount(
+		    v.path, {v.name, v.dax, config_.lease_break_timeout});
 		mounted.emplace_back(v.name,
 		                     nlohmann::json{{"action", "mounted"},
 		                                    {"created", created},

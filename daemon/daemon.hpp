@@ -39,6 +39,8 @@ class Daemon
 	policy::Store &store() { return *store_; }
 	Metrics &metrics() { return metrics_; }
 	fscore::EmbeddedVolume &embedded(const std::string &name);
+	bool has_embedded(const std::string &name) const { return embedded_.count(name); }
+	boost::asio::io_context &io_context() { return io_; }
 	double uptime_s() const;
 
 	// Monitors: connections following the event log.

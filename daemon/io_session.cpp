@@ -96,11 +96,66 @@ void check_len(uint64_t len)
 
 } // namespace
 
-IoSession::IoSession(policy::Engine &engine, fscore::EmbeddedVolume &volume,
-                     std::string volume_name, std::string path, fscore::Holder holder)
-    : engine_(engine), volume_(volume), volume_name_(std::move(volume_name)),
-      path_(std::move(path)), session_(volume.open_session(holder))
+IoSession::IoSession(fscore::EmbeddedVolume &volume, std::string volume_name, std::string path,
+                     fscore::Holder holder)
+    : volume_(volume), volume_name_(std::move(volume_name)), path_(std::move(path)),
+      session_(volume.open_session(holder)), worker_([this] { work(); })
 {
+}
+
+IoSession::~IoSession()
+{
+	{
+		std::lock_guard lock(mutex_);
+		stopping_ = true;
+	}
+	session_->cancel();
+	wake_.notify_all();
+	worker_.join();
+}
+
+void IoSession::submit(std::vector<std::string> argv, bool create, Done done)
+{
+	{
+		std::lock_guard lock(mutex_);
+		jobs_.push_back([this, argv = std::move(argv), create, done = std::move(done)] {
+			IoResult result;
+			std::exception_ptr error;
+			try {
+				result = run(argv, create);
+				// What this session's holders were told since its last command.
+				nlohmann::json notices = nlohmann::json::array();
+				for (const auto &n : session_->take_notices())
+					notices.push_back({{"path", volume_name_ + ":" + n.path},
+					                   {"op", n.op},
+					                   {"offset", n.offset},
+					                   {"length", n.length},
+					                   {"must_release", n.must_release}});
+				if (!notices.empty())
+					result.out["notices"] = notices;
+			} catch (...) {
+				error = std::current_exception();
+			}
+			done(std::move(result), error);
+		});
+	}
+	wake_.notify_one();
+}
+
+void IoSession::work()
+{
+	for (;;) {
+		std::function<void()> job;
+		{
+			std::unique_lock lock(mutex_);
+			wake_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+			if (stopping_)
+				return; // queued commands of a client that is gone are dropped
+			job = std::move(jobs_.front());
+			jobs_.pop_front();
+		}
+		job();
+	}
 }
 
 int IoSession::file(bool create)
@@ -110,13 +165,12 @@ int IoSession::file(bool create)
 	return *fd_;
 }
 
-nlohmann::json IoSession::view_json()
+std::optional<fscore::FileInfo> IoSession::file_info()
 {
-	fscore::FileInfo fi = fd_ ? session_->fstat(*fd_) : volume_.stat(path_);
-	return file_json(engine_.view(volume_name_, fi));
+	return fd_ ? session_->fstat(*fd_) : volume_.stat(path_);
 }
 
-nlohmann::json IoSession::run(const std::vector<std::string> &argv, bool create)
+IoResult IoSession::run(const std::vector<std::string> &argv, bool create)
 {
 	if (argv.empty())
 		throw Error(Errc::invalid_argument, "empty io command");
@@ -154,11 +208,10 @@ nlohmann::json IoSession::run(const std::vector<std::string> &argv, bool create)
 		positional_range();
 	} else if (kSpaceOps.count(cmd)) {
 		positional_range();
-	} else if (cmd == "pin" || cmd == "unpin") {
-		throw Error(Errc::unsupported,
-		            cmd + ": not supported by this version of the embedded core");
+	} else if (cmd == "pin") {
+		positional_range();
 	} else if (cmd != "munmap" && cmd != "fsync" && cmd != "lsattr" && cmd != "stat" &&
-	           cmd != "mkdir" && cmd != "rm") {
+	           cmd != "mkdir" && cmd != "rm" && cmd != "unpin") {
 		throw Error(Errc::invalid_argument, "unknown io command '" + cmd + "'");
 	}
 	std::vector<std::string> rest(argv.rbegin(), argv.rend() - 1); // CLI11 wants them reversed
@@ -170,9 +223,10 @@ nlohmann::json IoSession::run(const std::vector<std::string> &argv, bool create)
 	}
 
 	nlohmann::json out = {{"cmd", cmd}};
+	bool file_wanted = false;
 	if (cmd == "open") {
 		file(create || a.create);
-		out["file"] = view_json();
+		file_wanted = true;
 	} else if (cmd == "pwrite") {
 		uint64_t off = a.off(), len = a.len();
 		check_len(len);
@@ -183,7 +237,8 @@ nlohmann::json IoSession::run(const std::vector<std::string> &argv, bool create)
 	} else if (cmd == "pread") {
 		uint64_t off = a.off(), len = a.len();
 		check_len(len);
-		return read_result(cmd, off, session_->pread(file(create), off, len), a.verbose);
+		return {read_result(cmd, off, session_->pread(file(create), off, len), a.verbose),
+		        {}};
 	} else if (cmd == "mmap") {
 		uint64_t off = a.off(), len = a.len();
 		bool writable = !a.read_only || a.write_only;
@@ -202,7 +257,8 @@ nlohmann::json IoSession::run(const std::vector<std::string> &argv, bool create)
 		} else if (cmd == "mread") {
 			uint64_t off = a.off(), len = a.len();
 			check_len(len);
-			return read_result(cmd, off, session_->mread(map, off, len), a.verbose);
+			return {read_result(cmd, off, session_->mread(map, off, len), a.verbose),
+			        {}};
 		} else {
 			uint64_t off = a.off(), len = a.len();
 			check_len(len);
@@ -221,6 +277,13 @@ nlohmann::json IoSession::run(const std::vector<std::string> &argv, bool create)
 		session_->fallocate(file(create), op, off, len, a.keep_size);
 		out["offset"] = off;
 		out["length"] = len;
+	} else if (cmd == "pin") {
+		uint64_t off = a.off(), len = a.len();
+		session_->pin(file(create), off, len);
+		out["offset"] = off;
+		out["length"] = len;
+	} else if (cmd == "unpin") {
+		session_->unpin();
 	} else if (cmd == "fsync") {
 		session_->fsync(file(create));
 	} else if (cmd == "chattr") {
@@ -228,12 +291,12 @@ nlohmann::json IoSession::run(const std::vector<std::string> &argv, bool create)
 			throw Error(Errc::invalid_argument,
 			            "chattr: expected +x or -x, got '" + a.attr + "'");
 		session_->set_dax_flag(file(create), a.attr == "+x");
-		out["file"] = view_json();
+		file_wanted = true;
 	} else if (cmd == "lsattr" || cmd == "stat") {
-		out["file"] = view_json();
+		file_wanted = true;
 	} else if (cmd == "mkdir") {
 		volume_.mkdir(path_);
-		out["file"] = view_json();
+		file_wanted = true;
 	} else if (cmd == "rm") {
 		volume_.remove(path_);
 		out["path"] = file_name(volume_name_, path_);
@@ -247,9 +310,9 @@ nlohmann::json IoSession::run(const std::vector<std::string> &argv, bool create)
 		volume_.rename(path_, to);
 		out["from"] = file_name(volume_name_, path_);
 		path_ = to;
-		out["file"] = view_json();
+		file_wanted = true;
 	}
-	return out;
+	return {out, file_wanted ? file_info() : std::nullopt};
 }
 
 } // namespace daxpolicy::daemon

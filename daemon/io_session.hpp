@@ -4,40 +4,68 @@
 
 #include "fscore/embedded_volume.hpp"
 #include "fscore/session.hpp"
-#include "policy/engine.hpp"
 
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace daxpolicy::daemon
 {
 
+// One command's outcome. `file`, when set, becomes the reply's "file" object: it is turned
+// into a file view (rules, state) on the event loop, where the engine lives.
+struct IoResult {
+	nlohmann::json out;
+	std::optional<fscore::FileInfo> file;
+};
+
+// Commands run on the session's own thread: a space operation may wait in a layout-lease
+// break for up to lease_break_timeout, as the kernel's truncate sleeps in break_layout, and
+// the event loop must go on serving meanwhile (the holder's munmap, for one).
 class IoSession
 {
       public:
-	IoSession(policy::Engine &engine, fscore::EmbeddedVolume &volume, std::string volume_name,
-	          std::string path, fscore::Holder holder);
+	using Done = std::function<void(IoResult result, std::exception_ptr error)>;
 
-	// Runs one command ({"cmd": argv[0], ...} on success); throws Error on failure.
-	// `create` is the CLI's -f: a missing file is made when it is first opened.
-	nlohmann::json run(const std::vector<std::string> &argv, bool create);
+	IoSession(fscore::EmbeddedVolume &volume, std::string volume_name, std::string path,
+	          fscore::Holder holder);
+	// Cancels a wait the session is in, finishes the command under way, joins the thread,
+	// then releases every file, mapping and pin.
+	~IoSession();
+	IoSession(const IoSession &) = delete;
+	IoSession &operator=(const IoSession &) = delete;
+
+	// Queues one command; `done` is called on the session's thread. `create` is the CLI's
+	// -f: a missing file is made when it is first opened.
+	void submit(std::vector<std::string> argv, bool create, Done done);
 	const std::string &volume_name() const { return volume_name_; }
-	const std::string &path() const { return path_; }
 
       private:
+	IoResult run(const std::vector<std::string> &argv, bool create);
 	int file(bool create);
-	nlohmann::json view_json();
+	std::optional<fscore::FileInfo> file_info();
+	void work();
 
-	policy::Engine &engine_;
 	fscore::EmbeddedVolume &volume_;
 	std::string volume_name_;
 	std::string path_;
 	std::unique_ptr<fscore::Session> session_;
 	std::optional<int> fd_;
 	std::vector<int> maps_; // the last is the current mapping
+
+	std::mutex mutex_; // protects jobs_ and stopping_
+	std::condition_variable wake_;
+	std::deque<std::function<void()>> jobs_;
+	bool stopping_ = false;
+	std::thread worker_; // last: started once everything above exists
 };
 
 } // namespace daxpolicy::daemon

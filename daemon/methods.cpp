@@ -8,6 +8,7 @@
 #include "fscore/error.hpp"
 #include "policy/policy_file.hpp"
 
+#include <boost/asio/post.hpp>
 #include <daxpolicy/version.hpp>
 #include <functional>
 #include <map>
@@ -197,17 +198,74 @@ json list_events(Daemon &d, Connection &, const Params &p)
 	return {{"events", out}};
 }
 
-json io(Daemon &d, Connection &c, const Params &p)
+// The reply to an io command, on the event loop once the session's thread is done with it.
+void finish_io(Daemon &d, Connection &c, const std::string &volume, IoResult result,
+               std::exception_ptr error)
+{
+	c.awaiting_io = false;
+	try {
+		if (error)
+			std::rethrow_exception(error);
+		if (result.file)
+			result.out["file"] = file_json(d.engine().view(volume, *result.file));
+		c.send(wire::make_reply(result.out));
+	} catch (const Error &e) {
+		d.metrics().errors[errc_name(e.code())]++;
+		c.send(wire::make_error(e.code(), e.what()));
+	}
+	c.resume();
+}
+
+// Io runs on the connection's io session thread (it may wait in a lease break); the reply
+// follows when it is done, and the connection reads no further call until then.
+void start_io(Daemon &d, Connection &c, const Params &p)
 {
 	auto [vol, path] = split_file_name(p.string("path"));
+	auto argv = p.strings("argv");
+	bool create = p.boolean("create");
 	if (!c.io) {
 		c.io = std::make_unique<IoSession>(
-		    d.engine(), d.embedded(vol), vol, path,
+		    d.embedded(vol), vol, path,
 		    fscore::Holder{c.peer().pid, static_cast<unsigned>(c.peer().uid)});
 	} else if (vol != c.io->volume_name()) {
 		throw Error(Errc::invalid_argument, "one io session works on one volume");
 	}
-	return c.io->run(p.strings("argv"), p.boolean("create"));
+	c.awaiting_io = true;
+	// The completion keeps the connection alive: while the command runs no read is
+	// pending, and nothing else holds it.
+	std::shared_ptr<Connection> conn = c.shared_from_this();
+	c.io->submit(
+	    std::move(argv), create, [&d, conn, vol](IoResult result, std::exception_ptr error) {
+		    boost::asio::post(d.io_context(),
+		                      [&d, conn, vol, result = std::move(result), error]() mutable {
+			                      finish_io(d, *conn, vol, std::move(result), error);
+		                      });
+	    });
+}
+
+json list_leases(Daemon &d, Connection &, const Params &p)
+{
+	std::optional<std::string> only_volume, path;
+	if (auto name = p.opt_string("path")) {
+		auto split = split_file_name(*name);
+		only_volume = split.first;
+		path = split.second;
+		d.embedded(*only_volume);
+	}
+	json out = json::array();
+	for (const auto &[name, vol] : d.engine().volumes()) {
+		if ((only_volume && name != *only_volume) || !d.has_embedded(name))
+			continue;
+		for (const auto &l : d.embedded(name).leases(path))
+			out.push_back({{"path", file_name(name, l.path)},
+			               {"ino", l.ino},
+			               {"holder", {{"pid", l.pid}, {"uid", l.uid}}},
+			               {"range", {{"offset", l.offset}, {"length", l.length}}},
+			               {"since", policy::rfc3339_from_ms(l.since_ms)},
+			               {"kind", l.kind},
+			               {"state", l.state}});
+	}
+	return {{"leases", out}};
 }
 
 json metrics(Daemon &d, Connection &, const Params &)
@@ -266,7 +324,7 @@ const std::map<std::string, Method> &methods()
 	    {"ListPending", {false, list_pending}},
 	    {"CancelPending", {true, cancel_pending}},
 	    {"ListEvents", {false, list_events}},
-	    {"Io", {true, io}},
+	    {"ListLeases", {false, list_leases}},
 	    {"Metrics", {false, metrics}},
 	};
 	return table;
@@ -302,6 +360,15 @@ std::optional<json> call_method(Daemon &d, Connection &c, const std::string &met
 		c.monitor_type = event_type(p);
 		c.monitoring = true;
 		d.add_monitor(c.shared_from_this());
+		return std::nullopt;
+	}
+	if (name == "Io") {
+		if (!c.admin())
+			throw Error(Errc::permission_denied,
+			            "Io: only root and members of group '" +
+			                d.config().admin_group + "' may change things");
+		d.metrics().requests[name]++;
+		start_io(d, c, p);
 		return std::nullopt;
 	}
 	auto it = methods().find(name);
