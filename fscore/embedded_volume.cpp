@@ -71,6 +71,7 @@ std::unique_ptr<EmbeddedVolume> EmbeddedVolume::mount(const std::filesystem::pat
 		            pool_path.string() + ": not a usable daxpolicy pool: too small");
 	check_superblock(*reinterpret_cast<const Superblock *>(pool->base()), pool->size(),
 	                 pool_path.string());
+	pool->set_observer(options.observer);
 	std::unique_ptr<EmbeddedVolume> vol(
 	    new EmbeddedVolume(std::move(pool), std::move(options)));
 	vol->replayed_journal_ = vol->journal_.recover();

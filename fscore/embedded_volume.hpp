@@ -64,6 +64,8 @@ class EmbeddedVolume final : public Volume
 		// How long a layout-lease holder (or a pin) has to let go before the breaking
 		// operation revokes it (or, for a pin, fails with `busy`).
 		std::chrono::milliseconds lease_break_timeout{45000};
+		// Crash testing: sees every persistence primitive from mount on.
+		PersistObserver *observer = nullptr;
 	};
 
 	// Creates the pool file (sparse) and writes an empty filesystem: superblock, journal,

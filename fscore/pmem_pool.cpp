@@ -124,26 +124,49 @@ const char *PmemPool::granularity() const
 void PmemPool::persist(const void *addr, size_t len) const
 {
 	persist_(addr, len);
+	if (observer_) {
+		observer_->flushed(offset_of(addr), {static_cast<const std::byte *>(addr), len});
+		observer_->drained();
+	}
 }
+
 void PmemPool::flush(const void *addr, size_t len) const
 {
 	flush_(addr, len);
+	if (observer_)
+		observer_->flushed(offset_of(addr), {static_cast<const std::byte *>(addr), len});
 }
+
 void PmemPool::drain() const
 {
 	drain_();
+	if (observer_)
+		observer_->drained();
+}
+
+uint64_t PmemPool::offset_of(const void *addr) const
+{
+	return static_cast<uint64_t>(static_cast<const std::byte *>(addr) - base_);
 }
 
 void PmemPool::memcpy_persist(void *dst, const void *src, size_t len) const
 {
 	unsigned flags = len >= kNonTemporalThreshold ? PMEM2_F_MEM_NONTEMPORAL : 0;
-	memcpy_(dst, src, len, flags);
+	memcpy_(dst, src, len, flags); // without PMEM2_F_MEM_NODRAIN: flushed and drained
+	if (observer_) {
+		observer_->flushed(offset_of(dst), {static_cast<const std::byte *>(dst), len});
+		observer_->drained();
+	}
 }
 
 void PmemPool::memset_persist(void *dst, int byte, size_t len) const
 {
 	unsigned flags = len >= kNonTemporalThreshold ? PMEM2_F_MEM_NONTEMPORAL : 0;
 	memset_(dst, byte, len, flags);
+	if (observer_) {
+		observer_->flushed(offset_of(dst), {static_cast<const std::byte *>(dst), len});
+		observer_->drained();
+	}
 }
 
 } // namespace daxpolicy::fscore

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 
 struct pmem2_map;
 struct pmem2_source;
@@ -14,6 +15,18 @@ struct pmem2_config;
 
 namespace daxpolicy::fscore
 {
+
+// Sees every persistence primitive of a pool, in order: the crash-image harness builds the
+// images a power loss could leave from it.
+class PersistObserver
+{
+      public:
+	virtual ~PersistObserver() = default;
+	// `bytes`, at `offset` in the pool, are on their way to the medium.
+	virtual void flushed(uint64_t offset, std::span<const std::byte> bytes) = 0;
+	// A fence: everything flushed before is durable.
+	virtual void drained() = 0;
+};
 
 class PmemPool
 {
@@ -41,10 +54,13 @@ class PmemPool
 	// Copies and persists. Large copies bypass the CPU cache (non-temporal stores).
 	void memcpy_persist(void *dst, const void *src, size_t len) const;
 	void memset_persist(void *dst, int byte, size_t len) const;
+	// For crash testing only: nullptr (the default) observes nothing.
+	void set_observer(PersistObserver *observer) { observer_ = observer; }
 
       private:
 	PmemPool(std::filesystem::path path, int fd);
 	void map();
+	uint64_t offset_of(const void *addr) const;
 
 	std::filesystem::path path_;
 	int fd_ = -1;
@@ -62,6 +78,7 @@ class PmemPool
 	drain_fn drain_ = nullptr;
 	memcpy_fn memcpy_ = nullptr;
 	memset_fn memset_ = nullptr;
+	PersistObserver *observer_ = nullptr;
 };
 
 } // namespace daxpolicy::fscore

@@ -12,10 +12,9 @@ namespace daxpolicy::test
 class TempDir
 {
       public:
-	TempDir()
+	explicit TempDir(const std::filesystem::path &root = std::filesystem::temp_directory_path())
 	{
-		std::string tmpl =
-		    (std::filesystem::temp_directory_path() / "daxpolicy-XXXXXX").string();
+		std::string tmpl = (root / "daxpolicy-XXXXXX").string();
 		if (!mkdtemp(tmpl.data()))
 			throw std::runtime_error("mkdtemp failed");
 		path_ = tmpl;
