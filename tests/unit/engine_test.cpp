@@ -5,6 +5,7 @@
 #include "fscore/session.hpp"
 #include "policy/engine.hpp"
 #include "policy/store.hpp"
+#include "tests/error_code.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <algorithm>
@@ -18,16 +19,7 @@ using namespace daxpolicy::policy;
 namespace
 {
 
-template <class F> Errc error_code_of(F &&f)
-{
-	try {
-		f();
-	} catch (const Error &e) {
-		return e.code();
-	}
-	ADD_FAILURE() << "no daxpolicy::Error thrown";
-	return Errc::internal;
-}
+using test::error_code_of;
 
 Rule make_rule(const std::string &name, const std::string &subtree, bool dax,
                std::vector<std::string> include = {}, std::vector<std::string> exclude = {},

@@ -2,6 +2,7 @@
 // event log, as the daemon reads them back after a restart; and the time format of events.
 #include "fscore/error.hpp"
 #include "policy/store.hpp"
+#include "tests/error_code.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -13,16 +14,7 @@ using namespace daxpolicy::policy;
 namespace
 {
 
-template <class F> Errc error_code_of(F &&f)
-{
-	try {
-		f();
-	} catch (const Error &e) {
-		return e.code();
-	}
-	ADD_FAILURE() << "no daxpolicy::Error thrown";
-	return Errc::internal;
-}
+using test::error_code_of;
 
 int64_t user_version(Store &store)
 {
