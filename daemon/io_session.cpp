@@ -120,7 +120,6 @@ void IoSession::submit(std::vector<std::string> argv, bool create, Done done)
 		std::lock_guard lock(mutex_);
 		jobs_.push_back([this, argv = std::move(argv), create, done = std::move(done)] {
 			IoResult result;
-			std::exception_ptr error;
 			try {
 				result = run(argv, create);
 				// What this session's holders were told since its last command.
@@ -133,10 +132,12 @@ void IoSession::submit(std::vector<std::string> argv, bool create, Done done)
 					                   {"must_release", n.must_release}});
 				if (!notices.empty())
 					result.out["notices"] = notices;
-			} catch (...) {
-				error = std::current_exception();
+			} catch (const Error &e) {
+				result.error.emplace(e.code(), e.what());
+			} catch (const std::exception &e) {
+				result.error.emplace(Errc::internal, e.what());
 			}
-			done(std::move(result), error);
+			done(std::move(result));
 		});
 	}
 	wake_.notify_one();
@@ -238,6 +239,7 @@ IoResult IoSession::run(const std::vector<std::string> &argv, bool create)
 		uint64_t off = a.off(), len = a.len();
 		check_len(len);
 		return {read_result(cmd, off, session_->pread(file(create), off, len), a.verbose),
+		        {},
 		        {}};
 	} else if (cmd == "mmap") {
 		uint64_t off = a.off(), len = a.len();
@@ -258,6 +260,7 @@ IoResult IoSession::run(const std::vector<std::string> &argv, bool create)
 			uint64_t off = a.off(), len = a.len();
 			check_len(len);
 			return {read_result(cmd, off, session_->mread(map, off, len), a.verbose),
+			        {},
 			        {}};
 		} else {
 			uint64_t off = a.off(), len = a.len();
@@ -312,7 +315,7 @@ IoResult IoSession::run(const std::vector<std::string> &argv, bool create)
 		path_ = to;
 		file_wanted = true;
 	}
-	return {out, file_wanted ? file_info() : std::nullopt};
+	return {out, file_wanted ? file_info() : std::nullopt, {}};
 }
 
 } // namespace daxpolicy::daemon

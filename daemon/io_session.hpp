@@ -3,11 +3,11 @@
 #pragma once
 
 #include "fscore/embedded_volume.hpp"
+#include "fscore/error.hpp"
 #include "fscore/session.hpp"
 
 #include <condition_variable>
 #include <deque>
-#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace daxpolicy::daemon
@@ -25,6 +26,8 @@ namespace daxpolicy::daemon
 struct IoResult {
 	nlohmann::json out;
 	std::optional<fscore::FileInfo> file;
+	// Set when the command failed. A value, not an exception: it crosses threads.
+	std::optional<std::pair<Errc, std::string>> error;
 };
 
 // Commands run on the session's own thread: a space operation may wait in a layout-lease
@@ -33,7 +36,7 @@ struct IoResult {
 class IoSession
 {
       public:
-	using Done = std::function<void(IoResult result, std::exception_ptr error)>;
+	using Done = std::function<void(IoResult result)>;
 
 	IoSession(fscore::EmbeddedVolume &volume, std::string volume_name, std::string path,
 	          fscore::Holder holder);

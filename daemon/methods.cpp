@@ -199,13 +199,12 @@ json list_events(Daemon &d, Connection &, const Params &p)
 }
 
 // The reply to an io command, on the event loop once the session's thread is done with it.
-void finish_io(Daemon &d, Connection &c, const std::string &volume, IoResult result,
-               std::exception_ptr error)
+void finish_io(Daemon &d, Connection &c, const std::string &volume, IoResult result)
 {
 	c.awaiting_io = false;
 	try {
-		if (error)
-			std::rethrow_exception(error);
+		if (result.error)
+			throw Error(result.error->first, result.error->second);
 		if (result.file)
 			result.out["file"] = file_json(d.engine().view(volume, *result.file));
 		c.send(wire::make_reply(result.out));
@@ -234,13 +233,12 @@ void start_io(Daemon &d, Connection &c, const Params &p)
 	// The completion keeps the connection alive: while the command runs no read is
 	// pending, and nothing else holds it.
 	std::shared_ptr<Connection> conn = c.shared_from_this();
-	c.io->submit(
-	    std::move(argv), create, [&d, conn, vol](IoResult result, std::exception_ptr error) {
-		    boost::asio::post(d.io_context(),
-		                      [&d, conn, vol, result = std::move(result), error]() mutable {
-			                      finish_io(d, *conn, vol, std::move(result), error);
-		                      });
-	    });
+	c.io->submit(std::move(argv), create, [&d, conn, vol](IoResult result) {
+		boost::asio::post(d.io_context(),
+		                  [&d, conn, vol, result = std::move(result)]() mutable {
+			                  finish_io(d, *conn, vol, std::move(result));
+		                  });
+	});
 }
 
 json list_leases(Daemon &d, Connection &, const Params &p)
