@@ -45,7 +45,6 @@ class Daemon
 
 	// Monitors: connections following the event log.
 	void add_monitor(const std::shared_ptr<Connection> &c) { monitors_.insert(c); }
-	void remove_monitor(const std::shared_ptr<Connection> &c) { monitors_.erase(c); }
 	void forget(Connection *c);
 
       private:

@@ -141,14 +141,20 @@ json apply(Daemon &d, Connection &, const Params &p)
 	        {"files", counts_json(result.files)}};
 }
 
+// An optional "path" parameter: both halves of VOLUME:/path, or neither.
+std::pair<std::optional<std::string>, std::optional<std::string>>
+optional_file_name(const Params &p)
+{
+	auto name = p.opt_string("path");
+	if (!name)
+		return {};
+	auto [vol, path] = split_file_name(*name);
+	return {vol, path};
+}
+
 json reconcile(Daemon &d, Connection &, const Params &p)
 {
-	std::optional<std::string> vol, path;
-	if (auto name = p.opt_string("path")) {
-		auto split = split_file_name(*name);
-		vol = split.first;
-		path = split.second;
-	}
+	auto [vol, path] = optional_file_name(p);
 	return {{"files", counts_json(d.engine().reconcile(vol, path))}};
 }
 
@@ -243,13 +249,9 @@ void start_io(Daemon &d, Connection &c, const Params &p)
 
 json list_leases(Daemon &d, Connection &, const Params &p)
 {
-	std::optional<std::string> only_volume, path;
-	if (auto name = p.opt_string("path")) {
-		auto split = split_file_name(*name);
-		only_volume = split.first;
-		path = split.second;
+	auto [only_volume, path] = optional_file_name(p);
+	if (only_volume)
 		d.embedded(*only_volume);
-	}
 	json out = json::array();
 	for (const auto &[name, vol] : d.engine().volumes()) {
 		if ((only_volume && name != *only_volume) || !d.has_embedded(name))

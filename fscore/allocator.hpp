@@ -31,7 +31,6 @@ class BlockAllocator
 	void release(Transaction &txn, uint64_t start, uint64_t len, bool quarantine = false);
 	void end_quarantine(uint64_t start, uint64_t len);
 	bool in_use(uint64_t block) const;
-	uint64_t free_blocks() const { return free_; }
 
       private:
 	void set_range(Transaction &txn, uint64_t start, uint64_t len, bool used);

@@ -289,11 +289,6 @@ std::string rfc3339_from_ms(int64_t unix_ms)
 	return out;
 }
 
-std::string rfc3339_now()
-{
-	return rfc3339_from_ms(unix_ms_now());
-}
-
 std::optional<int64_t> parse_rfc3339(const std::string &text)
 {
 	// TOML's date-times are RFC 3339's: let toml++ read it rather than a parser of our own.
