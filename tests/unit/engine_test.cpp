@@ -5,6 +5,7 @@
 #include "fscore/session.hpp"
 #include "policy/engine.hpp"
 #include "policy/store.hpp"
+#include "tests/bytes.hpp"
 #include "tests/error_code.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -49,10 +50,7 @@ EventQuery of_type(const std::string &type)
 	return q;
 }
 
-std::vector<std::byte> bytes(size_t n, char c)
-{
-	return std::vector<std::byte>(n, std::byte(c));
-}
+using test::filled;
 
 class EngineTest : public ::testing::Test
 {
@@ -106,7 +104,7 @@ class EngineTest : public ::testing::Test
 	Mapped open_and_map(Session &s, const std::string &path)
 	{
 		int fd = s.open(path, true);
-		s.pwrite(fd, 0, bytes(8192, 'w'));
+		s.pwrite(fd, 0, filled(8192, 'w'));
 		int map = s.mmap(fd, 0, 8192, true);
 		return {fd, map};
 	}

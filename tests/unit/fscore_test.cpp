@@ -4,6 +4,7 @@
 #include "fscore/error.hpp"
 #include "fscore/fsck.hpp"
 #include "fscore/session.hpp"
+#include "tests/bytes.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <cstring>
@@ -18,10 +19,7 @@ using namespace daxpolicy::fscore;
 namespace
 {
 
-std::vector<std::byte> bytes(size_t n, char c)
-{
-	return std::vector<std::byte>(n, std::byte(c));
-}
+using test::filled;
 
 class FscoreTest : public ::testing::Test
 {
@@ -107,10 +105,10 @@ TEST_F(FscoreTest, DataRoundTripsAndPersists)
 {
 	auto s = vol_->open_session({});
 	int fd = s->open("/f", true);
-	auto data = bytes(3 * kBlockSize + 123, 'a');
+	auto data = filled(3 * kBlockSize + 123, 'a');
 	s->pwrite(fd, 1000, data);
 	EXPECT_EQ(s->pread(fd, 1000, data.size()), data);
-	EXPECT_EQ(s->pread(fd, 0, 1000), bytes(1000, 0)); // the hole before the data
+	EXPECT_EQ(s->pread(fd, 0, 1000), filled(1000, 0)); // the hole before the data
 	EXPECT_EQ(s->fstat(fd).size, 1000 + data.size());
 	s.reset();
 	remount();
@@ -175,7 +173,7 @@ TEST_F(FscoreTest, EffectiveStateChangesOnlyWhenNotInUse)
 {
 	auto s = vol_->open_session({});
 	int fd = s->open("/f", true);
-	auto data = bytes(10000, 'b');
+	auto data = filled(10000, 'b');
 	s->pwrite(fd, 0, data); // page cache: not DAX yet
 	int map = s->mmap(fd, 0, 8192, true);
 	s->close(fd);
@@ -214,27 +212,27 @@ TEST_F(FscoreTest, MappingSeesWritesAndRespectsEndOfFile)
 {
 	auto s = vol_->open_session({});
 	int fd = s->open("/f", true);
-	s->pwrite(fd, 0, bytes(100, 'x'));
+	s->pwrite(fd, 0, filled(100, 'x'));
 	int map = s->mmap(fd, 0, 8192, true);
-	EXPECT_EQ(s->mread(map, 0, 100), bytes(100, 'x'));
-	EXPECT_EQ(s->mread(map, 100, 10), bytes(10, 0)) << "past EOF in the last page is zero";
+	EXPECT_EQ(s->mread(map, 0, 100), filled(100, 'x'));
+	EXPECT_EQ(s->mread(map, 100, 10), filled(10, 0)) << "past EOF in the last page is zero";
 	EXPECT_THROW(s->mread(map, 4096, 10), Error) << "a page wholly past EOF is SIGBUS";
-	s->mwrite(map, 0, bytes(10, 'y'));
-	EXPECT_EQ(s->pread(fd, 0, 10), bytes(10, 'y'));
+	s->mwrite(map, 0, filled(10, 'y'));
+	EXPECT_EQ(s->pread(fd, 0, 10), filled(10, 'y'));
 	int ro = s->mmap(fd, 0, 4096, false);
-	EXPECT_THROW(s->mwrite(ro, 0, bytes(1, 'z')), Error);
+	EXPECT_THROW(s->mwrite(ro, 0, filled(1, 'z')), Error);
 }
 
 TEST_F(FscoreTest, RemovedWhileOpenKeepsDataUntilLastClose)
 {
 	auto s = vol_->open_session({});
 	int fd = s->open("/f", true);
-	s->pwrite(fd, 0, bytes(8192, 'q'));
+	s->pwrite(fd, 0, filled(8192, 'q'));
 	s->fsync(fd);
 	uint64_t before = vol_->info().files;
 	vol_->remove("/f");
 	EXPECT_THROW(st("/f"), Error);
-	EXPECT_EQ(s->pread(fd, 0, 8192), bytes(8192, 'q'));
+	EXPECT_EQ(s->pread(fd, 0, 8192), filled(8192, 'q'));
 	s.reset();
 	EXPECT_EQ(vol_->info().files, before - 1);
 	EXPECT_TRUE(fsck(pool_).clean());
@@ -251,7 +249,7 @@ TEST_F(FscoreTest, CrashWithOpenRemovedFileIsCleanedAtMount)
 		auto vol = EmbeddedVolume::mount(pool_, {});
 		auto s = vol->open_session({});
 		int fd = s->open("/f", true);
-		s->pwrite(fd, 0, bytes(4096, 'q'));
+		s->pwrite(fd, 0, filled(4096, 'q'));
 		vol->remove("/f");
 		_exit(0);
 	}
@@ -272,7 +270,7 @@ TEST_F(FscoreTest, CrashWithOpenRemovedFileIsCleanedAtMount)
 TEST_F(FscoreTest, FsckFindsDamage)
 {
 	auto s = vol_->open_session({});
-	s->pwrite(s->open("/f", true), 0, bytes(4096, 'q'));
+	s->pwrite(s->open("/f", true), 0, filled(4096, 'q'));
 	s.reset();
 	vol_.reset();
 	ASSERT_TRUE(fsck(pool_).clean());
@@ -311,7 +309,7 @@ TEST_F(FscoreTest, FullPoolSaysNoSpaceAndStaysConsistent)
 	vol_->set_dax_flag("/", true); // new files are DAX: every write allocates at once
 	auto s = vol_->open_session({});
 	int dax = s->open("/dax", true);
-	auto chunk = bytes(1 << 20, 'z');
+	auto chunk = filled(1 << 20, 'z');
 	bool full = false;
 	for (int i = 0; i < 80 && !full; i++) {
 		try {
@@ -343,12 +341,12 @@ TEST_F(FscoreTest, FragmentedFileUsesExtentChain)
 	auto s = vol_->open_session({});
 	int fd = s->open("/frag", true);
 	for (uint64_t b = 0; b < 600; b += 2)
-		s->pwrite(fd, b * kBlockSize, bytes(kBlockSize, char('a' + b % 26)));
+		s->pwrite(fd, b * kBlockSize, filled(kBlockSize, char('a' + b % 26)));
 	// Fill a neighbour so the allocator cannot make the file contiguous.
 	int other = s->open("/other", true);
-	s->pwrite(other, 0, bytes(kBlockSize, 'o'));
+	s->pwrite(other, 0, filled(kBlockSize, 'o'));
 	for (uint64_t b = 1; b < 600; b += 2)
-		s->pwrite(other, b * kBlockSize, bytes(kBlockSize, 'o'));
+		s->pwrite(other, b * kBlockSize, filled(kBlockSize, 'o'));
 	uint64_t ino = s->fstat(fd).ino;
 	s.reset();
 	remount();
@@ -356,9 +354,9 @@ TEST_F(FscoreTest, FragmentedFileUsesExtentChain)
 	fd = s->open("/frag", false);
 	for (uint64_t b = 0; b < 600; b += 2) {
 		ASSERT_EQ(s->pread(fd, b * kBlockSize, kBlockSize),
-		          bytes(kBlockSize, char('a' + b % 26)));
+		          filled(kBlockSize, char('a' + b % 26)));
 		if (b + 1 < 599) { // the last block written ends the file
-			ASSERT_EQ(s->pread(fd, (b + 1) * kBlockSize, 1), bytes(1, 0))
+			ASSERT_EQ(s->pread(fd, (b + 1) * kBlockSize, 1), filled(1, 0))
 			    << "hole " << b + 1;
 		}
 	}
@@ -390,9 +388,9 @@ TEST_F(FscoreTest, LargeWritesGetHugeAlignedExtents)
 	vol_->set_dax_flag("/", true);
 	auto s = vol_->open_session({});
 	int small = s->open("/small", true);
-	s->pwrite(small, 0, bytes(3 * kBlockSize, 's')); // knock the allocator off alignment
+	s->pwrite(small, 0, filled(3 * kBlockSize, 's')); // knock the allocator off alignment
 	int fd = s->open("/big", true);
-	s->pwrite(fd, 0, bytes(8 << 20, 'b'));
+	s->pwrite(fd, 0, filled(8 << 20, 'b'));
 	uint64_t ino = s->fstat(fd).ino;
 	s.reset();
 	vol_.reset();

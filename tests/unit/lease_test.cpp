@@ -4,6 +4,7 @@
 #include "fscore/error.hpp"
 #include "fscore/fsck.hpp"
 #include "fscore/session.hpp"
+#include "tests/bytes.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <algorithm>
@@ -21,10 +22,7 @@ using namespace std::chrono_literals;
 namespace
 {
 
-std::vector<std::byte> filled(size_t n, char c)
-{
-	return std::vector<std::byte>(n, std::byte(c));
-}
+using test::filled;
 
 class LeaseTest : public ::testing::Test
 {

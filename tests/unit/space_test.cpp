@@ -5,6 +5,7 @@
 #include "fscore/error.hpp"
 #include "fscore/fsck.hpp"
 #include "fscore/session.hpp"
+#include "tests/bytes.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -18,10 +19,7 @@ namespace
 
 constexpr uint64_t kMaxSize = 1 << 20;
 
-std::vector<std::byte> filled(size_t n, int c)
-{
-	return std::vector<std::byte>(n, std::byte(c));
-}
+using test::filled;
 
 class SpaceTest : public ::testing::Test
 {
