@@ -12,19 +12,71 @@
 namespace daxpolicy::fscore
 {
 
+EmbeddedVolume::InodeRef::InodeRef(EmbeddedVolume &vol, uint64_t ino)
+    : vol_(vol), ino_(ino), in_core_(&vol.in_core_.at(ino))
+{
+	in_core_->refs++;
+}
+
+EmbeddedVolume::InodeRef::~InodeRef()
+{
+	std::lock_guard lock(vol_.mutex_);
+	in_core_->refs--;
+	try {
+		vol_.release_if_unused(ino_);
+	} catch (const Error &) {
+		// Write-back failed (the pool is full): the in-core state, and with it the cached
+		// data and the effective mode, stay until it can be written.
+	}
+}
+
+EmbeddedVolume::DataReadLock::DataReadLock(InCore &ic) : ic_(ic)
+{
+	if (ic_.effective_dax)
+		ic_.ilock.lock_shared();
+	else
+		ic_.ilock.lock();
+}
+
+EmbeddedVolume::DataReadLock::~DataReadLock()
+{
+	if (ic_.effective_dax)
+		ic_.ilock.unlock_shared();
+	else
+		ic_.ilock.unlock();
+}
+
 void EmbeddedVolume::read_blocks(const DiskInode &di, uint64_t off, std::span<std::byte> out) const
 {
 	ExtentMap map(*pool_, di);
-	size_t done = 0;
-	while (done < out.size()) {
+	for (size_t done = 0; done < out.size();) {
 		uint64_t pos = off + done;
-		uint64_t in_block = pos % kBlockSize;
-		size_t n = std::min<size_t>(kBlockSize - in_block, out.size() - done);
-		if (auto pblk = map.pblk_of(pos / kBlockSize))
+		uint64_t lblk = pos / kBlockSize, in_block = pos % kBlockSize;
+		auto [pblk, blocks] = map.run_of(lblk);
+		// One copy for the whole run of blocks contiguous in the pool (or of hole).
+		size_t n = static_cast<size_t>(
+		    std::min<uint64_t>(blocks * kBlockSize - in_block, out.size() - done));
+		if (pblk)
 			std::memcpy(out.data() + done,
 			            pool_->base() + *pblk * kBlockSize + in_block, n);
 		else
 			std::memset(out.data() + done, 0, n); // a hole reads as zeros
+		done += n;
+	}
+}
+
+void EmbeddedVolume::store_data(const ExtentMap &map, uint64_t off, std::span<const std::byte> data)
+{
+	for (size_t done = 0; done < data.size();) {
+		uint64_t pos = off + done;
+		uint64_t in_block = pos % kBlockSize;
+		auto [pblk, blocks] = map.run_of(pos / kBlockSize);
+		if (!pblk)
+			throw Error(Errc::internal, "store_data: a block in range has no storage");
+		size_t n = static_cast<size_t>(
+		    std::min<uint64_t>(blocks * kBlockSize - in_block, data.size() - done));
+		pool_->memcpy_persist(pool_->base() + *pblk * kBlockSize + in_block,
+		                      data.data() + done, n);
 		done += n;
 	}
 }
@@ -35,32 +87,14 @@ void EmbeddedVolume::write_blocks(Transaction &txn, ExtentMap &map, DiskInode &d
 	uint64_t end = off + data.size();
 	uint64_t first = off / kBlockSize, last = (end + kBlockSize - 1) / kBlockSize;
 	if (last > kMaxFileBlocks)
-		throw Error(
-		    Errc::invalid_argument,
-		    "offset beyond the largest file"); // Past the old end-of-file the last block
-		                                       // may hold bytes of the file as it once was
+		throw Error(Errc::invalid_argument, "offset beyond the largest file");
+	// Past the old end-of-file the last block may hold bytes of the file as it once was
 	// (a truncate keeps the block): they must read as zeros once the file covers them.
 	if (off > di.size)
 		zero_mapped(map, di.size, std::min(off, blocks_for(di.size) * kBlockSize));
 	allocate_range(txn, map, first, last - first, off, end);
 	// The data is durable before the caller commits the extents and size that expose it.
-	size_t done = 0;
-	while (done < data.size()) {
-		uint64_t pos = off + done;
-		uint64_t in_block = pos % kBlockSize;
-		uint64_t pblk = *map.pblk_of(pos / kBlockSize);
-		size_t n = std::min<size_t>(kBlockSize - in_block, data.size() - done);
-		// Extend the copy over blocks that are contiguous in the pool.
-		while (done + n < data.size()) {
-			auto next = map.pblk_of((pos + n) / kBlockSize);
-			if (!next || *next != pblk + (in_block + n) / kBlockSize)
-				break;
-			n = std::min<size_t>(n + kBlockSize, data.size() - done);
-		}
-		pool_->memcpy_persist(pool_->base() + pblk * kBlockSize + in_block,
-		                      data.data() + done, n);
-		done += n;
-	}
+	store_data(map, off, data);
 	di.size = std::max(di.size, end);
 	di.mtime_ns = now_ns();
 }
@@ -108,7 +142,7 @@ CachedPage &EmbeddedVolume::cached_page(uint64_t ino, InCore &ic, uint64_t index
 	read_blocks(inode(ino), index * kBlockSize, fresh.data);
 	// What lies past end-of-file in the last block is not the file's: a write past EOF
 	// must not make it so.
-	uint64_t size = file_size(ino);
+	uint64_t size = size_of(ino, ic);
 	if (size < (index + 1) * kBlockSize) {
 		size_t keep = size > index * kBlockSize ? size_t(size - index * kBlockSize) : 0;
 		std::memset(fresh.data.data() + keep, 0, kBlockSize - keep);
@@ -127,54 +161,69 @@ void EmbeddedVolume::zero_mapped(const ExtentMap &map, uint64_t from, uint64_t t
 	}
 }
 
+uint64_t EmbeddedVolume::size_of(uint64_t ino, const InCore &ic) const
+{
+	return ic.cache.size ? *ic.cache.size : inode(ino).size;
+}
+
 uint64_t EmbeddedVolume::file_size(uint64_t ino) const
 {
 	auto it = in_core_.find(ino);
-	if (it != in_core_.end() && it->second.cache.size)
-		return *it->second.cache.size;
-	return inode(ino).size;
+	return it != in_core_.end() ? size_of(ino, it->second) : inode(ino).size;
 }
 
-std::vector<std::byte> EmbeddedVolume::read_file(uint64_t ino, uint64_t off, size_t len)
+size_t EmbeddedVolume::read_file(uint64_t ino, InCore &ic, uint64_t off, std::span<std::byte> out)
 {
-	uint64_t size = file_size(ino);
+	uint64_t size = size_of(ino, ic);
 	if (off >= size)
-		return {};
-	len = static_cast<size_t>(std::min<uint64_t>(len, size - off));
-	std::vector<std::byte> out(len);
-	InCore &ic = in_core_.at(ino);
+		return 0;
+	out = out.first(static_cast<size_t>(std::min<uint64_t>(out.size(), size - off)));
 	if (ic.effective_dax) {
 		read_blocks(inode(ino), off, out);
-		return out;
+		return out.size();
 	}
-	for (size_t done = 0; done < len;) {
+	for (size_t done = 0; done < out.size();) {
 		uint64_t pos = off + done;
 		uint64_t in_page = pos % kBlockSize;
-		size_t n = std::min<size_t>(kBlockSize - in_page, len - done);
+		size_t n = std::min<size_t>(kBlockSize - in_page, out.size() - done);
 		std::memcpy(out.data() + done,
 		            cached_page(ino, ic, pos / kBlockSize).data.data() + in_page, n);
 		done += n;
 	}
-	return out;
+	return out.size();
 }
 
-void EmbeddedVolume::write_file(uint64_t ino, uint64_t off, std::span<const std::byte> data)
+void EmbeddedVolume::write_file(Session *writer, uint64_t ino, InCore &ic, uint64_t off,
+                                std::span<const std::byte> data)
 {
 	if (data.empty())
 		return;
-	InCore &ic = in_core_.at(ino);
 	if (ic.effective_dax) {
 		// DAX: straight to the pool, persistent when this returns.
+		const DiskInode &now = inode(ino);
+		ExtentMap map(*pool_, now);
+		uint64_t end = off + data.size();
+		if (end <= now.size && map.covers(off / kBlockSize, blocks_for(end))) {
+			// An overwrite changes no metadata but mtime, so it needs no transaction:
+			// the data is durable when store_data returns. mtime is stored in place
+			// (one aligned word) and flushed lazily, as lazytime does.
+			store_data(map, off, data);
+			inode(ino).mtime_ns = now_ns();
+			ic.mtime_unflushed = true;
+			return;
+		}
+		std::lock_guard lock(mutex_);
+		break_for_allocation(writer, ino, map, off, data.size(), LayoutOp::write);
 		Transaction txn(journal_);
-		DiskInode di = inode(ino);
-		ExtentMap map(*pool_, di);
+		DiskInode di = now;
 		write_blocks(txn, map, di, off, data);
 		map.store(txn, *alloc_, di);
 		stage_inode(txn, ino, di);
 		txn.commit();
+		ic.mtime_unflushed = false; // the commit made the new mtime durable
 		return;
 	}
-	uint64_t size = file_size(ino);
+	uint64_t size = size_of(ino, ic);
 	// Growing past a partial last page: that page, read in with zeros past end-of-file,
 	// goes back dirty, so the zeros reach the pool over whatever the block held.
 	if (off > size && size % kBlockSize)
@@ -188,8 +237,10 @@ void EmbeddedVolume::write_file(uint64_t ino, uint64_t off, std::span<const std:
 		page.dirty = true;
 		done += n;
 	}
-	if (off + data.size() > size)
+	if (off + data.size() > size) {
+		std::lock_guard lock(mutex_);
 		ic.cache.size = off + data.size();
+	}
 }
 
 void EmbeddedVolume::writeback(uint64_t ino)
@@ -201,13 +252,29 @@ void EmbeddedVolume::writeback(uint64_t ino)
 	DiskInode di = inode(ino);
 	ExtentMap map(*pool_, di);
 	uint64_t size = file_size(ino);
+	// Each run of consecutive dirty pages goes back in one write, so contiguous blocks
+	// are allocated together and persisted with one flush.
+	std::vector<std::byte> run;
+	uint64_t run_start = 0;
+	auto write_run = [&] {
+		if (!run.empty())
+			write_blocks(txn, map, di, run_start, run);
+		run.clear();
+	};
 	for (const auto &[index, page] : cache.pages) {
 		uint64_t start = index * kBlockSize;
-		if (!page.dirty || start >= size)
+		if (!page.dirty || start >= size) {
+			write_run();
 			continue;
+		}
+		if (!run.empty() && run_start + run.size() != start)
+			write_run();
+		if (run.empty())
+			run_start = start;
 		size_t n = static_cast<size_t>(std::min<uint64_t>(kBlockSize, size - start));
-		write_blocks(txn, map, di, start, std::span(page.data).first(n));
+		run.insert(run.end(), page.data.begin(), page.data.begin() + n);
 	}
+	write_run();
 	di.size = size;
 	map.store(txn, *alloc_, di);
 	stage_inode(txn, ino, di);
@@ -215,6 +282,14 @@ void EmbeddedVolume::writeback(uint64_t ino)
 	for (auto &[index, page] : cache.pages)
 		page.dirty = false;
 	cache.size.reset();
+	in_core_.at(ino).mtime_unflushed = false;
+}
+
+void EmbeddedVolume::sync_file(uint64_t ino, InCore &ic)
+{
+	writeback(ino);
+	if (std::exchange(ic.mtime_unflushed, false))
+		pool_->persist(&inode(ino).mtime_ns, sizeof(uint64_t));
 }
 
 EmbeddedVolume::InCore &EmbeddedVolume::get_in_core(uint64_t ino)
@@ -237,12 +312,19 @@ void EmbeddedVolume::put_in_core(uint64_t ino, bool was_map)
 		                          di.nlink ? path_of_locked(ino) : std::string(),
 		                          {},
 		                          {}});
-	if (ic.opens + ic.maps > 0)
+	release_if_unused(ino);
+}
+
+void EmbeddedVolume::release_if_unused(uint64_t ino)
+{
+	InCore &ic = in_core_.at(ino);
+	if (ic.opens + ic.maps + ic.refs > 0)
 		return;
 	// Last user: cached data reaches the pool before the in-core state (and with it the
 	// effective mode) can go. If write-back fails the state stays, and so does the mode.
-	writeback(ino);
+	sync_file(ino, ic);
 	in_core_.erase(ino);
+	const DiskInode &di = inode(ino);
 	if (di.nlink == 0) {
 		Transaction txn(journal_);
 		free_inode(txn, ino);

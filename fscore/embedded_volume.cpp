@@ -91,7 +91,7 @@ EmbeddedVolume::~EmbeddedVolume()
 	std::lock_guard lock(mutex_);
 	try {
 		for (auto &[ino, ic] : in_core_)
-			writeback(ino);
+			sync_file(ino, ic);
 	} catch (const Error &) {
 		// The pool is full: cached data that cannot be written is lost, and the pool is
 		// left marked unclean so the next mount says so.
@@ -256,19 +256,23 @@ void EmbeddedVolume::walk(const std::string &path,
 
 void EmbeddedVolume::set_dax_flag(const std::string &path, bool on)
 {
-	std::lock_guard lock(mutex_);
-	uint64_t ino = resolve(path);
-	DiskInode di = inode(ino);
-	uint32_t flags = on ? di.flags | kInodeFlagDax : di.flags & ~kInodeFlagDax;
-	if (flags == di.flags)
-		return;
-	di.flags = flags;
-	di.ctime_ns = now_ns();
-	// Only the flag: the effective state of a file in use stays what it was decided to be
-	// (in_core_), which is what keeps a mapped file's fault path from changing under it.
-	Transaction txn(journal_);
-	stage_inode(txn, ino, di);
-	txn.commit();
+	EventFlush flush(*this);
+	with_inode_locked([&] { return std::optional(resolve(path)); },
+	                  [&](std::optional<uint64_t> ino) {
+		                  DiskInode di = inode(*ino);
+		                  uint32_t flags =
+		                      on ? di.flags | kInodeFlagDax : di.flags & ~kInodeFlagDax;
+		                  if (flags == di.flags)
+			                  return;
+		                  di.flags = flags;
+		                  di.ctime_ns = now_ns();
+		                  // Only the flag: the effective state of a file in use stays
+		                  // what it was decided to be (in_core_), which is what keeps a
+		                  // mapped file's fault path from changing under it.
+		                  Transaction txn(journal_);
+		                  stage_inode(txn, *ino, di);
+		                  txn.commit();
+	                  });
 }
 
 std::optional<std::string> EmbeddedVolume::path_of(uint64_t ino, uint64_t generation)

@@ -1,10 +1,18 @@
 // The embedded pmem filesystem core: a pool mapped with libpmem2, holding inodes, directories
 // and extents, every metadata change made atomic by the redo journal.
 //
-// Locking (see docs/ARCHITECTURE.md): one volume mutex, mutex_, serialises every operation
-// on the volume: namespace, inodes, extents, bitmap, journal, in-core inode state and page
-// cache. Listeners are called after it is released. Sessions own open files and mappings and
-// call in through the volume, so they take the same mutex.
+// Locking (docs/ARCHITECTURE.md has the full table). Per file in use, in this order:
+//   io_lock          (the kernel's i_rwsem)         write, truncate, fallocate: exclusive;
+//                                                  pread: shared
+//   invalidate_lock  (mapping->invalidate_lock)    mapped access and mmap: shared; an
+//                                                  extent-map change: exclusive
+//   ilock            (xfs's ILOCK)                 the on-pool inode, extent map, data and
+//                                                  page cache: shared to read, exclusive to
+//                                                  change
+// and innermost the volume lock, mutex_: namespace, in-core table and use counts, leases,
+// allocator, journal and every change of an on-pool inode. Data copies run under the
+// per-file locks alone, so files are read and written in parallel; allocating writes and
+// every other metadata change hold mutex_ for their transaction.
 #pragma once
 
 #include "fscore/allocator.hpp"
@@ -25,6 +33,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -53,6 +63,45 @@ class EventFlush
 struct Holder {
 	int pid = 0;
 	unsigned uid = 0;
+};
+
+// What an operation that changes a file's extent map holds besides the file's io lock: its
+// invalidate lock and ilock, exclusive, and the volume lock. A lease break waits with all
+// three let go (as xfs_break_dax_layouts drops the MMAPLOCK), so that holders can still
+// access and unmap meanwhile; lock() takes them again in order.
+class LayoutLocks
+{
+      public:
+	LayoutLocks(std::shared_mutex &invalidate, std::shared_mutex &ilock, std::mutex &volume)
+	    : invalidate_(invalidate), ilock_(ilock), volume_(volume)
+	{
+		lock();
+	}
+	~LayoutLocks() { unlock(); }
+	LayoutLocks(const LayoutLocks &) = delete;
+	LayoutLocks &operator=(const LayoutLocks &) = delete;
+
+	void lock()
+	{
+		invalidate_.lock();
+		ilock_.lock();
+		volume_.lock();
+		held_ = true;
+	}
+	void unlock()
+	{
+		if (!std::exchange(held_, false))
+			return;
+		volume_.unlock();
+		ilock_.unlock();
+		invalidate_.unlock();
+	}
+
+      private:
+	std::shared_mutex &invalidate_;
+	std::shared_mutex &ilock_;
+	std::mutex &volume_;
+	bool held_ = false;
 };
 
 class EmbeddedVolume final : public Volume
@@ -106,13 +155,56 @@ class EmbeddedVolume final : public Volume
 	friend class Session;
 	friend class EventFlush;
 
-	// In-core state of a file in use, like the kernel's struct inode while it is cached.
+	// In-core state of a file in use, like the kernel's struct inode while it is cached. It
+	// lives while the file is open, mapped or referenced (InodeRef), at a stable address.
 	struct InCore {
+		// Under mutex_.
 		uint32_t opens = 0;
 		uint32_t maps = 0;
-		// Decided when the file came into use; fixed until it is no longer in use.
+		uint32_t refs = 0; // operations under way (InodeRef)
+		// Decided when the file came into use; fixed until it is no longer in use, so
+		// whoever holds a use may read it unlocked.
 		bool effective_dax = false;
+		// An overwrite stored mtime in place without flushing it (as lazytime does);
+		// fsync or the last user flushes it. Under ilock.
+		bool mtime_unflushed = false;
+		std::shared_mutex io_lock;
+		std::shared_mutex invalidate_lock;
+		std::shared_mutex ilock;
+		// Pages under ilock; `size` changes under ilock and mutex_ both.
 		PageCache cache;
+	};
+	// A use of an in-core file for the length of one operation, as igrab/iput: the
+	// in-core state (and its locks) cannot go while it is held. Made with mutex_ held;
+	// released without it (it takes mutex_, and the last use ends as a close does).
+	class InodeRef
+	{
+	      public:
+		InodeRef(EmbeddedVolume &vol, uint64_t ino);
+		~InodeRef();
+		InodeRef(const InodeRef &) = delete;
+		InodeRef &operator=(const InodeRef &) = delete;
+		uint64_t ino() const { return ino_; }
+		InCore &operator*() const { return *in_core_; }
+		InCore *operator->() const { return in_core_; }
+
+	      private:
+		EmbeddedVolume &vol_;
+		uint64_t ino_;
+		InCore *in_core_;
+	};
+	// The ilock for reading file data: shared for DAX files; exclusive for page-cache
+	// files, whose reads fill the cache.
+	class DataReadLock
+	{
+	      public:
+		explicit DataReadLock(InCore &ic);
+		~DataReadLock();
+		DataReadLock(const DataReadLock &) = delete;
+		DataReadLock &operator=(const DataReadLock &) = delete;
+
+	      private:
+		InCore &ic_;
 	};
 	struct DirEntry {
 		uint64_t ino;
@@ -150,22 +242,33 @@ class EmbeddedVolume final : public Volume
 	VolumeEvent unlink_locked(Transaction &txn, uint64_t dir, const std::string &name);
 	void stage_inode(Transaction &txn, uint64_t ino, const DiskInode &di);
 
-	// Data path (data.cpp).
-	void
-	read_blocks(const DiskInode &di, uint64_t off,
-	            std::span<std::byte> out) const; // Allocates what [off, off+len) lacks into
-	                                             // `map` (staging the bitmap in `txn`), stores
+	// Data path (data.cpp). Reads of a file's blocks and data run under its ilock (shared
+	// or exclusive as said), or under mutex_ for a directory.
+	void read_blocks(const DiskInode &di, uint64_t off, std::span<std::byte> out) const;
+	// Allocates what [off, off+len) lacks into `map` (staging the bitmap in `txn`), stores
 	// the data durably and updates di's size and mtime. The caller stores `map` into `di`,
 	// stages `di` and commits. One map per file per transaction: chain blocks a store has
 	// staged are not in the pool until commit, so a second load would read stale ones.
+	// With mutex_ held (and the file's ilock exclusive).
 	void write_blocks(Transaction &txn, ExtentMap &map, DiskInode &di, uint64_t off,
 	                  std::span<const std::byte> data);
+	// Copies `data` durably over file blocks that are all mapped, run by contiguous run.
+	void store_data(const ExtentMap &map, uint64_t off, std::span<const std::byte> data);
 	// Maps every hole of file blocks [first, first+count) to fresh blocks, zeroing what
-	// the byte range [keep_from, keep_to) is not about to overwrite.
+	// the byte range [keep_from, keep_to) is not about to overwrite. With mutex_ held.
 	void allocate_range(Transaction &txn, ExtentMap &map, uint64_t first, uint64_t count,
 	                    uint64_t keep_from, uint64_t keep_to);
-	std::vector<std::byte> read_file(uint64_t ino, uint64_t off, size_t len);
-	void write_file(uint64_t ino, uint64_t off, std::span<const std::byte> data);
+	// With the file's ilock held as DataReadLock takes it. Returns the bytes read: fewer
+	// than asked at end-of-file.
+	size_t read_file(uint64_t ino, InCore &ic, uint64_t off, std::span<std::byte> out);
+	// With the file's ilock exclusive; takes mutex_ for what changes metadata. A write
+	// that allocates under someone else's mapping breaks their lease (BREAK_WRITE).
+	void write_file(Session *writer, uint64_t ino, InCore &ic, uint64_t off,
+	                std::span<const std::byte> data);
+	// fsync: cached data and an unflushed mtime reach the pool. With the ilock exclusive
+	// and mutex_ held.
+	void sync_file(uint64_t ino, InCore &ic);
+	// With mutex_ held, and the ilock exclusive or the file otherwise unused.
 	void writeback(uint64_t ino);
 	// The page at `index` of a cached file, read in if it is not there yet.
 	CachedPage &cached_page(uint64_t ino, InCore &ic, uint64_t index);
@@ -179,11 +282,14 @@ class EmbeddedVolume final : public Volume
 	void drop_cache(uint64_t ino);
 	// Stores `map` into `di` and commits both, with mtime and the past-EOF flag updated.
 	void commit_layout(Transaction &txn, uint64_t ino, DiskInode &di, const ExtentMap &map);
+	// The size as the file's users see it (cached writes included). size_of needs the
+	// file's ilock or mutex_; file_size, mutex_.
+	uint64_t size_of(uint64_t ino, const InCore &ic) const;
 	uint64_t file_size(uint64_t ino) const;
 
-	// Layout leases (lease.cpp). May release `lock` while it waits for holders.
-	void break_layout(std::unique_lock<std::mutex> &lock, Session *breaker, uint64_t ino,
-	                  uint64_t off, uint64_t len, LayoutOp op, BreakKind kind);
+	// Layout leases (lease.cpp). May let go of `locks` while it waits for holders.
+	void break_layout(LayoutLocks &locks, Session *breaker, uint64_t ino, uint64_t off,
+	                  uint64_t len, LayoutOp op, BreakKind kind);
 	void break_layout_write(Session *breaker, uint64_t ino, uint64_t off, uint64_t len,
 	                        LayoutOp op);
 	// BREAK_WRITE for an allocation in [off, off+len), if it allocates anything.
@@ -203,6 +309,12 @@ class EmbeddedVolume final : public Volume
 	// Use counting: the effective state is decided at first use and re-decided after last.
 	InCore &get_in_core(uint64_t ino);
 	void put_in_core(uint64_t ino, bool was_map);
+	// The file's last use went: write back, forget the in-core state, free an orphan.
+	void release_if_unused(uint64_t ino);
+	// Runs `change` with mutex_ held and, if `find` names a file in use, that file's
+	// ilock exclusive (taken first, as the lock order says): for changes of an inode by
+	// path, which lock-free readers of the file must not see half done.
+	template <class Find, class Change> auto with_inode_locked(Find find, Change change);
 
 	std::unique_ptr<PmemPool> pool_;
 	Options options_;
@@ -212,6 +324,7 @@ class EmbeddedVolume final : public Volume
 	bool was_unclean_ = false;
 	bool replayed_journal_ = false;
 
+	// The volume lock: see the top of this file.
 	mutable std::mutex mutex_;
 	std::unordered_map<uint64_t, Directory> dirs_;
 	std::unordered_map<uint64_t, Parent> parents_;
@@ -230,5 +343,26 @@ class EmbeddedVolume final : public Volume
 	std::vector<VolumeEvent> queued_events_;
 	ListenerSet listeners_;
 };
+
+template <class Find, class Change> auto EmbeddedVolume::with_inode_locked(Find find, Change change)
+{
+	for (;;) {
+		// Declared in this order so that they go in reverse: mutex_, the ilock, then the
+		// reference, whose release takes mutex_ again.
+		std::optional<InodeRef> ref;
+		std::unique_lock<std::shared_mutex> ilock;
+		std::unique_lock lock(mutex_);
+		std::optional<uint64_t> ino = find();
+		if (ino && in_core_.count(*ino)) {
+			ref.emplace(*this, *ino);
+			lock.unlock();
+			ilock = std::unique_lock((*ref)->ilock);
+			lock.lock();
+			if (find() != ino)
+				continue; // renamed or removed meanwhile: look again
+		}
+		return change(ino);
+	}
+}
 
 } // namespace daxpolicy::fscore

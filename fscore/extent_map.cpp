@@ -59,6 +59,32 @@ std::optional<uint64_t> ExtentMap::pblk_of(uint64_t lblk) const
 	return std::nullopt;
 }
 
+ExtentMap::Run ExtentMap::run_of(uint64_t lblk) const
+{
+	auto it = std::upper_bound(extents_.begin(), extents_.end(), Extent{uint32_t(lblk), 0, 0},
+	                           by_lblk);
+	// `it` is the first extent after lblk; the one before may hold it.
+	if (it != extents_.begin()) {
+		const Extent &e = *std::prev(it);
+		if (lblk < uint64_t{e.lblk} + e.len)
+			return {e.pblk + (lblk - e.lblk), uint64_t{e.lblk} + e.len - lblk};
+	}
+	return {std::nullopt, it == extents_.end()
+	                          ? kMaxFileBlocks - std::min(lblk, kMaxFileBlocks - 1)
+	                          : it->lblk - lblk};
+}
+
+bool ExtentMap::covers(uint64_t first, uint64_t last) const
+{
+	for (uint64_t lblk = first; lblk < last;) {
+		auto [pblk, blocks] = run_of(lblk);
+		if (!pblk)
+			return false;
+		lblk += blocks;
+	}
+	return true;
+}
+
 uint64_t ExtentMap::last_lblk() const
 {
 	return extents_.empty() ? 0 : uint64_t{extents_.back().lblk} + extents_.back().len;

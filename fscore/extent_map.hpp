@@ -21,6 +21,15 @@ class ExtentMap
 	// On a temporary map, the list itself: `for (e : ExtentMap(...).extents())` is safe.
 	std::vector<Extent> extents() && { return std::move(extents_); }
 	std::optional<uint64_t> pblk_of(uint64_t lblk) const;
+	// The run of blocks from `lblk` on that is contiguous in the pool (pblk: its first
+	// block), or that is hole (pblk empty) up to the next mapping. `blocks` >= 1.
+	struct Run {
+		std::optional<uint64_t> pblk;
+		uint64_t blocks;
+	};
+	Run run_of(uint64_t lblk) const;
+	// Whether every block in [first, last) is mapped.
+	bool covers(uint64_t first, uint64_t last) const;
 	// Adds a mapping for blocks that are holes now; merges with contiguous neighbours.
 	void insert(Extent extent);
 	// Unmaps [lblk, lblk+len) and returns the pool runs that held it, for the caller to free.

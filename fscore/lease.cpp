@@ -153,9 +153,8 @@ void EmbeddedVolume::break_layout_write(Session *breaker, uint64_t ino, uint64_t
 	}
 }
 
-void EmbeddedVolume::break_layout(std::unique_lock<std::mutex> &lock, Session *breaker,
-                                  uint64_t ino, uint64_t off, uint64_t len, LayoutOp op,
-                                  BreakKind kind)
+void EmbeddedVolume::break_layout(LayoutLocks &locks, Session *breaker, uint64_t ino, uint64_t off,
+                                  uint64_t len, LayoutOp op, BreakKind kind)
 {
 	if (kind == BreakKind::write) {
 		break_layout_write(breaker, ino, off, len, op);
@@ -194,7 +193,7 @@ void EmbeddedVolume::break_layout(std::unique_lock<std::mutex> &lock, Session *b
 		if (cancelled())
 			throw Error(Errc::timeout, std::string(layout_op_name(op)) +
 			                               ": cancelled, the session is ending");
-		if (leases_changed_.wait_until(lock, deadline) == std::cv_status::timeout &&
+		if (leases_changed_.wait_until(locks, deadline) == std::cv_status::timeout &&
 		    (pin = pinned())) {
 			queue_lease_event(*pin, op, waited(), "busy");
 			throw Error(Errc::busy, std::string(layout_op_name(op)) +
@@ -233,7 +232,7 @@ void EmbeddedVolume::break_layout(std::unique_lock<std::mutex> &lock, Session *b
 			throw Error(Errc::timeout, std::string(layout_op_name(op)) +
 			                               ": cancelled, the session is ending");
 		}
-		if (leases_changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+		if (leases_changed_.wait_until(locks, deadline) == std::cv_status::timeout) {
 			sweep();
 			break;
 		}

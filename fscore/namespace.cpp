@@ -236,23 +236,29 @@ VolumeEvent EmbeddedVolume::unlink_locked(Transaction &txn, uint64_t dir, const 
 void EmbeddedVolume::remove(const std::string &path)
 {
 	EventFlush flush(*this);
-	{
-		std::lock_guard lock(mutex_);
-		auto [dir, name] = resolve_parent(path);
-		if (!dirs_.at(dir).entries.count(name))
-			throw Error(Errc::not_found, path + ": no such file or directory");
-		Transaction txn(journal_);
-		VolumeEvent removed = unlink_locked(txn, dir, name);
-		txn.commit();
-		queued_events_.push_back(removed);
-	}
+	// A file in use is lock-free readable: its ilock keeps them off the inode's nlink.
+	with_inode_locked([&] { return std::optional(resolve(path)); },
+	                  [&](std::optional<uint64_t>) {
+		                  auto [dir, name] = resolve_parent(path);
+		                  Transaction txn(journal_);
+		                  VolumeEvent removed = unlink_locked(txn, dir, name);
+		                  txn.commit();
+		                  queued_events_.push_back(removed);
+	                  });
 }
 
 void EmbeddedVolume::rename(const std::string &from, const std::string &to)
 {
 	EventFlush flush(*this);
-	{
-		std::lock_guard lock(mutex_);
+	// The file a rename replaces is unlinked: it is locked as remove locks it.
+	auto replaced_ino = [&]() -> std::optional<uint64_t> {
+		auto [dir, name] = resolve_parent(to);
+		auto dst = dirs_.at(dir).entries.find(name);
+		if (dst == dirs_.at(dir).entries.end())
+			return std::nullopt;
+		return dst->second.ino;
+	};
+	with_inode_locked(replaced_ino, [&](std::optional<uint64_t>) {
 		auto [src_dir, src_name] = resolve_parent(from);
 		auto [dst_dir, dst_name] = resolve_parent(to);
 		auto src = dirs_.at(src_dir).entries.find(src_name);
@@ -285,7 +291,7 @@ void EmbeddedVolume::rename(const std::string &from, const std::string &to)
 			queued_events_.push_back(*replaced);
 		queued_events_.push_back(
 		    {VolumeEvent::Kind::renamed, ino, inode(ino).generation, to, from, {}});
-	}
+	});
 }
 
 } // namespace daxpolicy::fscore

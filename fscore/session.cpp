@@ -92,52 +92,74 @@ FileInfo Session::fstat(int fd)
 	return vol_.info_of(f.ino, path);
 }
 
-std::vector<std::byte> Session::pread(int fd, uint64_t off, size_t len)
+EmbeddedVolume::InodeRef Session::use_file(int fd) const
 {
 	std::lock_guard lock(vol_.mutex_);
-	return vol_.read_file(regular_file(fd), off, len);
+	return EmbeddedVolume::InodeRef(vol_, regular_file(fd));
 }
 
-void Session::write_locked(uint64_t ino, uint64_t off, std::span<const std::byte> data)
+size_t Session::pread(int fd, uint64_t off, std::span<std::byte> out)
 {
-	// A write that allocates under someone's mapping breaks their lease (BREAK_WRITE):
-	// they are told, and see the new blocks on their next access.
-	if (vol_.in_core_.at(ino).effective_dax)
-		vol_.break_for_allocation(this, ino, ExtentMap(*vol_.pool_, vol_.inode(ino)), off,
-		                          data.size(), LayoutOp::write);
-	vol_.write_file(ino, off, data);
+	EventFlush flush(vol_);
+	auto ref = use_file(fd);
+	std::shared_lock io(ref->io_lock);
+	EmbeddedVolume::DataReadLock data(*ref);
+	return vol_.read_file(ref.ino(), *ref, off, out);
+}
+
+std::vector<std::byte> Session::pread(int fd, uint64_t off, size_t len)
+{
+	EventFlush flush(vol_);
+	auto ref = use_file(fd);
+	std::shared_lock io(ref->io_lock);
+	EmbeddedVolume::DataReadLock data(*ref);
+	uint64_t size = vol_.size_of(ref.ino(), *ref);
+	std::vector<std::byte> out(off < size ? std::min<uint64_t>(len, size - off) : 0);
+	vol_.read_file(ref.ino(), *ref, off, out);
+	return out;
 }
 
 void Session::pwrite(int fd, uint64_t off, std::span<const std::byte> data)
 {
 	EventFlush flush(vol_);
-	std::lock_guard lock(vol_.mutex_);
-	write_locked(regular_file(fd), off, data);
+	auto ref = use_file(fd);
+	std::unique_lock io(ref->io_lock);
+	std::unique_lock ilock(ref->ilock);
+	vol_.write_file(this, ref.ino(), *ref, off, data);
 }
 
 void Session::fsync(int fd)
 {
+	EventFlush flush(vol_);
+	auto ref = [&] {
+		std::lock_guard lock(vol_.mutex_);
+		return EmbeddedVolume::InodeRef(vol_, file(fd).ino);
+	}();
+	std::unique_lock ilock(ref->ilock);
 	std::lock_guard lock(vol_.mutex_);
-	vol_.writeback(file(fd).ino);
+	vol_.sync_file(ref.ino(), *ref);
 }
 
 void Session::truncate(int fd, uint64_t size)
 {
 	EventFlush flush(vol_);
-	std::unique_lock lock(vol_.mutex_);
-	uint64_t ino = regular_file(fd);
+	auto ref = use_file(fd);
+	std::unique_lock io(ref->io_lock);
+	LayoutLocks locks(ref->invalidate_lock, ref->ilock, vol_.mutex_);
 	// Shrinking removes blocks: the holders of what lies past the new end must let go.
-	if (size < vol_.file_size(ino))
-		vol_.break_layout(lock, this, ino, size, kToEnd, LayoutOp::truncate,
+	if (size < vol_.file_size(ref.ino()))
+		vol_.break_layout(locks, this, ref.ino(), size, kToEnd, LayoutOp::truncate,
 		                  BreakKind::unmap);
-	vol_.truncate_locked(ino, size);
+	vol_.truncate_locked(ref.ino(), size);
 }
 
 void Session::fallocate(int fd, LayoutOp op, uint64_t off, uint64_t len, bool keep_size)
 {
 	EventFlush flush(vol_);
-	std::unique_lock lock(vol_.mutex_);
-	uint64_t ino = regular_file(fd);
+	auto ref = use_file(fd);
+	uint64_t ino = ref.ino();
+	std::unique_lock io(ref->io_lock);
+	LayoutLocks locks(ref->invalidate_lock, ref->ilock, vol_.mutex_);
 	// Every operation that changes the extent map breaks the leases over what it changes,
 	// by the same function: removal and shifts wait, allocation only tells.
 	switch (op) {
@@ -147,11 +169,11 @@ void Session::fallocate(int fd, LayoutOp op, uint64_t off, uint64_t len, bool ke
 		break;
 	case LayoutOp::punch_hole:
 	case LayoutOp::zero_range:
-		vol_.break_layout(lock, this, ino, off, len, op, BreakKind::unmap);
+		vol_.break_layout(locks, this, ino, off, len, op, BreakKind::unmap);
 		break;
 	case LayoutOp::collapse_range:
 	case LayoutOp::insert_range:
-		vol_.break_layout(lock, this, ino, off, kToEnd, op, BreakKind::unmap);
+		vol_.break_layout(locks, this, ino, off, kToEnd, op, BreakKind::unmap);
 		break;
 	default:
 		throw Error(Errc::invalid_argument,
@@ -178,20 +200,30 @@ void Session::set_dax_flag(int fd, bool on)
 
 int Session::mmap(int fd, uint64_t off, uint64_t len, bool writable)
 {
-	std::unique_lock lock(vol_.mutex_);
-	uint64_t ino = regular_file(fd);
+	auto ref = use_file(fd);
 	if (len == 0)
 		throw Error(Errc::invalid_argument, "mmap: length must not be zero");
 	if (off % kBlockSize)
 		throw Error(Errc::invalid_argument, "mmap: offset must be a multiple of 4096");
-	// A break of this file's layout is under way: wait for it, as a fault waits on the
-	// invalidate lock, so the breaker never misses a mapping made meanwhile.
-	vol_.leases_changed_.wait(lock, [&] { return !vol_.layout_breaking_.count(ino); });
-	vol_.get_in_core(ino).maps++;
-	int id = next_id_++;
-	uint64_t lease = vol_.add_lease(*this, ino, off, len, LeaseKind::mapping);
-	maps_.emplace(id, Mapping{ino, off, len, writable, lease});
-	return id;
+	for (;;) {
+		// The invalidate lock keeps out a change of the extent map; a break of this
+		// file's layout that is waiting for holders has let go of it, so wait for that
+		// too, as a fault waits on the kernel's invalidate lock: the breaker never misses
+		// a mapping made meanwhile.
+		std::shared_lock invalidate(ref->invalidate_lock);
+		std::unique_lock lock(vol_.mutex_);
+		if (vol_.layout_breaking_.count(ref.ino())) {
+			invalidate.unlock();
+			vol_.leases_changed_.wait(
+			    lock, [&] { return !vol_.layout_breaking_.count(ref.ino()); });
+			continue;
+		}
+		ref->maps++;
+		int id = next_id_++;
+		uint64_t lease = vol_.add_lease(*this, ref.ino(), off, len, LeaseKind::mapping);
+		maps_.emplace(id, Mapping{ref.ino(), off, len, writable, lease});
+		return id;
+	}
 }
 
 void Session::revoke_mapping(uint64_t lease)
@@ -201,8 +233,19 @@ void Session::revoke_mapping(uint64_t lease)
 			m.revoked = true;
 }
 
-void Session::check_mapped_access(const Mapping &m, uint64_t off, size_t len) const
+EmbeddedVolume::InodeRef Session::use_mapping(int map, Mapping &out)
 {
+	std::lock_guard lock(vol_.mutex_);
+	out = mapping(map);
+	return EmbeddedVolume::InodeRef(vol_, out.ino);
+}
+
+uint64_t Session::check_mapped_access(int map, uint64_t off, size_t len)
+{
+	// Called with the invalidate lock shared: a revocation (which needs it exclusive)
+	// cannot happen until the access is over, nor can the file shrink.
+	std::lock_guard lock(vol_.mutex_);
+	const Mapping &m = mapping(map);
 	if (m.revoked)
 		throw Error(Errc::revoked, "the mapping's layout lease was revoked");
 	if (off + len > m.len)
@@ -213,34 +256,41 @@ void Session::check_mapped_access(const Mapping &m, uint64_t off, size_t len) co
 	if (m.off + off + len > limit)
 		throw Error(Errc::invalid_argument,
 		            "access beyond end of file through a mapping (SIGBUS)");
+	return size;
 }
 
 std::vector<std::byte> Session::mread(int map, uint64_t off, size_t len)
 {
-	std::lock_guard lock(vol_.mutex_);
-	const Mapping &m = mapping(map);
-	check_mapped_access(m, off, len);
+	EventFlush flush(vol_);
+	Mapping m;
+	auto ref = use_mapping(map, m);
+	std::shared_lock invalidate(ref->invalidate_lock);
+	check_mapped_access(map, off, len);
+	EmbeddedVolume::DataReadLock data(*ref);
 	// Every access looks the blocks up again: a hole filled since the last access shows
-	// its new data, never a zero page left over from before.
-	auto data = vol_.read_file(m.ino, m.off + off, len);
-	data.resize(len); // past EOF in the last page reads zeros, as a mapping does
-	return data;
+	// its new data, never a zero page left over from before. Past EOF in the last page
+	// reads zeros, as a mapping does.
+	std::vector<std::byte> out(len);
+	vol_.read_file(ref.ino(), *ref, m.off + off, out);
+	return out;
 }
 
 void Session::mwrite(int map, uint64_t off, std::span<const std::byte> data)
 {
 	EventFlush flush(vol_);
-	std::lock_guard lock(vol_.mutex_);
-	const Mapping &m = mapping(map);
-	check_mapped_access(m, off, data.size());
+	Mapping m;
+	auto ref = use_mapping(map, m);
+	std::shared_lock invalidate(ref->invalidate_lock);
+	uint64_t size = check_mapped_access(map, off, data.size());
 	if (!m.writable)
 		throw Error(Errc::permission_denied, "mwrite: the mapping is read-only");
 	// A store through the mapping does not move end-of-file.
-	uint64_t size = vol_.file_size(m.ino);
 	uint64_t start = m.off + off;
 	if (start >= size)
 		return;
-	write_locked(m.ino, start, data.first(std::min<uint64_t>(data.size(), size - start)));
+	std::unique_lock ilock(ref->ilock);
+	vol_.write_file(this, ref.ino(), *ref, start,
+	                data.first(std::min<uint64_t>(data.size(), size - start)));
 }
 
 void Session::munmap(int map)

@@ -1,5 +1,6 @@
 // A session owns the open files, mappings and pins of one client (one connection).
 // Everything it holds is released when it is destroyed, however the client went away.
+// One thread uses a session at a time (cancel() excepted); sessions run in parallel.
 #pragma once
 
 #include "fscore/embedded_volume.hpp"
@@ -29,6 +30,8 @@ class Session
 	void close(int fd);
 	FileInfo fstat(int fd);
 	std::vector<std::byte> pread(int fd, uint64_t off, size_t len);
+	// Into the caller's buffer; returns the bytes read, fewer than asked at end-of-file.
+	size_t pread(int fd, uint64_t off, std::span<std::byte> out);
 	void pwrite(int fd, uint64_t off, std::span<const std::byte> data);
 	// Writes cached data back to the pool (a no-op for DAX files: already durable).
 	void fsync(int fd);
@@ -67,20 +70,25 @@ class Session
 		std::string path; // as opened, for messages
 	};
 	struct Mapping {
-		uint64_t ino;
-		uint64_t off;
-		uint64_t len;
-		bool writable;
-		uint64_t lease;
+		uint64_t ino = 0;
+		uint64_t off = 0;
+		uint64_t len = 0;
+		bool writable = false;
+		uint64_t lease = 0;
 		bool revoked = false;
 	};
-	// All below: with the volume's mutex held.
+	// These three: with the volume's mutex held.
 	const OpenFile &file(int fd) const;
 	Mapping &mapping(int map);
 	uint64_t regular_file(int fd) const; // the ino, or invalid-argument for a directory
-	void check_mapped_access(const Mapping &m, uint64_t off, size_t len) const;
 	void revoke_mapping(uint64_t lease);
-	void write_locked(uint64_t ino, uint64_t off, std::span<const std::byte> data);
+	// A use of the file open as `fd` (a regular file), or mapped as `map`, for the length
+	// of one operation. These take the volume's mutex themselves.
+	EmbeddedVolume::InodeRef use_file(int fd) const;
+	EmbeddedVolume::InodeRef use_mapping(int map, Mapping &out);
+	// Checks an access through a mapping, with the file's invalidate lock shared held;
+	// returns the file's size.
+	uint64_t check_mapped_access(int map, uint64_t off, size_t len);
 
 	EmbeddedVolume &vol_;
 	Holder holder_;
