@@ -6,6 +6,7 @@
 #include "fscore/fsck.hpp"
 #include "fscore/session.hpp"
 #include "tests/bytes.hpp"
+#include "tests/file_model.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -37,7 +38,7 @@ class SpaceTest : public ::testing::Test
 		auto got = s_->pread(fd_, 0, model_.size());
 		ASSERT_EQ(got.size(), model_.size()) << step;
 		for (size_t i = 0; i < got.size(); i++)
-			ASSERT_EQ(got[i], model_[i]) << step << ": byte " << i;
+			ASSERT_EQ(got[i], model_.bytes()[i]) << step << ": byte " << i;
 	}
 	void expect_invalid(const std::function<void()> &op, const std::string &step)
 	{
@@ -54,7 +55,7 @@ class SpaceTest : public ::testing::Test
 	std::unique_ptr<EmbeddedVolume> vol_;
 	std::unique_ptr<Session> s_;
 	int fd_ = -1;
-	std::vector<std::byte> model_;
+	test::FileModel model_;
 };
 
 TEST_F(SpaceTest, KernelRulesForAlignmentAndRange)
@@ -72,7 +73,7 @@ TEST_F(SpaceTest, KernelRulesForAlignmentAndRange)
 	expect_invalid([&] { s_->fallocate(fd_, LayoutOp::allocate, ~0ull - 10, 100); },
 	               "overflow");
 	expect_invalid([&] { s_->truncate(fd_, ~0ull); }, "huge truncate");
-	model_ = filled(3 * kBlockSize, 'a');
+	model_.write(0, 3 * kBlockSize, std::byte('a'));
 	expect_model("after refused operations");
 }
 
@@ -92,14 +93,14 @@ TEST_F(SpaceTest, TruncateDownThenUpReadsZeros)
 	s_->pwrite(fd_, 0, filled(8192, 'x'));
 	s_->truncate(fd_, 100);
 	s_->truncate(fd_, 8192);
-	model_ = filled(8192, 0);
-	std::fill_n(model_.begin(), 100, std::byte('x'));
+	model_.write(0, 8192, std::byte('x'));
+	model_.truncate(100);
+	model_.truncate(8192);
 	expect_model("truncate down and up");
 	s_->truncate(fd_, 50);
 	s_->pwrite(fd_, 6000, filled(10, 'y'));
-	model_.assign(6010, std::byte(0));
-	std::fill_n(model_.begin(), 50, std::byte('x'));
-	std::fill_n(model_.begin() + 6000, 10, std::byte('y'));
+	model_.truncate(50);
+	model_.write(6000, 10, std::byte('y'));
 	expect_model("write past a shrunk end");
 }
 
@@ -134,52 +135,43 @@ TEST_P(SpaceModel, RandomOperationsMatchTheModel)
 			case 1:
 				len = std::min(len, kMaxSize - off);
 				s_->pwrite(fd_, off, filled(len, c));
-				if (off + len > size)
-					model_.resize(off + len);
-				std::fill_n(model_.begin() + off, len, std::byte(c));
+				model_.write(off, len, std::byte(c));
 				step += " pwrite";
 				break;
 			case 2:
 				if (size == 0)
 					continue;
 				off = pick(size);
-				len = std::min(len, size - off);
+				len = model_.store(off, len, std::byte(c));
 				s_->mwrite(map, off, filled(len, c));
-				std::fill_n(model_.begin() + off, len, std::byte(c));
 				step += " mwrite";
 				break;
 			case 3:
 				s_->truncate(fd_, off);
-				model_.resize(off);
+				model_.truncate(off);
 				step += " truncate";
 				break;
 			case 4: {
 				bool keep = pick(2);
 				len = std::min(len, kMaxSize - off);
 				s_->fallocate(fd_, LayoutOp::allocate, off, len, keep);
-				if (!keep && off + len > size)
-					model_.resize(off + len);
+				model_.allocate(off, len, keep);
 				step += " allocate";
 				break;
 			}
 			case 5:
 				s_->fallocate(fd_, LayoutOp::punch_hole, off, len);
-				if (off < size)
-					std::fill(model_.begin() + off,
-					          model_.begin() + std::min(size, off + len),
-					          std::byte(0));
+				model_.punch(off, len);
 				step += " punch";
 				break;
 			case 6:
 				len = std::min(len, kMaxSize - off);
 				s_->fallocate(fd_, LayoutOp::zero_range, off, len);
-				if (off + len > size)
-					model_.resize(off + len);
-				std::fill_n(model_.begin() + off, len, std::byte(0));
+				model_.zero(off, len);
 				step += " zero";
 				break;
 			case 7:
-				if (aoff + alen >= size) {
+				if (!model_.can_collapse(aoff, alen)) {
 					expect_invalid(
 					    [&] {
 						    s_->fallocate(fd_, LayoutOp::collapse_range,
@@ -189,12 +181,12 @@ TEST_P(SpaceModel, RandomOperationsMatchTheModel)
 					continue;
 				}
 				s_->fallocate(fd_, LayoutOp::collapse_range, aoff, alen);
-				model_.erase(model_.begin() + aoff, model_.begin() + aoff + alen);
+				model_.collapse(aoff, alen);
 				step += " collapse";
 				break;
 			case 8:
-				if (aoff >= size || size + alen > kMaxSize) {
-					if (aoff >= size)
+				if (!model_.can_insert(aoff, alen) || size + alen > kMaxSize) {
+					if (!model_.can_insert(aoff, alen))
 						expect_invalid(
 						    [&] {
 							    s_->fallocate(fd_,
@@ -205,7 +197,7 @@ TEST_P(SpaceModel, RandomOperationsMatchTheModel)
 					continue;
 				}
 				s_->fallocate(fd_, LayoutOp::insert_range, aoff, alen);
-				model_.insert(model_.begin() + aoff, alen, std::byte(0));
+				model_.insert(aoff, alen);
 				step += " insert";
 				break;
 			}
