@@ -46,9 +46,8 @@ EmbeddedVolume::DataReadLock::~DataReadLock()
 		ic_.ilock.unlock();
 }
 
-void EmbeddedVolume::read_blocks(const DiskInode &di, uint64_t off, std::span<std::byte> out) const
+void EmbeddedVolume::read_blocks(const ExtentMap &map, uint64_t off, std::span<std::byte> out) const
 {
-	ExtentMap map(*pool_, di);
 	for (size_t done = 0; done < out.size();) {
 		uint64_t pos = off + done;
 		uint64_t lblk = pos / kBlockSize, in_block = pos % kBlockSize;
@@ -133,21 +132,23 @@ void EmbeddedVolume::allocate_range(Transaction &txn, ExtentMap &map, uint64_t f
 	}
 }
 
-CachedPage &EmbeddedVolume::cached_page(uint64_t ino, InCore &ic, uint64_t index)
+CachedPage &EmbeddedVolume::cached_page(uint64_t ino, InCore &ic, uint64_t index,
+                                        std::optional<ExtentMap> &map)
 {
-	auto page = ic.cache.pages.find(index);
-	if (page != ic.cache.pages.end())
+	if (auto page = ic.cache.pages.find(index); page != ic.cache.pages.end())
 		return page->second;
-	CachedPage fresh;
-	read_blocks(inode(ino), index * kBlockSize, fresh.data);
+	if (!map)
+		map.emplace(*pool_, inode(ino));
+	CachedPage &filled = ic.cache.pages[index];
+	read_blocks(*map, index * kBlockSize, filled.data);
 	// What lies past end-of-file in the last block is not the file's: a write past EOF
 	// must not make it so.
 	uint64_t size = size_of(ino, ic);
 	if (size < (index + 1) * kBlockSize) {
 		size_t keep = size > index * kBlockSize ? size_t(size - index * kBlockSize) : 0;
-		std::memset(fresh.data.data() + keep, 0, kBlockSize - keep);
+		std::memset(filled.data.data() + keep, 0, kBlockSize - keep);
 	}
-	return ic.cache.pages.emplace(index, fresh).first->second;
+	return filled;
 }
 
 void EmbeddedVolume::zero_mapped(const ExtentMap &map, uint64_t from, uint64_t to)
@@ -179,15 +180,16 @@ size_t EmbeddedVolume::read_file(uint64_t ino, InCore &ic, uint64_t off, std::sp
 		return 0;
 	out = out.first(static_cast<size_t>(std::min<uint64_t>(out.size(), size - off)));
 	if (ic.effective_dax) {
-		read_blocks(inode(ino), off, out);
+		read_blocks(ExtentMap(*pool_, inode(ino)), off, out);
 		return out.size();
 	}
+	std::optional<ExtentMap> map;
 	for (size_t done = 0; done < out.size();) {
 		uint64_t pos = off + done;
 		uint64_t in_page = pos % kBlockSize;
 		size_t n = std::min<size_t>(kBlockSize - in_page, out.size() - done);
 		std::memcpy(out.data() + done,
-		            cached_page(ino, ic, pos / kBlockSize).data.data() + in_page, n);
+		            cached_page(ino, ic, pos / kBlockSize, map).data.data() + in_page, n);
 		done += n;
 	}
 	return out.size();
@@ -226,13 +228,14 @@ void EmbeddedVolume::write_file(Session *writer, uint64_t ino, InCore &ic, uint6
 	uint64_t size = size_of(ino, ic);
 	// Growing past a partial last page: that page, read in with zeros past end-of-file,
 	// goes back dirty, so the zeros reach the pool over whatever the block held.
+	std::optional<ExtentMap> map;
 	if (off > size && size % kBlockSize)
-		cached_page(ino, ic, size / kBlockSize).dirty = true;
+		cached_page(ino, ic, size / kBlockSize, map).dirty = true;
 	for (size_t done = 0; done < data.size();) {
 		uint64_t pos = off + done;
 		uint64_t index = pos / kBlockSize, in_page = pos % kBlockSize;
 		size_t n = std::min<size_t>(kBlockSize - in_page, data.size() - done);
-		CachedPage &page = cached_page(ino, ic, index);
+		CachedPage &page = cached_page(ino, ic, index, map);
 		std::memcpy(page.data.data() + in_page, data.data() + done, n);
 		page.dirty = true;
 		done += n;

@@ -244,7 +244,7 @@ class EmbeddedVolume final : public Volume
 
 	// Data path (data.cpp). Reads of a file's blocks and data run under its ilock (shared
 	// or exclusive as said), or under mutex_ for a directory.
-	void read_blocks(const DiskInode &di, uint64_t off, std::span<std::byte> out) const;
+	void read_blocks(const ExtentMap &map, uint64_t off, std::span<std::byte> out) const;
 	// Allocates what [off, off+len) lacks into `map` (staging the bitmap in `txn`), stores
 	// the data durably and updates di's size and mtime. The caller stores `map` into `di`,
 	// stages `di` and commits. One map per file per transaction: chain blocks a store has
@@ -270,8 +270,10 @@ class EmbeddedVolume final : public Volume
 	void sync_file(uint64_t ino, InCore &ic);
 	// With mutex_ held, and the ilock exclusive or the file otherwise unused.
 	void writeback(uint64_t ino);
-	// The page at `index` of a cached file, read in if it is not there yet.
-	CachedPage &cached_page(uint64_t ino, InCore &ic, uint64_t index);
+	// The page at `index` of a cached file, read in if it is not there yet, through `map`,
+	// which is loaded at the first page that must be read in (one load per operation).
+	CachedPage &cached_page(uint64_t ino, InCore &ic, uint64_t index,
+	                        std::optional<ExtentMap> &map);
 	// Zeroes, durably, what of bytes [from, to) has blocks behind it.
 	void zero_mapped(const ExtentMap &map, uint64_t from, uint64_t to);
 

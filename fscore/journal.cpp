@@ -2,7 +2,9 @@
 
 #include "fscore/error.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace daxpolicy::fscore
 {
@@ -49,15 +51,27 @@ bool Journal::empty() const
 
 void Journal::apply_payload(uint64_t record_count)
 {
+	std::vector<std::pair<uint64_t, uint64_t>> written; // pool byte ranges [begin, end)
 	size_t pos = 0;
 	for (uint64_t i = 0; i < record_count; i++) {
 		JournalRecord rec;
 		std::memcpy(&rec, payload_ + pos, sizeof(rec));
 		pos += sizeof(rec);
-		std::byte *dst = pool_.base() + rec.pool_offset;
-		std::memcpy(dst, payload_ + pos, rec.len);
-		pool_.flush(dst, rec.len);
+		std::memcpy(pool_.base() + rec.pool_offset, payload_ + pos, rec.len);
+		written.emplace_back(rec.pool_offset, rec.pool_offset + rec.len);
 		pos += pad8(rec.len);
+	}
+	// One flush for records on the same or neighbouring pages: a transaction's records
+	// crowd onto few pages (an inode, a dirent, a bitmap word), and where the pool's
+	// granularity is the page each flush is an msync. Flushing the bytes between them too
+	// is harmless.
+	std::sort(written.begin(), written.end());
+	for (size_t i = 0; i < written.size();) {
+		auto [begin, end] = written[i];
+		for (i++; i < written.size() && written[i].first <= (end | (kBlockSize - 1)) + 1;
+		     i++)
+			end = std::max(end, written[i].second);
+		pool_.flush(pool_.base() + begin, end - begin);
 	}
 	pool_.drain();
 }
@@ -91,12 +105,13 @@ void Journal::commit(const std::vector<Staged> &records, const std::vector<std::
 		std::memcpy(payload_ + pos, data.data() + s.data_pos, s.len);
 		pos += pad8(s.len);
 	}
-	pool_.flush(payload_, pos);
 	header_->sequence++;
 	header_->record_count = records.size();
 	header_->payload_bytes = pos;
 	header_->checksum = fnv1a(payload_, pos);
-	pool_.flush(header_, sizeof(*header_));
+	// The payload follows the header's block: one flush covers both.
+	auto *journal_start = reinterpret_cast<std::byte *>(header_);
+	pool_.flush(journal_start, static_cast<size_t>(payload_ + pos - journal_start));
 	pool_.drain();
 	// 2. The commit point: the payload and its description are durable before this store,
 	//    so after a crash either no record or every record is replayed.
