@@ -133,10 +133,12 @@ void EmbeddedVolume::allocate_range(Transaction &txn, ExtentMap &map, uint64_t f
 }
 
 CachedPage &EmbeddedVolume::cached_page(uint64_t ino, InCore &ic, uint64_t index,
-                                        std::optional<ExtentMap> &map)
+                                        std::optional<ExtentMap> &map, bool whole)
 {
 	if (auto page = ic.cache.pages.find(index); page != ic.cache.pages.end())
 		return page->second;
+	if (whole)
+		return ic.cache.pages[index]; // about to be overwritten: nothing to read in
 	if (!map)
 		map.emplace(*pool_, inode(ino));
 	CachedPage &filled = ic.cache.pages[index];
@@ -229,15 +231,17 @@ void EmbeddedVolume::write_file(Session *writer, uint64_t ino, InCore &ic, uint6
 	// Growing past a partial last page: that page, read in with zeros past end-of-file,
 	// goes back dirty, so the zeros reach the pool over whatever the block held.
 	std::optional<ExtentMap> map;
-	if (off > size && size % kBlockSize)
-		cached_page(ino, ic, size / kBlockSize, map).dirty = true;
+	if (off > size && size % kBlockSize) {
+		cached_page(ino, ic, size / kBlockSize, map);
+		ic.cache.dirty_pages.insert(size / kBlockSize);
+	}
 	for (size_t done = 0; done < data.size();) {
 		uint64_t pos = off + done;
 		uint64_t index = pos / kBlockSize, in_page = pos % kBlockSize;
 		size_t n = std::min<size_t>(kBlockSize - in_page, data.size() - done);
-		CachedPage &page = cached_page(ino, ic, index, map);
+		CachedPage &page = cached_page(ino, ic, index, map, n == kBlockSize);
 		std::memcpy(page.data.data() + in_page, data.data() + done, n);
-		page.dirty = true;
+		ic.cache.dirty_pages.insert(index);
 		done += n;
 	}
 	if (off + data.size() > size) {
@@ -255,25 +259,27 @@ void EmbeddedVolume::writeback(uint64_t ino)
 	DiskInode di = inode(ino);
 	ExtentMap map(*pool_, di);
 	uint64_t size = file_size(ino);
-	// Each run of consecutive dirty pages goes back in one write, so contiguous blocks
-	// are allocated together and persisted with one flush.
+	// Each run of consecutive dirty pages goes back in one write (of at most 1 MiB, through
+	// one reused buffer), so contiguous blocks are allocated together and persisted with
+	// one flush.
+	constexpr size_t kRunMax = 1 << 20;
 	std::vector<std::byte> run;
+	run.reserve(kRunMax);
 	uint64_t run_start = 0;
 	auto write_run = [&] {
 		if (!run.empty())
 			write_blocks(txn, map, di, run_start, run);
 		run.clear();
 	};
-	for (const auto &[index, page] : cache.pages) {
+	for (uint64_t index : cache.dirty_pages) {
 		uint64_t start = index * kBlockSize;
-		if (!page.dirty || start >= size) {
-			write_run();
-			continue;
-		}
-		if (!run.empty() && run_start + run.size() != start)
+		if (start >= size)
+			break;
+		if (!run.empty() && (run_start + run.size() != start || run.size() == kRunMax))
 			write_run();
 		if (run.empty())
 			run_start = start;
+		const CachedPage &page = cache.pages.at(index);
 		size_t n = static_cast<size_t>(std::min<uint64_t>(kBlockSize, size - start));
 		run.insert(run.end(), page.data.begin(), page.data.begin() + n);
 	}
@@ -282,8 +288,7 @@ void EmbeddedVolume::writeback(uint64_t ino)
 	map.store(txn, *alloc_, di);
 	stage_inode(txn, ino, di);
 	txn.commit();
-	for (auto &[index, page] : cache.pages)
-		page.dirty = false;
+	cache.dirty_pages.clear();
 	cache.size.reset();
 	in_core_.at(ino).mtime_unflushed = false;
 }

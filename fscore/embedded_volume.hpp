@@ -272,8 +272,9 @@ class EmbeddedVolume final : public Volume
 	void writeback(uint64_t ino);
 	// The page at `index` of a cached file, read in if it is not there yet, through `map`,
 	// which is loaded at the first page that must be read in (one load per operation).
+	// With `whole` the caller overwrites all of it, so a missing page is not read in.
 	CachedPage &cached_page(uint64_t ino, InCore &ic, uint64_t index,
-	                        std::optional<ExtentMap> &map);
+	                        std::optional<ExtentMap> &map, bool whole = false);
 	// Zeroes, durably, what of bytes [from, to) has blocks behind it.
 	void zero_mapped(const ExtentMap &map, uint64_t from, uint64_t to);
 

@@ -10,29 +10,24 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 
 namespace daxpolicy::fscore
 {
 
 struct CachedPage {
 	std::array<std::byte, kBlockSize> data;
-	bool dirty = false;
 };
 
 struct PageCache {
 	std::map<uint64_t, CachedPage> pages; // by page index
+	// Indexes of the pages written since the last write-back: write-back and fsync cost
+	// what is dirty, not what is cached.
+	std::set<uint64_t> dirty_pages;
 	// The file's size as cached writes left it; the pool learns it at write-back.
 	std::optional<uint64_t> size;
 
-	bool dirty() const
-	{
-		if (size)
-			return true;
-		for (const auto &[i, p] : pages)
-			if (p.dirty)
-				return true;
-		return false;
-	}
+	bool dirty() const { return size || !dirty_pages.empty(); }
 };
 
 } // namespace daxpolicy::fscore
