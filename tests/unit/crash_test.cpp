@@ -91,7 +91,8 @@ void write_image(const std::filesystem::path &p, const std::vector<std::byte> &i
 	out.write(reinterpret_cast<const char *>(image.data()), std::streamsize(image.size()));
 }
 
-// Random metadata operations and appends on DAX files, which the journal makes atomic.
+// Random metadata operations, appends and overwrites: the journal makes the metadata
+// changes atomic, and an acknowledged write's data is durable.
 class Workload
 {
       public:
@@ -100,7 +101,7 @@ class Workload
 	void step(EmbeddedVolume &vol, Session &s)
 	{
 		auto pick = [&](size_t n) { return size_t(rng_() % n); };
-		switch (pick(files_.empty() ? 2 : 8)) {
+		switch (pick(files_.empty() ? 2 : 9)) {
 		case 0: {
 			std::string dir = "/d" + std::to_string(next_++);
 			vol.mkdir(dir);
@@ -148,6 +149,20 @@ class Workload
 		case 7:
 			vol.set_dax_flag(dirs_[pick(dirs_.size())], pick(2));
 			break;
+		case 8: {
+			// An overwrite: on a DAX file, data only, no transaction.
+			std::string f = files_[pick(files_.size())];
+			int fd = s.open(f, false);
+			uint64_t size = s.fstat(fd).size;
+			if (size > 0) {
+				uint64_t off = pick(size);
+				std::vector<std::byte> data(1 + pick(size_t(size - off)),
+				                            std::byte('A' + pick(26)));
+				s.pwrite(fd, off, data);
+			}
+			s.close(fd);
+			break;
+		}
 		}
 	}
 
