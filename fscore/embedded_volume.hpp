@@ -1,18 +1,20 @@
 // The embedded pmem filesystem core: a pool mapped with libpmem2, holding inodes, directories
 // and extents, every metadata change made atomic by the redo journal.
 //
-// Locking (docs/ARCHITECTURE.md has the full table). Per file in use, in this order:
+// Locking (docs/ARCHITECTURE.md has the full table). Per file in use, in this order, each a
+// writer-preferring RwLock:
 //   io_lock          (the kernel's i_rwsem)         write, truncate, fallocate: exclusive;
 //                                                  pread: shared
-//   invalidate_lock  (mapping->invalidate_lock)    mapped access and mmap: shared; an
+//   invalidate_lock  (mapping->invalidate_lock)    mapped access, mmap and pin: shared; an
 //                                                  extent-map change: exclusive
 //   ilock            (xfs's ILOCK)                 the on-pool inode, extent map, data and
 //                                                  page cache: shared to read, exclusive to
 //                                                  change
 // and innermost the volume lock, mutex_: namespace, in-core table and use counts, leases,
-// allocator, journal and every change of an on-pool inode. Data copies run under the
-// per-file locks alone, so files are read and written in parallel; allocating writes and
-// every other metadata change hold mutex_ for their transaction.
+// allocator, journal and every change of an on-pool inode but a DAX overwrite's mtime. Data
+// copies run under the per-file locks alone, so files are read and written in parallel;
+// allocating writes and every other metadata change hold mutex_ for their transaction. A
+// lease break waits with all four let go (LayoutLocks).
 #pragma once
 
 #include "fscore/allocator.hpp"
@@ -24,6 +26,7 @@
 #include "fscore/listener_set.hpp"
 #include "fscore/page_cache.hpp"
 #include "fscore/pmem_pool.hpp"
+#include "fscore/rw_lock.hpp"
 #include "fscore/volume.hpp"
 
 #include <chrono>
@@ -34,7 +37,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -65,15 +67,16 @@ struct Holder {
 	unsigned uid = 0;
 };
 
-// What an operation that changes a file's extent map holds besides the file's io lock: its
-// invalidate lock and ilock, exclusive, and the volume lock. A lease break waits with all
-// three let go (as xfs_break_dax_layouts drops the MMAPLOCK), so that holders can still
-// access and unmap meanwhile; lock() takes them again in order.
+// What an operation that changes a file's extent map holds: the file's io lock, invalidate
+// lock and ilock, exclusive, and the volume lock. A lease break waits with all of them let
+// go (as xfs_break_leased_layouts drops the IOLOCK and xfs_break_dax_layouts the MMAPLOCK),
+// so that holders can still read, write, access and unmap meanwhile; lock() takes them again
+// in order, and the operation then works from the file as it is by then.
 class LayoutLocks
 {
       public:
-	LayoutLocks(std::shared_mutex &invalidate, std::shared_mutex &ilock, std::mutex &volume)
-	    : invalidate_(invalidate), ilock_(ilock), volume_(volume)
+	LayoutLocks(RwLock &io, RwLock &invalidate, RwLock &ilock, std::mutex &volume)
+	    : io_(io), invalidate_(invalidate), ilock_(ilock), volume_(volume)
 	{
 		lock();
 	}
@@ -83,6 +86,7 @@ class LayoutLocks
 
 	void lock()
 	{
+		io_.lock();
 		invalidate_.lock();
 		ilock_.lock();
 		volume_.lock();
@@ -95,11 +99,13 @@ class LayoutLocks
 		volume_.unlock();
 		ilock_.unlock();
 		invalidate_.unlock();
+		io_.unlock();
 	}
 
       private:
-	std::shared_mutex &invalidate_;
-	std::shared_mutex &ilock_;
+	RwLock &io_;
+	RwLock &invalidate_;
+	RwLock &ilock_;
 	std::mutex &volume_;
 	bool held_ = false;
 };
@@ -168,9 +174,9 @@ class EmbeddedVolume final : public Volume
 		// An overwrite stored mtime in place without flushing it (as lazytime does);
 		// fsync or the last user flushes it. Under ilock.
 		bool mtime_unflushed = false;
-		std::shared_mutex io_lock;
-		std::shared_mutex invalidate_lock;
-		std::shared_mutex ilock;
+		RwLock io_lock;
+		RwLock invalidate_lock;
+		RwLock ilock;
 		// Pages under ilock; `size` changes under ilock and mutex_ both.
 		PageCache cache;
 	};
@@ -249,7 +255,7 @@ class EmbeddedVolume final : public Volume
 	// the data durably and updates di's size and mtime. The caller stores `map` into `di`,
 	// stages `di` and commits. One map per file per transaction: chain blocks a store has
 	// staged are not in the pool until commit, so a second load would read stale ones.
-	// With mutex_ held (and the file's ilock exclusive).
+	// With mutex_ held (and, for a regular file, its ilock exclusive).
 	void write_blocks(Transaction &txn, ExtentMap &map, DiskInode &di, uint64_t off,
 	                  std::span<const std::byte> data);
 	// Copies `data` durably over file blocks that are all mapped, run by contiguous run.
@@ -353,7 +359,7 @@ template <class Find, class Change> auto EmbeddedVolume::with_inode_locked(Find 
 		// Declared in this order so that they go in reverse: mutex_, the ilock, then the
 		// reference, whose release takes mutex_ again.
 		std::optional<InodeRef> ref;
-		std::unique_lock<std::shared_mutex> ilock;
+		std::unique_lock<RwLock> ilock;
 		std::unique_lock lock(mutex_);
 		std::optional<uint64_t> ino = find();
 		if (ino && in_core_.count(*ino)) {

@@ -2,6 +2,8 @@
 
 #include "fscore/error.hpp"
 
+#include <shared_mutex> // std::shared_lock, over RwLock
+
 namespace daxpolicy::fscore
 {
 
@@ -140,8 +142,7 @@ void Session::truncate(int fd, uint64_t size)
 {
 	EventFlush flush(vol_);
 	auto ref = use_file(fd);
-	std::unique_lock io(ref->io_lock);
-	LayoutLocks locks(ref->invalidate_lock, ref->ilock, vol_.mutex_);
+	LayoutLocks locks(ref->io_lock, ref->invalidate_lock, ref->ilock, vol_.mutex_);
 	// Shrinking removes blocks: the holders of what lies past the new end must let go.
 	if (size < vol_.file_size(ref.ino()))
 		vol_.break_layout(locks, this, ref.ino(), size, kToEnd, LayoutOp::truncate,
@@ -154,8 +155,7 @@ void Session::fallocate(int fd, LayoutOp op, uint64_t off, uint64_t len, bool ke
 	EventFlush flush(vol_);
 	auto ref = use_file(fd);
 	uint64_t ino = ref.ino();
-	std::unique_lock io(ref->io_lock);
-	LayoutLocks locks(ref->invalidate_lock, ref->ilock, vol_.mutex_);
+	LayoutLocks locks(ref->io_lock, ref->invalidate_lock, ref->ilock, vol_.mutex_);
 	// Every operation that changes the extent map breaks the leases over what it changes,
 	// by the same function: removal and shifts wait, allocation only tells.
 	switch (op) {
@@ -194,6 +194,26 @@ void Session::set_dax_flag(int fd, bool on)
 	vol_.set_dax_flag(path, on);
 }
 
+template <class AddLease>
+void Session::when_no_break(EmbeddedVolume::InodeRef &ref, AddLease add_lease)
+{
+	for (;;) {
+		// The invalidate lock keeps out a change of the extent map; a break of this
+		// file's layout that is waiting for holders has let go of it, so wait for that
+		// too, as a fault waits on the kernel's invalidate lock: the breaker never misses
+		// a lease made meanwhile.
+		std::shared_lock invalidate(ref->invalidate_lock);
+		std::unique_lock lock(vol_.mutex_);
+		if (!vol_.layout_breaking_.count(ref.ino())) {
+			add_lease();
+			return;
+		}
+		invalidate.unlock();
+		vol_.leases_changed_.wait(lock,
+		                          [&] { return !vol_.layout_breaking_.count(ref.ino()); });
+	}
+}
+
 int Session::mmap(int fd, uint64_t off, uint64_t len, bool writable)
 {
 	auto ref = use_file(fd);
@@ -201,25 +221,14 @@ int Session::mmap(int fd, uint64_t off, uint64_t len, bool writable)
 		throw Error(Errc::invalid_argument, "mmap: length must not be zero");
 	if (off % kBlockSize)
 		throw Error(Errc::invalid_argument, "mmap: offset must be a multiple of 4096");
-	for (;;) {
-		// The invalidate lock keeps out a change of the extent map; a break of this
-		// file's layout that is waiting for holders has let go of it, so wait for that
-		// too, as a fault waits on the kernel's invalidate lock: the breaker never misses
-		// a mapping made meanwhile.
-		std::shared_lock invalidate(ref->invalidate_lock);
-		std::unique_lock lock(vol_.mutex_);
-		if (vol_.layout_breaking_.count(ref.ino())) {
-			invalidate.unlock();
-			vol_.leases_changed_.wait(
-			    lock, [&] { return !vol_.layout_breaking_.count(ref.ino()); });
-			continue;
-		}
+	int id = 0;
+	when_no_break(ref, [&] {
+		id = next_id_++;
 		ref->maps++;
-		int id = next_id_++;
 		uint64_t lease = vol_.add_lease(*this, ref.ino(), off, len, LeaseKind::mapping);
 		maps_.emplace(id, Mapping{ref.ino(), off, len, writable, lease});
-		return id;
-	}
+	});
+	return id;
 }
 
 void Session::revoke_mapping(uint64_t lease)
@@ -233,6 +242,9 @@ EmbeddedVolume::InodeRef Session::use_mapping(int map, Mapping &out)
 {
 	std::lock_guard lock(vol_.mutex_);
 	out = mapping(map);
+	// A revoked mapping is no use of the file: its in-core state may be gone.
+	if (out.revoked)
+		throw Error(Errc::revoked, "the mapping's layout lease was revoked");
 	return EmbeddedVolume::InodeRef(vol_, out.ino);
 }
 
@@ -302,11 +314,13 @@ void Session::munmap(int map)
 
 void Session::pin(int fd, uint64_t off, uint64_t len)
 {
-	std::lock_guard lock(vol_.mutex_);
-	uint64_t ino = regular_file(fd);
+	auto ref = use_file(fd);
 	if (len == 0)
 		throw Error(Errc::invalid_argument, "pin: length must not be zero");
-	pins_.push_back(vol_.add_lease(*this, ino, off, len, LeaseKind::pin));
+	// A pin made while a break waits for mappings would not be seen by it.
+	when_no_break(ref, [&] {
+		pins_.push_back(vol_.add_lease(*this, ref.ino(), off, len, LeaseKind::pin));
+	});
 }
 
 void Session::unpin()

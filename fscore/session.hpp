@@ -89,6 +89,10 @@ class Session
 	// Checks an access through a mapping, with the file's invalidate lock shared held;
 	// returns the file's size.
 	uint64_t check_mapped_access(int map, uint64_t off, size_t len);
+	// Runs `add_lease` with the volume's mutex held, once no break of the file's layout
+	// is under way (new mappings and pins wait for a break, as faults do).
+	template <class AddLease>
+	void when_no_break(EmbeddedVolume::InodeRef &ref, AddLease add_lease);
 
 	EmbeddedVolume &vol_;
 	Holder holder_;

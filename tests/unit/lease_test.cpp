@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <gtest/gtest.h>
 #include <iterator>
@@ -105,6 +106,68 @@ TEST_F(LeaseTest, PunchWaitsForTheHolderToLetGo)
 	punch.get();
 	EXPECT_EQ(breaker_->pread(bfd_, 0, 8192), filled(8192, 0));
 	EXPECT_EQ(outcomes(), std::vector<std::string>{"lease-break:punch-hole:released"});
+}
+
+TEST_F(LeaseTest, HolderCanReadAndWriteWhileItsLeaseIsBroken)
+{
+	// A holder learns of a break from its next command's reply, so that command must not
+	// wait behind the break: it would only end when the break revoked the holder.
+	mount(30s);
+	int map = holder_->mmap(hfd_, 0, 64 * 1024, false);
+	auto truncate = std::async(std::launch::async, [&] { breaker_->truncate(bfd_, 4096); });
+	ASSERT_TRUE(wait_lease_state("breaking"));
+	EXPECT_EQ(holder_->pread(hfd_, 8192, 4096), filled(4096, 'd'));
+	holder_->pwrite(hfd_, 0, filled(100, 'h'));
+	ASSERT_EQ(holder_->take_notices().size(), 1u);
+	holder_->munmap(map);
+	truncate.get();
+	EXPECT_EQ(outcomes(), std::vector<std::string>{"lease-break:truncate:released"});
+	auto head = filled(4096, 'd');
+	std::fill_n(head.begin(), 100, std::byte('h'));
+	EXPECT_EQ(breaker_->pread(bfd_, 0, 8192), head);
+}
+
+TEST_F(LeaseTest, PinMadeDuringABreakWaitsForIt)
+{
+	// A pin is in-flight DMA, which a break must see; one made while the break waits for
+	// mappings waits for the break instead of slipping past it.
+	mount(30s);
+	int map = holder_->mmap(hfd_, 0, 64 * 1024, false);
+	auto punch = std::async(std::launch::async,
+	                        [&] { breaker_->fallocate(bfd_, LayoutOp::punch_hole, 0, 8192); });
+	ASSERT_TRUE(wait_lease_state("breaking"));
+	auto dma = vol_->open_session({300, 0});
+	int dfd = dma->open("/f", false);
+	auto pin = std::async(std::launch::async, [&] { dma->pin(dfd, 0, 8192); });
+	// Time for a pin that did not wait to be made; it must still be waiting.
+	std::this_thread::sleep_for(100ms);
+	EXPECT_EQ(pin.wait_for(0s), std::future_status::timeout) << "pinned during the break";
+	holder_->munmap(map);
+	punch.get();
+	pin.get();
+	auto leases = vol_->leases(std::string("/f"));
+	ASSERT_EQ(leases.size(), 1u);
+	EXPECT_EQ(leases[0].kind, "pin");
+}
+
+TEST_F(LeaseTest, AccessThroughARevokedMappingFailsEvenAfterTheFileIsClosed)
+{
+	mount(50ms);
+	int map = holder_->mmap(hfd_, 0, 64 * 1024, true);
+	breaker_->truncate(bfd_, 0);
+	holder_->close(hfd_);
+	breaker_->close(bfd_); // the last use: the file leaves the in-core table
+	for (auto access :
+	     {std::function<void()>([&] { holder_->mread(map, 0, 10); }),
+	      std::function<void()>([&] { holder_->mwrite(map, 0, filled(1, 'x')); })}) {
+		try {
+			access();
+			ADD_FAILURE() << "access through a revoked mapping succeeded";
+		} catch (const Error &e) {
+			EXPECT_EQ(e.code(), Errc::revoked) << e.what();
+		}
+	}
+	holder_->munmap(map);
 }
 
 TEST_F(LeaseTest, HolderThatHangsOnIsRevokedAndItsBlocksQuarantined)
