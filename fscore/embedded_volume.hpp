@@ -39,6 +39,7 @@
 #include <optional>
 #include <span>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace daxpolicy::fscore
@@ -86,10 +87,13 @@ class LayoutLocks
 
 	void lock()
 	{
-		io_.lock();
-		invalidate_.lock();
-		ilock_.lock();
-		volume_.lock();
+		// Should one throw (only on misuse), those already taken are let go again.
+		std::unique_lock io(io_), invalidate(invalidate_), ilock(ilock_);
+		std::unique_lock volume(volume_);
+		io.release();
+		invalidate.release();
+		ilock.release();
+		volume.release();
 		held_ = true;
 	}
 	void unlock()
@@ -341,9 +345,10 @@ class EmbeddedVolume final : public Volume
 	std::unordered_map<uint64_t, InCore> in_core_;
 	std::map<uint64_t, Lease> leases_;
 	uint64_t next_lease_id_ = 1;
-	// Breaks in progress, by inode: new mappings of the file wait until they are over, as
-	// page faults wait on the kernel's invalidate lock.
-	std::unordered_map<uint64_t, unsigned> layout_breaking_;
+	// Files whose layout a break is changing (one break a file at a time): new mappings
+	// and pins of the file wait until it is over, as page faults wait on the kernel's
+	// invalidate lock.
+	std::unordered_set<uint64_t> layout_breaking_;
 	// Signalled (with mutex_) whenever a lease goes or changes state, or a break ends.
 	std::condition_variable_any leases_changed_;
 	// Freed runs that a revoked lease could still reach, by inode.

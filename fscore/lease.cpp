@@ -160,6 +160,19 @@ void EmbeddedVolume::break_layout(LayoutLocks &locks, Session *breaker, uint64_t
 		break_layout_write(breaker, ino, off, len, op);
 		return;
 	}
+	auto cancelled = [&] { return breaker && breaker->cancelled_; };
+	auto cancel_error = [&] {
+		return Error(Errc::timeout, std::string(layout_op_name(op)) +
+		                                ": cancelled, the session is ending");
+	};
+	// One break of a file at a time. A break waiting for holders has let go of the file's
+	// locks, so another operation can get here meanwhile; it must not pass over the leases
+	// the first one is waiting on (they are `breaking`, not `active`) and take their
+	// blocks from under them.
+	leases_changed_.wait(locks, [&] { return !layout_breaking_.count(ino) || cancelled(); });
+	if (cancelled())
+		throw cancel_error();
+
 	using Clock = std::chrono::steady_clock;
 	const auto start = Clock::now();
 	const auto deadline = start + options_.lease_break_timeout;
@@ -167,19 +180,18 @@ void EmbeddedVolume::break_layout(LayoutLocks &locks, Session *breaker, uint64_t
 		return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start)
 		    .count();
 	};
-	// While this break runs, new mappings of the file wait (Session::mmap).
-	layout_breaking_[ino]++;
+	// While this break runs, new mappings and pins of the file wait (Session::when_no_break),
+	// and so do other breaks of it.
+	layout_breaking_.insert(ino);
 	struct EndBreak {
 		EmbeddedVolume &vol;
 		uint64_t ino;
 		~EndBreak()
 		{
-			if (--vol.layout_breaking_[ino] == 0)
-				vol.layout_breaking_.erase(ino);
+			vol.layout_breaking_.erase(ino);
 			vol.leases_changed_.notify_all();
 		}
 	} end_break{*this, ino};
-	auto cancelled = [&] { return breaker && breaker->cancelled_; };
 
 	// 1. Pins are DMA in flight: they cannot be revoked. Wait for them to go, or give up
 	//    with `busy` having changed nothing.
@@ -191,8 +203,7 @@ void EmbeddedVolume::break_layout(LayoutLocks &locks, Session *breaker, uint64_t
 	};
 	while (const Lease *pin = pinned()) {
 		if (cancelled())
-			throw Error(Errc::timeout, std::string(layout_op_name(op)) +
-			                               ": cancelled, the session is ending");
+			throw cancel_error();
 		if (leases_changed_.wait_until(locks, deadline) == std::cv_status::timeout &&
 		    (pin = pinned())) {
 			queue_lease_event(*pin, op, waited(), "busy");
@@ -229,8 +240,7 @@ void EmbeddedVolume::break_layout(LayoutLocks &locks, Session *breaker, uint64_t
 			for (const Lease &l : broken)
 				if (auto it = leases_.find(l.id); it != leases_.end())
 					it->second.state = LeaseState::active;
-			throw Error(Errc::timeout, std::string(layout_op_name(op)) +
-			                               ": cancelled, the session is ending");
+			throw cancel_error();
 		}
 		if (leases_changed_.wait_until(locks, deadline) == std::cv_status::timeout) {
 			sweep();

@@ -204,13 +204,15 @@ void Session::when_no_break(EmbeddedVolume::InodeRef &ref, AddLease add_lease)
 		// a lease made meanwhile.
 		std::shared_lock invalidate(ref->invalidate_lock);
 		std::unique_lock lock(vol_.mutex_);
+		if (cancelled_)
+			throw Error(Errc::timeout, "cancelled, the session is ending");
 		if (!vol_.layout_breaking_.count(ref.ino())) {
 			add_lease();
 			return;
 		}
 		invalidate.unlock();
-		vol_.leases_changed_.wait(lock,
-		                          [&] { return !vol_.layout_breaking_.count(ref.ino()); });
+		vol_.leases_changed_.wait(
+		    lock, [&] { return !vol_.layout_breaking_.count(ref.ino()) || cancelled_; });
 	}
 }
 

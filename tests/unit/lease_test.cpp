@@ -150,6 +150,52 @@ TEST_F(LeaseTest, PinMadeDuringABreakWaitsForIt)
 	EXPECT_EQ(leases[0].kind, "pin");
 }
 
+TEST_F(LeaseTest, SecondBreakWaitsForTheFirst)
+{
+	// While a break waits for a holder it has let go of the file's locks; a second
+	// operation on the file must not pass over the lease that is `breaking` and take
+	// blocks from under the holder.
+	mount(30s);
+	int map = holder_->mmap(hfd_, 0, 64 * 1024, false);
+	auto truncate = std::async(std::launch::async, [&] { breaker_->truncate(bfd_, 4096); });
+	ASSERT_TRUE(wait_lease_state("breaking"));
+	auto other = vol_->open_session({300, 0});
+	int ofd = other->open("/f", false);
+	auto punch = std::async(std::launch::async,
+	                        [&] { other->fallocate(ofd, LayoutOp::punch_hole, 8192, 8192); });
+	// Time for a punch that did not wait to be done; it must still be waiting.
+	std::this_thread::sleep_for(100ms);
+	EXPECT_EQ(punch.wait_for(0s), std::future_status::timeout) << "punched during the break";
+	holder_->munmap(map);
+	truncate.get();
+	punch.get();
+	EXPECT_EQ(outcomes(), std::vector<std::string>{"lease-break:truncate:released"});
+}
+
+TEST_F(LeaseTest, MappingWaitingForABreakGivesUpWhenItsSessionIsCancelled)
+{
+	// The daemon cancels a session whose client went away, then joins its worker: a
+	// worker waiting in mmap for a break must come back at once, not when the break ends.
+	mount(30s);
+	int map = holder_->mmap(hfd_, 0, 64 * 1024, false);
+	auto truncate = std::async(std::launch::async, [&] { breaker_->truncate(bfd_, 4096); });
+	ASSERT_TRUE(wait_lease_state("breaking"));
+	auto late = vol_->open_session({300, 0});
+	int lfd = late->open("/f", false);
+	auto mapping =
+	    std::async(std::launch::async, [&] { return late->mmap(lfd, 0, 4096, false); });
+	late->cancel();
+	try {
+		mapping.get();
+		ADD_FAILURE() << "mmap went through while the break ran";
+	} catch (const Error &e) {
+		EXPECT_EQ(e.code(), Errc::timeout) << e.what();
+	}
+	EXPECT_EQ(truncate.wait_for(0s), std::future_status::timeout);
+	holder_->munmap(map);
+	truncate.get();
+}
+
 TEST_F(LeaseTest, AccessThroughARevokedMappingFailsEvenAfterTheFileIsClosed)
 {
 	mount(50ms);
