@@ -65,6 +65,29 @@ TEST(Leases, PunchWaitsUntilTheHolderUnmaps)
 	EXPECT_TRUE(d.ok({"list-leases"}).empty());
 }
 
+TEST(Leases, HolderHearsOfTheBreakFromItsNextReadAndLetsGo)
+{
+	// A holder learns of a break in the reply to its next command. With the default
+	// 45 s timeout, a read that waited behind the break would end only in revocation.
+	Daemon d;
+	auto holder = d.io("pool0:/f");
+	holder->command("pwrite 0 64k");
+	holder->command("mmap 0 64k");
+	auto truncate = std::async(std::launch::async, [&] {
+		return d.cli({"io", "-c", "truncate 4k", "pool0:/f"});
+	});
+	wait_lease(d, "pool0:/f", "breaking");
+	json read = holder->command("pread 8k 4k");
+	EXPECT_EQ(read["bytes"], 4096) << read.dump();
+	ASSERT_TRUE(read.contains("notices")) << read.dump();
+	EXPECT_EQ(read["notices"][0]["op"], "truncate");
+	EXPECT_EQ(read["notices"][0]["must_release"], true);
+	holder->command("munmap");
+	Result r = truncate.get();
+	EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+	EXPECT_EQ(last_event(d, "lease-break")["outcome"], "released");
+}
+
 TEST(Leases, HolderThatHangsOnIsRevoked)
 {
 	Daemon d(kShortTimeout);
