@@ -1,6 +1,7 @@
 #include "fscore/error.hpp"
 
 #include <array>
+#include <cerrno>
 #include <utility>
 
 namespace daxpolicy
@@ -8,7 +9,7 @@ namespace daxpolicy
 
 namespace
 {
-constexpr std::array<std::pair<Errc, const char *>, 10> kNames{{
+constexpr std::array<std::pair<Errc, const char *>, 11> kNames{{
     {Errc::not_found, "not-found"},
     {Errc::exists, "exists"},
     {Errc::invalid_argument, "invalid-argument"},
@@ -18,6 +19,7 @@ constexpr std::array<std::pair<Errc, const char *>, 10> kNames{{
     {Errc::revoked, "revoked"},
     {Errc::unsupported, "unsupported"},
     {Errc::no_space, "no-space"},
+    {Errc::corrupted, "corrupted"},
     {Errc::internal, "internal"},
 }};
 } // namespace
@@ -36,6 +38,43 @@ std::optional<Errc> errc_from_name(std::string_view name)
 		if (name == n)
 			return c;
 	return std::nullopt;
+}
+
+Errc errc_from_errno(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		return Errc::not_found;
+	case EEXIST:
+		return Errc::exists;
+	case EINVAL:
+	case ENAMETOOLONG:
+	case ELOOP:
+		return Errc::invalid_argument;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return Errc::permission_denied;
+	case EBUSY:
+	case EWOULDBLOCK:
+	case ETXTBSY:
+		return Errc::busy;
+	case ETIMEDOUT:
+		return Errc::timeout;
+	case ENOTTY:
+	case EOPNOTSUPP:
+	case ENODEV:
+		return Errc::unsupported;
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+		return Errc::no_space;
+	case EUCLEAN: // EFSCORRUPTED, as xfs and ext4 return it
+		return Errc::corrupted;
+	default:
+		return Errc::internal;
+	}
 }
 
 } // namespace daxpolicy

@@ -20,12 +20,17 @@ enum class Errc {
 	revoked,
 	unsupported,
 	no_space,
+	corrupted, // a pool or database fails a consistency check: run fsck
 	internal,
 };
 
 // The code as the CLI prints it: "not-found", "no-space", ...
 const char *errc_name(Errc code);
 std::optional<Errc> errc_from_name(std::string_view name);
+
+// The code for a failed system call's errno: ENOENT is not-found, EACCES and EPERM are
+// permission-denied, ENOSPC no-space, EBUSY busy, ...; what has no better code is internal.
+Errc errc_from_errno(int err);
 
 class Error : public std::runtime_error
 {
