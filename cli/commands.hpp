@@ -19,7 +19,7 @@ struct Globals {
 int run_io(const Globals &g, const std::string &path, const std::vector<std::string> &commands,
            bool create);
 // Offline: no daemon involved.
-int run_mkfs(const Globals &g, const std::string &pool, const std::string &size);
+int run_mkfs(const Globals &g, const std::string &pool, const std::string &size, bool force);
 int run_fsck(const Globals &g, const std::string &pool);
 int run_check(const Globals &g, const std::vector<std::string> &paths);
 

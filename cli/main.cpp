@@ -251,7 +251,9 @@ int main(int argc, char **argv)
 	auto *mkfs = app.add_subcommand("mkfs", "make an embedded pool (offline)");
 	mkfs->add_option("POOL", pool)->required();
 	mkfs->add_option("--size", size, "pool size (default 1GiB)");
-	mkfs->callback([&] { action = [&] { return run_mkfs(g, pool, size); }; });
+	bool force = false;
+	mkfs->add_flag("--force", force, "format a device that holds a pool already");
+	mkfs->callback([&] { action = [&] { return run_mkfs(g, pool, size, force); }; });
 	auto *fsck = app.add_subcommand("fsck", "check an embedded pool (offline)");
 	fsck->add_option("POOL", pool)->required();
 	fsck->callback([&] { action = [&] { return run_fsck(g, pool); }; });

@@ -11,13 +11,13 @@
 namespace daxpolicy::cli
 {
 
-int run_mkfs(const Globals &g, const std::string &pool, const std::string &size_text)
+int run_mkfs(const Globals &g, const std::string &pool, const std::string &size_text, bool force)
 {
 	auto size = fscore::parse_size(size_text);
 	if (!size)
 		throw Error(Errc::invalid_argument,
 		            "--size: '" + size_text + "' is not a size (1GiB, 512m, 64M)");
-	fscore::EmbeddedVolume::mkfs(pool, *size);
+	fscore::EmbeddedVolume::mkfs(pool, *size, force);
 	auto vol = fscore::EmbeddedVolume::mount(pool, {});
 	auto info = vol->info();
 	g.out.object({{"pool", pool},

@@ -1,7 +1,9 @@
 #include "fscore/allocator.hpp"
 
 #include "fscore/error.hpp"
+#include "fscore/fault.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace daxpolicy::fscore
@@ -23,33 +25,50 @@ bool BlockAllocator::in_use(uint64_t block) const
 	return (words_[block / 64] >> (block % 64)) & 1;
 }
 
-void BlockAllocator::stage_word(Transaction &txn, uint64_t word)
+void BlockAllocator::stage_words(Transaction &txn, uint64_t first, uint64_t last)
 {
-	txn.stage(&disk_words_[word], words_[word] & ~quarantined_[word]);
+	// Contiguous words go in one record: a large run costs one record, not one a word.
+	std::vector<uint64_t> disk(last - first + 1);
+	for (uint64_t w = first; w <= last; w++)
+		disk[w - first] = words_[w] & ~quarantined_[w];
+	txn.stage(&disk_words_[first], disk.data(), disk.size() * sizeof(uint64_t));
+}
+
+void BlockAllocator::change_range(Transaction &txn, uint64_t start, uint64_t len,
+                                  const std::function<void(uint64_t word, uint64_t mask)> &change)
+{
+	uint64_t first = start / 64, last = (start + len - 1) / 64;
+	// The undo is registered before anything changes and restores what was there, so an
+	// exception at any point below (staging past the journal's capacity included) leaves
+	// the DRAM view exactly as the pool has it.
+	std::vector<uint64_t> words(words_.begin() + first, words_.begin() + last + 1);
+	std::vector<uint64_t> quarantined(quarantined_.begin() + first,
+	                                  quarantined_.begin() + last + 1);
+	txn.on_abort([this, first, words = std::move(words), quarantined = std::move(quarantined),
+	              free = free_] {
+		std::copy(words.begin(), words.end(), words_.begin() + first);
+		std::copy(quarantined.begin(), quarantined.end(), quarantined_.begin() + first);
+		free_ = free;
+	});
+	for (uint64_t w = first; w <= last; w++) {
+		uint64_t lo = w == first ? start % 64 : 0;
+		uint64_t hi = w == last ? (start + len - 1) % 64 : 63;
+		uint64_t mask = (hi == 63 ? ~uint64_t{0} : (uint64_t{1} << (hi + 1)) - 1) &
+		                ~((uint64_t{1} << lo) - 1);
+		change(w, mask);
+	}
+	stage_words(txn, first, last);
 }
 
 void BlockAllocator::set_range(Transaction &txn, uint64_t start, uint64_t len, bool used)
 {
-	for (uint64_t b = start; b < start + len; b++) {
-		uint64_t mask = uint64_t{1} << (b % 64);
+	change_range(txn, start, len, [&](uint64_t w, uint64_t mask) {
 		if (used)
-			words_[b / 64] |= mask;
+			words_[w] |= mask;
 		else
-			words_[b / 64] &= ~mask;
-	}
-	for (uint64_t w = start / 64; w <= (start + len - 1) / 64; w++)
-		stage_word(txn, w);
-	free_ = used ? free_ - len : free_ + len;
-	txn.on_abort([this, start, len, used] {
-		for (uint64_t b = start; b < start + len; b++) {
-			uint64_t mask = uint64_t{1} << (b % 64);
-			if (used)
-				words_[b / 64] &= ~mask;
-			else
-				words_[b / 64] |= mask;
-		}
-		free_ = used ? free_ + len : free_ - len;
+			words_[w] &= ~mask;
 	});
+	free_ = used ? free_ - len : free_ + len;
 }
 
 BlockAllocator::Run BlockAllocator::take(Transaction &txn, uint64_t start, uint64_t want)
@@ -76,11 +95,28 @@ std::optional<uint64_t> BlockAllocator::find_aligned(uint64_t align) const
 	return std::nullopt;
 }
 
-BlockAllocator::Run BlockAllocator::allocate(Transaction &txn, uint64_t want, uint64_t goal,
-                                             uint64_t align)
+void BlockAllocator::reserve(uint64_t blocks)
 {
-	if (free_ == 0)
+	// One block in 256 (at least 64) is kept for metadata.
+	uint64_t margin = std::max<uint64_t>(64, (total_ - data_start_) / 256);
+	if (free_ < reserved_ + margin || blocks > free_ - reserved_ - margin)
+		throw Error(Errc::no_space, "no space left in the pool for cached data");
+	reserved_ += blocks;
+}
+
+void BlockAllocator::unreserve(uint64_t blocks)
+{
+	reserved_ -= std::min(blocks, reserved_);
+}
+
+BlockAllocator::Run BlockAllocator::allocate(Transaction &txn, uint64_t want, uint64_t goal,
+                                             uint64_t align, bool use_reserved)
+{
+	fault::hit(fault::Site::allocate);
+	uint64_t available = use_reserved ? free_ : free_ > reserved_ ? free_ - reserved_ : 0;
+	if (available == 0)
 		throw Error(Errc::no_space, "no free blocks left in the pool");
+	want = std::min(want, available);
 	if (align > 1 && align % 64 == 0 && want >= align &&
 	    (goal == 0 || goal % align != 0 || in_use(goal)))
 		if (auto b = find_aligned(align))
@@ -102,6 +138,9 @@ BlockAllocator::Run BlockAllocator::allocate(Transaction &txn, uint64_t want, ui
 
 void BlockAllocator::release(Transaction &txn, uint64_t start, uint64_t len, bool quarantine)
 {
+	if (len == 0 || start < data_start_ || start >= total_ || len > total_ - start)
+		throw Error(Errc::corrupted, "freeing blocks [" + std::to_string(start) + ", +" +
+		                                 std::to_string(len) + ") outside the data area");
 	for (uint64_t b = start; b < start + len; b++)
 		if (!in_use(b) || ((quarantined_[b / 64] >> (b % 64)) & 1))
 			throw Error(Errc::internal,
@@ -110,14 +149,7 @@ void BlockAllocator::release(Transaction &txn, uint64_t start, uint64_t len, boo
 		set_range(txn, start, len, false);
 		return;
 	}
-	for (uint64_t b = start; b < start + len; b++)
-		quarantined_[b / 64] |= uint64_t{1} << (b % 64);
-	for (uint64_t w = start / 64; w <= (start + len - 1) / 64; w++)
-		stage_word(txn, w);
-	txn.on_abort([this, start, len] {
-		for (uint64_t b = start; b < start + len; b++)
-			quarantined_[b / 64] &= ~(uint64_t{1} << (b % 64));
-	});
+	change_range(txn, start, len, [&](uint64_t w, uint64_t mask) { quarantined_[w] |= mask; });
 }
 
 void BlockAllocator::end_quarantine(uint64_t start, uint64_t len)

@@ -4,6 +4,7 @@
 #include "fscore/embedded_volume.hpp"
 #include "fscore/error.hpp"
 #include "fscore/extent_map.hpp"
+#include "fscore/range.hpp"
 #include "fscore/superblock.hpp"
 
 #include <algorithm>
@@ -81,17 +82,15 @@ void EmbeddedVolume::store_data(const ExtentMap &map, uint64_t off, std::span<co
 }
 
 void EmbeddedVolume::write_blocks(Transaction &txn, ExtentMap &map, DiskInode &di, uint64_t off,
-                                  std::span<const std::byte> data)
+                                  std::span<const std::byte> data, bool reserved)
 {
-	uint64_t end = off + data.size();
+	uint64_t end = range_end("write", off, data.size());
 	uint64_t first = off / kBlockSize, last = (end + kBlockSize - 1) / kBlockSize;
-	if (last > kMaxFileBlocks)
-		throw Error(Errc::invalid_argument, "offset beyond the largest file");
 	// Past the old end-of-file the last block may hold bytes of the file as it once was
 	// (a truncate keeps the block): they must read as zeros once the file covers them.
 	if (off > di.size)
 		zero_mapped(map, di.size, std::min(off, blocks_for(di.size) * kBlockSize));
-	allocate_range(txn, map, first, last - first, off, end);
+	allocate_range(txn, map, first, last - first, off, end, reserved);
 	// The data is durable before the caller commits the extents and size that expose it.
 	store_data(map, off, data);
 	di.size = std::max(di.size, end);
@@ -99,17 +98,17 @@ void EmbeddedVolume::write_blocks(Transaction &txn, ExtentMap &map, DiskInode &d
 }
 
 void EmbeddedVolume::allocate_range(Transaction &txn, ExtentMap &map, uint64_t first,
-                                    uint64_t count, uint64_t keep_from, uint64_t keep_to)
+                                    uint64_t count, uint64_t keep_from, uint64_t keep_to,
+                                    bool reserved)
 {
 	// Allocate every hole first: if that fails, nothing has been written.
 	for (uint64_t lblk = first; lblk < first + count;) {
-		if (map.pblk_of(lblk)) {
-			lblk++;
+		auto [pblk, blocks] = map.run_of(lblk); // run by run: a huge range is no slower
+		if (pblk) {
+			lblk += blocks;
 			continue;
 		}
-		uint64_t hole_end = lblk + 1;
-		while (hole_end < first + count && !map.pblk_of(hole_end))
-			hole_end++;
+		uint64_t hole_end = std::min(first + count, lblk + blocks);
 		uint64_t goal = 0;
 		if (lblk > 0)
 			if (auto prev = map.pblk_of(lblk - 1))
@@ -117,7 +116,8 @@ void EmbeddedVolume::allocate_range(Transaction &txn, ExtentMap &map, uint64_t f
 		// Where a whole 2 MiB of the file is being filled, place it 2 MiB-aligned in the
 		// pool too, so that it can be mapped with one huge page.
 		bool huge = lblk % kHugeBlocks == 0 && hole_end - lblk >= kHugeBlocks;
-		auto run = alloc_->allocate(txn, hole_end - lblk, goal, huge ? kHugeBlocks : 1);
+		auto run =
+		    alloc_->allocate(txn, hole_end - lblk, goal, huge ? kHugeBlocks : 1, reserved);
 		// New blocks may hold old data of a freed file: zero what [keep_from, keep_to)
 		// will not overwrite, durably, before the commit that makes them the file's.
 		for (uint64_t b = 0; b < run.len; b++) {
@@ -194,6 +194,7 @@ size_t EmbeddedVolume::read_file(uint64_t ino, InCore &ic, uint64_t off, std::sp
 		            cached_page(ino, ic, pos / kBlockSize, map).data.data() + in_page, n);
 		done += n;
 	}
+	trim_cache(ic);
 	return out.size();
 }
 
@@ -202,11 +203,11 @@ void EmbeddedVolume::write_file(Session *writer, uint64_t ino, InCore &ic, uint6
 {
 	if (data.empty())
 		return;
+	uint64_t end = range_end("write", off, data.size());
 	if (ic.effective_dax) {
 		// DAX: straight to the pool, persistent when this returns.
 		const DiskInode &now = inode(ino);
 		ExtentMap map(*pool_, now);
-		uint64_t end = off + data.size();
 		if (end <= now.size && map.covers(off / kBlockSize, blocks_for(end))) {
 			// An overwrite changes no metadata but mtime, so it needs no transaction:
 			// the data is durable when store_data returns. mtime is stored in place
@@ -228,9 +229,15 @@ void EmbeddedVolume::write_file(Session *writer, uint64_t ino, InCore &ic, uint6
 		return;
 	}
 	uint64_t size = size_of(ino, ic);
+	std::vector<uint64_t> pages;
+	if (off > size && size % kBlockSize)
+		pages.push_back(size / kBlockSize);
+	for (uint64_t index = off / kBlockSize; index < blocks_for(end); index++)
+		pages.push_back(index);
+	std::optional<ExtentMap> map;
+	reserve_cached(ino, ic, map, pages);
 	// Growing past a partial last page: that page, read in with zeros past end-of-file,
 	// goes back dirty, so the zeros reach the pool over whatever the block held.
-	std::optional<ExtentMap> map;
 	if (off > size && size % kBlockSize) {
 		cached_page(ino, ic, size / kBlockSize, map);
 		ic.cache.dirty_pages.insert(size / kBlockSize);
@@ -244,53 +251,113 @@ void EmbeddedVolume::write_file(Session *writer, uint64_t ino, InCore &ic, uint6
 		ic.cache.dirty_pages.insert(index);
 		done += n;
 	}
-	if (off + data.size() > size) {
-		std::lock_guard lock(mutex_);
-		ic.cache.size = off + data.size();
+	std::lock_guard lock(mutex_);
+	if (end > size)
+		ic.cache.size = end;
+	// A bounded cache: past kDirtyPagesMax the file is written back now, as the kernel's
+	// dirty throttling does, so no client can make the daemon hold unbounded DRAM.
+	if (ic.cache.dirty_pages.size() > kDirtyPagesMax) {
+		try {
+			writeback(ino);
+		} catch (const Error &) {
+			// The write itself is in the cache, its blocks reserved; fsync reports
+			// what keeps it from the pool.
+		}
 	}
+	trim_cache(ic);
+}
+
+void EmbeddedVolume::reserve_cached(uint64_t ino, InCore &ic, std::optional<ExtentMap> &map,
+                                    const std::vector<uint64_t> &pages)
+{
+	// The pages about to be dirtied that no block backs yet will need one at write-back:
+	// reserve them now, or refuse the write with nothing changed.
+	if (!map)
+		map.emplace(*pool_, inode(ino));
+	std::vector<uint64_t> unbacked;
+	for (uint64_t index : pages)
+		if (!ic.cache.reserved.count(index) && !map->pblk_of(index))
+			unbacked.push_back(index);
+	if (unbacked.empty())
+		return;
+	{
+		std::lock_guard lock(mutex_);
+		alloc_->reserve(unbacked.size());
+	}
+	ic.cache.reserved.insert(unbacked.begin(), unbacked.end());
+}
+
+void EmbeddedVolume::trim_cache(InCore &ic)
+{
+	if (ic.cache.pages.size() <= kCachedPagesMax)
+		return;
+	// Clean pages can be read again from the pool; dirty ones stay until written back.
+	std::erase_if(ic.cache.pages,
+	              [&](const auto &page) { return !ic.cache.dirty_pages.count(page.first); });
 }
 
 void EmbeddedVolume::writeback(uint64_t ino)
 {
-	PageCache &cache = in_core_.at(ino).cache;
+	InCore &ic = in_core_.at(ino);
+	PageCache &cache = ic.cache;
 	if (!cache.dirty())
 		return;
-	Transaction txn(journal_);
-	DiskInode di = inode(ino);
-	ExtentMap map(*pool_, di);
 	uint64_t size = file_size(ino);
-	// Each run of consecutive dirty pages goes back in one write (of at most 1 MiB, through
-	// one reused buffer), so contiguous blocks are allocated together and persisted with
-	// one flush.
+	std::vector<uint64_t> dirty;
+	for (uint64_t index : cache.dirty_pages)
+		if (index * kBlockSize < size) // pages past end-of-file were cut off: dropped
+			dirty.push_back(index);
+	// In bounded transactions of at most kWritebackChunk bytes, each advancing the size on
+	// the pool no further than what it wrote, as ext4 advances i_disksize: a crash part-way
+	// leaves a consistent file holding a prefix of the write-back. Each run of consecutive
+	// dirty pages goes back in one write (of at most 1 MiB, through one reused buffer), so
+	// contiguous blocks are allocated together and persisted with one flush.
 	constexpr size_t kRunMax = 1 << 20;
 	std::vector<std::byte> run;
 	run.reserve(kRunMax);
-	uint64_t run_start = 0;
-	auto write_run = [&] {
-		if (!run.empty())
-			write_blocks(txn, map, di, run_start, run);
-		run.clear();
-	};
-	for (uint64_t index : cache.dirty_pages) {
-		uint64_t start = index * kBlockSize;
-		if (start >= size)
-			break;
-		if (!run.empty() && (run_start + run.size() != start || run.size() == kRunMax))
-			write_run();
-		if (run.empty())
-			run_start = start;
-		const CachedPage &page = cache.pages.at(index);
-		size_t n = static_cast<size_t>(std::min<uint64_t>(kBlockSize, size - start));
-		run.insert(run.end(), page.data.begin(), page.data.begin() + n);
-	}
-	write_run();
-	di.size = size;
-	map.store(txn, *alloc_, di);
-	stage_inode(txn, ino, di);
-	txn.commit();
+	size_t next = 0;
+	do {
+		Transaction txn(journal_);
+		DiskInode di = inode(ino);
+		ExtentMap map(*pool_, di);
+		uint64_t run_start = 0, chunk_bytes = 0, written_end = di.size;
+		auto write_run = [&] {
+			if (run.empty())
+				return;
+			write_blocks(txn, map, di, run_start, run, true);
+			written_end = std::max(written_end, run_start + run.size());
+			chunk_bytes += run.size();
+			run.clear();
+		};
+		size_t first = next;
+		for (; next < dirty.size() && chunk_bytes + run.size() < kWritebackChunk; next++) {
+			uint64_t start = dirty[next] * kBlockSize;
+			if (!run.empty() &&
+			    (run_start + run.size() != start || run.size() == kRunMax))
+				write_run();
+			if (run.empty())
+				run_start = start;
+			const CachedPage &page = cache.pages.at(dirty[next]);
+			size_t n =
+			    static_cast<size_t>(std::min<uint64_t>(kBlockSize, size - start));
+			run.insert(run.end(), page.data.begin(), page.data.begin() + n);
+		}
+		write_run();
+		di.size = next == dirty.size() ? size : std::min(size, written_end);
+		map.store(txn, *alloc_, di);
+		stage_inode(txn, ino, di);
+		txn.commit();
+		for (size_t i = first; i < next; i++) {
+			cache.dirty_pages.erase(dirty[i]);
+			if (cache.reserved.erase(dirty[i]))
+				alloc_->unreserve(1);
+		}
+	} while (next < dirty.size());
+	alloc_->unreserve(cache.reserved.size()); // pages past end-of-file: nothing to write
+	cache.reserved.clear();
 	cache.dirty_pages.clear();
 	cache.size.reset();
-	in_core_.at(ino).mtime_unflushed = false;
+	ic.mtime_unflushed = false;
 }
 
 void EmbeddedVolume::sync_file(uint64_t ino, InCore &ic)
@@ -334,9 +401,7 @@ void EmbeddedVolume::release_if_unused(uint64_t ino)
 	in_core_.erase(ino);
 	const DiskInode &di = inode(ino);
 	if (di.nlink == 0) {
-		Transaction txn(journal_);
-		free_inode(txn, ino);
-		txn.commit();
+		free_orphan(ino);
 		return;
 	}
 	queued_events_.push_back(

@@ -4,6 +4,7 @@
 #include "fscore/error.hpp"
 #include "fscore/session.hpp"
 #include "fscore/superblock.hpp"
+#include "fscore/verify.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -12,13 +13,18 @@
 namespace daxpolicy::fscore
 {
 
-void EmbeddedVolume::mkfs(const std::filesystem::path &pool_path, uint64_t size)
+void EmbeddedVolume::mkfs(const std::filesystem::path &pool_path, uint64_t size, bool force)
 {
 	if (size < kMinPoolSize)
 		throw Error(Errc::invalid_argument, "pool size must be at least " +
 		                                        std::to_string(kMinPoolSize >> 20) +
 		                                        " MiB");
 	auto pool = PmemPool::create(pool_path, size);
+	// A new pool file is empty; a devdax device is not, and may hold a pool with data.
+	if (!force && std::memcmp(pool->base(), kMagic, sizeof(kMagic)) == 0)
+		throw Error(Errc::exists, pool_path.string() +
+		                              ": holds a daxpolicy pool already (mkfs --force "
+		                              "formats it anyway)");
 	Superblock sb = geometry(std::min(size, pool->size()));
 	std::byte *base = pool->base();
 
@@ -65,16 +71,31 @@ EmbeddedVolume::EmbeddedVolume(std::unique_ptr<PmemPool> pool, Options options)
 std::unique_ptr<EmbeddedVolume> EmbeddedVolume::mount(const std::filesystem::path &pool_path,
                                                       Options options)
 {
+	// Locked exclusively before anything is read (PmemPool::open): a second daemon must not
+	// replay the journal or free the orphans of the first.
 	auto pool = PmemPool::open(pool_path);
-	if (pool->size() < kMinPoolSize)
-		throw Error(Errc::invalid_argument,
-		            pool_path.string() + ": not a usable daxpolicy pool: too small");
 	check_superblock(*reinterpret_cast<const Superblock *>(pool->base()), pool->size(),
 	                 pool_path.string());
 	pool->set_observer(options.observer);
 	std::unique_ptr<EmbeddedVolume> vol(
 	    new EmbeddedVolume(std::move(pool), std::move(options)));
-	vol->replayed_journal_ = vol->journal_.recover();
+	try {
+		vol->replayed_journal_ = vol->journal_.recover(*vol->sb_);
+	} catch (const Error &e) {
+		throw Error(e.code(),
+		            pool_path.string() + ": " + e.what() + "; run `daxpolicy fsck`");
+	}
+	// The same checks as fsck's, before anything in the pool is trusted: a pool fsck would
+	// reject is refused, never served.
+	FsckReport report = verify_pool({vol->pool_->base(), vol->pool_->size()});
+	if (!report.clean())
+		throw Error(
+		    Errc::corrupted,
+		    pool_path.string() + ": pool is damaged: " + report.problems.front() +
+		        (report.problems.size() > 1
+		             ? " (and " + std::to_string(report.problems.size() - 1) + " more)"
+		             : "") +
+		        "; run `daxpolicy fsck`");
 	vol->was_unclean_ = vol->sb_->clean == 0;
 	// Cleared before anything changes, so a crash from here on is seen at the next mount.
 	vol->sb_->clean = 0;
@@ -109,30 +130,12 @@ DiskInode &EmbeddedVolume::inode(uint64_t ino) const
 
 void EmbeddedVolume::load()
 {
-	auto corrupt = [&](const std::string &why) {
-		throw Error(Errc::invalid_argument, pool_->path().string() +
-		                                        ": pool is inconsistent (" + why +
-		                                        "); run `daxpolicy fsck`");
-	};
-	if (inode(kRootIno).type != InodeType::directory)
-		corrupt("root is not a directory");
+	// The pool passed verify_pool: every entry, extent and chain here is sound.
 	for (uint64_t ino = sb_->inode_count - 1; ino >= 1; ino--) {
 		const DiskInode &di = inode(ino);
 		if (di.type == InodeType::free) {
 			free_inos_.push_back(ino);
 			continue;
-		}
-		if (di.type != InodeType::regular && di.type != InodeType::directory)
-			corrupt("inode " + std::to_string(ino) + " has an unknown type");
-		try {
-			ExtentMap map(*pool_, di);
-			for (const Extent &e : map.extents())
-				if (e.pblk < sb_->data_start ||
-				    e.pblk + uint64_t{e.len} > sb_->total_blocks)
-					corrupt("inode " + std::to_string(ino) +
-					        " has an extent outside the data area");
-		} catch (const Error &e) {
-			corrupt("inode " + std::to_string(ino) + ": " + e.what());
 		}
 		if (di.type != InodeType::directory)
 			continue;
@@ -145,17 +148,11 @@ void EmbeddedVolume::load()
 				dir.free_slots.push_back(slot);
 				continue;
 			}
-			if (d->ino >= sb_->inode_count || d->name_len == 0 ||
-			    d->name_len > kNameMax)
-				corrupt("directory " + std::to_string(ino) + " has a bad entry");
 			std::string name(d->name, d->name_len);
 			dir.entries.emplace(name, DirEntry{d->ino, slot});
 			parents_[d->ino] = Parent{ino, name};
 		}
 	}
-	for (const auto &[ino, parent] : parents_)
-		if (inode(ino).type == InodeType::free)
-			corrupt("directory entry names free inode " + std::to_string(ino));
 }
 
 void EmbeddedVolume::free_orphans()
@@ -165,9 +162,7 @@ void EmbeddedVolume::free_orphans()
 	for (uint64_t ino = 2; ino < sb_->inode_count; ino++) {
 		if (inode(ino).type == InodeType::free || inode(ino).nlink != 0)
 			continue;
-		Transaction txn(journal_);
-		free_inode(txn, ino);
-		txn.commit();
+		free_orphan(ino);
 	}
 }
 
@@ -229,29 +224,56 @@ FileInfo EmbeddedVolume::stat(const std::string &path)
 	return info_of(resolve(path), path);
 }
 
-void EmbeddedVolume::walk_locked(uint64_t ino, const std::string &path,
-                                 const std::function<void(const FileInfo &)> &visit) const
-{
-	visit(info_of(ino, path));
-	auto dir = dirs_.find(ino);
-	if (dir == dirs_.end())
-		return;
-	std::string prefix = path == "/" ? "/" : path + "/";
-	for (const auto &[name, entry] : dir->second.entries)
-		walk_locked(entry.ino, prefix + name, visit);
-}
-
 void EmbeddedVolume::walk(const std::string &path,
                           const std::function<void(const FileInfo &)> &visit)
 {
-	std::vector<FileInfo> found;
+	// Depth first, parents before children, kWalkBatch files per hold of the volume lock:
+	// a walk of any tree neither holds the lock for long nor recurses. Visited without
+	// the lock, so the visitor may call back into the volume. The tree may change between
+	// batches; each directory is resumed after the last name taken from it, so a file is
+	// never reported twice by one walk, though one renamed meanwhile may be missed.
+	constexpr size_t kWalkBatch = 1024;
+	struct Frame {
+		uint64_t dir;
+		std::string path;
+		std::optional<std::string> after; // the last name taken from it
+	};
+	std::vector<Frame> stack;
+	std::vector<FileInfo> batch;
 	{
 		std::lock_guard lock(mutex_);
-		walk_locked(resolve(path), path, [&](const FileInfo &fi) { found.push_back(fi); });
+		uint64_t ino = resolve(path);
+		batch.push_back(info_of(ino, path));
+		if (dirs_.count(ino))
+			stack.push_back({ino, path, std::nullopt});
 	}
-	// Visited without the lock, so the visitor may call back into the volume.
-	for (const auto &fi : found)
-		visit(fi);
+	for (;;) {
+		for (const auto &fi : batch)
+			visit(fi);
+		batch.clear();
+		if (stack.empty())
+			return;
+		std::lock_guard lock(mutex_);
+		while (!stack.empty() && batch.size() < kWalkBatch) {
+			Frame &top = stack.back();
+			auto dir = dirs_.find(top.dir);
+			if (dir == dirs_.end()) { // removed meanwhile
+				stack.pop_back();
+				continue;
+			}
+			const auto &entries = dir->second.entries;
+			auto it = top.after ? entries.upper_bound(*top.after) : entries.begin();
+			if (it == entries.end()) {
+				stack.pop_back();
+				continue;
+			}
+			top.after = it->first;
+			std::string child = (top.path == "/" ? "/" : top.path + "/") + it->first;
+			batch.push_back(info_of(it->second.ino, child));
+			if (dirs_.count(it->second.ino))
+				stack.push_back({it->second.ino, std::move(child), std::nullopt});
+		}
+	}
 }
 
 void EmbeddedVolume::set_dax_flag(const std::string &path, bool on)

@@ -125,11 +125,17 @@ class EmbeddedVolume final : public Volume
 		std::chrono::milliseconds lease_break_timeout{45000};
 		// Crash testing: sees every persistence primitive from mount on.
 		PersistObserver *observer = nullptr;
+		// A free (rm, truncate, punch) goes in steps of at most this many extents and
+		// blocks, each its own transaction, so that it fits the journal whatever the
+		// file. Tests make them small to cover the steps.
+		size_t free_step_extents = 256;
+		uint64_t free_step_blocks = uint64_t{1} << 20;
 	};
 
 	// Creates the pool file (sparse) and writes an empty filesystem: superblock, journal,
-	// inode table with the root directory, bitmap.
-	static void mkfs(const std::filesystem::path &pool_path, uint64_t size);
+	// inode table with the root directory, bitmap. A device that holds a pool already is
+	// refused with `exists` unless `force`.
+	static void mkfs(const std::filesystem::path &pool_path, uint64_t size, bool force = false);
 	// Maps the pool, checks the superblock, replays the journal, frees orphans.
 	static std::unique_ptr<EmbeddedVolume> mount(const std::filesystem::path &pool_path,
 	                                             Options options);
@@ -241,13 +247,15 @@ class EmbeddedVolume final : public Volume
 	std::string path_of_locked(uint64_t ino) const;
 	FileInfo info_of(uint64_t ino, std::string path) const;
 	bool effective_for(const DiskInode &di) const;
-	void walk_locked(uint64_t ino, const std::string &path,
-	                 const std::function<void(const FileInfo &)> &visit) const;
 	uint64_t make_node(const std::string &path, InodeType type);
 	void add_dirent(Transaction &txn, uint64_t dir, const std::string &name, uint64_t ino);
 	void remove_dirent(Transaction &txn, uint64_t dir, const std::string &name);
 	Dirent *dirent_slot(const ExtentMap &dir, uint64_t slot) const;
-	void free_inode(Transaction &txn, uint64_t ino);
+	// Frees an orphan (nlink 0, no longer in use): its blocks in steps (free_blocks), then
+	// its extent chain and the inode. Restartable: mount finishes one a crash cut short.
+	void free_orphan(uint64_t ino);
+	// After an unlink committed: frees the orphan now unless the file is in use.
+	void free_if_unused(uint64_t ino);
 	// Returns the `removed` event, for the caller to queue once the transaction commits.
 	VolumeEvent unlink_locked(Transaction &txn, uint64_t dir, const std::string &name);
 	void stage_inode(Transaction &txn, uint64_t ino, const DiskInode &di);
@@ -260,14 +268,15 @@ class EmbeddedVolume final : public Volume
 	// stages `di` and commits. One map per file per transaction: chain blocks a store has
 	// staged are not in the pool until commit, so a second load would read stale ones.
 	// With mutex_ held (and, for a regular file, its ilock exclusive).
+	// With `reserved`, the blocks come from those reserved for the file's cached writes.
 	void write_blocks(Transaction &txn, ExtentMap &map, DiskInode &di, uint64_t off,
-	                  std::span<const std::byte> data);
+	                  std::span<const std::byte> data, bool reserved = false);
 	// Copies `data` durably over file blocks that are all mapped, run by contiguous run.
 	void store_data(const ExtentMap &map, uint64_t off, std::span<const std::byte> data);
 	// Maps every hole of file blocks [first, first+count) to fresh blocks, zeroing what
 	// the byte range [keep_from, keep_to) is not about to overwrite. With mutex_ held.
 	void allocate_range(Transaction &txn, ExtentMap &map, uint64_t first, uint64_t count,
-	                    uint64_t keep_from, uint64_t keep_to);
+	                    uint64_t keep_from, uint64_t keep_to, bool reserved = false);
 	// With the file's ilock held as DataReadLock takes it. Returns the bytes read: fewer
 	// than asked at end-of-file.
 	size_t read_file(uint64_t ino, InCore &ic, uint64_t off, std::span<std::byte> out);
@@ -275,6 +284,12 @@ class EmbeddedVolume final : public Volume
 	// that allocates under someone else's mapping breaks their lease (BREAK_WRITE).
 	void write_file(Session *writer, uint64_t ino, InCore &ic, uint64_t off,
 	                std::span<const std::byte> data);
+	// Reserves blocks for the cached `pages` that have none (delayed allocation), or throws
+	// no-space having changed nothing. With the ilock exclusive; takes mutex_.
+	void reserve_cached(uint64_t ino, InCore &ic, std::optional<ExtentMap> &map,
+	                    const std::vector<uint64_t> &pages);
+	// Drops clean pages of a cache grown past kCachedPagesMax. With the ilock exclusive.
+	void trim_cache(InCore &ic);
 	// fsync: cached data and an unflushed mtime reach the pool. With the ilock exclusive
 	// and mutex_ held.
 	void sync_file(uint64_t ino, InCore &ic);
@@ -289,6 +304,9 @@ class EmbeddedVolume final : public Volume
 	void zero_mapped(const ExtentMap &map, uint64_t from, uint64_t to);
 
 	// Space operations (space.cpp).
+	// Frees file blocks [first, last) from the end down in bounded steps, each a
+	// transaction. Returns whether it freed anything. With mutex_ held.
+	bool free_blocks(uint64_t ino, uint64_t first, uint64_t last);
 	void truncate_locked(uint64_t ino, uint64_t size);
 	void fallocate_locked(uint64_t ino, LayoutOp op, uint64_t off, uint64_t len,
 	                      bool keep_size);

@@ -27,7 +27,7 @@ std::vector<uint64_t> ExtentMap::chain(const PmemPool &pool, const DiskInode &di
 {
 	std::vector<uint64_t> blocks;
 	for (uint64_t b = di.extent_block; b != 0; b = block_at(pool, b)->next) {
-		if (b * kBlockSize >= pool.size() || blocks.size() > pool.size() / kBlockSize)
+		if (b >= pool.size() / kBlockSize || blocks.size() > pool.size() / kBlockSize)
 			throw Error(Errc::internal, "extent chain leaves the pool or loops");
 		blocks.push_back(b);
 	}
@@ -178,7 +178,9 @@ void ExtentMap::store(Transaction &txn, BlockAllocator &alloc, DiskInode &di) co
 	}
 	for (size_t i = needed; i < old_chain.size(); i++)
 		alloc.release(txn, old_chain[i], 1);
-	// Each chain block is staged whole: a new one may hold anything from a freed file.
+	// Each chain block is staged whole: a new one may hold anything from a freed file. One
+	// that already holds what it should is not staged at all, so a change near the end of
+	// a long chain (an append, a truncate's step) costs a block or two, not the chain.
 	for (size_t i = 0; i < blocks.size(); i++) {
 		ExtentBlock eb{};
 		eb.next = i + 1 < blocks.size() ? blocks[i + 1] : 0;
@@ -187,7 +189,10 @@ void ExtentMap::store(Transaction &txn, BlockAllocator &alloc, DiskInode &di) co
 		    static_cast<uint32_t>(std::min(kExtentsPerBlock, extents_.size() - first));
 		std::copy_n(extents_.begin() + static_cast<std::ptrdiff_t>(first), eb.count,
 		            eb.extents);
-		txn.stage(pool_.base() + blocks[i] * kBlockSize, &eb, sizeof(eb));
+		std::byte *at = pool_.base() + blocks[i] * kBlockSize;
+		if (i < old_chain.size() && std::memcmp(at, &eb, sizeof(eb)) == 0)
+			continue;
+		txn.stage(at, &eb, sizeof(eb));
 	}
 	di.extent_block = blocks.empty() ? 0 : blocks[0];
 }

@@ -40,7 +40,8 @@ class ExtentMap
 	uint64_t last_lblk() const; // one past the last mapped block, 0 for none
 
 	// Writes the list back into `di` and its chain, allocating or freeing chain blocks in
-	// `txn`. Chain blocks are staged whole; `di` is the caller's to stage.
+	// `txn`. Chain blocks that change are staged whole; `di` is the caller's to stage. At
+	// most once per file per transaction: it compares with the chain as committed.
 	void store(Transaction &txn, BlockAllocator &alloc, DiskInode &di) const;
 	// The chain blocks of `di`, for fsck and for freeing an inode.
 	static std::vector<uint64_t> chain(const PmemPool &pool, const DiskInode &di);

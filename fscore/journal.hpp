@@ -7,10 +7,19 @@
 
 #include <cstddef>
 #include <functional>
+#include <span>
 #include <vector>
 
 namespace daxpolicy::fscore
 {
+
+// One record of a committed transaction, as replay writes it: `len` bytes from `data` to
+// `pool_offset`.
+struct JournalReplay {
+	uint64_t pool_offset;
+	uint64_t len;
+	const std::byte *data;
+};
 
 class Journal
 {
@@ -20,8 +29,13 @@ class Journal
 	// Writes an empty header (mkfs).
 	void format();
 	// Replays a committed transaction left by a crash. Returns true when one was replayed.
-	// Throws `internal` when the header is not a journal's.
-	bool recover();
+	// Throws `corrupted` (changing nothing) when the journal fails `committed`'s checks.
+	bool recover(const Superblock &sb);
+	// The records a mount would replay from the pool image `pool` (none when nothing is
+	// committed), each checked to lie within the payload and the pool's metadata and
+	// data; throws `corrupted` naming what is wrong. fsck replays them into a private copy.
+	static std::vector<JournalReplay> committed(std::span<const std::byte> pool,
+	                                            const Superblock &sb);
 	// True when no transaction is committed-but-unapplied (what fsck expects after recovery).
 	bool empty() const;
 	size_t capacity() const { return capacity_; }
@@ -34,12 +48,15 @@ class Journal
 		size_t data_pos;
 	};
 	void commit(const std::vector<Staged> &records, const std::vector<std::byte> &data);
-	void apply_payload(uint64_t record_count);
+	// Writes the records in place and makes them durable.
+	void apply(const std::vector<JournalReplay> &records);
 
 	const PmemPool &pool_;
 	JournalHeader *header_;
 	std::byte *payload_;
 	size_t capacity_;
+	// A transaction failed to persist past its commit point (see commit).
+	bool shut_down_ = false;
 };
 
 class Transaction

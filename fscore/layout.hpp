@@ -20,6 +20,8 @@ inline constexpr char kMagic[8] = {'D', 'A', 'X', 'P', 'O', 'O', 'L', '1'};
 inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr uint64_t kRootIno = 1;
 inline constexpr uint64_t kMinPoolSize = 16ull << 20;
+// The smallest file that can hold a superblock: anything shorter is not a pool at all.
+inline constexpr uint64_t kMinPoolFileSize = 4096;
 inline constexpr uint64_t kHugeBlocks = (2ull << 20) / kBlockSize; // one 2 MiB page
 inline constexpr uint64_t kMaxFileBlocks = UINT32_MAX;             // lblk is 32 bits
 
@@ -51,6 +53,7 @@ inline constexpr uint32_t kInodeFlagDax = 1u << 0; // FS_XFLAG_DAX
 // The file has blocks past end-of-file (fallocate with keep-size), as ext4's EOFBLOCKS_FL:
 // without it, an extent past EOF is damage.
 inline constexpr uint32_t kInodeFlagEofBlocks = 1u << 1;
+inline constexpr uint32_t kInodeFlagsKnown = kInodeFlagDax | kInodeFlagEofBlocks;
 
 // A run of blocks: file blocks [lblk, lblk+len) live at pool blocks [pblk, pblk+len).
 struct Extent {

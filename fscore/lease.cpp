@@ -4,6 +4,7 @@
 #include "fscore/embedded_volume.hpp"
 #include "fscore/error.hpp"
 #include "fscore/session.hpp"
+#include "fscore/superblock.hpp"
 
 #include <chrono>
 #include <map>
@@ -133,10 +134,8 @@ void EmbeddedVolume::break_for_allocation(Session *breaker, uint64_t ino, const 
 {
 	if (len == 0)
 		return;
-	bool allocates = false;
-	for (uint64_t b = off / kBlockSize; !allocates && b * kBlockSize < off + len; b++)
-		allocates = !map.pblk_of(b);
-	if (allocates)
+	uint64_t end = len > kToEnd - off ? kToEnd : off + len;
+	if (!map.covers(off / kBlockSize, std::min(blocks_for(end), kMaxFileBlocks)))
 		break_layout_write(breaker, ino, off, len, op);
 }
 

@@ -5,6 +5,7 @@
 #include "fscore/error.hpp"
 
 #include <cstring>
+#include <string_view>
 
 namespace daxpolicy::fscore
 {
@@ -26,6 +27,9 @@ std::vector<std::string> components(const std::string &path)
 		if (part == "." || part == "..")
 			throw Error(Errc::invalid_argument,
 			            "path '" + path + "' must not contain '.' or '..'");
+		if (part.find_first_of(std::string_view("\0\n", 2)) != std::string::npos)
+			throw Error(Errc::invalid_argument,
+			            "path '" + path + "': names must not hold a NUL or a newline");
 		if (part.size() > kNameMax)
 			throw Error(Errc::invalid_argument, "name '" + part + "' is longer than " +
 			                                        std::to_string(kNameMax) +
@@ -198,19 +202,19 @@ FileInfo EmbeddedVolume::mkdir(const std::string &path)
 	return info_of(make_node(path, InodeType::directory), path);
 }
 
-void EmbeddedVolume::free_inode(Transaction &txn, uint64_t ino)
+void EmbeddedVolume::free_orphan(uint64_t ino)
 {
+	free_blocks(ino, 0, kMaxFileBlocks);
+	Transaction txn(journal_);
 	DiskInode di = inode(ino);
-	ExtentMap map(*pool_, di);
-	for (const Extent &e : map.extents())
-		alloc_->release(txn, e.pblk, e.len);
-	for (uint64_t b : ExtentMap::chain(*pool_, di))
+	for (uint64_t b : ExtentMap::chain(*pool_, di)) // none left after free_blocks
 		alloc_->release(txn, b, 1);
 	DiskInode freed{};
 	freed.generation = di.generation; // the next user bumps it
 	stage_inode(txn, ino, freed);
 	free_inos_.push_back(ino);
 	txn.on_abort([this] { free_inos_.pop_back(); });
+	txn.commit();
 	dirs_.erase(ino);
 }
 
@@ -222,15 +226,19 @@ VolumeEvent EmbeddedVolume::unlink_locked(Transaction &txn, uint64_t dir, const 
 		throw Error(Errc::invalid_argument, name + ": directory not empty");
 	std::string path = path_of_locked(ino);
 	remove_dirent(txn, dir, name);
-	if (in_core_.count(ino)) {
-		// In use: an orphan until its last user goes (put_in_core frees it).
-		DiskInode di = inode(ino);
-		di.nlink = 0;
-		stage_inode(txn, ino, di);
-	} else {
-		free_inode(txn, ino);
-	}
-	return {VolumeEvent::Kind::removed, ino, inode(ino).generation, path, {}, {}};
+	// An orphan: freed by the caller after this transaction commits, in steps that need
+	// not fit in it, or, while the file is in use, when its last user goes (put_in_core).
+	// A crash before the frees finish leaves an orphan, which mount frees.
+	DiskInode di = inode(ino);
+	di.nlink = 0;
+	stage_inode(txn, ino, di);
+	return {VolumeEvent::Kind::removed, ino, di.generation, path, {}, {}};
+}
+
+void EmbeddedVolume::free_if_unused(uint64_t ino)
+{
+	if (!in_core_.count(ino))
+		free_orphan(ino);
 }
 
 void EmbeddedVolume::remove(const std::string &path)
@@ -244,6 +252,7 @@ void EmbeddedVolume::remove(const std::string &path)
 		                  VolumeEvent removed = unlink_locked(txn, dir, name);
 		                  txn.commit();
 		                  queued_events_.push_back(removed);
+		                  free_if_unused(removed.ino);
 	                  });
 }
 
@@ -287,8 +296,10 @@ void EmbeddedVolume::rename(const std::string &from, const std::string &to)
 		remove_dirent(txn, src_dir, src_name);
 		add_dirent(txn, dst_dir, dst_name, ino);
 		txn.commit();
-		if (replaced)
+		if (replaced) {
 			queued_events_.push_back(*replaced);
+			free_if_unused(replaced->ino);
+		}
 		queued_events_.push_back(
 		    {VolumeEvent::Kind::renamed, ino, inode(ino).generation, to, from, {}});
 	});

@@ -15,6 +15,13 @@
 namespace daxpolicy::fscore
 {
 
+// Bounds on what one file's cache may hold: past kDirtyPagesMax dirty pages a write writes
+// the file back; past kCachedPagesMax pages, clean ones are dropped. Write-back goes in
+// transactions of at most kWritebackChunk bytes of data.
+inline constexpr size_t kDirtyPagesMax = 16384;  // 64 MiB
+inline constexpr size_t kCachedPagesMax = 32768; // 128 MiB
+inline constexpr uint64_t kWritebackChunk = 64ull << 20;
+
 struct CachedPage {
 	std::array<std::byte, kBlockSize> data;
 };
@@ -24,6 +31,9 @@ struct PageCache {
 	// Indexes of the pages written since the last write-back: write-back and fsync cost
 	// what is dirty, not what is cached.
 	std::set<uint64_t> dirty_pages;
+	// Dirty pages with no block behind them yet, whose block the allocator has reserved
+	// (BlockAllocator::reserve): write-back cannot find the pool full.
+	std::set<uint64_t> reserved;
 	// The file's size as cached writes left it; the pool learns it at write-back.
 	std::optional<uint64_t> size;
 

@@ -1,6 +1,9 @@
 #include "fscore/pmem_pool.hpp"
 
 #include "fscore/error.hpp"
+#include "fscore/fault.hpp"
+#include "fscore/file_lock.hpp"
+#include "fscore/layout.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -38,6 +41,25 @@ bool is_char_device(int fd)
 	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode);
 }
 
+// What can hold a pool: a regular file, or a character device (devdax; libpmem2 refuses any
+// other kind when it maps it).
+void check_pool_file(int fd, const std::filesystem::path &path)
+{
+	struct stat st {
+	};
+	if (fstat(fd, &st) != 0)
+		throw_errno(Errc::internal, path, "stat");
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		throw Error(Errc::invalid_argument,
+		            path.string() +
+		                ": not a daxpolicy pool: not a regular file or a devdax "
+		                "device");
+	if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) < kMinPoolFileSize)
+		throw Error(Errc::invalid_argument, path.string() + ": not a daxpolicy pool: " +
+		                                        std::to_string(st.st_size) +
+		                                        " bytes is too small");
+}
+
 } // namespace
 
 PmemPool::PmemPool(std::filesystem::path path, int fd) : path_(std::move(path)), fd_(fd) {}
@@ -65,8 +87,9 @@ std::unique_ptr<PmemPool> PmemPool::create(const std::filesystem::path &path, ui
 		}
 	}
 	if (fd < 0)
-		throw_errno(errno == ENOENT ? Errc::not_found : Errc::internal, path, "create");
+		throw_errno(errc_from_errno(errno), path, "create");
 	std::unique_ptr<PmemPool> pool(new PmemPool(path, fd));
+	lock_file(fd, LockMode::exclusive, path.string());
 	// A regular file is made sparse: blocks are only used where the core writes.
 	if (!is_char_device(fd) && ftruncate(fd, static_cast<off_t>(size)) != 0) {
 		int saved = errno;
@@ -82,8 +105,12 @@ std::unique_ptr<PmemPool> PmemPool::open(const std::filesystem::path &path)
 {
 	int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		throw_errno(errno == ENOENT ? Errc::not_found : Errc::internal, path, "open");
+		throw_errno(errc_from_errno(errno), path, "open");
 	std::unique_ptr<PmemPool> pool(new PmemPool(path, fd));
+	// Before anything is read: a second daemon, or mkfs, must not get as far as replaying
+	// the journal or freeing orphans that the first one's sessions still hold.
+	lock_file(fd, LockMode::exclusive, path.string());
+	check_pool_file(fd, path);
 	pool->map();
 	return pool;
 }
@@ -123,6 +150,7 @@ const char *PmemPool::granularity() const
 
 void PmemPool::persist(const void *addr, size_t len) const
 {
+	fault::hit(fault::Site::persist);
 	persist_(addr, len);
 	if (observer_) {
 		observer_->flushed(offset_of(addr), {static_cast<const std::byte *>(addr), len});
@@ -132,6 +160,7 @@ void PmemPool::persist(const void *addr, size_t len) const
 
 void PmemPool::flush(const void *addr, size_t len) const
 {
+	fault::hit(fault::Site::persist);
 	flush_(addr, len);
 	if (observer_)
 		observer_->flushed(offset_of(addr), {static_cast<const std::byte *>(addr), len});
@@ -139,6 +168,7 @@ void PmemPool::flush(const void *addr, size_t len) const
 
 void PmemPool::drain() const
 {
+	fault::hit(fault::Site::persist);
 	drain_();
 	if (observer_)
 		observer_->drained();
@@ -151,6 +181,7 @@ uint64_t PmemPool::offset_of(const void *addr) const
 
 void PmemPool::memcpy_persist(void *dst, const void *src, size_t len) const
 {
+	fault::hit(fault::Site::persist);
 	unsigned flags = len >= kNonTemporalThreshold ? PMEM2_F_MEM_NONTEMPORAL : 0;
 	memcpy_(dst, src, len, flags); // without PMEM2_F_MEM_NODRAIN: flushed and drained
 	if (observer_) {
@@ -161,6 +192,7 @@ void PmemPool::memcpy_persist(void *dst, const void *src, size_t len) const
 
 void PmemPool::memset_persist(void *dst, int byte, size_t len) const
 {
+	fault::hit(fault::Site::persist);
 	unsigned flags = len >= kNonTemporalThreshold ? PMEM2_F_MEM_NONTEMPORAL : 0;
 	memset_(dst, byte, len, flags);
 	if (observer_) {

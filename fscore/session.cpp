@@ -1,6 +1,7 @@
 #include "fscore/session.hpp"
 
 #include "fscore/error.hpp"
+#include "fscore/range.hpp"
 
 #include <shared_mutex> // std::shared_lock, over RwLock
 
@@ -142,6 +143,7 @@ void Session::truncate(int fd, uint64_t size)
 {
 	EventFlush flush(vol_);
 	auto ref = use_file(fd);
+	check_truncate(size);
 	LayoutLocks locks(ref->io_lock, ref->invalidate_lock, ref->ilock, vol_.mutex_);
 	// Shrinking removes blocks: the holders of what lies past the new end must let go.
 	if (size < vol_.file_size(ref.ino()))
@@ -156,6 +158,8 @@ void Session::fallocate(int fd, LayoutOp op, uint64_t off, uint64_t len, bool ke
 	auto ref = use_file(fd);
 	uint64_t ino = ref.ino();
 	LayoutLocks locks(ref->io_lock, ref->invalidate_lock, ref->ilock, vol_.mutex_);
+	// A call bound to fail fails before it breaks anyone's lease.
+	check_fallocate(op, off, len, vol_.file_size(ino));
 	// Every operation that changes the extent map breaks the leases over what it changes,
 	// by the same function: removal and shifts wait, allocation only tells.
 	switch (op) {
@@ -221,6 +225,7 @@ int Session::mmap(int fd, uint64_t off, uint64_t len, bool writable)
 	auto ref = use_file(fd);
 	if (len == 0)
 		throw Error(Errc::invalid_argument, "mmap: length must not be zero");
+	range_end("mmap", off, len);
 	if (off % kBlockSize)
 		throw Error(Errc::invalid_argument, "mmap: offset must be a multiple of 4096");
 	int id = 0;
@@ -258,8 +263,7 @@ uint64_t Session::check_mapped_access(int map, uint64_t off, size_t len)
 	const Mapping &m = mapping(map);
 	if (m.revoked)
 		throw Error(Errc::revoked, "the mapping's layout lease was revoked");
-	if (off + len > m.len)
-		throw Error(Errc::invalid_argument, "access beyond the end of the mapping");
+	range_end("access through a mapping", off, len, m.len);
 	// Past the page that holds end-of-file a mapping has nothing behind it (SIGBUS).
 	uint64_t size = vol_.file_size(m.ino);
 	uint64_t limit = (size + kBlockSize - 1) / kBlockSize * kBlockSize;
@@ -319,6 +323,7 @@ void Session::pin(int fd, uint64_t off, uint64_t len)
 	auto ref = use_file(fd);
 	if (len == 0)
 		throw Error(Errc::invalid_argument, "pin: length must not be zero");
+	range_end("pin", off, len);
 	// A pin made while a break waits for mappings would not be seen by it.
 	when_no_break(ref, [&] {
 		pins_.push_back(vol_.add_lease(*this, ref.ino(), off, len, LeaseKind::pin));

@@ -3,15 +3,16 @@
 #include "fscore/clock.hpp"
 #include "fscore/embedded_volume.hpp"
 #include "fscore/error.hpp"
+#include "fscore/range.hpp"
 #include "fscore/superblock.hpp"
+
+#include <algorithm>
 
 namespace daxpolicy::fscore
 {
 
 namespace
 {
-
-constexpr uint64_t kMaxFileSize = kMaxFileBlocks * kBlockSize;
 
 void check_aligned(const char *op, uint64_t off, uint64_t len)
 {
@@ -69,35 +70,29 @@ void EmbeddedVolume::commit_layout(Transaction &txn, uint64_t ino, DiskInode &di
 	txn.commit();
 }
 
-void EmbeddedVolume::truncate_locked(uint64_t ino, uint64_t size)
+void check_truncate(uint64_t size)
 {
 	if (size > kMaxFileSize)
 		throw Error(Errc::invalid_argument, "truncate: size beyond the largest file");
-	drop_cache(ino);
-	DiskInode di = inode(ino);
-	ExtentMap map(*pool_, di);
-	Transaction txn(journal_);
-	// Everything past the new end goes, preallocated blocks included, as in the kernel.
-	uint64_t keep = blocks_for(size);
-	release_or_quarantine(txn, ino, map.remove(keep, kMaxFileBlocks - keep));
-	if (size > di.size)
-		zero_mapped(map, di.size, std::min(size, blocks_for(di.size) * kBlockSize));
-	di.size = size;
-	commit_layout(txn, ino, di, map);
 }
 
-void EmbeddedVolume::fallocate_locked(uint64_t ino, LayoutOp op, uint64_t off, uint64_t len,
-                                      bool keep_size)
+void check_fallocate(LayoutOp op, uint64_t off, uint64_t len, uint64_t size)
 {
 	const char *name = layout_op_name(op);
+	switch (op) {
+	case LayoutOp::allocate:
+	case LayoutOp::punch_hole:
+	case LayoutOp::zero_range:
+	case LayoutOp::collapse_range:
+	case LayoutOp::insert_range:
+		break;
+	default:
+		throw Error(Errc::invalid_argument, std::string(name) + ": not a fallocate mode");
+	}
 	if (len == 0)
 		throw Error(Errc::invalid_argument,
 		            std::string(name) + ": length must not be zero");
-	if (off > kMaxFileSize || len > kMaxFileSize - off)
-		throw Error(Errc::invalid_argument,
-		            std::string(name) + ": range beyond the largest file");
-	uint64_t end = off + len;
-	uint64_t size = file_size(ino);
+	uint64_t end = range_end(name, off, len);
 	if (op == LayoutOp::collapse_range || op == LayoutOp::insert_range) {
 		check_aligned(name, off, len);
 		if (op == LayoutOp::collapse_range && end >= size)
@@ -110,20 +105,95 @@ void EmbeddedVolume::fallocate_locked(uint64_t ino, LayoutOp op, uint64_t off, u
 			throw Error(Errc::invalid_argument,
 			            "insert-range: the file would be too large");
 	}
+}
+
+bool EmbeddedVolume::free_blocks(uint64_t ino, uint64_t first, uint64_t last)
+{
+	// From the end of the range down, a bounded step at a time, each its own transaction,
+	// as xfs frees extents through deferred frees and ext4 truncates in restartable steps:
+	// a file of any size is freed however small the journal. Every step leaves a
+	// consistent file (the range partly freed), so a crash between steps needs no repair.
+	const uint64_t last_asked = last;
+	for (;;) {
+		DiskInode di = inode(ino);
+		ExtentMap map(*pool_, di);
+		const auto &extents = map.extents();
+		uint64_t cut = last, blocks = 0;
+		size_t taken = 0;
+		for (auto e = extents.rbegin(); e != extents.rend(); ++e) {
+			uint64_t start = std::max<uint64_t>(e->lblk, first);
+			uint64_t end = std::min<uint64_t>(uint64_t{e->lblk} + e->len, last);
+			if (end <= first)
+				break;
+			if (start >= end)
+				continue;
+			if (taken == options_.free_step_extents)
+				break;
+			uint64_t take = std::min(end - start, options_.free_step_blocks - blocks);
+			cut = end - take;
+			blocks += take;
+			taken++;
+			if (blocks == options_.free_step_blocks)
+				break;
+		}
+		if (taken == 0)
+			return last != last_asked;
+		Transaction txn(journal_);
+		release_or_quarantine(txn, ino, map.remove(cut, last - cut));
+		commit_layout(txn, ino, di, map);
+		last = cut;
+	}
+}
+
+void EmbeddedVolume::truncate_locked(uint64_t ino, uint64_t size)
+{
+	check_truncate(size);
 	drop_cache(ino);
 	DiskInode di = inode(ino);
 	ExtentMap map(*pool_, di);
-	Transaction txn(journal_);
+	{
+		// The size first: what lies past it is then blocks past end-of-file, which
+		// commit_layout marks as such, and which the steps below free.
+		Transaction txn(journal_);
+		if (size > di.size)
+			zero_mapped(map, di.size, std::min(size, blocks_for(di.size) * kBlockSize));
+		di.size = size;
+		commit_layout(txn, ino, di, map);
+	}
+	// Everything past the new end goes, preallocated blocks included, as in the kernel.
+	free_blocks(ino, blocks_for(size), kMaxFileBlocks);
+}
+
+void EmbeddedVolume::fallocate_locked(uint64_t ino, LayoutOp op, uint64_t off, uint64_t len,
+                                      bool keep_size)
+{
+	// Checked again: a break may have let the file change since the caller checked.
+	check_fallocate(op, off, len, file_size(ino));
+	uint64_t end = off + len;
+	drop_cache(ino);
 	uint64_t first_full = blocks_for(off), last_full = end / kBlockSize;
 	auto punch_blocks = [&] {
 		// Partial blocks at the edges keep their blocks and lose the bytes in range.
+		ExtentMap map(*pool_, inode(ino));
 		zero_mapped(map, off, std::min(end, first_full * kBlockSize));
 		if (last_full >= first_full)
 			zero_mapped(map, std::max(off, last_full * kBlockSize), end);
-		if (last_full > first_full)
-			release_or_quarantine(txn, ino,
-			                      map.remove(first_full, last_full - first_full));
+		return last_full > first_full && free_blocks(ino, first_full, last_full);
 	};
+	bool freed = false;
+	if (op == LayoutOp::punch_hole || op == LayoutOp::zero_range)
+		freed = punch_blocks();
+	if (op == LayoutOp::punch_hole) {
+		if (!freed) { // only edges or holes: the data and mtime still changed
+			DiskInode di = inode(ino);
+			Transaction txn(journal_);
+			commit_layout(txn, ino, di, ExtentMap(*pool_, di));
+		}
+		return;
+	}
+	DiskInode di = inode(ino);
+	ExtentMap map(*pool_, di);
+	Transaction txn(journal_);
 	auto grow_to = [&](uint64_t new_size) {
 		if (keep_size || new_size <= di.size)
 			return;
@@ -136,18 +206,16 @@ void EmbeddedVolume::fallocate_locked(uint64_t ino, LayoutOp op, uint64_t off, u
 		               0);
 		grow_to(end);
 		break;
-	case LayoutOp::punch_hole:
-		punch_blocks();
-		break;
 	case LayoutOp::zero_range:
 		// Fresh zeroed blocks for the whole blocks in range, as xfs converts them to
 		// unwritten extents: the extent map changes, not just the data.
-		punch_blocks();
 		if (last_full > first_full)
 			allocate_range(txn, map, first_full, last_full - first_full, 0, 0);
 		grow_to(end);
 		break;
 	case LayoutOp::collapse_range:
+		// One transaction: the range goes and what follows moves down together. One too
+		// large for the journal fails with no-space, having changed nothing.
 		release_or_quarantine(txn, ino, map.remove(off / kBlockSize, len / kBlockSize));
 		map.shift(end / kBlockSize, -int64_t(len / kBlockSize));
 		di.size -= len;
@@ -160,7 +228,7 @@ void EmbeddedVolume::fallocate_locked(uint64_t ino, LayoutOp op, uint64_t off, u
 		di.size += len;
 		break;
 	default:
-		throw Error(Errc::internal, std::string(name) + " is not a fallocate mode");
+		throw Error(Errc::internal, std::string(layout_op_name(op)) + " is not handled");
 	}
 	commit_layout(txn, ino, di, map);
 }

@@ -32,18 +32,22 @@ Superblock geometry(uint64_t size)
 
 void check_superblock(const Superblock &sb, uint64_t pool_size, const std::string &path)
 {
+	// A foreign file is refused as the wrong thing to name; a pool whose own description
+	// of itself is damaged is `corrupted`, for fsck to look at.
 	auto bad = [&](const std::string &why) {
-		throw Error(Errc::invalid_argument, path + ": not a usable daxpolicy pool: " + why);
+		throw Error(Errc::corrupted,
+		            path + ": damaged daxpolicy pool: " + why + "; run `daxpolicy fsck`");
 	};
 	if (std::memcmp(sb.magic, kMagic, sizeof(kMagic)) != 0)
-		bad("bad magic");
+		throw Error(Errc::invalid_argument, path + ": not a daxpolicy pool (bad magic)");
 	if (sb.version != kFormatVersion)
 		throw Error(Errc::unsupported, path + ": pool format version " +
 		                                   std::to_string(sb.version) +
 		                                   " is not supported");
 	if (sb.block_size != kBlockSize)
 		bad("block size " + std::to_string(sb.block_size));
-	if (sb.total_blocks * kBlockSize > pool_size || sb.total_blocks * kBlockSize < kMinPoolSize)
+	// Compared in blocks: total_blocks * kBlockSize could wrap.
+	if (sb.total_blocks > pool_size / kBlockSize || sb.total_blocks < kMinPoolSize / kBlockSize)
 		bad("superblock says " + std::to_string(sb.total_blocks) +
 		    " blocks, which does not fit the pool");
 	Superblock want = geometry(sb.total_blocks * kBlockSize);
