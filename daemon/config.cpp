@@ -158,6 +158,8 @@ void finish_config(Config &c)
 	if (c.volumes.empty())
 		c.volumes.push_back(
 		    {"pool0", "embedded", {}, uint64_t{1} << 30, fscore::DaxMode::inode});
+	// The embedded default makes its pool on first start; a configured volume only where
+	// its config gives a size.
 	for (auto &v : c.volumes)
 		if (v.kind == "embedded" && v.path.empty())
 			v.path = c.state_dir / (v.name + ".pool");

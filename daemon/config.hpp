@@ -23,7 +23,9 @@ struct VolumeConfig {
 	std::string name;
 	std::string kind; // "embedded" or "host"
 	std::filesystem::path path;
-	uint64_t size = uint64_t{1} << 30; // embedded: used when the pool is created
+	// Embedded: the pool is made (at this size) when it does not exist, and only then if a
+	// size is given, so that a mistyped path is an error rather than a new empty pool.
+	std::optional<uint64_t> size;
 	fscore::DaxMode dax = fscore::DaxMode::inode;
 };
 

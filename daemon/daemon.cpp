@@ -3,6 +3,7 @@
 #include "daemon/connection.hpp"
 #include "daemon/wire/varlink.hpp"
 #include "fscore/error.hpp"
+#include "fscore/file_lock.hpp"
 #include "policy/policy_file.hpp"
 
 #include <boost/asio/post.hpp>
@@ -17,6 +18,11 @@ Daemon::Daemon(asio::io_context &io, Config config)
     : io_(io), config_(std::move(config)), started_(std::chrono::steady_clock::now())
 {
 	std::filesystem::create_directories(config_.state_dir);
+	// One state dir, one daemon, and the lock before anything else: a second daemon must
+	// not open the queue of the first, nor mount (replay, free orphans of) its pools.
+	state_lock_ = std::make_unique<fscore::LockedFile>(
+	    (config_.state_dir / "daxpolicyd.lock").string(), fscore::LockMode::exclusive,
+	    "state dir " + config_.state_dir.string() + ": another daxpolicyd");
 	store_ = std::make_unique<policy::Store>(config_.state_dir / "daxpolicy.db");
 	std::map<std::string, fscore::Volume *> volumes;
 	std::vector<std::pair<std::string, nlohmann::json>> mounted;
@@ -28,7 +34,14 @@ Daemon::Daemon(asio::io_context &io, Config config)
 			                "version of daxpolicyd");
 		bool created = false;
 		if (!std::filesystem::exists(v.path)) {
-			fscore::EmbeddedVolume::mkfs(v.path, v.size);
+			if (!v.size)
+				throw Error(Errc::not_found,
+				            "volume '" + v.name + "': pool " + v.path.string() +
+				                " does not exist (give the volume a size to have "
+				                "daxpolicyd make it)");
+			std::cerr << "daxpolicyd: warning: volume '" << v.name << "': making a new "
+			          << *v.size << "-byte pool at " << v.path.string() << "\n";
+			fscore::EmbeddedVolume::mkfs(v.path, *v.size);
 			created = true;
 		}
 		auto vol = fscore::EmbeddedVolume::mount(

@@ -5,6 +5,7 @@
 #include "daemon/config.hpp"
 #include "daemon/metrics.hpp"
 #include "fscore/embedded_volume.hpp"
+#include "fscore/file_lock.hpp"
 #include "policy/engine.hpp"
 #include "policy/store.hpp"
 
@@ -53,6 +54,7 @@ class Daemon
 
 	boost::asio::io_context &io_;
 	Config config_;
+	std::unique_ptr<fscore::LockedFile> state_lock_; // first made, last gone
 	std::chrono::steady_clock::time_point started_;
 	Metrics metrics_;
 	std::map<std::string, std::unique_ptr<fscore::EmbeddedVolume>> embedded_;

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
 #include <sys/file.h>
@@ -65,6 +66,24 @@ void lock_file(int fd, LockMode mode, const std::string &what)
 		                                 ? ""
 		                                 : "; stop the daemon that has it mounted first"));
 	}
+}
+
+LockedFile::LockedFile(const std::string &path, LockMode mode, const std::string &what)
+{
+	fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd_ < 0)
+		throw Error(errc_from_errno(errno), path + ": open: " + std::strerror(errno));
+	try {
+		lock_file(fd_, mode, what);
+	} catch (...) {
+		close(fd_);
+		throw;
+	}
+}
+
+LockedFile::~LockedFile()
+{
+	close(fd_);
 }
 
 } // namespace daxpolicy::fscore

@@ -15,6 +15,20 @@ enum class LockMode { shared, exclusive };
 // the pid that holds it.
 void lock_file(int fd, LockMode mode, const std::string &what);
 
+// A file opened (created if missing, never through a symlink) and locked for as long as the
+// object lives: the daemon's hold on its state dir.
+class LockedFile
+{
+      public:
+	LockedFile(const std::string &path, LockMode mode, const std::string &what);
+	~LockedFile();
+	LockedFile(const LockedFile &) = delete;
+	LockedFile &operator=(const LockedFile &) = delete;
+
+      private:
+	int fd_ = -1;
+};
+
 // The pid of a process holding a flock on the file open as `fd`, other than this one.
 std::optional<int> flock_holder(int fd);
 

@@ -45,7 +45,7 @@ TEST_F(ConfigTest, EmptyFileIsTheEmbeddedDefault)
 	EXPECT_EQ(c.volumes[0].name, "pool0");
 	EXPECT_EQ(c.volumes[0].kind, "embedded");
 	EXPECT_EQ(c.volumes[0].path, "/srv/state/pool0.pool");
-	EXPECT_EQ(c.volumes[0].size, uint64_t{1} << 30);
+	EXPECT_EQ(c.volumes[0].size.value_or(0), uint64_t{1} << 30);
 	EXPECT_EQ(c.volumes[0].dax, fscore::DaxMode::inode);
 	EXPECT_EQ(c.socket, kDefaultSocket);
 	EXPECT_EQ(c.socket_mode, 0660u);
@@ -76,7 +76,7 @@ path = "/mnt/pmem0"
 	EXPECT_EQ(c.admin_group, "storage");
 	EXPECT_EQ(c.lease_break_timeout, std::chrono::milliseconds(500));
 	ASSERT_EQ(c.volumes.size(), 2u);
-	EXPECT_EQ(c.volumes[0].size, uint64_t{2} << 30);
+	EXPECT_EQ(c.volumes[0].size.value_or(0), uint64_t{2} << 30);
 	EXPECT_EQ(c.volumes[0].dax, fscore::DaxMode::always);
 	EXPECT_EQ(c.volumes[1].kind, "host");
 }
