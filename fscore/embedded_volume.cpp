@@ -113,13 +113,13 @@ EmbeddedVolume::~EmbeddedVolume()
 	try {
 		for (auto &[ino, ic] : in_core_)
 			sync_file(ino, ic);
+		sb_->clean = 1;
+		pool_->persist(&sb_->clean, sizeof(sb_->clean));
 	} catch (const Error &) {
-		// The pool is full: cached data that cannot be written is lost, and the pool is
-		// left marked unclean so the next mount says so.
-		return;
+		// Write-back or the pool failed: the pool stays marked unclean (the clean mark is
+		// the last store, and only a durable one counts), so the next mount replays and
+		// says so. Cached data that could not be written is lost, as at a crash.
 	}
-	sb_->clean = 1;
-	pool_->persist(&sb_->clean, sizeof(sb_->clean));
 }
 
 DiskInode &EmbeddedVolume::inode(uint64_t ino) const
