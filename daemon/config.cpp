@@ -1,5 +1,6 @@
 #include "daemon/config.hpp"
 
+#include "fscore/embedded_volume.hpp"
 #include "fscore/error.hpp"
 #include "fscore/units.hpp"
 
@@ -145,6 +146,9 @@ Config load_config(const std::filesystem::path &file)
 				fail(file, node.source(),
 				     "lease_break_timeout: \"" + value +
 				         "\" is not a duration (45s, 500ms)");
+			if (*d > fscore::kMaxLeaseBreakTimeout)
+				fail(file, node.source(),
+				     "lease_break_timeout: \"" + value + "\" is longer than 24h");
 			c.lease_break_timeout = *d;
 		} else {
 			fail(file, node.source(), "unknown key \"" + k + "\"");

@@ -114,6 +114,10 @@ class LayoutLocks
 	bool held_ = false;
 };
 
+// The longest lease_break_timeout: a deadline further off would overflow the clock, and no
+// holder needs a day to let go.
+inline constexpr std::chrono::milliseconds kMaxLeaseBreakTimeout = std::chrono::hours(24);
+
 class EmbeddedVolume final : public Volume
 {
       public:

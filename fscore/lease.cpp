@@ -174,7 +174,7 @@ void EmbeddedVolume::break_layout(LayoutLocks &locks, Session *breaker, uint64_t
 
 	using Clock = std::chrono::steady_clock;
 	const auto start = Clock::now();
-	const auto deadline = start + options_.lease_break_timeout;
+	const auto deadline = start + std::min(options_.lease_break_timeout, kMaxLeaseBreakTimeout);
 	auto waited = [&] {
 		return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start)
 		    .count();

@@ -89,6 +89,9 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndColumn)
 	          std::string::npos);
 	EXPECT_NE(error_of("lease_break_timeout = \"soon\"\n").find("not a duration"),
 	          std::string::npos);
+	// Issue 7, item 20: a deadline this far off overflowed the clock in a lease break.
+	EXPECT_NE(error_of("lease_break_timeout = \"999999999999m\"\n").find("longer than 24h"),
+	          std::string::npos);
 	EXPECT_NE(error_of("[[volume]]\nname = \"a\"\nkind = \"nfs\"\n").find(":3:8: kind"),
 	          std::string::npos);
 	EXPECT_NE(error_of("[[volume]]\nname = \"a\"\nkind = \"embedded\"\nsize = \"lots\"\n")

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace daxpolicy;
@@ -535,6 +536,30 @@ TEST_F(SafetyTest, WalksLetGoOfTheVolumeBetweenBatches)
 	});
 	EXPECT_EQ(seen, 3000u + 3) << "/, /d, 3000 files and /d/zzz";
 	vol_.reset();
+}
+
+// Item 20: a lease_break_timeout too large for the clock made the break's deadline wrap into
+// the past, so a holder was revoked at once instead of being waited for.
+TEST_F(SafetyTest, AHugeLeaseBreakTimeoutStillWaitsForTheHolder)
+{
+	EmbeddedVolume::Options o;
+	o.lease_break_timeout = std::chrono::milliseconds::max();
+	vol_.reset();
+	vol_ = EmbeddedVolume::mount(pool_, o);
+	auto holder = vol_->open_session({1, 0});
+	int fd = holder->open("/f", true);
+	holder->pwrite(fd, 0, filled(8192, 'h'));
+	int map = holder->mmap(fd, 0, 8192, false);
+	auto breaker = vol_->open_session({2, 0});
+	int bfd = breaker->open("/f", false);
+	std::thread truncate([&] { breaker->truncate(bfd, 0); });
+	// The holder hears of the break (its notice), then lets go; the truncate then proceeds.
+	while (holder->take_notices().empty())
+		std::this_thread::yield();
+	EXPECT_EQ(holder->mread(map, 0, 4096), filled(4096, 'h')) << "revoked, not waited for";
+	holder->munmap(map);
+	truncate.join();
+	EXPECT_EQ(breaker->fstat(bfd).size, 0u);
 }
 
 } // namespace
