@@ -4,6 +4,7 @@
 #include "tests/e2e/harness.hpp"
 
 #include <fstream>
+#include <sstream>
 #include <unistd.h>
 
 using namespace daxpolicy::test;
@@ -116,6 +117,31 @@ TEST(PoolSafety, AMissingPoolIsMadeOnlyForAVolumeThatGivesASize)
 	ASSERT_FALSE(events.empty());
 	EXPECT_EQ(events.back()["created"], true);
 	EXPECT_TRUE(std::filesystem::exists(typo));
+}
+
+// Items 3 and 4 as a user sees them through `io`: a cached write the pool cannot hold, and
+// one at an offset that wraps, fail and change nothing.
+TEST(PoolSafety, WritesThatCouldNotBeKeptFailAndChangeNothing)
+{
+	Daemon d("[[volume]]\nname = \"pool0\"\nkind = \"embedded\"\nsize = \"64MiB\"\n");
+	ASSERT_EQ(d.cli({"io", "-f", "-c", "pwrite -S 0x61 0 4k", "pool0:/f"}).exit_code, 0);
+	for (const char *cmd : {"pwrite 0 100m", "pwrite 18446744073709550592 2k"}) {
+		SCOPED_TRACE(cmd);
+		Result r = d.cli({"io", "-c", cmd, "pool0:/f"});
+		EXPECT_EQ(r.exit_code, 1);
+		auto line = json::parse(r.out.substr(0, r.out.find('\n')), nullptr, false);
+		EXPECT_TRUE(line.contains("error")) << r.out << r.err;
+	}
+	Result read = d.cli({"io", "-c", "pread -v 0 4", "-c", "stat", "pool0:/f"});
+	ASSERT_EQ(read.exit_code, 0) << read.err;
+	std::istringstream lines(read.out);
+	std::string first, second;
+	std::getline(lines, first);
+	std::getline(lines, second);
+	EXPECT_EQ(json::parse(first)["data"], "61616161") << "the start of the file is intact";
+	EXPECT_EQ(json::parse(second)["file"]["size"], 4096);
+	d.stop();
+	EXPECT_EQ(run({DAXPOLICY_BIN, "fsck", d.pool()}).exit_code, 0);
 }
 
 } // namespace
