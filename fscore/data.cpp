@@ -135,13 +135,12 @@ void EmbeddedVolume::allocate_range(Transaction &txn, ExtentMap &map, uint64_t f
 CachedPage &EmbeddedVolume::cached_page(uint64_t ino, InCore &ic, uint64_t index,
                                         std::optional<ExtentMap> &map, bool whole)
 {
-	if (auto page = ic.cache.pages.find(index); page != ic.cache.pages.end())
-		return page->second;
-	if (whole)
-		return ic.cache.pages[index]; // about to be overwritten: nothing to read in
+	bool fresh = false;
+	CachedPage &filled = ic.cache.page(index, fresh);
+	if (!fresh || whole) // found, or about to be overwritten: nothing to read in
+		return filled;
 	if (!map)
 		map.emplace(*pool_, inode(ino));
-	CachedPage &filled = ic.cache.pages[index];
 	read_blocks(*map, index * kBlockSize, filled.data);
 	// What lies past end-of-file in the last block is not the file's: a write past EOF
 	// must not make it so.
@@ -240,7 +239,7 @@ void EmbeddedVolume::write_file(Session *writer, uint64_t ino, InCore &ic, uint6
 	// goes back dirty, so the zeros reach the pool over whatever the block held.
 	if (off > size && size % kBlockSize) {
 		cached_page(ino, ic, size / kBlockSize, map);
-		ic.cache.dirty_pages.insert(size / kBlockSize);
+		ic.cache.mark_dirty(size / kBlockSize);
 	}
 	for (size_t done = 0; done < data.size();) {
 		uint64_t pos = off + done;
@@ -248,7 +247,7 @@ void EmbeddedVolume::write_file(Session *writer, uint64_t ino, InCore &ic, uint6
 		size_t n = std::min<size_t>(kBlockSize - in_page, data.size() - done);
 		CachedPage &page = cached_page(ino, ic, index, map, n == kBlockSize);
 		std::memcpy(page.data.data() + in_page, data.data() + done, n);
-		ic.cache.dirty_pages.insert(index);
+		ic.cache.mark_dirty(index);
 		done += n;
 	}
 	std::lock_guard lock(mutex_);
@@ -256,7 +255,8 @@ void EmbeddedVolume::write_file(Session *writer, uint64_t ino, InCore &ic, uint6
 		ic.cache.size = end;
 	// A bounded cache: past kDirtyPagesMax the file is written back now, as the kernel's
 	// dirty throttling does, so no client can make the daemon hold unbounded DRAM.
-	if (ic.cache.dirty_pages.size() > kDirtyPagesMax) {
+	if (ic.cache.dirty_pages().size() > kDirtyPagesMax ||
+	    cache_totals_.dirty > kVolumeDirtyPagesMax) {
 		try {
 			writeback(ino);
 		} catch (const Error &) {
@@ -289,11 +289,9 @@ void EmbeddedVolume::reserve_cached(uint64_t ino, InCore &ic, std::optional<Exte
 
 void EmbeddedVolume::trim_cache(InCore &ic)
 {
-	if (ic.cache.pages.size() <= kCachedPagesMax)
-		return;
 	// Clean pages can be read again from the pool; dirty ones stay until written back.
-	std::erase_if(ic.cache.pages,
-	              [&](const auto &page) { return !ic.cache.dirty_pages.count(page.first); });
+	if (ic.cache.pages() > kCachedPagesMax || cache_totals_.pages > kVolumeCachedPagesMax)
+		ic.cache.drop_clean();
 }
 
 void EmbeddedVolume::writeback(uint64_t ino)
@@ -304,7 +302,7 @@ void EmbeddedVolume::writeback(uint64_t ino)
 		return;
 	uint64_t size = file_size(ino);
 	std::vector<uint64_t> dirty;
-	for (uint64_t index : cache.dirty_pages)
+	for (uint64_t index : cache.dirty_pages())
 		if (index * kBlockSize < size) // pages past end-of-file were cut off: dropped
 			dirty.push_back(index);
 	// In bounded transactions of at most kWritebackChunk bytes, each advancing the size on
@@ -337,7 +335,7 @@ void EmbeddedVolume::writeback(uint64_t ino)
 				write_run();
 			if (run.empty())
 				run_start = start;
-			const CachedPage &page = cache.pages.at(dirty[next]);
+			const CachedPage &page = cache.at(dirty[next]);
 			size_t n =
 			    static_cast<size_t>(std::min<uint64_t>(kBlockSize, size - start));
 			run.insert(run.end(), page.data.begin(), page.data.begin() + n);
@@ -348,14 +346,15 @@ void EmbeddedVolume::writeback(uint64_t ino)
 		stage_inode(txn, ino, di);
 		txn.commit();
 		for (size_t i = first; i < next; i++) {
-			cache.dirty_pages.erase(dirty[i]);
+			cache.mark_clean(dirty[i]);
 			if (cache.reserved.erase(dirty[i]))
 				alloc_->unreserve(1);
 		}
 	} while (next < dirty.size());
 	alloc_->unreserve(cache.reserved.size()); // pages past end-of-file: nothing to write
 	cache.reserved.clear();
-	cache.dirty_pages.clear();
+	for (uint64_t index : std::vector(cache.dirty_pages().begin(), cache.dirty_pages().end()))
+		cache.mark_clean(index); // past end-of-file: cut off, nothing to write
 	cache.size.reset();
 	ic.mtime_unflushed = false;
 }
@@ -370,8 +369,10 @@ void EmbeddedVolume::sync_file(uint64_t ino, InCore &ic)
 EmbeddedVolume::InCore &EmbeddedVolume::get_in_core(uint64_t ino)
 {
 	auto [it, fresh] = in_core_.try_emplace(ino);
-	if (fresh)
+	if (fresh) {
 		it->second.effective_dax = effective_for(inode(ino));
+		it->second.cache.count_in(cache_totals_);
+	}
 	return it->second;
 }
 

@@ -364,6 +364,9 @@ class EmbeddedVolume final : public Volume
 	std::unordered_map<uint64_t, Directory> dirs_;
 	std::unordered_map<uint64_t, Parent> parents_;
 	std::vector<uint64_t> free_inos_;
+	// The page caches of all files in use, counted against the volume's bounds. Before
+	// in_core_, whose caches count themselves out of it as they go.
+	CacheTotals cache_totals_;
 	std::unordered_map<uint64_t, InCore> in_core_;
 	std::map<uint64_t, Lease> leases_;
 	uint64_t next_lease_id_ = 1;

@@ -54,7 +54,7 @@ void EmbeddedVolume::drop_cache(uint64_t ino)
 	if (it == in_core_.end() || it->second.effective_dax)
 		return;
 	writeback(ino);
-	it->second.cache.pages.clear();
+	it->second.cache.drop_all();
 }
 
 void EmbeddedVolume::commit_layout(Transaction &txn, uint64_t ino, DiskInode &di,

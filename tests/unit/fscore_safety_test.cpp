@@ -264,6 +264,42 @@ TEST_F(SafetyTest, DirtyCacheIsBoundedByWriteBack)
 	    << "nothing was written back before the crash";
 }
 
+// Item 3: and the caches of all files together are bounded, so many clients each writing
+// a file a little below the per-file bound cannot make the daemon hold their sum.
+TEST_F(SafetyTest, DirtyCachesOfAllFilesTogetherAreBounded)
+{
+	vol_.reset();
+	test::TempDir shm(std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : dir_.path());
+	pool_ = shm / "large.pool";
+	EmbeddedVolume::mkfs(pool_, 512ull << 20);
+	constexpr int kFiles = 5;
+	constexpr uint64_t kEach = 40ull << 20; // below kDirtyPagesMax; the sum is above the
+	                                        // volume's bound
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		auto vol = EmbeddedVolume::mount(pool_, {});
+		std::vector<std::unique_ptr<Session>> sessions;
+		for (int f = 0; f < kFiles; f++) {
+			sessions.push_back(vol->open_session({}));
+			int fd = sessions.back()->open("/f" + std::to_string(f), true);
+			for (uint64_t off = 0; off < kEach; off += 1 << 20)
+				sessions.back()->pwrite(fd, off, filled(1 << 20, 'a' + f));
+		}
+		_exit(0); // no fsync, no unmount: a crash
+	}
+	int status = 0;
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	vol_ = EmbeddedVolume::mount(pool_, {});
+	uint64_t on_pool = 0;
+	for (int f = 0; f < kFiles; f++)
+		on_pool += vol_->stat("/f" + std::to_string(f)).size;
+	EXPECT_GE(on_pool, kFiles * kEach - kVolumeDirtyPagesMax * kBlockSize - kEach)
+	    << "more than the volume's bound stayed dirty in DRAM";
+	vol_.reset();
+}
+
 // Item 4: offsets near 2^64 do not wrap. Before, a pwrite at 2^64-1024 overwrote the start
 // of a page-cache file, and mread/mwrite reached bytes outside their mapping.
 TEST_F(SafetyTest, RangesThatWrapAreInvalidAndChangeNothing)
