@@ -276,25 +276,53 @@ void EmbeddedVolume::walk(const std::string &path,
 	}
 }
 
+bool EmbeddedVolume::change_dax_flag(uint64_t ino, bool on)
+{
+	DiskInode di = inode(ino);
+	uint32_t flags = on ? di.flags | kInodeFlagDax : di.flags & ~kInodeFlagDax;
+	if (flags == di.flags)
+		return false;
+	di.flags = flags;
+	di.ctime_ns = now_ns();
+	// Only the flag: the effective state of a file in use stays what it was decided to be
+	// (in_core_), which is what keeps a mapped file's fault path from changing under it.
+	Transaction txn(journal_);
+	stage_inode(txn, ino, di);
+	txn.commit();
+	return true;
+}
+
 void EmbeddedVolume::set_dax_flag(const std::string &path, bool on)
 {
 	EventFlush flush(*this);
 	with_inode_locked([&] { return std::optional(resolve(path)); },
-	                  [&](std::optional<uint64_t> ino) {
-		                  DiskInode di = inode(*ino);
-		                  uint32_t flags =
-		                      on ? di.flags | kInodeFlagDax : di.flags & ~kInodeFlagDax;
-		                  if (flags == di.flags)
-			                  return;
-		                  di.flags = flags;
-		                  di.ctime_ns = now_ns();
-		                  // Only the flag: the effective state of a file in use stays
-		                  // what it was decided to be (in_core_), which is what keeps a
-		                  // mapped file's fault path from changing under it.
-		                  Transaction txn(journal_);
-		                  stage_inode(txn, *ino, di);
-		                  txn.commit();
-	                  });
+	                  [&](std::optional<uint64_t> ino) { change_dax_flag(*ino, on); });
+}
+
+SetFlagResult EmbeddedVolume::set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on)
+{
+	using Status = SetFlagResult::Status;
+	EventFlush flush(*this);
+	// By identity, not by path: a rename since the caller looked cannot send the flag to
+	// another file. A removed file (an orphan until its last user goes) is gone too.
+	auto find = [&]() -> std::optional<uint64_t> {
+		if (ino == 0 || ino >= sb_->inode_count)
+			return std::nullopt;
+		const DiskInode &di = inode(ino);
+		if (di.type == InodeType::free || di.generation != generation || di.nlink == 0)
+			return std::nullopt;
+		return ino;
+	};
+	return with_inode_locked(find, [&](std::optional<uint64_t> found) -> SetFlagResult {
+		if (!found)
+			return {Status::gone, 0};
+		// Mappings are made and counted under mutex_, which is held from here to the
+		// commit: none can appear between this check and the change.
+		auto ic = in_core_.find(ino);
+		if (ic != in_core_.end() && ic->second.maps > 0)
+			return {Status::mapped, ic->second.maps};
+		return {change_dax_flag(ino, on) ? Status::applied : Status::unchanged, 0};
+	});
 }
 
 std::optional<std::string> EmbeddedVolume::path_of(uint64_t ino, uint64_t generation)

@@ -151,6 +151,7 @@ class EmbeddedVolume final : public Volume
 	void walk(const std::string &path,
 	          const std::function<void(const FileInfo &)> &visit) override;
 	void set_dax_flag(const std::string &path, bool on) override;
+	SetFlagResult set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on) override;
 	std::optional<std::string> path_of(uint64_t ino, uint64_t generation) override;
 	Subscription subscribe(VolumeListener listener) override;
 
@@ -263,6 +264,9 @@ class EmbeddedVolume final : public Volume
 	// Returns the `removed` event, for the caller to queue once the transaction commits.
 	VolumeEvent unlink_locked(Transaction &txn, uint64_t dir, const std::string &name);
 	void stage_inode(Transaction &txn, uint64_t ino, const DiskInode &di);
+	// Sets or clears the file's DAX flag in one transaction; false when it was so already.
+	// With the file's ilock exclusive too if it is in use.
+	bool change_dax_flag(uint64_t ino, bool on);
 
 	// Data path (data.cpp). Reads of a file's blocks and data run under its ilock (shared
 	// or exclusive as said), or under mutex_ for a directory.

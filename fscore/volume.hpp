@@ -76,6 +76,18 @@ struct VolumeEvent {
 
 using VolumeListener = std::function<void(const VolumeEvent &)>;
 
+// What Volume::set_dax_flag_if_unmapped did.
+struct SetFlagResult {
+	enum class Status {
+		applied,   // the flag changed
+		unchanged, // it was so already
+		mapped,    // the file is mapped: nothing changed (`mappings` says how often)
+		gone,      // no such file (removed, or its inode reused): nothing changed
+	};
+	Status status = Status::unchanged;
+	uint32_t mappings = 0;
+};
+
 // Keeps a listener subscribed while it lives.
 class Subscription
 {
@@ -103,6 +115,11 @@ class Volume
 	// Sets or clears FS_XFLAG_DAX at once, as FS_IOC_FSSETXATTR does; the effective state
 	// follows only when the file is not in use.
 	virtual void set_dax_flag(const std::string &path, bool on) = 0;
+	// The same for the file (ino, generation), wherever it is now, and only if it is not
+	// mapped: the check and the change are one step under the volume's lock, so a mapping
+	// made after the caller looked is never flipped under (the kernel's crash).
+	virtual SetFlagResult set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation,
+	                                               bool on) = 0;
 	// Where the file (ino, generation) is now, or nothing when it is gone.
 	virtual std::optional<std::string> path_of(uint64_t ino, uint64_t generation) = 0;
 	// Listeners run after the change, on the thread that made it, with no volume lock held.

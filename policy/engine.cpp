@@ -3,6 +3,7 @@
 #include "fscore/error.hpp"
 
 #include <algorithm>
+#include <iostream>
 #include <set>
 
 namespace daxpolicy::policy
@@ -70,9 +71,28 @@ Event Engine::log(const std::string &type, const std::string &volume, const std:
                   nlohmann::json data)
 {
 	Event e = store_.append_event(type, volume, path, std::move(data));
-	if (sink_)
-		sink_(e);
+	publish({e});
 	return e;
+}
+
+void Engine::publish(const std::vector<Event> &events)
+{
+	if (sink_)
+		for (const auto &e : events)
+			sink_(e);
+}
+
+std::vector<PendingChange> Engine::pending() const
+{
+	auto changes = store_.pending();
+	for (auto &c : changes) {
+		auto vol = volumes_.find(c.volume);
+		if (vol == volumes_.end())
+			continue; // a volume not served now: where it was is all there is to say
+		if (auto path = vol->second->path_of(c.ino, c.generation))
+			c.path = *path;
+	}
+	return changes;
 }
 
 FileView Engine::view(const std::string &volume, const FileInfo &file) const
@@ -82,9 +102,9 @@ FileView Engine::view(const std::string &volume, const FileInfo &file) const
 		v.state = "unsupported";
 		return v;
 	}
-	if (const Rule *r = matcher_.match(volume, file.path, file.type == FileType::directory)) {
-		v.desired = r->dax;
-		v.rule = r->name;
+	if (auto d = matcher_.decide(volume, file.path, file.type == FileType::directory)) {
+		v.desired = d->dax;
+		v.rule = d->rule->name;
 	}
 	const fscore::VolumeInfo &vi = volume_info_.at(volume);
 	bool expected_effective = false;
@@ -117,9 +137,21 @@ std::vector<FileView> Engine::list(const std::string &volume, const std::string 
 	return out;
 }
 
-Outcome Engine::change_file(const std::string &volume, const FileInfo &file, bool want,
-                            const std::optional<std::string> &rule, bool dry_run)
+namespace
 {
+
+nlohmann::json rule_json(const std::optional<std::string> &rule)
+{
+	return rule ? nlohmann::json(*rule) : nlohmann::json(nullptr);
+}
+
+} // namespace
+
+Outcome Engine::change_file(const std::string &volume, const FileInfo &file, bool want,
+                            const std::optional<std::string> &rule, bool dry_run, const char *cause,
+                            const std::string &inherited_from)
+{
+	using Status = fscore::SetFlagResult::Status;
 	if (file.type == FileType::other)
 		return Outcome::unchanged;
 	auto queued = store_.pending_for(volume, file.ino, file.generation);
@@ -129,62 +161,119 @@ Outcome Engine::change_file(const std::string &volume, const FileInfo &file, boo
 			store_.delete_pending(volume, file.ino, file.generation);
 		return Outcome::unchanged;
 	}
-	if (file.type == FileType::regular && file.mapped > 0) {
+	if (dry_run)
+		return file.mapped > 0 ? Outcome::deferred : Outcome::applied;
+	// By identity and only if unmapped, in one step under the volume's lock: the file may
+	// have been renamed, or mapped, since `file` was looked at.
+	auto result =
+	    this->volume(volume).set_dax_flag_if_unmapped(file.ino, file.generation, want);
+	switch (result.status) {
+	case Status::mapped:
 		// The flag of a mapped file waits: flipping it under a live mapping is what
 		// crashed the kernel's fault path.
-		if (dry_run || (queued && queued->want == want))
-			return Outcome::deferred;
-		std::string reason =
-		    std::to_string(file.mapped) + " live mapping" + (file.mapped == 1 ? "" : "s");
-		store_.put_pending({volume, file.ino, file.generation, file.path, want, rule,
-		                    unix_ms_now(), reason});
-		log("deferred", volume, file.path,
-		    {{"want", want},
-		     {"rule", rule ? nlohmann::json(*rule) : nullptr},
-		     {"reason", reason},
-		     {"mapped", file.mapped}});
-		return Outcome::deferred;
+		return defer(volume, file, want, rule, result.mappings, queued, inherited_from);
+	case Status::gone:      // removed since: its `removed` notification drops the queue
+	case Status::unchanged: // someone set it meanwhile
+		if (queued)
+			store_.delete_pending(volume, file.ino, file.generation);
+		return Outcome::unchanged;
+	case Status::applied:
+		break;
 	}
-	if (dry_run)
-		return Outcome::applied;
-	this->volume(volume).set_dax_flag(file.path, want);
-	if (queued)
-		store_.delete_pending(volume, file.ino, file.generation);
-	log("flag-change", volume, file.path,
-	    {{"from", file.dax_flag},
-	     {"to", want},
-	     {"rule", rule ? nlohmann::json(*rule) : nullptr},
-	     {"deferred_ms", 0}});
+	nlohmann::json data = {{"from", !want},
+	                       {"to", want},
+	                       {"rule", rule_json(rule)},
+	                       {"deferred_ms", 0},
+	                       {"cause", cause}};
+	if (!inherited_from.empty())
+		data["inherited_from"] = inherited_from;
+	record_change(volume, file.ino, file.generation, file.path, std::move(data));
 	return Outcome::applied;
+}
+
+Outcome Engine::defer(const std::string &volume, const FileInfo &file, bool want,
+                      const std::optional<std::string> &rule, uint32_t mappings,
+                      const std::optional<PendingChange> &queued, const std::string &inherited_from)
+{
+	if (queued && queued->want == want)
+		return Outcome::deferred; // queued and logged once
+	std::string reason =
+	    std::to_string(mappings) + " live mapping" + (mappings == 1 ? "" : "s");
+	nlohmann::json data = {
+	    {"want", want}, {"rule", rule_json(rule)}, {"reason", reason}, {"mapped", mappings}};
+	if (!inherited_from.empty())
+		data["inherited_from"] = inherited_from;
+	// The row and its event together, or neither.
+	WriteTransaction txn(store_.database());
+	store_.put_pending(
+	    {volume, file.ino, file.generation, file.path, want, rule, unix_ms_now(), reason});
+	Event e = store_.append_event("deferred", volume, file.path, std::move(data));
+	txn.commit();
+	publish({e});
+	return Outcome::deferred;
+}
+
+void Engine::record_change(const std::string &volume, uint64_t ino, uint64_t generation,
+                           const std::string &path, nlohmann::json data)
+{
+	// The flag is changed first, then its event is logged and its queued change retired,
+	// in one transaction: a crash in between leaves the row, which the next start finds
+	// done and retires. So the queue never loses a change, and no event claims one that
+	// was not made (a crash may lose the event of one that was).
+	try {
+		WriteTransaction txn(store_.database());
+		Event e = store_.append_event("flag-change", volume, path, std::move(data));
+		store_.delete_pending(volume, ino, generation);
+		txn.commit();
+		publish({e});
+	} catch (const Error &e) {
+		// The queued change is done: retire it without its event if that still works,
+		// so the queue says no more than is true.
+		try {
+			store_.delete_pending(volume, ino, generation);
+		} catch (const Error &) {
+			// Left for the next start, or the file's next notification, to retire.
+		}
+		throw Error(e.code(), volume + ":" + path +
+		                          ": the flag was changed, but the database could not "
+		                          "record it: " +
+		                          e.what());
+	}
 }
 
 void Engine::apply_pending(const PendingChange &change)
 {
-	fscore::Volume *vol = volumes_.count(change.volume) ? volumes_.at(change.volume) : nullptr;
-	std::optional<std::string> path =
-	    vol ? vol->path_of(change.ino, change.generation) : std::nullopt;
-	if (!path) {
-		// The file (or its volume) is gone: nothing left to change.
+	using Status = fscore::SetFlagResult::Status;
+	auto vol = volumes_.find(change.volume);
+	if (vol == volumes_.end())
+		return; // a volume not served now: its changes wait for it
+	auto result =
+	    vol->second->set_dax_flag_if_unmapped(change.ino, change.generation, change.want);
+	switch (result.status) {
+	case Status::mapped:
+		return;         // mapped again meanwhile: it waits for that mapping to go
+	case Status::gone:      // nothing left to change
+	case Status::unchanged: // someone set it meanwhile, or it was applied before a crash
 		store_.delete_pending(change.volume, change.ino, change.generation);
 		return;
+	case Status::applied:
+		break;
 	}
-	FileInfo fi = vol->stat(*path);
-	if (fi.mapped > 0)
-		return;
-	store_.delete_pending(change.volume, change.ino, change.generation);
-	if (fi.dax_flag == change.want)
-		return; // someone set it meanwhile: nothing to change, nothing to log
-	vol->set_dax_flag(*path, change.want);
-	log("flag-change", change.volume, *path,
-	    {{"from", fi.dax_flag},
-	     {"to", change.want},
-	     {"rule", change.rule ? nlohmann::json(*change.rule) : nullptr},
-	     {"deferred_ms", std::max<int64_t>(0, unix_ms_now() - change.since_ms)}});
+	std::string path =
+	    vol->second->path_of(change.ino, change.generation).value_or(change.path);
+	record_change(change.volume, change.ino, change.generation, path,
+	              {{"from", !change.want},
+	               {"to", change.want},
+	               {"rule", rule_json(change.rule)},
+	               {"deferred_ms", std::max<int64_t>(0, unix_ms_now() - change.since_ms)},
+	               {"cause", "pending"}});
 }
 
 void Engine::on_volume_event(const std::string &volume, const fscore::VolumeEvent &event)
 {
 	using Kind = fscore::VolumeEvent::Kind;
+	// Runs from the event loop (or, with a synchronous dispatch, from the volume's
+	// notification): nothing may escape it.
 	try {
 		switch (event.kind) {
 		case Kind::unmapped:
@@ -196,7 +285,7 @@ void Engine::on_volume_event(const std::string &volume, const fscore::VolumeEven
 		case Kind::renamed:
 			// A file arriving under a rule (created with the wrong inherited flag, or
 			// moved in, keeping its own flag) is brought in line.
-			reconcile_tree(matcher_, volume, event.path, false);
+			reconcile_tree(matcher_, volume, event.path, false, "rule");
 			break;
 		case Kind::removed:
 			store_.delete_pending(volume, event.ino, event.generation);
@@ -218,8 +307,20 @@ void Engine::on_volume_event(const std::string &volume, const fscore::VolumeEven
 		// The file went again before its notification was handled (not-found): there
 		// is nothing to do. Anything else is worth a line in the log.
 		if (e.code() != Errc::not_found)
-			log("volume", volume, event.path,
-			    {{"error", errc_name(e.code())}, {"message", e.what()}});
+			report(volume, event.path, e, e.code());
+	} catch (const std::exception &e) {
+		report(volume, event.path, e, Errc::internal);
+	}
+}
+
+void Engine::report(const std::string &volume, const std::string &path, const std::exception &e,
+                    Errc code) noexcept
+{
+	try {
+		log("volume", volume, path, {{"error", errc_name(code)}, {"message", e.what()}});
+	} catch (const std::exception &again) {
+		std::cerr << "daxpolicyd: " << volume << ":" << path << ": " << e.what()
+		          << " (and the event log failed too: " << again.what() << ")\n";
 	}
 }
 
@@ -234,7 +335,7 @@ Engine::request_flag(const std::string &volume, const std::string &path, bool re
 		files.push_back(vol.stat(path));
 	std::vector<std::pair<FileView, Outcome>> out;
 	for (const auto &fi : files) {
-		Outcome o = change_file(volume, fi, on, std::nullopt, false);
+		Outcome o = change_file(volume, fi, on, std::nullopt, false, "request");
 		out.emplace_back(view(volume, vol.stat(fi.path)), o);
 	}
 	return out;
@@ -250,20 +351,26 @@ void Engine::validate_for_volumes(const Rule &rule) const
 		                                        rule.volume + "'");
 }
 
-void Engine::reload_rules()
-{
-	matcher_ = Matcher(store_.rules());
-}
-
 Rule Engine::add_rule(Rule rule)
 {
 	rule.source.clear();
 	validate_for_volumes(rule);
-	store_.insert_rule(rule);
-	log("rule-change", rule.volume, rule.subtree,
-	    {{"rule", rule.name}, {"action", "added"}, {"source", nullptr}});
-	reload_rules();
-	reconcile(rule.volume, std::nullopt);
+	{
+		// The rule and its event together, or neither.
+		WriteTransaction txn(store_.database());
+		store_.insert_rule(rule);
+		Event e = store_.append_event(
+		    "rule-change", rule.volume, rule.subtree,
+		    {{"rule", rule.name}, {"action", "added"}, {"source", nullptr}});
+		txn.commit();
+		publish({e});
+	}
+	// From what was committed, not read back: a failed read must not leave the engine
+	// deciding by other rules than the store holds.
+	std::vector<Rule> next = matcher_.rules();
+	next.push_back(rule);
+	matcher_ = Matcher(std::move(next));
+	reconcile_with(matcher_, rule.volume, std::nullopt, "rule");
 	return rule;
 }
 
@@ -276,17 +383,24 @@ void Engine::remove_rule(const std::string &name)
 		throw Error(Errc::invalid_argument,
 		            "rule '" + name + "' comes from " + rule->source +
 		                "; remove it there and run `daxpolicy apply`");
-	// Withdraw the rule's queued changes before it goes: deleting it sets their rule to
-	// NULL (ON DELETE SET NULL), after which they would pass for set-dax requests.
 	std::vector<Rule> remaining;
-	for (const auto &r : store_.rules())
+	for (const auto &r : matcher_.rules())
 		if (r.name != name)
 			remaining.push_back(r);
-	drop_stale_pending(Matcher(std::move(remaining)));
-	store_.delete_rule(name);
-	log("rule-change", rule->volume, rule->subtree,
-	    {{"rule", name}, {"action", "removed"}, {"source", nullptr}});
-	reload_rules();
+	Matcher next(std::move(remaining));
+	{
+		WriteTransaction txn(store_.database());
+		// Withdraw the rule's queued changes before it goes: deleting it sets their rule
+		// to NULL (ON DELETE SET NULL), after which they would pass for set-dax requests.
+		drop_stale_pending(next);
+		store_.delete_rule(name);
+		Event e = store_.append_event(
+		    "rule-change", rule->volume, rule->subtree,
+		    {{"rule", name}, {"action", "removed"}, {"source", nullptr}});
+		txn.commit();
+		publish({e});
+	}
+	matcher_ = std::move(next);
 }
 
 void Engine::drop_stale_pending(const Matcher &matcher)
@@ -306,24 +420,44 @@ void Engine::drop_stale_pending(const Matcher &matcher)
 	}
 }
 
+namespace
+{
+
+std::string parent_of(const std::string &path)
+{
+	auto slash = path.rfind('/');
+	return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+} // namespace
+
 FileCounts Engine::reconcile_tree(const Matcher &matcher, const std::string &volume,
-                                  const std::string &path, bool dry_run)
+                                  const std::string &path, bool dry_run, const char *cause)
 {
 	FileCounts counts;
 	std::vector<FileInfo> files;
 	this->volume(volume).walk(path, [&](const FileInfo &fi) { files.push_back(fi); });
+	// Directories whose flag this pass takes away (parents come before their children).
+	// A file in one of them that no rule covers had the flag from the directory, the
+	// only way such a file gets it but set-dax: no rule wants it, so it goes too.
+	std::set<std::string> cleared;
 	for (const auto &fi : files) {
-		const Rule *r = matcher.match(volume, fi.path, fi.type == FileType::directory);
-		if (!r) {
-			counts.add(Outcome::unchanged);
-			continue;
+		bool is_directory = fi.type == FileType::directory;
+		Outcome outcome = Outcome::unchanged;
+		if (auto d = matcher.decide(volume, fi.path, is_directory)) {
+			outcome = change_file(volume, fi, d->dax, d->rule->name, dry_run, cause);
+			if (is_directory && !d->dax && outcome != Outcome::unchanged)
+				cleared.insert(fi.path);
+		} else if (fi.dax_flag && fi.path != "/" && cleared.count(parent_of(fi.path))) {
+			outcome = change_file(volume, fi, false, std::nullopt, dry_run, cause,
+			                      parent_of(fi.path));
 		}
-		counts.add(change_file(volume, fi, r->dax, r->name, dry_run));
+		counts.add(outcome);
 	}
 	return counts;
 }
 
-FileCounts Engine::reconcile_all(const Matcher &matcher, bool dry_run)
+FileCounts Engine::reconcile_all(const Matcher &matcher, bool dry_run, const char *cause)
 {
 	FileCounts total;
 	for (const auto &[name, vol] : volumes_) {
@@ -342,7 +476,7 @@ FileCounts Engine::reconcile_all(const Matcher &matcher, bool dry_run)
 		}
 		for (const auto &root : outer) {
 			try {
-				FileCounts c = reconcile_tree(matcher, name, root, dry_run);
+				FileCounts c = reconcile_tree(matcher, name, root, dry_run, cause);
 				total.applied += c.applied;
 				total.deferred += c.deferred;
 				total.unchanged += c.unchanged;
@@ -358,20 +492,26 @@ FileCounts Engine::reconcile_all(const Matcher &matcher, bool dry_run)
 FileCounts Engine::reconcile(const std::optional<std::string> &volume,
                              const std::optional<std::string> &path)
 {
-	drop_stale_pending(matcher_);
+	return reconcile_with(matcher_, volume, path, "drift");
+}
+
+FileCounts Engine::reconcile_with(const Matcher &matcher, const std::optional<std::string> &volume,
+                                  const std::optional<std::string> &path, const char *cause)
+{
+	drop_stale_pending(matcher);
 	if (volume && path)
-		return reconcile_tree(matcher_, *volume, *path, false);
+		return reconcile_tree(matcher, *volume, *path, false, cause);
 	if (!volume)
-		return reconcile_all(matcher_, false);
+		return reconcile_all(matcher, false, cause);
 	this->volume(*volume);
 	Matcher only([&] {
 		std::vector<Rule> rs;
-		for (const auto &r : matcher_.rules())
+		for (const auto &r : matcher.rules())
 			if (r.volume == *volume)
 				rs.push_back(r);
 		return rs;
 	}());
-	return reconcile_all(only, false);
+	return reconcile_all(only, false, cause);
 }
 
 ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run)
@@ -406,13 +546,28 @@ ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run)
 	next.insert(next.end(), managed.begin(), managed.end());
 	Matcher candidate(next);
 	if (dry_run) {
-		result.files = reconcile_all(candidate, true);
+		result.files = reconcile_all(candidate, true, "rule");
 		return result;
 	}
+	auto rule_events = [&](const std::vector<std::string> &names, const char *action,
+	                       bool from_new, std::vector<Event> &events) {
+		for (const auto &name : names) {
+			const Rule &r =
+			    from_new ? *std::find_if(managed.begin(), managed.end(),
+			                             [&](const Rule &m) { return m.name == name; })
+			             : current.at(name);
+			events.push_back(store_.append_event(
+			    "rule-change", r.volume, r.subtree,
+			    {{"rule", name}, {"action", action}, {"source", r.source}}));
+		}
+	};
 	{
+		// The rules, their events and the withdrawal of queued changes they no longer
+		// want: all of it, or none.
+		std::vector<Event> events;
+		WriteTransaction txn(store_.database());
 		// As in remove_rule: withdraw before the rules (and their names) go.
 		drop_stale_pending(candidate);
-		WriteTransaction txn(store_.database());
 		for (const auto &r : managed) {
 			if (!current.count(r.name))
 				store_.insert_rule(r);
@@ -421,24 +576,14 @@ ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run)
 		}
 		for (const auto &name : result.removed)
 			store_.delete_rule(name);
+		rule_events(result.added, "added", true, events);
+		rule_events(result.changed, "changed", true, events);
+		rule_events(result.removed, "removed", false, events);
 		txn.commit();
+		publish(events);
 	}
-	auto log_rules = [&](const std::vector<std::string> &names, const char *action,
-	                     bool from_new) {
-		for (const auto &name : names) {
-			const Rule &r =
-			    from_new ? *std::find_if(managed.begin(), managed.end(),
-			                             [&](const Rule &m) { return m.name == name; })
-			             : current.at(name);
-			log("rule-change", r.volume, r.subtree,
-			    {{"rule", name}, {"action", action}, {"source", r.source}});
-		}
-	};
-	log_rules(result.added, "added", true);
-	log_rules(result.changed, "changed", true);
-	log_rules(result.removed, "removed", false);
-	reload_rules();
-	result.files = reconcile_all(matcher_, false);
+	matcher_ = std::move(candidate);
+	result.files = reconcile_all(matcher_, false, "rule");
 	return result;
 }
 

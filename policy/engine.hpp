@@ -7,6 +7,7 @@
 // the daemon points at its event loop.
 #pragma once
 
+#include "fscore/error.hpp"
 #include "fscore/volume.hpp"
 #include "policy/matcher.hpp"
 #include "policy/store.hpp"
@@ -82,7 +83,9 @@ class Engine
 	FileCounts reconcile(const std::optional<std::string> &volume,
 	                     const std::optional<std::string> &path);
 
-	std::vector<PendingChange> pending() const { return store_.pending(); }
+	// The queued changes, each with the path where its file is now (it may have been
+	// renamed since it was queued).
+	std::vector<PendingChange> pending() const;
 	void cancel_pending(const std::string &volume, const std::string &path);
 
 	Event log(const std::string &type, const std::string &volume, const std::string &path,
@@ -91,14 +94,32 @@ class Engine
       private:
 	void on_volume_event(const std::string &volume, const fscore::VolumeEvent &event);
 	void apply_pending(const PendingChange &change);
+	// `cause` is the flag-change event's: rule, drift, request (pending: apply_pending).
+	// `inherited_from`: the directory whose flag the file had, for a file no rule covers.
 	Outcome change_file(const std::string &volume, const fscore::FileInfo &file, bool want,
-	                    const std::optional<std::string> &rule, bool dry_run);
+	                    const std::optional<std::string> &rule, bool dry_run, const char *cause,
+	                    const std::string &inherited_from = {});
+	// The file is mapped: the change is queued (once) and a `deferred` event logged.
+	Outcome defer(const std::string &volume, const fscore::FileInfo &file, bool want,
+	              const std::optional<std::string> &rule, uint32_t mappings,
+	              const std::optional<PendingChange> &queued,
+	              const std::string &inherited_from);
+	// The flag of (ino, generation) was changed: logs it and retires any queued change.
+	void record_change(const std::string &volume, uint64_t ino, uint64_t generation,
+	                   const std::string &path, nlohmann::json data);
 	FileCounts reconcile_tree(const Matcher &matcher, const std::string &volume,
-	                          const std::string &path, bool dry_run);
-	FileCounts reconcile_all(const Matcher &matcher, bool dry_run);
+	                          const std::string &path, bool dry_run, const char *cause);
+	FileCounts reconcile_all(const Matcher &matcher, bool dry_run, const char *cause);
+	FileCounts reconcile_with(const Matcher &matcher, const std::optional<std::string> &volume,
+	                          const std::optional<std::string> &path, const char *cause);
 	void drop_stale_pending(const Matcher &matcher);
 	void validate_for_volumes(const Rule &rule) const;
-	void reload_rules();
+	// Gives events appended within a store transaction to the sink, once it has committed.
+	void publish(const std::vector<Event> &events);
+	// A notification's work failed: says so in the event log, or if even that fails, on
+	// stderr. Never throws.
+	void report(const std::string &volume, const std::string &path, const std::exception &e,
+	            Errc code) noexcept;
 
 	Store &store_;
 	std::map<std::string, fscore::Volume *> volumes_;

@@ -65,20 +65,39 @@ Matcher::Matcher(std::vector<Rule> rules) : rules_(std::move(rules))
 		                 });
 }
 
-const Rule *Matcher::match(std::string_view volume, std::string_view path, bool is_directory) const
+std::optional<Decision> Matcher::decide(std::string_view volume, std::string_view path,
+                                        bool is_directory) const
 {
 	auto candidates = by_volume_.find(volume);
 	if (candidates == by_volume_.end())
-		return nullptr;
+		return std::nullopt;
 
 	// fnmatch(3) wants a NUL-terminated name.
 	std::string name(path.substr(path.rfind('/') + 1));
+	const Rule *first_with_globs = nullptr;
 	for (std::size_t i : candidates->second) {
 		const Rule &rule = rules_[i];
-		if (contains(rule.subtree, path) && (is_directory || accepts_name(rule, name)))
-			return &rule;
+		if (!contains(rule.subtree, path))
+			continue;
+		if (!is_directory) {
+			if (accepts_name(rule, name))
+				return Decision{&rule, rule.dax};
+			continue;
+		}
+		if (rule.include.empty() && rule.exclude.empty())
+			return Decision{&rule, rule.dax};
+		if (!first_with_globs)
+			first_with_globs = &rule;
 	}
-	return nullptr;
+	if (first_with_globs)
+		return Decision{first_with_globs, false};
+	return std::nullopt;
+}
+
+const Rule *Matcher::match(std::string_view volume, std::string_view path, bool is_directory) const
+{
+	auto decision = decide(volume, path, is_directory);
+	return decision ? decision->rule : nullptr;
 }
 
 } // namespace daxpolicy::policy

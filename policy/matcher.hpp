@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,19 +14,35 @@
 namespace daxpolicy::policy
 {
 
+// What the policy wants for one file or directory.
+struct Decision {
+	const Rule *rule; // the rule that decided it
+	bool dax;         // the flag it wants
+};
+
 class Matcher
 {
       public:
 	// The rules must be valid (validate_rule) and their names unique.
 	explicit Matcher(std::vector<Rule> rules);
 
-	// The rule that decides `path` (absolute, normalised, inside `volume`), or nullptr.
+	// What the policy wants for `path` (absolute, normalised, inside `volume`), or nothing
+	// when no rule covers it.
 	// Files: among rules of that volume whose subtree contains path (subtree "/" contains all;
 	// "/a" contains "/a" and "/a/x" but not "/ab") and whose include (if non-empty, any glob
 	// matches the basename) and exclude (no glob matches the basename) accept the file's name,
 	// the deepest subtree wins (most path components), then higher priority, then name in byte
-	// order. Directories: the same but include/exclude are ignored (directories under a rule's
-	// subtree carry its flag so new files inherit it).
+	// order; the file wants that rule's flag.
+	// Directories: a directory's flag is what a new file in it inherits, so it carries the
+	// flag a file of any name there gets unless a rule with include/exclude takes the name:
+	// that of the first rule, in the same precedence, whose subtree contains it and that has
+	// no include or exclude. When only rules with include/exclude contain it, it is kept
+	// without the flag (decided by the first of them): names they turn away have no rule,
+	// and must not inherit DAX. Files a rule with globs takes get their flag when they are
+	// created (the engine hears of it) or at the next reconcile.
+	std::optional<Decision> decide(std::string_view volume, std::string_view path,
+	                               bool is_directory) const;
+	// decide()'s rule, or nullptr.
 	const Rule *match(std::string_view volume, std::string_view path, bool is_directory) const;
 
 	const std::vector<Rule> &rules() const { return rules_; }

@@ -7,10 +7,51 @@
 namespace daxpolicy::policy
 {
 
+namespace
+{
+
+StatementFaultHook fault_hook;
+
+// A statement the fault hook makes fail, as sqlite's test VFS would.
+void check_injected_fault(const char *what)
+{
+	if (fault_hook && fault_hook())
+		throw Error(Errc::internal, std::string("database: ") + what + ": " +
+		                                sqlite3_errstr(SQLITE_IOERR) + " (injected)");
+}
+
+// The database file with its folder's symbolic links resolved, so that SQLITE_OPEN_NOFOLLOW
+// refuses a link at the file itself only.
+std::filesystem::path resolve_folder(const std::filesystem::path &file)
+{
+	std::filesystem::path absolute = std::filesystem::absolute(file);
+	std::error_code ec;
+	auto st = std::filesystem::symlink_status(absolute, ec);
+	if (!ec && std::filesystem::is_symlink(st)) {
+		auto target = std::filesystem::read_symlink(absolute, ec);
+		throw Error(Errc::invalid_argument,
+		            absolute.string() + ": the database is a symbolic link (to " +
+		                (ec ? std::string("?") : target.string()) +
+		                "); refusing to follow it: make it a regular file or remove it");
+	}
+	auto folder = std::filesystem::weakly_canonical(absolute.parent_path(), ec);
+	return ec ? absolute : folder / absolute.filename();
+}
+
+} // namespace
+
+void set_statement_fault_hook(StatementFaultHook hook)
+{
+	fault_hook = std::move(hook);
+}
+
 Database::Database(const std::filesystem::path &file)
 {
-	if (sqlite3_open_v2(file.c_str(), &db_,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+	std::filesystem::path path = resolve_folder(file);
+	// NOFOLLOW as well: a link made after the check above is refused by the open itself.
+	if (sqlite3_open_v2(path.c_str(), &db_,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
+	                        SQLITE_OPEN_NOFOLLOW,
 	                    nullptr) != SQLITE_OK) {
 		std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
 		sqlite3_close(db_);
@@ -31,6 +72,7 @@ void Database::fail(const std::string &what) const
 
 void Database::exec(const std::string &sql)
 {
+	check_injected_fault("exec");
 	char *err = nullptr;
 	if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
 		std::string msg = err ? err : "unknown error";
@@ -46,6 +88,7 @@ int64_t Database::last_insert_rowid() const
 
 Statement::Statement(Database &db, const std::string &sql) : db_(db)
 {
+	check_injected_fault("prepare");
 	if (sqlite3_prepare_v2(db.handle(), sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
 		db.fail("prepare");
 }
@@ -80,6 +123,7 @@ void Statement::bind(int index, const std::optional<std::string> &value)
 
 bool Statement::step()
 {
+	check_injected_fault("step");
 	int rc = sqlite3_step(stmt_);
 	if (rc == SQLITE_ROW)
 		return true;

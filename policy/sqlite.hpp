@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -13,9 +14,18 @@ struct sqlite3_stmt;
 namespace daxpolicy::policy
 {
 
+// Fault injection for tests, as sqlite's own test VFS and PMDK's core_inject_fault_at do:
+// when a hook is set, it is asked before each statement this library runs (every prepare,
+// step and exec, in order), and `true` makes that call fail as SQLITE_IOERR would. Nothing
+// sets one outside tests. Not thread-safe: set it while no store is in use.
+using StatementFaultHook = std::function<bool()>;
+void set_statement_fault_hook(StatementFaultHook hook);
+
 class Database
 {
       public:
+	// Refuses a `file` that is a symbolic link (dangling or not): the daemon's writes
+	// would go wherever it points. The folder it is in may be reached through links.
 	explicit Database(const std::filesystem::path &file);
 	~Database();
 	Database(const Database &) = delete;

@@ -195,9 +195,14 @@ TEST_F(EngineTest, IncludeAndExcludeGlobsChooseFilesButNotDirectories)
 	EXPECT_TRUE(flag("/logs/a.log"));
 	EXPECT_EQ(state("/logs/a.log"), "in-sync");
 	EXPECT_TRUE(flag("/logs/d/c.log"));
-	// Directories carry the rule's flag whatever their name.
-	EXPECT_TRUE(flag("/logs/d"));
-	EXPECT_EQ(view("/logs/d").rule, std::optional<std::string>("logs"));
+	// Directories do not carry it: names the globs turn away would inherit it.
+	for (const char *p : {"/logs", "/logs/d"}) {
+		FileView d = view(p);
+		EXPECT_FALSE(d.file.dax_flag) << p;
+		EXPECT_EQ(d.rule, std::optional<std::string>("logs")) << p;
+		EXPECT_EQ(d.desired, std::optional<bool>(false)) << p;
+		EXPECT_EQ(d.state, "in-sync") << p;
+	}
 	// Names the rule does not take: no rule covers them, and they are left alone.
 	for (const char *p : {"/logs/b.txt", "/logs/skip-1.log"}) {
 		EXPECT_FALSE(flag(p)) << p;
@@ -260,25 +265,27 @@ TEST_F(EngineTest, SubtreeMadeAfterTheRuleGetsTheFlag)
 TEST_F(EngineTest, CreatedNotificationFixesAFileWhoseRuleDiffersFromItsDirectory)
 {
 	vol_->mkdir("/data");
-	// Directories follow "data-tmp" (the higher priority, globs ignored): off. Files not
-	// named *.tmp follow "data": on, which they cannot inherit.
+	// Directories follow "data", the rule without globs: on. Files named *.tmp follow
+	// "data-tmp" (the higher priority): off, which they cannot inherit.
 	engine_->add_rule(make_rule("data", "/data", true));
 	engine_->add_rule(make_rule("data-tmp", "/data", false, {"*.tmp"}, {}, 10));
-	ASSERT_FALSE(flag("/data"));
-
-	vol_->create("/data/x.tmp");
-	EXPECT_FALSE(flag("/data/x.tmp"));
-	EXPECT_EQ(state("/data/x.tmp"), "in-sync");
-	EXPECT_TRUE(events("flag-change", "/data/x.tmp").empty());
+	ASSERT_TRUE(flag("/data"));
 
 	vol_->create("/data/x.dat");
 	EXPECT_TRUE(flag("/data/x.dat"));
 	EXPECT_TRUE(view("/data/x.dat").file.dax_effective);
 	EXPECT_EQ(state("/data/x.dat"), "in-sync");
-	auto changes = events("flag-change", "/data/x.dat");
+	EXPECT_TRUE(events("flag-change", "/data/x.dat").empty()) << "inherited";
+
+	vol_->create("/data/x.tmp");
+	EXPECT_FALSE(flag("/data/x.tmp"));
+	EXPECT_FALSE(view("/data/x.tmp").file.dax_effective);
+	EXPECT_EQ(state("/data/x.tmp"), "in-sync");
+	auto changes = events("flag-change", "/data/x.tmp");
 	ASSERT_EQ(changes.size(), 1u);
-	EXPECT_EQ(changes[0].data["rule"], "data");
-	EXPECT_EQ(changes[0].data["to"], true);
+	EXPECT_EQ(changes[0].data["rule"], "data-tmp");
+	EXPECT_EQ(changes[0].data["to"], false);
+	EXPECT_EQ(changes[0].data["cause"], "rule");
 }
 
 TEST_F(EngineTest, FileCreatedOpenGetsTheFlagAndItsModeAtLastClose)
@@ -288,16 +295,16 @@ TEST_F(EngineTest, FileCreatedOpenGetsTheFlagAndItsModeAtLastClose)
 	engine_->add_rule(make_rule("data-tmp", "/data", false, {"*.tmp"}, {}, 10));
 
 	auto s = vol_->open_session({});
-	int fd = s->open("/data/open.dat", true);
-	// The notification set the flag, but the file was in use from its first moment with
-	// the mode of the flag it was created with.
-	FileView v = view("/data/open.dat");
-	EXPECT_TRUE(v.file.dax_flag);
-	EXPECT_FALSE(v.file.dax_effective);
+	int fd = s->open("/data/open.tmp", true);
+	// The notification cleared the flag, but the file was in use from its first moment
+	// with the mode of the flag it was created with.
+	FileView v = view("/data/open.tmp");
+	EXPECT_FALSE(v.file.dax_flag);
+	EXPECT_TRUE(v.file.dax_effective);
 	EXPECT_EQ(v.state, "pending-evict");
 	s->close(fd);
-	v = view("/data/open.dat");
-	EXPECT_TRUE(v.file.dax_effective);
+	v = view("/data/open.tmp");
+	EXPECT_FALSE(v.file.dax_effective);
 	EXPECT_EQ(v.state, "in-sync");
 }
 
@@ -931,6 +938,201 @@ TEST_F(EngineTest, EventSinkSeesWhatTheLogGets)
 		EXPECT_EQ(seen[i].type, logged[i].type);
 		EXPECT_EQ(seen[i].time, logged[i].time);
 	}
+}
+
+// The Volume the engine sees, with a hook that runs once, just before the engine's next flag
+// change reaches the volume: what another process may do between the engine's look at a file
+// and its change.
+class Interposer final : public Volume
+{
+      public:
+	explicit Interposer(Volume &vol) : vol_(vol) {}
+	std::function<void()> before_flag_change;
+
+	VolumeInfo info() const override { return vol_.info(); }
+	FileInfo stat(const std::string &path) override { return vol_.stat(path); }
+	void walk(const std::string &path,
+	          const std::function<void(const FileInfo &)> &visit) override
+	{
+		vol_.walk(path, visit);
+	}
+	void set_dax_flag(const std::string &path, bool on) override
+	{
+		interpose();
+		vol_.set_dax_flag(path, on);
+	}
+	SetFlagResult set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on) override
+	{
+		interpose();
+		return vol_.set_dax_flag_if_unmapped(ino, generation, on);
+	}
+	std::optional<std::string> path_of(uint64_t ino, uint64_t generation) override
+	{
+		return vol_.path_of(ino, generation);
+	}
+	Subscription subscribe(VolumeListener listener) override
+	{
+		return vol_.subscribe(std::move(listener));
+	}
+
+      private:
+	void interpose()
+	{
+		if (auto hook = std::exchange(before_flag_change, nullptr))
+			hook();
+	}
+	Volume &vol_;
+};
+
+class EngineRaceTest : public EngineTest
+{
+      protected:
+	void SetUp() override
+	{
+		EngineTest::SetUp();
+		interposer_ = std::make_unique<Interposer>(*vol_);
+		engine_ = std::make_unique<Engine>(
+		    *store_, std::map<std::string, Volume *>{{"pool0", interposer_.get()}});
+		engine_->start();
+	}
+	std::unique_ptr<Interposer> interposer_;
+};
+
+TEST_F(EngineRaceTest, RenameBetweenQueueAndApplyChangesTheFileThatWasQueued)
+{
+	vol_->mkdir("/db");
+	vol_->create("/db/other");
+	auto s = vol_->open_session({});
+	auto [fd, map] = open_and_map(*s, "/db/wal");
+	ASSERT_EQ(engine_->request_flag("pool0", "/db/wal", false, true)[0].second,
+	          Outcome::deferred);
+	// As the unmap's apply runs, the file is moved away and another takes its name.
+	interposer_->before_flag_change = [&] {
+		vol_->rename("/db/wal", "/db/wal.old");
+		vol_->rename("/db/other", "/db/wal");
+	};
+	s->munmap(map);
+	EXPECT_TRUE(flag("/db/wal.old")) << "the file the change was queued for";
+	EXPECT_FALSE(flag("/db/wal")) << "a file that took its name meanwhile";
+	EXPECT_TRUE(engine_->pending().empty());
+	auto changes = store_->events(of_type("flag-change"));
+	ASSERT_EQ(changes.size(), 1u);
+	EXPECT_EQ(changes[0].path, "/db/wal.old");
+	EXPECT_EQ(changes[0].data["cause"], "pending");
+	s->close(fd);
+}
+
+TEST_F(EngineRaceTest, RenameBetweenLookAndChangeChangesTheFileLookedAt)
+{
+	vol_->mkdir("/db");
+	vol_->create("/db/a");
+	vol_->create("/db/b");
+	interposer_->before_flag_change = [&] {
+		vol_->rename("/db/a", "/db/a.old");
+		vol_->rename("/db/b", "/db/a");
+	};
+	auto r = engine_->request_flag("pool0", "/db/a", false, true);
+	ASSERT_EQ(r.size(), 1u);
+	EXPECT_EQ(r[0].second, Outcome::applied);
+	EXPECT_TRUE(flag("/db/a.old"));
+	EXPECT_FALSE(flag("/db/a"));
+}
+
+TEST_F(EngineRaceTest, MappingMadeAfterTheEngineLookedDefersInsteadOfFlipping)
+{
+	vol_->mkdir("/db");
+	auto s = vol_->open_session({});
+	int fd = s->open("/db/t", true);
+	s->pwrite(fd, 0, filled(8192, 'w'));
+	FileInfo before = vol_->stat("/db/t");
+	ASSERT_EQ(before.mapped, 0u);
+	std::optional<int> map;
+	// The rule's reconcile looks at /db/t (not mapped), then a process maps it before the
+	// change reaches the volume. (The directory's change comes first: it skips that one.)
+	interposer_->before_flag_change = [&] {
+		interposer_->before_flag_change = [&] { map = s->mmap(fd, 0, 8192, true); };
+	};
+	engine_->add_rule(make_rule("db", "/db", true));
+	ASSERT_TRUE(map);
+	FileView v = view("/db/t");
+	EXPECT_FALSE(v.file.dax_flag) << "flipped under a live mapping";
+	EXPECT_EQ(v.file.mapped, 1u);
+	EXPECT_EQ(v.state, "pending-unmap");
+	auto deferred = events("deferred", "/db/t");
+	ASSERT_EQ(deferred.size(), 1u);
+	EXPECT_EQ(deferred[0].data["mapped"], 1);
+	EXPECT_TRUE(events("flag-change", "/db/t").empty());
+	ASSERT_TRUE(store_->pending_for("pool0", before.ino, before.generation));
+
+	s->munmap(*map);
+	EXPECT_TRUE(flag("/db/t"));
+	EXPECT_TRUE(engine_->pending().empty());
+	EXPECT_EQ(events("flag-change", "/db/t").size(), 1u);
+	s->close(fd);
+}
+
+TEST_F(EngineRaceTest, SetDaxOnAFileMappedAfterTheLookDefers)
+{
+	auto s = vol_->open_session({});
+	int fd = s->open("/t", true);
+	std::optional<int> map;
+	interposer_->before_flag_change = [&] { map = s->mmap(fd, 0, 4096, true); };
+	auto r = engine_->request_flag("pool0", "/t", false, true);
+	ASSERT_EQ(r.size(), 1u);
+	EXPECT_EQ(r[0].second, Outcome::deferred);
+	EXPECT_EQ(r[0].first.state, "pending-unmap");
+	EXPECT_FALSE(flag("/t"));
+	s->munmap(*map);
+	EXPECT_TRUE(flag("/t"));
+}
+
+TEST_F(EngineTest, ListPendingShowsWhereTheFileIsNow)
+{
+	vol_->mkdir("/db");
+	auto s = vol_->open_session({});
+	open_and_map(*s, "/db/1.log");
+	engine_->request_flag("pool0", "/db/1.log", false, true);
+	vol_->mkdir("/archive");
+	vol_->rename("/db/1.log", "/archive/1.log");
+	auto pending = engine_->pending();
+	ASSERT_EQ(pending.size(), 1u);
+	EXPECT_EQ(pending[0].path, "/archive/1.log");
+}
+
+TEST_F(EngineTest, DirectoryUnderAGlobRuleIsClearedAndSoAreTheFilesThatInheritedFromIt)
+{
+	// As an older daxpolicyd left it: /d flagged for a rule taking only *.log, and a file
+	// the rule turns away created there, inheriting DAX.
+	vol_->mkdir("/d");
+	vol_->set_dax_flag("/d", true);
+	vol_->create("/d/x.txt");
+	vol_->mkdir("/d/sub");
+	vol_->create("/d/sub/y.txt");
+	vol_->create("/d/a.log");
+	ASSERT_TRUE(flag("/d/x.txt"));
+	ASSERT_TRUE(flag("/d/sub/y.txt"));
+
+	engine_->add_rule(make_rule("logs", "/d", true, {"*.log"}));
+	EXPECT_TRUE(flag("/d/a.log"));
+	for (const char *p : {"/d", "/d/sub", "/d/x.txt", "/d/sub/y.txt"})
+		EXPECT_FALSE(flag(p)) << p;
+	EXPECT_EQ(state("/d/x.txt"), "unmanaged");
+	auto changes = events("flag-change", "/d/x.txt");
+	ASSERT_EQ(changes.size(), 1u);
+	EXPECT_EQ(changes[0].data["inherited_from"], "/d");
+	EXPECT_TRUE(changes[0].data["rule"].is_null());
+
+	// New names the rule turns away inherit nothing; a name it takes gets the flag.
+	vol_->create("/d/new.txt");
+	vol_->create("/d/new.log");
+	EXPECT_FALSE(flag("/d/new.txt"));
+	EXPECT_TRUE(flag("/d/new.log"));
+
+	// An unmanaged file set by hand keeps its flag: reconcile takes only what a directory
+	// it clears gave.
+	engine_->request_flag("pool0", "/d/x.txt", false, true);
+	engine_->reconcile(std::nullopt, std::nullopt);
+	EXPECT_TRUE(flag("/d/x.txt"));
 }
 
 TEST_F(EngineTest, ListAndUnknownNames)

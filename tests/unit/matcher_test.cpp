@@ -117,13 +117,39 @@ TEST(Matcher, GlobsCoverHiddenFiles)
 	EXPECT_EQ(decider(matcher, "/.hidden.log"), "logs");
 }
 
-TEST(Matcher, DirectoriesIgnoreIncludeAndExclude)
+TEST(Matcher, DirectoriesFollowTheFirstRuleWithoutGlobs)
 {
+	// A directory's flag is what new files in it inherit: the flag of a name no glob rule
+	// takes, which "db" decides here.
 	Matcher matcher({rule("wal", "/db/wal", 0, {"*.log"}, {"wal"}), rule("db", "/db")});
 
-	EXPECT_EQ(decider(matcher, "/db/wal", true), "wal");
-	EXPECT_EQ(decider(matcher, "/db/wal/archive", true), "wal");
+	EXPECT_EQ(decider(matcher, "/db/wal", true), "db");
+	EXPECT_EQ(decider(matcher, "/db/wal/archive", true), "db");
 	EXPECT_EQ(decider(matcher, "/db/wal/archive", false), "db");
+	EXPECT_EQ(decider(matcher, "/db/wal/1.log", false), "wal");
+	auto d = matcher.decide("pool0", "/db/wal", true);
+	ASSERT_TRUE(d);
+	EXPECT_TRUE(d->dax);
+}
+
+TEST(Matcher, DirectoriesUnderOnlyGlobRulesAreKeptWithoutTheFlag)
+{
+	// Names "*.log" turns away have no rule: were the directory flagged, they would
+	// inherit DAX and keep it as unmanaged files.
+	Matcher matcher({rule("logs", "/d", 0, {"*.log"}), rule("other", "/elsewhere")});
+
+	auto dir = matcher.decide("pool0", "/d", true);
+	ASSERT_TRUE(dir);
+	EXPECT_EQ(dir->rule->name, "logs");
+	EXPECT_FALSE(dir->dax);
+	auto sub = matcher.decide("pool0", "/d/sub", true);
+	ASSERT_TRUE(sub);
+	EXPECT_FALSE(sub->dax);
+	auto log = matcher.decide("pool0", "/d/x.log", false);
+	ASSERT_TRUE(log);
+	EXPECT_TRUE(log->dax);
+	EXPECT_FALSE(matcher.decide("pool0", "/d/x.txt", false));
+	EXPECT_FALSE(matcher.decide("pool0", "/", true)) << "above every subtree: no rule";
 }
 
 TEST(Matcher, RulesOfOtherVolumesAreIgnored)

@@ -1,0 +1,347 @@
+// Fault injection into the store, as sqlite's test VFS does: a randomized sequence of engine
+// operations (add-rule, set-dax and clear-dax on mapped and unmapped files, mmap, munmap,
+// remove-rule, apply, reconcile) runs once per sqlite statement it makes, with that one
+// statement failing (SQLITE_IOERR). Every failure must reach the caller as a daxpolicy::Error
+// (or, inside a notification, the event log), never a crash; no flag may flip under a live
+// mapping; and afterwards the database must be consistent, no queued row may outlive its
+// file or its change, no event may claim a change that was not made, the engine must decide
+// by the rules the store holds, and a restart must bring every file in line.
+#include "fscore/embedded_volume.hpp"
+#include "fscore/session.hpp"
+#include "policy/engine.hpp"
+#include "policy/sqlite.hpp"
+#include "policy/store.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+#include <random>
+
+using namespace daxpolicy;
+using namespace daxpolicy::fscore;
+using namespace daxpolicy::policy;
+
+namespace
+{
+
+const std::vector<std::string> kFiles = {"/a/1.log", "/a/2.dat", "/a/b/3.log", "/c/4.dat",
+                                         "/c/5.log"};
+const std::vector<std::string> kSubtrees = {"/a", "/a/b", "/c", "/"};
+
+struct Op {
+	enum Kind { add_rule, remove_rule, set_dax, map, unmap, apply, reconcile } kind = add_rule;
+	size_t file = 0;
+	bool on = false;
+	Rule rule;
+	std::vector<Rule> managed;
+};
+
+Rule random_rule(std::mt19937_64 &rng, const std::string &name)
+{
+	Rule r;
+	r.name = name;
+	r.volume = "pool0";
+	r.subtree = kSubtrees[rng() % kSubtrees.size()];
+	r.dax = rng() % 2;
+	if (rng() % 2)
+		r.include = {"*.log"};
+	r.priority = static_cast<int>(rng() % 3);
+	return r;
+}
+
+// The same operations for every run of one seed: none depends on how the last one went.
+std::vector<Op> make_ops(uint64_t seed, size_t count)
+{
+	std::mt19937_64 rng(seed);
+	std::vector<Op> ops;
+	int rules = 0;
+	for (size_t i = 0; i < count; i++) {
+		Op op;
+		op.kind = static_cast<Op::Kind>(rng() % 7);
+		op.file = rng() % kFiles.size();
+		op.on = rng() % 2;
+		if (op.kind == Op::add_rule || op.kind == Op::remove_rule)
+			op.rule =
+			    random_rule(rng, "local-" + std::to_string(op.kind == Op::add_rule
+			                                                   ? rules++
+			                                                   : rng() % (rules + 1)));
+		if (op.kind == Op::apply)
+			for (int m = 0, n = static_cast<int>(rng() % 3); m < n; m++) {
+				Rule r = random_rule(rng, "managed-" + std::to_string(m));
+				r.source = "/etc/daxpolicy/policy.d/fault.toml";
+				op.managed.push_back(r);
+			}
+		ops.push_back(op);
+	}
+	return ops;
+}
+
+// The Volume the engine sees, counting the flag changes it makes of each file.
+class CountingVolume final : public Volume
+{
+      public:
+	explicit CountingVolume(Volume &vol) : vol_(vol) {}
+	std::map<uint64_t, size_t> changes; // by inode
+
+	VolumeInfo info() const override { return vol_.info(); }
+	FileInfo stat(const std::string &path) override { return vol_.stat(path); }
+	void walk(const std::string &path,
+	          const std::function<void(const FileInfo &)> &visit) override
+	{
+		vol_.walk(path, visit);
+	}
+	void set_dax_flag(const std::string &path, bool on) override
+	{
+		ADD_FAILURE() << "the engine set " << path << " by path";
+		vol_.set_dax_flag(path, on);
+	}
+	SetFlagResult set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on) override
+	{
+		auto r = vol_.set_dax_flag_if_unmapped(ino, generation, on);
+		if (r.status == SetFlagResult::Status::applied)
+			changes[ino]++;
+		return r;
+	}
+	std::optional<std::string> path_of(uint64_t ino, uint64_t generation) override
+	{
+		return vol_.path_of(ino, generation);
+	}
+	Subscription subscribe(VolumeListener listener) override
+	{
+		return vol_.subscribe(std::move(listener));
+	}
+
+      private:
+	Volume &vol_;
+};
+
+// Fails the n-th statement after it is armed (n = 0: none), and counts them all.
+struct StatementFault {
+	uint64_t fail_at = 0;
+	uint64_t seen = 0;
+	bool fired = false;
+	StatementFault()
+	{
+		set_statement_fault_hook([this] {
+			if (++seen != fail_at)
+				return false;
+			fired = true;
+			return true;
+		});
+	}
+	~StatementFault() { set_statement_fault_hook(nullptr); }
+};
+
+class FaultRun
+{
+      public:
+	FaultRun()
+	{
+		EmbeddedVolume::mkfs(pool_, kMinPoolSize);
+		vol_ = EmbeddedVolume::mount(pool_, {"pool0", DaxMode::inode});
+		counting_ = std::make_unique<CountingVolume>(*vol_);
+		store_ = std::make_unique<Store>(db_);
+		for (const char *d : {"/a", "/a/b", "/c"})
+			vol_->mkdir(d);
+		session_ = vol_->open_session({});
+		for (const auto &f : kFiles)
+			fds_.push_back(session_->open(f, true));
+		maps_.resize(kFiles.size());
+		start_engine();
+	}
+
+	void start_engine()
+	{
+		engine_ = std::make_unique<Engine>(
+		    *store_, std::map<std::string, Volume *>{{"pool0", counting_.get()}});
+		engine_->start();
+	}
+
+	// Runs `op`; an Error is what the caller would see. Returns whether it failed.
+	bool run(const Op &op)
+	{
+		try {
+			switch (op.kind) {
+			case Op::add_rule:
+				engine_->add_rule(op.rule);
+				break;
+			case Op::remove_rule:
+				engine_->remove_rule(op.rule.name);
+				break;
+			case Op::set_dax:
+				engine_->request_flag("pool0", kFiles[op.file], false, op.on);
+				break;
+			case Op::map:
+				if (!maps_[op.file]) {
+					maps_[op.file] =
+					    session_->mmap(fds_[op.file], 0, 4096, true);
+					mapped_flag_[op.file] =
+					    vol_->stat(kFiles[op.file]).dax_flag;
+				}
+				break;
+			case Op::unmap:
+				if (maps_[op.file]) {
+					session_->munmap(
+					    *std::exchange(maps_[op.file], std::nullopt));
+					mapped_flag_.erase(op.file);
+				}
+				break;
+			case Op::apply:
+				engine_->apply(op.managed, false);
+				break;
+			case Op::reconcile:
+				engine_->reconcile(std::nullopt, std::nullopt);
+				break;
+			}
+		} catch (const Error &e) {
+			errors_.push_back(e.what());
+			return true;
+		}
+		return false;
+	}
+
+	// No flag changes under a live mapping, whatever failed.
+	void check_mapped_flags_held()
+	{
+		for (const auto &[i, flag] : mapped_flag_)
+			EXPECT_EQ(vol_->stat(kFiles[i]).dax_flag, flag)
+			    << kFiles[i] << ": flipped while mapped";
+	}
+
+	bool saw_injected_failure()
+	{
+		auto injected = [](const std::string &m) {
+			return m.find("(injected)") != std::string::npos;
+		};
+		if (std::any_of(errors_.begin(), errors_.end(), injected))
+			return true;
+		EventQuery q;
+		q.type = "volume";
+		auto events = store_->events(q);
+		return std::any_of(events.begin(), events.end(), [&](const Event &e) {
+			return injected(e.data.value("message", ""));
+		});
+	}
+
+	void check_consistent()
+	{
+		Statement integrity(store_->database(), "PRAGMA integrity_check");
+		ASSERT_TRUE(integrity.step());
+		EXPECT_EQ(integrity.text(0), "ok");
+		Statement keys(store_->database(), "PRAGMA foreign_key_check");
+		EXPECT_FALSE(keys.step()) << "a row names a rule that is not there";
+
+		// A queued row is for a file that exists and a change not yet made.
+		for (const auto &c : store_->pending()) {
+			auto path = vol_->path_of(c.ino, c.generation);
+			ASSERT_TRUE(path) << "a row outlived its file: " << c.path;
+			EXPECT_NE(vol_->stat(*path).dax_flag, c.want)
+			    << *path << ": a row outlived its change";
+		}
+		// The engine decides by the rules the store holds, and says a file waits
+		// exactly when a row says so.
+		Matcher stored(store_->rules());
+		for (const auto &f : kFiles) {
+			FileView v = engine_->list("pool0", f, false).at(0);
+			auto d = stored.decide("pool0", f, false);
+			EXPECT_EQ(v.rule, d ? std::optional(d->rule->name) : std::nullopt) << f;
+			bool queued =
+			    store_->pending_for("pool0", v.file.ino, v.file.generation).has_value();
+			EXPECT_EQ(v.state == "pending-unmap", queued) << f;
+		}
+		// No event claims a change that was not made.
+		EventQuery q;
+		q.type = "flag-change";
+		std::map<std::string, size_t> logged;
+		for (const auto &e : store_->events(q))
+			logged[e.path]++;
+		for (const auto &f : kFiles)
+			EXPECT_LE(logged[f], counting_->changes[vol_->stat(f).ino])
+			    << f << ": more flag-change events than changes";
+	}
+
+	// A restart with nothing mapped: everything queued applies, and a reconcile brings
+	// every file a rule covers in line.
+	void check_recovers()
+	{
+		engine_.reset();
+		session_.reset();
+		mapped_flag_.clear();
+		start_engine();
+		EXPECT_TRUE(store_->pending().empty());
+		engine_->reconcile(std::nullopt, std::nullopt);
+		for (const auto &f : kFiles) {
+			FileView v = engine_->list("pool0", f, false).at(0);
+			EXPECT_TRUE(v.state == "in-sync" || v.state == "unmanaged")
+			    << f << ": " << v.state;
+		}
+	}
+
+      private:
+	// On tmpfs where there is one: this test is about failing statements, not durability,
+	// and a thousand runs of fsync and msync would take minutes.
+	static std::filesystem::path scratch()
+	{
+		std::error_code ec;
+		return std::filesystem::is_directory("/dev/shm", ec)
+		           ? std::filesystem::path("/dev/shm")
+		           : std::filesystem::temp_directory_path();
+	}
+	test::TempDir dir_{scratch()};
+	std::filesystem::path pool_ = dir_ / "pool0.pool";
+	std::filesystem::path db_ = dir_ / "daxpolicy.db";
+	std::unique_ptr<EmbeddedVolume> vol_;
+	std::unique_ptr<CountingVolume> counting_;
+	std::unique_ptr<Store> store_;
+	std::unique_ptr<Engine> engine_;
+	std::unique_ptr<Session> session_;
+	std::vector<int> fds_;
+	std::vector<std::optional<int>> maps_;
+	std::map<size_t, bool> mapped_flag_;
+	std::vector<std::string> errors_;
+};
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr size_t kOperations = 12;
+#else
+constexpr size_t kOperations = 30;
+#endif
+
+TEST(EngineFault, EachStatementFailingInTurnLeavesAConsistentState)
+{
+	for (uint64_t seed : {1, 2}) {
+		auto ops = make_ops(seed, kOperations);
+		uint64_t statements = 0;
+		{
+			FaultRun run;
+			StatementFault count;
+			for (const auto &op : ops)
+				run.run(op);
+			statements = count.seen;
+		}
+		ASSERT_GT(statements, 50u);
+		RecordProperty("statements_seed_" + std::to_string(seed),
+		               static_cast<int>(statements));
+		for (uint64_t n = 1; n <= statements; n++) {
+			SCOPED_TRACE("seed " + std::to_string(seed) + ", statement " +
+			             std::to_string(n) + " of " + std::to_string(statements) +
+			             " fails");
+			FaultRun run;
+			{
+				StatementFault fault;
+				fault.fail_at = n;
+				for (const auto &op : ops) {
+					run.run(op);
+					run.check_mapped_flags_held();
+				}
+				EXPECT_TRUE(!fault.fired || run.saw_injected_failure())
+				    << "a failure nobody was told of";
+			}
+			run.check_consistent();
+			run.check_recovers();
+			if (HasFailure())
+				return;
+		}
+	}
+}
+
+} // namespace
