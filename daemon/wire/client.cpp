@@ -39,8 +39,14 @@ nlohmann::json Client::receive()
 	std::string text(asio::buffers_begin(buffer_.data()),
 	                 asio::buffers_begin(buffer_.data()) + static_cast<std::ptrdiff_t>(n - 1));
 	buffer_.consume(n);
-	nlohmann::json reply = nlohmann::json::parse(text, nullptr, false);
-	if (reply.is_discarded() || !reply.is_object())
+	nlohmann::json reply;
+	try {
+		reply = parse_message(text);
+	} catch (const Error &e) {
+		throw RemoteError("internal",
+		                  std::string("daxpolicyd sent a bad reply: ") + e.what());
+	}
+	if (!reply.is_object())
 		throw RemoteError("internal", "daxpolicyd sent a reply that is not a JSON object");
 	if (reply.contains("error")) {
 		std::string name =
