@@ -24,6 +24,10 @@ void Client::send(const nlohmann::json &message)
 {
 	boost::system::error_code ec;
 	asio::write(socket_, asio::buffer(frame(message)), ec);
+	// A daemon that refuses the connection (busy: max_connections) says why, then closes
+	// before the call is written: its reason is the error, rather than a broken pipe.
+	if (ec)
+		receive();
 	if (ec)
 		throw Unreachable("lost connection to daxpolicyd at " + path_ + ": " +
 		                  ec.message());
