@@ -44,8 +44,11 @@ Daemon::Daemon(asio::io_context &io, Config config)
 		volumes[v.name] = vol.get();
 		embedded_[v.name] = std::move(vol);
 	}
-	engine_ = std::make_unique<policy::Engine>(
-	    *store_, volumes, [this](std::function<void()> f) { asio::post(io_, std::move(f)); });
+	// What the engine hands the loop (volume notifications) fails alone, as a request does.
+	engine_ =
+	    std::make_unique<policy::Engine>(*store_, volumes, [this](std::function<void()> f) {
+		    asio::post(io_, [this, f = std::move(f)] { run_guarded("a notification", f); });
+	    });
 	engine_->set_event_sink([this](const policy::Event &e) { broadcast(e); });
 	for (const auto &[name, data] : mounted)
 		engine_->log("volume", name, "/", data);
@@ -55,9 +58,7 @@ Daemon::Daemon(asio::io_context &io, Config config)
 Daemon::~Daemon()
 {
 	// Connections (and their sessions) go before the volumes they hold files of.
-	for (const auto &weak : connections_)
-		if (auto c = weak.lock())
-			c->close();
+	close_connections();
 	monitors_.clear();
 }
 
@@ -141,9 +142,25 @@ void Daemon::stop()
 		boost::system::error_code ignored; // closing a listener that failed is no news
 		listener_->close(ignored);
 	}
-	for (const auto &weak : connections_)
+	close_connections();
+}
+
+void Daemon::close_connections()
+{
+	// Closing one forgets it, which changes the set: go through a copy.
+	for (const auto &weak : std::set(connections_))
 		if (auto c = weak.lock())
 			c->close();
+}
+
+void Daemon::run_guarded(const char *what, const std::function<void()> &work)
+{
+	try {
+		work();
+	} catch (const std::exception &e) {
+		metrics_.errors[errc_name(Errc::internal)]++;
+		std::cerr << "daxpolicyd: " << what << " failed: " << e.what() << "\n";
+	}
 }
 
 void Daemon::forget(Connection *c)
@@ -217,19 +234,16 @@ void Daemon::load_policy(const std::filesystem::path &path,
 	});
 }
 
-void Daemon::reload()
+void Daemon::reload(std::function<void()> done)
 {
-	load_policy(config_.policy_dir, [this](policy::PolicyLoad load) {
+	load_policy(config_.policy_dir, [this, done = std::move(done)](policy::PolicyLoad load) {
 		if (!load.ok()) {
 			for (const auto &e : load.errors)
 				std::cerr << "daxpolicyd: reload: " << e.to_string() << "\n";
-			return;
+		} else {
+			run_guarded("reload", [&] { engine_->apply(load.rules, false); });
 		}
-		try {
-			engine_->apply(load.rules, false);
-		} catch (const std::exception &e) {
-			std::cerr << "daxpolicyd: reload: " << e.what() << "\n";
-		}
+		done();
 	});
 }
 

@@ -35,8 +35,8 @@ class Daemon
 	// Starts serving on `listener` (bound by us, or passed by systemd).
 	void serve(boost::asio::local::stream_protocol::acceptor listener);
 	void stop();
-	// Applies the policy dir (SIGHUP), logging rather than failing.
-	void reload();
+	// Applies the policy dir (SIGHUP), logging rather than failing; then calls `done`.
+	void reload(std::function<void()> done);
 	// Reads the policy files at `path` off the event loop (a file may be slow to read, and
 	// reading one must never stall the daemon), then calls `done` on the loop.
 	void load_policy(const std::filesystem::path &path,
@@ -50,6 +50,10 @@ class Daemon
 	bool has_embedded(const std::string &name) const { return embedded_.count(name); }
 	boost::asio::io_context &io_context() { return io_; }
 	double uptime_s() const;
+
+	// Runs work of the loop that answers no request: a failure is logged and counted as
+	// an internal error, and the daemon goes on.
+	void run_guarded(const char *what, const std::function<void()> &work);
 
 	// Monitors: connections following the event log.
 	void add_monitor(const std::shared_ptr<Connection> &c) { monitors_.insert(c); }
@@ -68,6 +72,7 @@ class Daemon
 
       private:
 	void accept();
+	void close_connections();
 	void admit(boost::asio::local::stream_protocol::socket socket);
 	void broadcast(const policy::Event &event);
 

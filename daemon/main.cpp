@@ -193,8 +193,7 @@ int main(int argc, char **argv)
 				if (ec)
 					return;
 				sd_notify(0, "RELOADING=1");
-				daemon.reload();
-				sd_notify(0, "READY=1");
+				daemon.reload([] { sd_notify(0, "READY=1"); });
 				wait_hup();
 			});
 		};
@@ -203,7 +202,17 @@ int main(int argc, char **argv)
 
 		sd_notify(0, "READY=1");
 		background.report("ready");
-		io.run();
+		// The last line of defence: whatever escapes a completion is one failure, logged
+		// and counted, and the daemon serves on.
+		for (;;) {
+			try {
+				io.run();
+				break;
+			} catch (const std::exception &e) {
+				daemon.metrics().errors[errc_name(Errc::internal)]++;
+				std::cerr << "daxpolicyd: " << e.what() << "\n";
+			}
+		}
 		return 0;
 	} catch (const std::exception &e) {
 		std::string message = std::string("daxpolicyd: ") + e.what() + "\n";
