@@ -467,3 +467,48 @@ TEST(Server, HalfSentRequestsOfManyPeersShareABoundedBudget)
 }
 
 } // namespace
+
+namespace
+{
+
+std::string rule_file(const std::string &name)
+{
+	return "[[rule]]\nname = \"" + name +
+	       "\"\nvolume = \"pool0\"\nsubtree = \"/\"\ndax = \"on\"\n";
+}
+
+// Polls list-rules (bounded) until it names exactly `name`.
+bool rules_become(const Daemon &d, const std::string &name)
+{
+	auto deadline = std::chrono::steady_clock::now() + kPollTimeout;
+	do {
+		json rules = d.ok({"list-rules"});
+		if (rules.size() == 1 && rules[0]["name"] == name)
+			return true;
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	} while (std::chrono::steady_clock::now() < deadline);
+	return false;
+}
+
+TEST(Server, ReloadRefusesAFifoAndChangesNothing)
+{
+	TempDir policy;
+	Daemon d("policy_dir = \"" + policy.path().string() + "\"\n");
+	std::ofstream(policy / "rules.toml") << rule_file("first");
+	kill(d.pid(), SIGHUP);
+	ASSERT_TRUE(rules_become(d, "first"));
+	// A FIFO among the drop-ins fails the whole reload: the other file's change waits.
+	ASSERT_EQ(mkfifo((policy / "fifo.toml").c_str(), 0600), 0);
+	std::ofstream(policy / "rules.toml") << rule_file("second");
+	kill(d.pid(), SIGHUP);
+	EXPECT_TRUE(answers_status(d));
+	std::filesystem::remove(policy / "fifo.toml");
+	std::ofstream(policy / "rules.toml") << rule_file("third");
+	kill(d.pid(), SIGHUP);
+	ASSERT_TRUE(rules_become(d, "third"));
+	// Reloads run in order: once the third is in, the second was refused.
+	for (const auto &e : d.ok({"list-events", "--type", "rule-change"}))
+		EXPECT_EQ(e.dump().find("\"second\""), std::string::npos) << e.dump();
+}
+
+} // namespace
