@@ -76,11 +76,21 @@ void Connection::guarded(const std::function<void()> &completion)
 	}
 }
 
-// Input beyond kFreeInput, with room for one more read, is taken from the daemon's budget.
+// What in_ must be able to hold after one more read: it grows by doubling (up to a whole
+// message), so that a large message is not copied once a chunk.
+size_t Connection::input_capacity_for_read() const
+{
+	size_t needed = in_.size() - head_ + kReadChunk;
+	if (needed <= in_.capacity())
+		return in_.capacity();
+	return std::max(needed, std::min(2 * in_.capacity(), wire::kMaxMessage + kReadChunk));
+}
+
+// The memory of in_ beyond kFreeInput is taken from the daemon's budget before a read.
 bool Connection::reserve_input()
 {
-	size_t wanted = in_.size() - head_ + kReadChunk;
-	size_t over = wanted > kFreeInput ? wanted - kFreeInput : 0;
+	size_t capacity = input_capacity_for_read();
+	size_t over = capacity > kFreeInput ? capacity - kFreeInput : 0;
 	if (over <= budget_held_)
 		return true;
 	if (!daemon_.take_input(over - budget_held_, shared_from_this()))
@@ -91,8 +101,9 @@ bool Connection::reserve_input()
 
 void Connection::release_input()
 {
-	size_t held = in_.size() - head_ + (reading_ ? kReadChunk : 0);
-	size_t over = held > kFreeInput ? held - kFreeInput : 0;
+	if (reading_)
+		return; // what the pending read may need stays reserved
+	size_t over = in_.capacity() > kFreeInput ? in_.capacity() - kFreeInput : 0;
 	if (budget_held_ > over) {
 		daemon_.give_input(budget_held_ - over);
 		budget_held_ = over;
@@ -129,11 +140,13 @@ void Connection::on_read(boost::system::error_code ec, size_t n)
 		close(); // a reset: the peer is gone
 		return;
 	} else {
+		size_t capacity = input_capacity_for_read(); // what reserve_input took budget for
 		if (head_ > 0) {
 			in_.erase(0, head_);
 			scanned_ -= head_;
 			head_ = 0;
 		}
+		in_.reserve(capacity);
 		in_.append(chunk_.data(), n);
 	}
 	pump();

@@ -79,6 +79,7 @@ class Connection : public std::enable_shared_from_this<Connection>
 	// Runs an asynchronous completion; an exception escaping it closes this connection
 	// rather than the daemon.
 	void guarded(const std::function<void()> &completion);
+	size_t input_capacity_for_read() const;
 	bool reserve_input();
 	void release_input();
 	void progress() { last_progress_ = std::chrono::steady_clock::now(); }

@@ -254,7 +254,7 @@ TEST(Server, PeerThatPipelinesCallsButNeverReadsHoldsBoundedMemory)
 		if (!rest.empty())
 			break;
 	}
-	EXPECT_LT(rss_anon_mib(d.pid()) - before, 64) << "MiB grown for one peer";
+	EXPECT_LT(rss_anon_mib(d.pid()) - before, 32) << "MiB grown for one peer";
 	EXPECT_TRUE(answers_status(d)) << "another client is not served";
 }
 
@@ -443,7 +443,8 @@ TEST(Server, HalfSentRequestsOfManyPeersShareABoundedBudget)
 {
 	Daemon d;
 	long before = rss_anon_mib(d.pid());
-	// 40 peers each start a 15 MiB call and never finish it: 600 MiB if all were held.
+	// 40 peers each start a 15 MiB call and never finish it: 600 MiB if all were held, and
+	// some 66 MiB (the 64 MiB budget and 64 KiB a connection) with the bound.
 	std::string start = R"({"method":"io.daxpolicy.List","parameters":{"paths":[")";
 	std::string body = start + std::string(15 << 20, 'a');
 	std::vector<std::unique_ptr<RawPeer>> peers;
@@ -462,7 +463,7 @@ TEST(Server, HalfSentRequestsOfManyPeersShareABoundedBudget)
 				sent[i] +=
 				    peers[i]->send_some(std::string_view(body).substr(sent[i]));
 	}
-	EXPECT_LT(rss_anon_mib(d.pid()) - before, 160) << "MiB held for half-sent calls";
+	EXPECT_LT(rss_anon_mib(d.pid()) - before, 100) << "MiB held for half-sent calls";
 	EXPECT_TRUE(answers_status(d)) << "a small call waits behind the large ones";
 }
 
