@@ -213,12 +213,29 @@ void Connection::pump()
 		// Nothing more will come: close once every call is answered and sent.
 		if (!deferred_ && !end_of_call() && out_.empty())
 			close();
-		return;
-	}
-	// A peer that does not read its replies is not read either: it cannot make the daemon
-	// queue without bound.
-	if (!reading_ && out_bytes_ <= kMaxBacklog)
+	} else if (!reading_ && out_bytes_ <= kMaxBacklog) {
+		// A peer that does not read its replies is not read either: it cannot make the
+		// daemon queue without bound.
 		read();
+	}
+	if (deferred_ && !reading_ && !closed_)
+		watch_hang_up();
+}
+
+// While a call is under way and the socket is not read (the peer shut down its sending side,
+// or is over a bound), a hang-up still shows as an error condition on the socket.
+void Connection::watch_hang_up()
+{
+	if (watching_hang_up_)
+		return;
+	watching_hang_up_ = true;
+	auto self = shared_from_this();
+	socket_.async_wait(asio::socket_base::wait_error,
+	                   [this, self](boost::system::error_code ec) {
+		                   watching_hang_up_ = false;
+		                   if (!ec && !closed_ && peer_hung_up(socket_.native_handle()))
+			                   close();
+	                   });
 }
 
 void Connection::handle(std::string_view text)

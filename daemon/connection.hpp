@@ -84,6 +84,7 @@ class Connection : public std::enable_shared_from_this<Connection>
 	void release_input();
 	void progress() { last_progress_ = std::chrono::steady_clock::now(); }
 	void watch_idle();
+	void watch_hang_up();
 
 	Daemon &daemon_;
 	boost::asio::local::stream_protocol::socket socket_;
@@ -96,6 +97,7 @@ class Connection : public std::enable_shared_from_this<Connection>
 	size_t scanned_ = 0; // no NUL in [head_, scanned_)
 	size_t budget_held_ = 0;
 	bool reading_ = false;
+	bool watching_hang_up_ = false;
 	bool input_done_ = false; // the peer sent its last byte, or broke the protocol
 	bool deferred_ = false;
 	std::deque<std::string> out_;

@@ -513,3 +513,41 @@ TEST(Server, ReloadRefusesAFifoAndChangesNothing)
 }
 
 } // namespace
+
+namespace
+{
+
+TEST(Server, ClientThatHangsUpAfterShuttingDownItsSideIsNoticedToo)
+{
+	Daemon d("lease_break_timeout = \"300ms\"\n");
+	auto holder = d.io("pool0:/f");
+	holder->command("pwrite 0 64k");
+	holder->command("mmap 0 64k");
+	auto breaking = [&] {
+		for (const auto &l : d.ok({"list-leases", "pool0:/f"}))
+			if (l["state"] == "breaking")
+				return true;
+		return false;
+	};
+	{
+		RawPeer truncater(d.socket());
+		truncater.call(call("Io", {{"path", "pool0:/f"}, {"argv", {"truncate", "4k"}}}));
+		auto deadline = std::chrono::steady_clock::now() + kPollTimeout;
+		while (!breaking() && std::chrono::steady_clock::now() < deadline)
+			std::this_thread::sleep_for(std::chrono::milliseconds(10));
+		ASSERT_TRUE(breaking());
+		// Done sending, still waiting for the answer: the truncate goes on...
+		shutdown(truncater.fd(), SHUT_WR);
+		// Time for the daemon to see the end of input on its own, before the hang-up.
+		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	} // ...until the peer goes altogether, while it still waits.
+	auto deadline = std::chrono::steady_clock::now() + kPollTimeout;
+	while (breaking() && std::chrono::steady_clock::now() < deadline)
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	json read = holder->command("mread 0 4k");
+	EXPECT_FALSE(read.contains("error")) << read.dump();
+	EXPECT_EQ(d.ok({"list", "pool0:/f"})[0]["size"], 65536);
+	EXPECT_EQ(holder->finish(), 0);
+}
+
+} // namespace
