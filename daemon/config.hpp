@@ -35,7 +35,7 @@ struct Config {
 	std::filesystem::path policy_dir = kDefaultPolicyDir;
 	std::chrono::milliseconds lease_break_timeout{45000};
 	// Connections served at once; more are refused with `busy` (each holds a descriptor
-	// and buffers).
+	// and buffers), but for root and admin_group.
 	unsigned max_connections = 256;
 	// A connection that sends no call and takes no reply for this long is closed (monitors,
 	// io sessions and calls under way excepted). Fixed; tests shorten it in-process.

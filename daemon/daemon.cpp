@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include "daemon/auth.hpp"
 #include "daemon/connection.hpp"
 #include "daemon/wire/varlink.hpp"
 #include "fscore/error.hpp"
@@ -115,25 +116,32 @@ void Daemon::accept()
 
 void Daemon::admit(asio::local::stream_protocol::socket socket)
 {
-	if (metrics_.connections_open >= config_.max_connections) {
-		// Told why, if its socket takes the few bytes at once, and closed: the connections
-		// already served keep their share of the daemon.
-		metrics_.connections_rejected++;
-		std::string busy = wire::frame(wire::make_error(
-		    Errc::busy, "daxpolicyd serves at most " +
-		                    std::to_string(config_.max_connections) +
-		                    " connections at a time (max_connections); try again later"));
-		[[maybe_unused]] ssize_t ignored = ::send(socket.native_handle(), busy.data(),
-		                                          busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-		return;
-	}
 	try {
+		// Root and the admin group are let in beyond the cap, so that readers holding every
+		// place cannot lock the administrator out (descriptors still bound everyone).
+		if (metrics_.connections_open >= config_.max_connections &&
+		    !is_admin(peer_of(socket.native_handle()), config_.admin_group)) {
+			refuse(socket);
+			return;
+		}
 		auto c = std::make_shared<Connection>(*this, std::move(socket));
 		connections_.insert(c);
 		c->start();
 	} catch (const std::exception &e) {
 		std::cerr << "daxpolicyd: refused a connection: " << e.what() << "\n";
 	}
+}
+
+// Told why, if its socket takes the few bytes at once, and closed: the connections already
+// served keep their share of the daemon.
+void Daemon::refuse(asio::local::stream_protocol::socket &socket)
+{
+	metrics_.connections_rejected++;
+	std::string busy = wire::frame(wire::make_error(
+	    Errc::busy, "daxpolicyd serves at most " + std::to_string(config_.max_connections) +
+	                    " connections at a time (max_connections); try again later"));
+	[[maybe_unused]] ssize_t ignored =
+	    ::send(socket.native_handle(), busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 void Daemon::stop()

@@ -74,6 +74,7 @@ class Daemon
 	void accept();
 	void close_connections();
 	void admit(boost::asio::local::stream_protocol::socket socket);
+	void refuse(boost::asio::local::stream_protocol::socket &socket);
 	void broadcast(const policy::Event &event);
 
 	boost::asio::io_context &io_;
