@@ -119,6 +119,14 @@ Config load_config(const std::filesystem::path &file)
 			}
 			continue;
 		}
+		if (k == "max_connections") {
+			auto n = node.value<int64_t>();
+			if (!n || *n < 1 || *n > 65536)
+				fail(file, node.source(),
+				     "max_connections: expected an integer from 1 to 65536");
+			c.max_connections = static_cast<unsigned>(*n);
+			continue;
+		}
 		std::string value = string_of(file, node, k);
 		if (k == "state_dir") {
 			c.state_dir = value;

@@ -36,6 +36,12 @@ struct Config {
 	std::string admin_group = "daxpolicy";
 	std::filesystem::path policy_dir = kDefaultPolicyDir;
 	std::chrono::milliseconds lease_break_timeout{45000};
+	// Connections served at once; more are refused with `busy` (each holds a descriptor
+	// and buffers), but for root and admin_group.
+	unsigned max_connections = 256;
+	// A connection that sends no call and takes no reply for this long is closed (monitors,
+	// io sessions and calls under way excepted). Fixed; tests shorten it in-process.
+	std::chrono::milliseconds idle_timeout{60000};
 	std::vector<VolumeConfig> volumes; // empty in the file: the embedded default
 };
 

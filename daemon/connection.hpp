@@ -1,17 +1,26 @@
 // One client connection: reads NUL-terminated varlink calls, answers each in order, and owns
 // the client's io session (and so its open files and mappings) until it goes.
+//
+// What one peer can make the daemon hold is bounded: its input (a message up to
+// wire::kMaxMessage; beyond a small allowance, input comes out of the daemon-wide budget),
+// its output (calls wait while more than kMaxBacklog of replies is unread), and its time
+// (a connection that neither sends a call nor takes a reply for Config::idle_timeout goes).
 #pragma once
 
 #include "daemon/auth.hpp"
 #include "daemon/io_session.hpp"
 
+#include <array>
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/streambuf.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace daxpolicy::daemon
 {
@@ -21,32 +30,78 @@ class Daemon;
 class Connection : public std::enable_shared_from_this<Connection>
 {
       public:
+	// Replies queued for a peer beyond this: its next calls wait until it reads.
+	static constexpr size_t kMaxBacklog = 1 << 20;
+
 	Connection(Daemon &daemon, boost::asio::local::stream_protocol::socket socket);
 	void start();
+	// Queues a message for the peer: a reply, or an event of a monitor.
 	void send(const nlohmann::json &message);
 	void close();
 
 	const Peer &peer() const { return peer_; }
 	bool admin() const { return admin_; }
+	// Bytes queued for the peer and not yet written.
+	size_t backlog() const { return out_bytes_; }
 	// The io session, made on the first Io call.
 	std::unique_ptr<IoSession> io;
-	// Set while an io command runs: no further call is read until its reply is sent.
-	bool awaiting_io = false;
-	// Reads the next call (after an io command's reply).
-	void resume();
 	// Set while the connection follows the event log (Monitor).
 	std::optional<std::string> monitor_type;
 	bool monitoring = false;
 
+	// For a call answered later (Io, Apply): no further call is handled until the answer,
+	// but the socket is still read, so a peer that hangs up meanwhile is noticed at once
+	// (and its io session cancelled). Returns what keeps the connection alive till then.
+	std::shared_ptr<Connection> defer_reply();
+	// On the event loop: the deferred call's reply is what `answer` returns, or its error.
+	// Nothing is run once the connection is closed.
+	void finish_deferred(const std::function<nlohmann::json()> &answer);
+	// Input budget was given back: a connection that waited for it reads again.
+	void resume_reading();
+
       private:
 	void read();
-	void handle(const std::string &text);
+	void on_read(boost::system::error_code ec, size_t n);
+	void on_end_of_input();
+	// Handles the calls buffered while nothing else is under way, reads on where it may,
+	// and closes once a peer that stopped sending has all its answers.
+	void pump();
+	// Where the first buffered call ends (its NUL), if it is all here.
+	std::optional<size_t> end_of_call();
+	std::optional<std::string_view> next_call();
+	void handle(std::string_view text);
+	// Runs one call's step; a reply it returns is sent, and whatever it throws becomes the
+	// call's error reply: no failure of one request ends the daemon.
+	void reply_with(const std::function<std::optional<nlohmann::json>()> &step);
+	void send_reply(nlohmann::json reply);
+	void fail(Errc code, const std::string &message);
 	void write();
+	// Runs an asynchronous completion; an exception escaping it closes this connection
+	// rather than the daemon.
+	void guarded(const std::function<void()> &completion);
+	size_t input_capacity_for_read() const;
+	bool reserve_input();
+	void release_input();
+	void progress() { last_progress_ = std::chrono::steady_clock::now(); }
+	void watch_idle();
+	void watch_hang_up();
 
 	Daemon &daemon_;
 	boost::asio::local::stream_protocol::socket socket_;
-	boost::asio::streambuf in_;
+	boost::asio::steady_timer idle_;
+	std::chrono::steady_clock::time_point last_progress_;
+	static constexpr size_t kReadChunk = 16 << 10;
+	std::array<char, kReadChunk> chunk_; // what a read lands in
+	std::string in_;                     // received and not yet handled, from head_
+	size_t head_ = 0;
+	size_t scanned_ = 0; // no NUL in [head_, scanned_)
+	size_t budget_held_ = 0;
+	bool reading_ = false;
+	bool watching_hang_up_ = false;
+	bool input_done_ = false; // the peer sent its last byte, or broke the protocol
+	bool deferred_ = false;
 	std::deque<std::string> out_;
+	size_t out_bytes_ = 0;
 	Peer peer_;
 	bool admin_ = false;
 	bool closed_ = false;

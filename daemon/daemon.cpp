@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include "daemon/auth.hpp"
 #include "daemon/connection.hpp"
 #include "daemon/wire/varlink.hpp"
 #include "fscore/error.hpp"
@@ -7,7 +8,9 @@
 #include "policy/policy_file.hpp"
 
 #include <boost/asio/post.hpp>
+#include <cerrno>
 #include <iostream>
+#include <sys/socket.h>
 
 namespace daxpolicy::daemon
 {
@@ -15,7 +18,8 @@ namespace daxpolicy::daemon
 namespace asio = boost::asio;
 
 Daemon::Daemon(asio::io_context &io, Config config)
-    : io_(io), config_(std::move(config)), started_(std::chrono::steady_clock::now())
+    : io_(io), config_(std::move(config)), started_(std::chrono::steady_clock::now()),
+      accept_backoff_(io)
 {
 	std::filesystem::create_directories(config_.state_dir);
 	// One state dir, one daemon, and the lock before anything else: a second daemon must
@@ -54,8 +58,11 @@ Daemon::Daemon(asio::io_context &io, Config config)
 		volumes[v.name] = vol.get();
 		embedded_[v.name] = std::move(vol);
 	}
-	engine_ = std::make_unique<policy::Engine>(
-	    *store_, volumes, [this](std::function<void()> f) { asio::post(io_, std::move(f)); });
+	// What the engine hands the loop (volume notifications) fails alone, as a request does.
+	engine_ =
+	    std::make_unique<policy::Engine>(*store_, volumes, [this](std::function<void()> f) {
+		    asio::post(io_, [this, f = std::move(f)] { run_guarded("a notification", f); });
+	    });
 	engine_->set_event_sink([this](const policy::Event &e) { broadcast(e); });
 	for (const auto &[name, data] : mounted)
 		engine_->log("volume", name, "/", data);
@@ -65,9 +72,7 @@ Daemon::Daemon(asio::io_context &io, Config config)
 Daemon::~Daemon()
 {
 	// Connections (and their sessions) go before the volumes they hold files of.
-	for (const auto &weak : connections_)
-		if (auto c = weak.lock())
-			c->close();
+	close_connections();
 	monitors_.clear();
 }
 
@@ -95,20 +100,61 @@ void Daemon::accept()
 {
 	listener_->async_accept(
 	    [this](boost::system::error_code ec, asio::local::stream_protocol::socket socket) {
-		    if (ec == asio::error::operation_aborted)
+		    if (ec == asio::error::operation_aborted || !listener_->is_open())
 			    return;
-		    if (!ec) {
-			    try {
-				    auto c = std::make_shared<Connection>(*this, std::move(socket));
-				    connections_.insert(c);
-				    c->start();
-			    } catch (const Error &e) {
-				    std::cerr << "daxpolicyd: refused a connection: " << e.what()
-				              << "\n";
-			    }
+		    if (ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+		        ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+			    // The connection stays in the listen queue; accepting again at once
+			    // would fail again at once, for ever. Wait until a connection of ours
+			    // closes, or a moment passes.
+			    if (!accept_paused_)
+				    std::cerr << "daxpolicyd: accept: " << ec.message()
+				              << "; new connections wait\n";
+			    accept_paused_ = true;
+			    accept_backoff_.expires_after(std::chrono::milliseconds(250));
+			    accept_backoff_.async_wait([this](boost::system::error_code) {
+				    if (listener_->is_open())
+					    accept();
+			    });
+			    return;
 		    }
+		    accept_paused_ = false;
+		    if (ec)
+			    std::cerr << "daxpolicyd: accept: " << ec.message() << "\n";
+		    else
+			    admit(std::move(socket));
 		    accept();
 	    });
+}
+
+void Daemon::admit(asio::local::stream_protocol::socket socket)
+{
+	try {
+		// Root and the admin group are let in beyond the cap, so that readers holding every
+		// place cannot lock the administrator out (descriptors still bound everyone).
+		if (metrics_.connections_open >= config_.max_connections &&
+		    !is_admin(peer_of(socket.native_handle()), config_.admin_group)) {
+			refuse(socket);
+			return;
+		}
+		auto c = std::make_shared<Connection>(*this, std::move(socket));
+		connections_.insert(c);
+		c->start();
+	} catch (const std::exception &e) {
+		std::cerr << "daxpolicyd: refused a connection: " << e.what() << "\n";
+	}
+}
+
+// Told why, if its socket takes the few bytes at once, and closed: the connections already
+// served keep their share of the daemon.
+void Daemon::refuse(asio::local::stream_protocol::socket &socket)
+{
+	metrics_.connections_rejected++;
+	std::string busy = wire::frame(wire::make_error(
+	    Errc::busy, "daxpolicyd serves at most " + std::to_string(config_.max_connections) +
+	                    " connections at a time (max_connections); try again later"));
+	[[maybe_unused]] ssize_t ignored =
+	    ::send(socket.native_handle(), busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 void Daemon::stop()
@@ -117,39 +163,109 @@ void Daemon::stop()
 		boost::system::error_code ignored; // closing a listener that failed is no news
 		listener_->close(ignored);
 	}
-	for (const auto &weak : connections_)
+	close_connections();
+}
+
+void Daemon::close_connections()
+{
+	// Closing one forgets it, which changes the set: go through a copy.
+	for (const auto &weak : std::set(connections_))
 		if (auto c = weak.lock())
 			c->close();
+}
+
+void Daemon::run_guarded(const char *what, const std::function<void()> &work)
+{
+	try {
+		work();
+	} catch (const std::exception &e) {
+		metrics_.errors[errc_name(Errc::internal)]++;
+		std::cerr << "daxpolicyd: " << what << " failed: " << e.what() << "\n";
+	}
 }
 
 void Daemon::forget(Connection *c)
 {
 	std::erase_if(monitors_, [c](const auto &m) { return m.get() == c; });
 	std::erase_if(connections_, [](const auto &w) { return w.expired(); });
+	// A descriptor is free again: a connection waiting in the listen queue can have it.
+	if (accept_paused_)
+		accept_backoff_.cancel();
+}
+
+bool Daemon::take_input(size_t bytes, const std::shared_ptr<Connection> &waiter)
+{
+	if (input_used_ + bytes <= kInputBudget) {
+		input_used_ += bytes;
+		return true;
+	}
+	input_waiters_.push_back(waiter);
+	return false;
+}
+
+void Daemon::give_input(size_t bytes)
+{
+	input_used_ -= bytes;
+	if (bytes == 0 || input_waiters_.empty())
+		return;
+	// Each waiter tries again from the loop, not from inside the connection giving back.
+	for (auto &weak : std::exchange(input_waiters_, {}))
+		asio::post(io_, [weak] {
+			if (auto c = weak.lock())
+				c->resume_reading();
+		});
 }
 
 void Daemon::broadcast(const policy::Event &event)
 {
 	metrics_.events[event.type]++;
 	auto message = wire::make_reply(event.to_json(), true);
-	for (const auto &m : monitors_)
-		if (!m->monitor_type || *m->monitor_type == event.type)
+	std::vector<std::shared_ptr<Connection>> slow;
+	for (const auto &m : monitors_) {
+		if (m->monitor_type && *m->monitor_type != event.type)
+			continue;
+		if (m->backlog() > kMaxMonitorBacklog)
+			slow.push_back(m);
+		else
 			m->send(message);
+	}
+	// Dropped rather than buffered without end; the log says whom and why.
+	for (const auto &m : slow) {
+		std::cerr << "daxpolicyd: dropped monitor of pid " << m->peer().pid << " (uid "
+		          << m->peer().uid << "): more than " << (kMaxMonitorBacklog >> 20)
+		          << " MiB of events unread\n";
+		metrics_.monitors_dropped++;
+		m->close();
+	}
 }
 
-void Daemon::reload()
+void Daemon::load_policy(const std::filesystem::path &path,
+                         std::function<void(policy::PolicyLoad)> done)
 {
-	auto load = policy::load_policy_path(config_.policy_dir);
-	if (!load.ok()) {
-		for (const auto &e : load.errors)
-			std::cerr << "daxpolicyd: reload: " << e.to_string() << "\n";
-		return;
-	}
-	try {
-		engine_->apply(load.rules, false);
-	} catch (const Error &e) {
-		std::cerr << "daxpolicyd: reload: " << e.what() << "\n";
-	}
+	asio::post(policy_reader_, [this, path, done = std::move(done)]() mutable {
+		policy::PolicyLoad load;
+		try {
+			load = policy::load_policy_path(path, policy::FileKinds::regular);
+		} catch (const std::exception &e) {
+			load.errors.push_back({path.string(), 0, 0, e.what()});
+		}
+		asio::post(io_, [load = std::move(load), done = std::move(done)]() mutable {
+			done(std::move(load));
+		});
+	});
+}
+
+void Daemon::reload(std::function<void()> done)
+{
+	load_policy(config_.policy_dir, [this, done = std::move(done)](policy::PolicyLoad load) {
+		if (!load.ok()) {
+			for (const auto &e : load.errors)
+				std::cerr << "daxpolicyd: reload: " << e.to_string() << "\n";
+		} else {
+			run_guarded("reload", [&] { engine_->apply(load.rules, false); });
+		}
+		done();
+	});
 }
 
 } // namespace daxpolicy::daemon

@@ -7,11 +7,15 @@
 #include "fscore/embedded_volume.hpp"
 #include "fscore/file_lock.hpp"
 #include "policy/engine.hpp"
+#include "policy/policy_file.hpp"
 #include "policy/store.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -32,8 +36,12 @@ class Daemon
 	// Starts serving on `listener` (bound by us, or passed by systemd).
 	void serve(boost::asio::local::stream_protocol::acceptor listener);
 	void stop();
-	// Applies the policy dir (SIGHUP), logging rather than failing.
-	void reload();
+	// Applies the policy dir (SIGHUP), logging rather than failing; then calls `done`.
+	void reload(std::function<void()> done);
+	// Reads the policy files at `path` off the event loop (a file may be slow to read, and
+	// reading one must never stall the daemon), then calls `done` on the loop.
+	void load_policy(const std::filesystem::path &path,
+	                 std::function<void(policy::PolicyLoad)> done);
 
 	const Config &config() const { return config_; }
 	policy::Engine &engine() { return *engine_; }
@@ -44,12 +52,30 @@ class Daemon
 	boost::asio::io_context &io_context() { return io_; }
 	double uptime_s() const;
 
+	// Runs work of the loop that answers no request: a failure is logged and counted as
+	// an internal error, and the daemon goes on.
+	void run_guarded(const char *what, const std::function<void()> &work);
+
 	// Monitors: connections following the event log.
 	void add_monitor(const std::shared_ptr<Connection> &c) { monitors_.insert(c); }
 	void forget(Connection *c);
 
+	// The input buffered across all connections beyond each one's small allowance: many
+	// peers each half-sending a large request cannot add up to more than this. A
+	// connection that cannot take its share waits (`waiter` reads again when input is
+	// given back); one that makes no progress meanwhile is closed when idle.
+	static constexpr size_t kInputBudget = 64 << 20;
+	bool take_input(size_t bytes, const std::shared_ptr<Connection> &waiter);
+	void give_input(size_t bytes);
+
+	// A monitor with more than this of events unread is dropped, with a logged reason.
+	static constexpr size_t kMaxMonitorBacklog = 4 << 20;
+
       private:
 	void accept();
+	void close_connections();
+	void admit(boost::asio::local::stream_protocol::socket socket);
+	void refuse(boost::asio::local::stream_protocol::socket &socket);
 	void broadcast(const policy::Event &event);
 
 	boost::asio::io_context &io_;
@@ -63,6 +89,13 @@ class Daemon
 	std::unique_ptr<boost::asio::local::stream_protocol::acceptor> listener_;
 	std::set<std::shared_ptr<Connection>> monitors_;
 	std::set<std::weak_ptr<Connection>, std::owner_less<>> connections_;
+	// Accepting waits on this while descriptors are exhausted (EMFILE), rather than spin.
+	boost::asio::steady_timer accept_backoff_;
+	bool accept_paused_ = false;
+	size_t input_used_ = 0;
+	std::vector<std::weak_ptr<Connection>> input_waiters_;
+	// Reads policy files; last, so that it is joined before anything its work refers to goes.
+	boost::asio::thread_pool policy_reader_{1};
 };
 
 } // namespace daxpolicy::daemon

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <iostream>
+#include <optional>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -25,9 +26,41 @@ namespace
 
 using Acceptor = asio::local::stream_protocol::acceptor;
 
-// The listening socket: systemd's (socket activation), or one we bind. A socket file left by a
-// daemon that died is replaced; one that answers belongs to a running daemon and is not.
-Acceptor listen_on(asio::io_context &io, const Config &config)
+// The socket file of a listener we bound, removed when we exit, and only if it is still ours:
+// a socket handed over by systemd stays (it serves the next start), and so does one that
+// another daemon bound at the same path since.
+class SocketFile
+{
+      public:
+	explicit SocketFile(std::filesystem::path path) : path_(std::move(path))
+	{
+		struct stat st {
+		};
+		if (::lstat(path_.c_str(), &st) != 0)
+			throw Error(Errc::internal, path_.string() + ": " + std::strerror(errno));
+		dev_ = st.st_dev;
+		ino_ = st.st_ino;
+	}
+	~SocketFile()
+	{
+		struct stat st {
+		};
+		if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_)
+			::unlink(path_.c_str());
+	}
+	SocketFile(const SocketFile &) = delete;
+	SocketFile &operator=(const SocketFile &) = delete;
+
+      private:
+	std::filesystem::path path_;
+	dev_t dev_ = 0;
+	ino_t ino_ = 0;
+};
+
+// The listening socket: systemd's (socket activation), or one we bind (then `bound` is set).
+// A socket file left by a daemon that died is replaced; one that answers belongs to a running
+// daemon and is not.
+Acceptor listen_on(asio::io_context &io, const Config &config, std::optional<SocketFile> &bound)
 {
 	int n = sd_listen_fds(1);
 	if (n == 1)
@@ -45,6 +78,7 @@ Acceptor listen_on(asio::io_context &io, const Config &config)
 		std::filesystem::remove(config.socket);
 	}
 	Acceptor acceptor(io, asio::local::stream_protocol::endpoint(config.socket.string()));
+	bound.emplace(config.socket);
 	if (chmod(config.socket.c_str(), config.socket_mode) != 0)
 		throw Error(Errc::internal,
 		            config.socket.string() + ": chmod: " + std::strerror(errno));
@@ -142,7 +176,8 @@ int main(int argc, char **argv)
 
 		asio::io_context io;
 		Daemon daemon(io, config);
-		daemon.serve(listen_on(io, config));
+		std::optional<SocketFile> socket_file;
+		daemon.serve(listen_on(io, config, socket_file));
 
 		asio::signal_set stop_signals(io, SIGTERM, SIGINT);
 		stop_signals.async_wait([&](boost::system::error_code ec, int) {
@@ -158,8 +193,7 @@ int main(int argc, char **argv)
 				if (ec)
 					return;
 				sd_notify(0, "RELOADING=1");
-				daemon.reload();
-				sd_notify(0, "READY=1");
+				daemon.reload([] { sd_notify(0, "READY=1"); });
 				wait_hup();
 			});
 		};
@@ -168,8 +202,17 @@ int main(int argc, char **argv)
 
 		sd_notify(0, "READY=1");
 		background.report("ready");
-		io.run();
-		std::filesystem::remove(config.socket);
+		// The last line of defence: whatever escapes a completion is one failure, logged
+		// and counted, and the daemon serves on.
+		for (;;) {
+			try {
+				io.run();
+				break;
+			} catch (const std::exception &e) {
+				daemon.metrics().errors[errc_name(Errc::internal)]++;
+				std::cerr << "daxpolicyd: " << e.what() << "\n";
+			}
+		}
 		return 0;
 	} catch (const std::exception &e) {
 		std::string message = std::string("daxpolicyd: ") + e.what() + "\n";

@@ -21,7 +21,8 @@ namespace
 {
 
 using nlohmann::json;
-using Handler = std::function<json(Daemon &, Connection &, const Params &)>;
+// A handler returns the reply, or nothing when the reply comes later (Connection::defer_reply).
+using Handler = std::function<std::optional<json>(Daemon &, Connection &, const Params &)>;
 
 struct Method {
 	bool mutates; // only root and admin_group may call it
@@ -49,29 +50,56 @@ json list_volumes(Daemon &d, Connection &, const Params &)
 	return {{"volumes", out}};
 }
 
+// Paths one request may name: each may be a whole tree, and any peer may list.
+constexpr size_t kMaxPaths = 4096;
+
 std::vector<std::string> paths_of(const Params &p)
 {
 	auto paths = p.strings("paths");
 	if (paths.empty())
 		throw Error(Errc::invalid_argument, "parameter 'paths': name at least one file");
+	if (paths.size() > kMaxPaths)
+		throw Error(Errc::invalid_argument,
+		            "parameter 'paths': " + std::to_string(paths.size()) +
+		                " paths, more than the " + std::to_string(kMaxPaths) +
+		                " one request may name");
 	return paths;
 }
 
+// The files of a reply, counted as they are added: a reply that would be larger than a
+// message may be fails as soon as it is, rather than after it was built whole.
+class FileList
+{
+      public:
+	void push_back(json file)
+	{
+		bytes_ += file.dump(-1, ' ', false, json::error_handler_t::replace).size() + 1;
+		if (bytes_ > wire::kMaxMessage)
+			throw wire::oversized_reply();
+		files_.push_back(std::move(file));
+	}
+	json take() { return std::move(files_); }
+
+      private:
+	json files_ = json::array();
+	size_t bytes_ = 0;
+};
+
 json list(Daemon &d, Connection &, const Params &p)
 {
-	json out = json::array();
+	FileList out;
 	bool recursive = p.boolean("recursive");
 	for (const auto &name : paths_of(p)) {
 		auto [vol, path] = split_file_name(name);
 		for (const auto &v : d.engine().list(vol, path, recursive))
 			out.push_back(file_json(v));
 	}
-	return {{"files", out}};
+	return {{"files", out.take()}};
 }
 
 json set_flag(Daemon &d, const Params &p, bool on)
 {
-	json out = json::array();
+	FileList out;
 	bool recursive = p.boolean("recursive");
 	// Every name is checked before anything changes: a bad one fails the whole call.
 	std::vector<std::pair<std::string, std::string>> targets;
@@ -84,9 +112,9 @@ json set_flag(Daemon &d, const Params &p, bool on)
 		     d.engine().request_flag(vol, path, recursive, on)) {
 			json j = file_json(view);
 			j["result"] = policy::outcome_name(outcome);
-			out.push_back(j);
+			out.push_back(std::move(j));
 		}
-	return {{"files", out}};
+	return {{"files", out.take()}};
 }
 
 json add_rule(Daemon &d, Connection &, const Params &p)
@@ -117,10 +145,8 @@ json list_rules(Daemon &d, Connection &, const Params &)
 	return {{"rules", out}};
 }
 
-json apply(Daemon &d, Connection &, const Params &p)
+json apply_loaded(Daemon &d, const policy::PolicyLoad &load, bool dry_run)
 {
-	std::string dir = p.opt_string("policy_dir").value_or(d.config().policy_dir.string());
-	auto load = policy::load_policy_path(dir);
 	if (!load.ok()) {
 		std::string message;
 		for (const auto &e : load.errors) {
@@ -130,15 +156,27 @@ json apply(Daemon &d, Connection &, const Params &p)
 		}
 		throw Error(Errc::invalid_argument, message);
 	}
-	auto result = d.engine().apply(load.rules, p.boolean("dry_run"));
+	auto result = d.engine().apply(load.rules, dry_run);
 	return {{"changed", result.changed_anything()},
-	        {"dry_run", p.boolean("dry_run")},
+	        {"dry_run", dry_run},
 	        {"rules",
 	         {{"added", result.added},
 	          {"removed", result.removed},
 	          {"changed", result.changed},
 	          {"unchanged", result.unchanged}}},
 	        {"files", counts_json(result.files)}};
+}
+
+// The files are read off the event loop (any path may be named, and reading one may be
+// slow); the rules are applied on it, where the engine lives, and the reply follows.
+std::optional<json> apply(Daemon &d, Connection &c, const Params &p)
+{
+	std::string dir = p.opt_string("policy_dir").value_or(d.config().policy_dir.string());
+	bool dry_run = p.boolean("dry_run");
+	d.load_policy(dir, [&d, conn = c.defer_reply(), dry_run](policy::PolicyLoad load) {
+		conn->finish_deferred([&] { return apply_loaded(d, load, dry_run); });
+	});
+	return std::nullopt;
 }
 
 // An optional "path" parameter: both halves of VOLUME:/path, or neither.
@@ -205,24 +243,17 @@ json list_events(Daemon &d, Connection &, const Params &p)
 }
 
 // The reply to an io command, on the event loop once the session's thread is done with it.
-void finish_io(Daemon &d, Connection &c, const std::string &volume, IoResult result)
+json finish_io(Daemon &d, const std::string &volume, IoResult &result)
 {
-	c.awaiting_io = false;
-	try {
-		if (result.error)
-			throw Error(result.error->first, result.error->second);
-		if (result.file)
-			result.out["file"] = file_json(d.engine().view(volume, *result.file));
-		c.send(wire::make_reply(result.out));
-	} catch (const Error &e) {
-		d.metrics().errors[errc_name(e.code())]++;
-		c.send(wire::make_error(e.code(), e.what()));
-	}
-	c.resume();
+	if (result.error)
+		throw Error(result.error->first, result.error->second);
+	if (result.file)
+		result.out["file"] = file_json(d.engine().view(volume, *result.file));
+	return std::move(result.out);
 }
 
 // Io runs on the connection's io session thread (it may wait in a lease break); the reply
-// follows when it is done, and the connection reads no further call until then.
+// follows when it is done, and the connection handles no further call until then.
 void start_io(Daemon &d, Connection &c, const Params &p)
 {
 	auto [vol, path] = split_file_name(p.string("path"));
@@ -235,15 +266,11 @@ void start_io(Daemon &d, Connection &c, const Params &p)
 	} else if (vol != c.io->volume_name()) {
 		throw Error(Errc::invalid_argument, "one io session works on one volume");
 	}
-	c.awaiting_io = true;
-	// The completion keeps the connection alive: while the command runs no read is
-	// pending, and nothing else holds it.
-	std::shared_ptr<Connection> conn = c.shared_from_this();
-	c.io->submit(std::move(argv), create, [&d, conn, vol](IoResult result) {
-		boost::asio::post(d.io_context(),
-		                  [&d, conn, vol, result = std::move(result)]() mutable {
-			                  finish_io(d, *conn, vol, std::move(result));
-		                  });
+	c.io->submit(std::move(argv), create, [&d, conn = c.defer_reply(), vol](IoResult result) {
+		boost::asio::post(
+		    d.io_context(), [&d, conn, vol, result = std::move(result)]() mutable {
+			    conn->finish_deferred([&] { return finish_io(d, vol, result); });
+		    });
 	});
 }
 
@@ -289,6 +316,15 @@ json metrics(Daemon &d, Connection &, const Params &)
 		out << "daxpolicy_events_total{type=\"" << k << "\"} " << v << "\n";
 	family("daxpolicy_connections", "gauge", "Open client connections.");
 	out << "daxpolicy_connections " << m.connections_open << "\n";
+	family("daxpolicy_connections_rejected_total", "counter",
+	       "Connections refused because max_connections were open.");
+	out << "daxpolicy_connections_rejected_total " << m.connections_rejected << "\n";
+	family("daxpolicy_connections_idle_closed_total", "counter",
+	       "Connections closed after idle_timeout without a call.");
+	out << "daxpolicy_connections_idle_closed_total " << m.connections_idle_closed << "\n";
+	family("daxpolicy_monitors_dropped_total", "counter",
+	       "Monitors dropped for leaving too many events unread.");
+	out << "daxpolicy_monitors_dropped_total " << m.monitors_dropped << "\n";
 	family("daxpolicy_rules", "gauge", "Rules in the store.");
 	out << "daxpolicy_rules " << d.store().count("rules") << "\n";
 	family("daxpolicy_pending_changes", "gauge", "Flag changes waiting for unmap.");

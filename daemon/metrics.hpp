@@ -14,6 +14,9 @@ struct Metrics {
 	std::map<std::string, uint64_t> events;   // by event type, since start
 	uint64_t connections_total = 0;
 	uint64_t connections_open = 0;
+	uint64_t connections_rejected = 0;    // beyond max_connections
+	uint64_t connections_idle_closed = 0; // idle for idle_timeout
+	uint64_t monitors_dropped = 0;        // too many events unread
 };
 
 } // namespace daxpolicy::daemon

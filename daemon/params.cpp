@@ -1,5 +1,7 @@
 #include "daemon/params.hpp"
 
+#include <cstdint>
+
 namespace daxpolicy::daemon
 {
 
@@ -50,6 +52,9 @@ std::optional<int64_t> Params::opt_integer(const char *key) const
 		return std::nullopt;
 	if (!v->is_number_integer())
 		bad(key, "an integer");
+	// JSON numbers above 2^63-1 arrive unsigned; get<int64_t> would wrap them to negatives.
+	if (v->is_number_unsigned() && v->get<uint64_t>() > uint64_t(INT64_MAX))
+		bad(key, "an integer within [-2^63, 2^63)");
 	return v->get<int64_t>();
 }
 

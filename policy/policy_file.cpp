@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <iterator>
 #include <map>
+#include <optional>
+#include <sys/stat.h>
 #include <system_error>
 #include <toml++/toml.h>
 #include <tuple>
@@ -321,66 +323,111 @@ PolicyLoad read_document(std::string_view text, const std::string &file, NameTab
 	return reader.take();
 }
 
-// Plain read(2) rather than a stream, so that the reason for a failure (errno) is not lost.
-// Any kind of file is read, pipes too: `daxpolicy check <(generate-policy)` works.
-std::error_code read_whole_file(const fs::path &file, std::string &out)
+// What kind of file `st` is, for an error that says why it was not read.
+const char *kind_of(const struct stat &st)
 {
-	int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return {errno, std::generic_category()};
-
-	std::error_code ec;
-	char buffer[16384];
-	for (;;) {
-		ssize_t n = ::read(fd, buffer, sizeof(buffer));
-		if (n > 0)
-			out.append(buffer, static_cast<std::size_t>(n));
-		else if (n == 0)
-			break;
-		else if (errno != EINTR) {
-			ec.assign(errno, std::generic_category());
-			break;
-		}
-	}
-	::close(fd);
-	return ec;
+	if (S_ISDIR(st.st_mode))
+		return "a directory";
+	if (S_ISFIFO(st.st_mode))
+		return "a FIFO";
+	if (S_ISSOCK(st.st_mode))
+		return "a socket";
+	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		return "a device";
+	return "not a regular file";
 }
 
-PolicyLoad load_file(const fs::path &file, NameTable &names)
+struct FileDescriptor {
+	int fd;
+	~FileDescriptor()
+	{
+		if (fd >= 0)
+			::close(fd);
+	}
+};
+
+// Plain read(2) rather than a stream, so that the reason for a failure (errno) is not lost.
+// With FileKinds::any, pipes are read too: `daxpolicy check <(generate-policy)` works. With
+// FileKinds::regular the open cannot block (O_NONBLOCK: a FIFO would wait for a writer) and
+// anything but a regular file is refused before a byte is read. Returns why it failed.
+std::optional<std::string> read_whole_file(const fs::path &file, FileKinds kinds, std::string &out)
+{
+	auto os_error = [](const char *what) {
+		return std::string(what) + ": " + std::generic_category().message(errno);
+	};
+	int flags = O_RDONLY | O_CLOEXEC | (kinds == FileKinds::regular ? O_NONBLOCK : 0);
+	FileDescriptor f{::open(file.c_str(), flags)};
+	if (f.fd < 0)
+		return os_error("cannot read");
+	if (kinds == FileKinds::regular) {
+		struct stat st {
+		};
+		if (::fstat(f.fd, &st) != 0)
+			return os_error("cannot stat");
+		if (!S_ISREG(st.st_mode))
+			return std::string("not read: ") + kind_of(st) +
+			       ", and only regular files are read as policy files";
+	}
+	char buffer[16384];
+	for (;;) {
+		ssize_t n = ::read(f.fd, buffer, sizeof(buffer));
+		if (n > 0) {
+			out.append(buffer, static_cast<std::size_t>(n));
+			if (out.size() > kMaxPolicyFileBytes)
+				return "not read: larger than " +
+				       std::to_string(kMaxPolicyFileBytes >> 20) +
+				       " MiB, the most a policy file may be";
+		} else if (n == 0) {
+			return std::nullopt;
+		} else if (errno != EINTR) {
+			return os_error("cannot read");
+		}
+	}
+}
+
+PolicyLoad load_file(const fs::path &file, FileKinds kinds, NameTable &names)
 {
 	std::string text;
-	if (std::error_code ec = read_whole_file(file, text))
-		return {{}, {file_error(file, "cannot read: " + ec.message())}};
+	if (auto error = read_whole_file(file, kinds, text))
+		return {{}, {file_error(file, *error)}};
 	return read_document(text, file.string(), names);
 }
 
 // The drop-ins of a folder, in byte order of name, so that the order (and which of two
 // definitions of a name is reported) does not depend on the locale or the directory's layout.
-std::error_code list_drop_ins(const fs::path &folder, std::vector<fs::path> &files)
+// Every *.toml entry but a folder is one: a FIFO or a dangling link among them is reported
+// when it is read, not skipped in silence.
+std::optional<std::string> list_drop_ins(const fs::path &folder, std::vector<fs::path> &files)
 {
 	std::error_code ec;
 	for (fs::directory_iterator it(folder, ec); !ec && it != fs::directory_iterator();
 	     it.increment(ec)) {
 		std::error_code type_ec;
-		if (it->path().extension() == ".toml" && it->is_regular_file(type_ec))
-			files.push_back(it->path());
+		if (it->path().extension() != ".toml" || it->is_directory(type_ec))
+			continue;
+		if (files.size() == kMaxPolicyFiles)
+			return "cannot list: more than " + std::to_string(kMaxPolicyFiles) +
+			       " *.toml files, the most a policy folder may have";
+		files.push_back(it->path());
 	}
+	if (ec)
+		return "cannot list: " + ec.message();
 	std::sort(files.begin(), files.end(), [](const fs::path &a, const fs::path &b) {
 		return a.filename().native() < b.filename().native();
 	});
-	return ec;
+	return std::nullopt;
 }
 
 PolicyLoad load_folder(const fs::path &folder)
 {
 	std::vector<fs::path> files;
-	if (std::error_code ec = list_drop_ins(folder, files))
-		return {{}, {file_error(folder, "cannot list: " + ec.message())}};
+	if (auto error = list_drop_ins(folder, files))
+		return {{}, {file_error(folder, *error)}};
 
 	NameTable names;
 	PolicyLoad all;
 	for (const fs::path &file : files) {
-		PolicyLoad one = load_file(file, names);
+		PolicyLoad one = load_file(file, FileKinds::regular, names);
 		std::move(one.rules.begin(), one.rules.end(), std::back_inserter(all.rules));
 		std::move(one.errors.begin(), one.errors.end(), std::back_inserter(all.errors));
 	}
@@ -402,20 +449,20 @@ PolicyLoad parse_policy_text(std::string_view text, const std::string &file_name
 	return read_document(text, file_name, names);
 }
 
-PolicyLoad load_policy_file(const std::filesystem::path &file)
+PolicyLoad load_policy_file(const std::filesystem::path &file, FileKinds kinds)
 {
 	NameTable names;
-	return load_file(file, names);
+	return load_file(file, kinds, names);
 }
 
-PolicyLoad load_policy_path(const std::filesystem::path &path)
+PolicyLoad load_policy_path(const std::filesystem::path &path, FileKinds kinds)
 {
 	std::error_code ec;
 	// Anything but a folder, a missing path included, is read as a file, which reports why
 	// it cannot be read.
 	if (fs::is_directory(path, ec))
 		return load_folder(path);
-	return load_policy_file(path);
+	return load_policy_file(path, kinds);
 }
 
 } // namespace daxpolicy::policy

@@ -4,6 +4,7 @@
 
 #include "policy/rule.hpp"
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -33,11 +34,21 @@ struct PolicyLoad {
 // Parses one document; `file_name` goes into errors and into each rule's `source`.
 PolicyLoad parse_policy_text(std::string_view text, const std::string &file_name);
 
-PolicyLoad load_policy_file(const std::filesystem::path &file);
+// Policy files are small: a file larger than this, or a folder of more drop-ins, is refused.
+inline constexpr std::size_t kMaxPolicyFileBytes = 4 << 20;
+inline constexpr std::size_t kMaxPolicyFiles = 1024;
 
-// A file, or a drop-in folder: every regular *.toml file in it, in byte order of name
-// (like /etc/daxpolicy/policy.d). A rule name may be defined only once in the whole folder.
+// Which files are read. `any` reads what the path names, pipes too (`daxpolicy check
+// <(generate-policy)`); `regular` (the daemon, reading as root what a request names) opens
+// without blocking and refuses anything but a regular file, naming it. The drop-ins of a
+// folder are always read as `regular`.
+enum class FileKinds { any, regular };
+
+PolicyLoad load_policy_file(const std::filesystem::path &file, FileKinds kinds = FileKinds::any);
+
+// A file, or a drop-in folder: every *.toml file in it, in byte order of name (like
+// /etc/daxpolicy/policy.d). A rule name may be defined only once in the whole folder.
 // A missing path gives one error naming it.
-PolicyLoad load_policy_path(const std::filesystem::path &path);
+PolicyLoad load_policy_path(const std::filesystem::path &path, FileKinds kinds = FileKinds::any);
 
 } // namespace daxpolicy::policy

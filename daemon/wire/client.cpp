@@ -24,6 +24,10 @@ void Client::send(const nlohmann::json &message)
 {
 	boost::system::error_code ec;
 	asio::write(socket_, asio::buffer(frame(message)), ec);
+	// A daemon that refuses the connection (busy: max_connections) says why, then closes
+	// before the call is written: its reason is the error, rather than a broken pipe.
+	if (ec)
+		receive();
 	if (ec)
 		throw Unreachable("lost connection to daxpolicyd at " + path_ + ": " +
 		                  ec.message());
@@ -39,8 +43,14 @@ nlohmann::json Client::receive()
 	std::string text(asio::buffers_begin(buffer_.data()),
 	                 asio::buffers_begin(buffer_.data()) + static_cast<std::ptrdiff_t>(n - 1));
 	buffer_.consume(n);
-	nlohmann::json reply = nlohmann::json::parse(text, nullptr, false);
-	if (reply.is_discarded() || !reply.is_object())
+	nlohmann::json reply;
+	try {
+		reply = parse_message(text);
+	} catch (const Error &e) {
+		throw RemoteError("internal",
+		                  std::string("daxpolicyd sent a bad reply: ") + e.what());
+	}
+	if (!reply.is_object())
 		throw RemoteError("internal", "daxpolicyd sent a reply that is not a JSON object");
 	if (reply.contains("error")) {
 		std::string name =

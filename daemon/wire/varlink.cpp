@@ -65,4 +65,31 @@ std::string frame(const nlohmann::json &message)
 	return out;
 }
 
+Error oversized_reply()
+{
+	return Error(Errc::invalid_argument, "the reply would be larger than the " +
+	                                         std::to_string(kMaxMessage >> 20) +
+	                                         " MiB a message may be: ask for fewer files at "
+	                                         "a time");
+}
+
+nlohmann::json parse_message(std::string_view text)
+{
+	// The parser itself is iterative, but what is done with its result is not: the depth is
+	// checked as each object or array opens, so a deep message is never built.
+	auto bounded = [](int depth, nlohmann::json::parse_event_t event, nlohmann::json &) {
+		if ((event == nlohmann::json::parse_event_t::object_start ||
+		     event == nlohmann::json::parse_event_t::array_start) &&
+		    depth >= kMaxNesting)
+			throw Error(Errc::invalid_argument,
+			            "message nests objects and arrays deeper than " +
+			                std::to_string(kMaxNesting) + " levels");
+		return true;
+	};
+	nlohmann::json j = nlohmann::json::parse(text, bounded, false);
+	if (j.is_discarded())
+		throw Error(Errc::invalid_argument, "message is not JSON");
+	return j;
+}
+
 } // namespace daxpolicy::wire

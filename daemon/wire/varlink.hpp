@@ -18,6 +18,9 @@ inline constexpr const char *kInterface = "io.daxpolicy";
 inline constexpr const char *kServiceInterface = "org.varlink.service";
 // A message larger than this is refused: a peer cannot make the daemon buffer without bound.
 inline constexpr size_t kMaxMessage = 16 << 20;
+// Calls and replies nest a few levels; far deeper nesting is refused when parsed, before
+// anything walks it recursively (copies, comparisons, dumps recurse on the stack).
+inline constexpr int kMaxNesting = 64;
 
 std::string method(std::string_view name); // "List" -> "io.daxpolicy.List"
 
@@ -31,5 +34,10 @@ nlohmann::json make_reply(nlohmann::json parameters, bool continues = false);
 nlohmann::json make_error(Errc code, const std::string &message);
 // The message as it goes on the wire, with its terminating NUL.
 std::string frame(const nlohmann::json &message);
+// The error for a reply that would be larger than kMaxMessage (a client could not take it).
+Error oversized_reply();
+// One message's text (without its NUL) as JSON. Throws Error(invalid_argument) when it is not
+// JSON or nests deeper than kMaxNesting.
+nlohmann::json parse_message(std::string_view text);
 
 } // namespace daxpolicy::wire

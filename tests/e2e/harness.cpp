@@ -131,11 +131,16 @@ IoProcess::~IoProcess()
 		finish();
 }
 
-nlohmann::json IoProcess::command(const std::string &line)
+void IoProcess::send(const std::string &line)
 {
 	std::string text = line + "\n";
 	if (write(in_, text.data(), text.size()) < 0)
 		ADD_FAILURE() << "io: cannot send '" << line << "'";
+}
+
+nlohmann::json IoProcess::command(const std::string &line)
+{
+	send(line);
 	auto deadline = std::chrono::steady_clock::now() + kWaitTimeout;
 	while (buffered_.find('\n') == std::string::npos) {
 		pollfd p{out_, POLLIN, 0};
@@ -169,7 +174,7 @@ int IoProcess::finish()
 	return code;
 }
 
-Daemon::Daemon(const std::string &config)
+Daemon::Daemon(const std::string &config, const std::filesystem::path &root) : dir_(root)
 {
 	config_path_ = (dir_ / "daxpolicyd.toml").string();
 	std::ofstream(config_path_) << config;

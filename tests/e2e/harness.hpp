@@ -35,6 +35,9 @@ class IoProcess
 	~IoProcess();
 	// Sends one command and returns its JSON line.
 	nlohmann::json command(const std::string &line);
+	// Sends one command without waiting for its answer.
+	void send(const std::string &line);
+	pid_t pid() const { return pid_; }
 	// Closes stdin: the CLI ends the session and exits. Returns its exit code.
 	int finish();
 
@@ -47,13 +50,17 @@ class IoProcess
 class Daemon
 {
       public:
-	// `config` is the daxpolicyd.toml text ("" for the embedded default).
-	explicit Daemon(const std::string &config = "");
+	// `config` is the daxpolicyd.toml text ("" for the embedded default). Pool and state go
+	// in a folder under `root`: tests that need thousands of events put it on tmpfs, where
+	// the store's fsyncs cost nothing.
+	explicit Daemon(const std::string &config = "",
+	                const std::filesystem::path &root = std::filesystem::temp_directory_path());
 	~Daemon();
 	void start();
 	void stop();      // SIGTERM, and wait
 	void kill_hard(); // SIGKILL, as a crash
 	bool running() const { return pid_ > 0; }
+	pid_t pid() const { return pid_; }
 
 	// The CLI against this daemon.
 	Result cli(std::vector<std::string> args, const std::string &input = "") const;

@@ -105,6 +105,16 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndColumn)
 	          std::string::npos);
 	EXPECT_NE(error_of("state_dir = [\n").find(file_.string() + ":"), std::string::npos);
 	EXPECT_NE(error_of("socket = 5\n").find("socket: expected a string"), std::string::npos);
+	EXPECT_NE(error_of("max_connections = 0\n").find(":1:19: max_connections"),
+	          std::string::npos);
+	EXPECT_NE(error_of("max_connections = \"many\"\n").find("max_connections"),
+	          std::string::npos);
+}
+
+TEST_F(ConfigTest, MaxConnections)
+{
+	EXPECT_EQ(load("").max_connections, 256u);
+	EXPECT_EQ(load("max_connections = 16\n").max_connections, 16u);
 }
 
 TEST(Units, SizesAndDurations)

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <string>
+#include <sys/stat.h>
 #include <vector>
 
 namespace daxpolicy::policy
@@ -405,6 +406,40 @@ TEST_F(PolicyPath, ErrorsOfEveryFileAreReportedInFileOrder)
 	EXPECT_EQ(load.errors[1].file, b.string());
 	// The broken files contribute nothing.
 	EXPECT_EQ(rule_names(load), std::vector<std::string>{"fine"});
+}
+
+TEST_F(PolicyPath, DaemonReadsOnlyRegularFilesAndNamesWhatItRefuses)
+{
+	write("a.toml", rule_text("fine"));
+	fs::path fifo = dir_ / "b.toml";
+	ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+	// Opening a FIFO for reading would wait for a writer: neither load may block.
+	for (PolicyLoad load :
+	     {load_policy_path(dir_), load_policy_path(fifo, FileKinds::regular)}) {
+		ASSERT_EQ(load.errors.size(), 1u);
+		EXPECT_EQ(load.errors[0].file, fifo.string());
+		EXPECT_NE(load.errors[0].message.find("a FIFO"), std::string::npos)
+		    << load.errors[0].message;
+	}
+	PolicyLoad folder = load_policy_path(dir_ / "a.toml", FileKinds::regular);
+	EXPECT_TRUE(folder.ok());
+}
+
+TEST_F(PolicyPath, FilesAndFoldersAreBounded)
+{
+	fs::path big = write("big.toml", std::string(kMaxPolicyFileBytes + 1, '#'));
+	PolicyLoad load = load_policy_path(big);
+	ASSERT_EQ(load.errors.size(), 1u);
+	EXPECT_NE(load.errors[0].message.find("larger than 4 MiB"), std::string::npos)
+	    << load.errors[0].message;
+	fs::remove(big);
+	for (size_t i = 0; i <= kMaxPolicyFiles; i++)
+		write("r" + std::to_string(i) + ".toml", "");
+	PolicyLoad many = load_policy_path(dir_);
+	ASSERT_EQ(many.errors.size(), 1u);
+	EXPECT_EQ(many.errors[0].file, dir_.string());
+	EXPECT_NE(many.errors[0].message.find("more than 1024"), std::string::npos)
+	    << many.errors[0].message;
 }
 
 TEST(NormalizeVolumePath, CollapsesSlashesAndDots)

@@ -40,6 +40,23 @@ TEST(Wire, MessagesAreNulTerminatedJson)
 	EXPECT_NO_THROW(wire::frame(wire::make_reply({{"path", std::string("\xff\xfe")}})));
 }
 
+TEST(Wire, DeepMessagesAreRefusedWhileParsed)
+{
+	std::string at_limit =
+	    std::string(wire::kMaxNesting, '[') + std::string(wire::kMaxNesting, ']');
+	EXPECT_NO_THROW(wire::parse_message(at_limit));
+	std::string deep = std::string(120000, '[') + std::string(120000, ']');
+	try {
+		wire::parse_message(deep);
+		ADD_FAILURE() << "a message 120,000 deep was accepted";
+	} catch (const Error &e) {
+		EXPECT_EQ(e.code(), Errc::invalid_argument);
+		EXPECT_NE(std::string(e.what()).find("deeper than 64"), std::string::npos)
+		    << e.what();
+	}
+	EXPECT_THROW(wire::parse_message("{\"method\":"), Error);
+}
+
 TEST(Wire, FileNames)
 {
 	using daemon::split_file_name;
