@@ -8,7 +8,7 @@ namespace daxpolicy
 
 namespace
 {
-constexpr std::array<std::pair<Errc, const char *>, 10> kNames{{
+constexpr std::array<std::pair<Errc, const char *>, 11> kNames{{
     {Errc::not_found, "not-found"},
     {Errc::exists, "exists"},
     {Errc::invalid_argument, "invalid-argument"},
@@ -18,6 +18,7 @@ constexpr std::array<std::pair<Errc, const char *>, 10> kNames{{
     {Errc::revoked, "revoked"},
     {Errc::unsupported, "unsupported"},
     {Errc::no_space, "no-space"},
+    {Errc::corrupted, "corrupted"},
     {Errc::internal, "internal"},
 }};
 } // namespace

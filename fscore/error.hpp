@@ -20,6 +20,7 @@ enum class Errc {
 	revoked,
 	unsupported,
 	no_space,
+	corrupted,
 	internal,
 };
 

@@ -30,7 +30,7 @@ std::optional<Errc> errc_from_error_name(std::string_view name)
 {
 	for (Errc c : {Errc::not_found, Errc::exists, Errc::invalid_argument,
 	               Errc::permission_denied, Errc::busy, Errc::timeout, Errc::revoked,
-	               Errc::unsupported, Errc::no_space, Errc::internal})
+	               Errc::unsupported, Errc::no_space, Errc::corrupted, Errc::internal})
 		if (error_name(c) == name)
 			return c;
 	return std::nullopt;

@@ -17,7 +17,7 @@ TEST(Wire, ErrorNamesRoundTripForEveryCode)
 	EXPECT_EQ(wire::error_name(Errc::invalid_argument), "io.daxpolicy.InvalidArgument");
 	for (Errc c : {Errc::not_found, Errc::exists, Errc::invalid_argument,
 	               Errc::permission_denied, Errc::busy, Errc::timeout, Errc::revoked,
-	               Errc::unsupported, Errc::no_space, Errc::internal}) {
+	               Errc::unsupported, Errc::no_space, Errc::corrupted, Errc::internal}) {
 		EXPECT_EQ(wire::errc_from_error_name(wire::error_name(c)), c);
 		EXPECT_EQ(errc_from_name(errc_name(c)), c);
 	}
