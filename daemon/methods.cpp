@@ -239,7 +239,7 @@ void start_io(Daemon &d, Connection &c, const Params &p)
 	// The completion keeps the connection alive: while the command runs no read is
 	// pending, and nothing else holds it.
 	std::shared_ptr<Connection> conn = c.shared_from_this();
-	c.io->submit(std::move(argv), create, [&d, conn, vol](IoResult result) {
+	c.io->submit(std::move(argv), create, [&d, conn, vol = vol](IoResult result) {
 		boost::asio::post(d.io_context(),
 		                  [&d, conn, vol, result = std::move(result)]() mutable {
 			                  finish_io(d, *conn, vol, std::move(result));
