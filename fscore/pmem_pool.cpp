@@ -1,6 +1,7 @@
 #include "fscore/pmem_pool.hpp"
 
 #include "fscore/error.hpp"
+#include "fscore/layout.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -84,8 +85,36 @@ std::unique_ptr<PmemPool> PmemPool::open(const std::filesystem::path &path)
 	if (fd < 0)
 		throw_errno(errno == ENOENT ? Errc::not_found : Errc::internal, path, "open");
 	std::unique_ptr<PmemPool> pool(new PmemPool(path, fd));
+	pool->refuse_what_cannot_be_a_pool();
 	pool->map();
 	return pool;
+}
+
+// libpmem2 cannot map an empty file nor a character device other than devdax, and says only
+// that it failed: what the user gave is not a pool, which is theirs to fix, not `internal`.
+void PmemPool::refuse_what_cannot_be_a_pool() const
+{
+	struct stat st {
+	};
+	if (fstat(fd_, &st) != 0)
+		throw_errno(Errc::internal, path_, "stat");
+	auto refuse = [&](const std::string &why) {
+		throw Error(Errc::invalid_argument,
+		            path_.string() + ": not a usable daxpolicy pool: " + why);
+	};
+	if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) < kBlockSize)
+		refuse("the file is only " + std::to_string(st.st_size) + " bytes");
+	if (S_ISCHR(st.st_mode)) {
+		// libpmem2 takes only devdax character devices as a source.
+		pmem2_source *source = nullptr;
+		bool devdax = pmem2_source_from_fd(&source, fd_) == 0;
+		if (source)
+			pmem2_source_delete(&source);
+		if (!devdax)
+			refuse("a character device that is not devdax");
+	} else if (!S_ISREG(st.st_mode)) {
+		refuse("neither a regular file nor a devdax device");
+	}
 }
 
 void PmemPool::map()
