@@ -65,25 +65,41 @@ inline void make_sample_pool(const std::filesystem::path &path)
 	vol->set_dax_flag("/data", true);
 }
 
+// An open file descriptor, closed when it goes.
+class FileDescriptor
+{
+      public:
+	FileDescriptor(const std::filesystem::path &path, int flags)
+	    : fd_(::open(path.c_str(), flags | O_CLOEXEC, 0600))
+	{
+		if (fd_ < 0)
+			throw std::runtime_error(path.string() + ": cannot open");
+	}
+	~FileDescriptor() { ::close(fd_); }
+	FileDescriptor(const FileDescriptor &) = delete;
+	FileDescriptor &operator=(const FileDescriptor &) = delete;
+	int get() const { return fd_; }
+
+      private:
+	int fd_;
+};
+
 inline Image read_image(const std::filesystem::path &path)
 {
-	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		throw std::runtime_error(path.string() + ": cannot open");
+	FileDescriptor fd(path, O_RDONLY);
 	struct stat st {
 	};
-	fstat(fd, &st);
+	if (fstat(fd.get(), &st) != 0)
+		throw std::runtime_error(path.string() + ": cannot stat");
 	Image image(static_cast<size_t>(st.st_size));
 	size_t done = 0;
 	while (done < image.size()) {
-		ssize_t n = ::pread(fd, image.data() + done, image.size() - done, off_t(done));
+		ssize_t n =
+		    ::pread(fd.get(), image.data() + done, image.size() - done, off_t(done));
 		if (n <= 0)
-			break;
+			throw std::runtime_error(path.string() + ": short read");
 		done += size_t(n);
 	}
-	::close(fd);
-	if (done != image.size())
-		throw std::runtime_error(path.string() + ": short read");
 	return image;
 }
 
@@ -91,18 +107,17 @@ inline Image read_image(const std::filesystem::path &path)
 // file first emptied, so a 16 MiB pool that is mostly holes costs only its metadata.
 inline void write_image(const std::filesystem::path &path, const Image &image)
 {
-	int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, 0) != 0 || ftruncate(fd, off_t(image.size())) != 0)
-		throw std::runtime_error(path.string() + ": cannot write the image");
+	FileDescriptor fd(path, O_RDWR | O_CREAT);
+	if (ftruncate(fd.get(), 0) != 0 || ftruncate(fd.get(), off_t(image.size())) != 0)
+		throw std::runtime_error(path.string() + ": cannot size the image");
 	static const std::byte zero[fscore::kBlockSize] = {};
 	for (size_t off = 0; off < image.size(); off += fscore::kBlockSize) {
 		size_t len = std::min<size_t>(fscore::kBlockSize, image.size() - off);
 		if (std::memcmp(image.data() + off, zero, len) == 0)
 			continue;
-		if (::pwrite(fd, image.data() + off, len, off_t(off)) != ssize_t(len))
+		if (::pwrite(fd.get(), image.data() + off, len, off_t(off)) != ssize_t(len))
 			throw std::runtime_error(path.string() + ": cannot write the image");
 	}
-	::close(fd);
 }
 
 // Typed access into an image, for the code that damages it.

@@ -134,13 +134,26 @@ uint64_t fnv1a(const std::byte *data, size_t len)
 	return h;
 }
 
+uint64_t journal_payload(test::Image &image)
+{
+	return (test::superblock(image).journal_start + 1) * kBlockSize;
+}
+
+// The checksum today's format keeps of the journal payload, made to match it again, so
+// that damage inside the payload is judged on what it says rather than refused as torn.
+void seal_journal(test::Image &image)
+{
+	JournalHeader &h = test::journal_header(image);
+	h.checksum = fnv1a(image.data() + journal_payload(image), h.payload_bytes);
+}
+
 // A committed journal transaction of the given records (offset, bytes), with a checksum
 // that matches today's format (of the payload), as a crash just after commit leaves it.
 void commit_records(test::Image &image,
                     const std::vector<std::pair<uint64_t, std::vector<std::byte>>> &records)
 {
 	JournalHeader &h = test::journal_header(image);
-	uint64_t payload = (test::superblock(image).journal_start + 1) * kBlockSize;
+	uint64_t payload = journal_payload(image);
 	size_t pos = 0;
 	for (const auto &[offset, bytes] : records) {
 		test::at<JournalRecord>(image, payload + pos) = {offset, bytes.size()};
@@ -150,8 +163,8 @@ void commit_records(test::Image &image,
 	}
 	h.record_count = records.size();
 	h.payload_bytes = pos;
-	h.checksum = fnv1a(image.data() + payload, pos);
 	h.committed = 1;
+	seal_journal(image);
 }
 
 // The pool block of file block `lblk` of the sample file `path` (inline extents).
@@ -231,8 +244,8 @@ std::vector<Case> targeted_cases()
 	             }});
 	c.push_back({"JournalRecordLenPastPayload", [&](Im &im) {
 		             commit_records(im, {{kBlockSize * 4000, bytes(8, 0)}});
-		             auto payload = (test::superblock(im).journal_start + 1) * kBlockSize;
-		             test::at<JournalRecord>(im, payload).len = 8u << 20;
+		             test::at<JournalRecord>(im, journal_payload(im)).len = 8u << 20;
+		             seal_journal(im);
 	             }});
 	// Inodes.
 	c.push_back(inode_case("InodeUnknownType", "/data",
