@@ -114,6 +114,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	std::optional<FsckReport> before;
 	auto fsck_refused = fuzz::run_guarded([&] { before = fsck(base->pool); });
 	bool damage_seen = fsck_refused || !before->clean();
+	std::string fsck_said = fsck_refused ? fsck_refused->what() : describe(*before);
 
 	std::unique_ptr<EmbeddedVolume> vol;
 	auto mount_refused =
@@ -138,7 +139,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	            fsck_after_refused ? fsck_after_refused->what() : "");
 	std::string why =
 	    describe(after) +
-	    (damage_seen ? " (damage fsck saw before mount: " + describe(*before) + ")" : "") +
+	    (damage_seen ? " (damage fsck saw before mount: " + fsck_said + ")" : "") +
 	    (serve_failed ? std::string(" (serving failed: ") + serve_failed->what() + ")" : "");
 	fuzz::check(after.clean(), "fsck after mount and unmount is not clean:", why.c_str());
 	return 0;
