@@ -18,11 +18,13 @@
 #include "fscore/fsck.hpp"
 #include "tests/fuzz/oracle.hpp"
 #include "tests/pool_image.hpp"
+#include "tests/temp_dir.hpp"
 
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <sys/mman.h>
 #include <unistd.h>
 
 using namespace daxpolicy;
@@ -36,7 +38,8 @@ constexpr size_t kMaxPatchBytes = 16;
 
 struct Base {
 	bool crashes_only = false;
-	std::filesystem::path dir;
+	// A memfd, named by /proc/self/fd/N: it goes with the process, however the process
+	// ends (a finding aborts it), so runs leave nothing behind in /dev/shm.
 	std::filesystem::path pool;
 	test::Image image;
 	std::vector<test::Region> regions;
@@ -44,12 +47,6 @@ struct Base {
 };
 
 Base *base;
-
-void remove_dir()
-{
-	std::error_code ec;
-	std::filesystem::remove_all(base->dir, ec);
-}
 
 // Where the patch at `offset` goes: offsets count through the regions end to end.
 uint64_t image_offset(uint32_t offset)
@@ -93,14 +90,16 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***)
 	base = new Base;
 	const char *only = std::getenv("DAXPOLICY_FUZZ_POOL_CRASHES_ONLY");
 	base->crashes_only = only && std::string(only) == "1";
-	std::string tmpl = "/dev/shm/daxpolicy-fuzz-pool-XXXXXX";
-	if (!mkdtemp(tmpl.data()))
-		fuzz::fail("mkdtemp in /dev/shm failed");
-	base->dir = tmpl;
-	base->pool = base->dir / "pool";
-	std::atexit(remove_dir);
-	test::make_sample_pool(base->pool);
-	base->image = test::read_image(base->pool);
+	{
+		// mkfs makes its pool file itself: in a folder that goes at once.
+		test::TempDir dir("/dev/shm");
+		test::make_sample_pool(dir / "sample.pool");
+		base->image = test::read_image(dir / "sample.pool");
+	}
+	int fd = memfd_create("daxpolicy-fuzz-pool", MFD_CLOEXEC);
+	if (fd < 0)
+		fuzz::fail("memfd_create failed");
+	base->pool = "/proc/self/fd/" + std::to_string(fd);
 	base->regions = test::regions_of(base->image);
 	for (const auto &r : base->regions)
 		base->region_bytes += r.length;
