@@ -88,17 +88,25 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string &text)
 	return std::nullopt;
 }
 
-Config load_config(const std::filesystem::path &file)
+namespace
 {
-	toml::table doc;
+
+// Runs `parse` (toml++'s, from a file or from text) with its errors as Error: "file:line:col:
+// message", or "file: message" when there is no place (the file cannot be read).
+template <class Parse> toml::table parse_toml(const std::filesystem::path &file, Parse parse)
+{
 	try {
-		doc = toml::parse_file(file.string());
+		return parse();
 	} catch (const toml::parse_error &e) {
 		if (e.source().begin.line == 0)
 			throw Error(Errc::invalid_argument,
 			            file.string() + ": " + std::string(e.description()));
 		fail(file, e.source(), std::string(e.description()));
 	}
+}
+
+Config config_of(const std::filesystem::path &file, const toml::table &doc)
+{
 	Config c;
 	std::set<std::string> names;
 	for (const auto &[key, node] : doc) {
@@ -163,6 +171,18 @@ Config load_config(const std::filesystem::path &file)
 		}
 	}
 	return c;
+}
+
+} // namespace
+
+Config load_config(const std::filesystem::path &file)
+{
+	return config_of(file, parse_toml(file, [&] { return toml::parse_file(file.string()); }));
+}
+
+Config parse_config(std::string_view text, const std::filesystem::path &file)
+{
+	return config_of(file, parse_toml(file, [&] { return toml::parse(text, file.string()); }));
 }
 
 void finish_config(Config &c)

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace daxpolicy::daemon
@@ -47,6 +48,8 @@ struct Config {
 
 // Reads a config file; throws Error(invalid_argument) with "file:line:col: message".
 Config load_config(const std::filesystem::path &file);
+// The same from text already read; `file` names it in errors.
+Config parse_config(std::string_view text, const std::filesystem::path &file);
 // After command-line overrides: fills in the embedded default volume and the pool paths
 // that default to the state dir.
 void finish_config(Config &config);

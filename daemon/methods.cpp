@@ -266,12 +266,13 @@ void start_io(Daemon &d, Connection &c, const Params &p)
 	} else if (vol != c.io->volume_name()) {
 		throw Error(Errc::invalid_argument, "one io session works on one volume");
 	}
-	c.io->submit(std::move(argv), create, [&d, conn = c.defer_reply(), vol](IoResult result) {
-		boost::asio::post(
-		    d.io_context(), [&d, conn, vol, result = std::move(result)]() mutable {
-			    conn->finish_deferred([&] { return finish_io(d, vol, result); });
-		    });
-	});
+	c.io->submit(
+	    std::move(argv), create, [&d, conn = c.defer_reply(), vol = vol](IoResult result) {
+		    boost::asio::post(
+		        d.io_context(), [&d, conn, vol, result = std::move(result)]() mutable {
+			        conn->finish_deferred([&] { return finish_io(d, vol, result); });
+		        });
+	    });
 }
 
 json list_leases(Daemon &d, Connection &, const Params &p)

@@ -41,25 +41,6 @@ bool is_char_device(int fd)
 	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode);
 }
 
-// What can hold a pool: a regular file, or a character device (devdax; libpmem2 refuses any
-// other kind when it maps it).
-void check_pool_file(int fd, const std::filesystem::path &path)
-{
-	struct stat st {
-	};
-	if (fstat(fd, &st) != 0)
-		throw_errno(Errc::internal, path, "stat");
-	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
-		throw Error(Errc::invalid_argument,
-		            path.string() +
-		                ": not a daxpolicy pool: not a regular file or a devdax "
-		                "device");
-	if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) < kMinPoolFileSize)
-		throw Error(Errc::invalid_argument, path.string() + ": not a daxpolicy pool: " +
-		                                        std::to_string(st.st_size) +
-		                                        " bytes is too small");
-}
-
 } // namespace
 
 PmemPool::PmemPool(std::filesystem::path path, int fd) : path_(std::move(path)), fd_(fd) {}
@@ -110,9 +91,36 @@ std::unique_ptr<PmemPool> PmemPool::open(const std::filesystem::path &path)
 	// Before anything is read: a second daemon, or mkfs, must not get as far as replaying
 	// the journal or freeing orphans that the first one's sessions still hold.
 	lock_file(fd, LockMode::exclusive, path.string());
-	check_pool_file(fd, path);
+	pool->refuse_what_cannot_be_a_pool();
 	pool->map();
 	return pool;
+}
+
+// libpmem2 cannot map an empty file nor a character device other than devdax, and says only
+// that it failed: what the user gave is not a pool, which is theirs to fix, not `internal`.
+void PmemPool::refuse_what_cannot_be_a_pool() const
+{
+	struct stat st {
+	};
+	if (fstat(fd_, &st) != 0)
+		throw_errno(Errc::internal, path_, "stat");
+	auto refuse = [&](const std::string &why) {
+		throw Error(Errc::invalid_argument,
+		            path_.string() + ": not a usable daxpolicy pool: " + why);
+	};
+	if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) < kBlockSize)
+		refuse("the file is only " + std::to_string(st.st_size) + " bytes");
+	if (S_ISCHR(st.st_mode)) {
+		// libpmem2 takes only devdax character devices as a source.
+		pmem2_source *source = nullptr;
+		bool devdax = pmem2_source_from_fd(&source, fd_) == 0;
+		if (source)
+			pmem2_source_delete(&source);
+		if (!devdax)
+			refuse("a character device that is not devdax");
+	} else if (!S_ISREG(st.st_mode)) {
+		refuse("neither a regular file nor a devdax device");
+	}
 }
 
 void PmemPool::map()

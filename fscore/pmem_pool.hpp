@@ -59,6 +59,7 @@ class PmemPool
 
       private:
 	PmemPool(std::filesystem::path path, int fd);
+	void refuse_what_cannot_be_a_pool() const;
 	void map();
 	uint64_t offset_of(const void *addr) const;
 

@@ -16,6 +16,7 @@ packages=(
 	libtomlplusplus-dev
 	libssl-dev
 	e2fsprogs xfsprogs util-linux
+	clang libfuzzer-14-dev libclang-rt-14-dev
 )
 
 missing=()

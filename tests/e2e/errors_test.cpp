@@ -200,3 +200,24 @@ TEST(Errors, DaemonRefusesBadConfigAndSecondInstance)
 }
 
 } // namespace
+
+// fsck of something that cannot be a pool says so (a user's mistake), not `internal`, and
+// the same way as for a file with a foreign superblock.
+TEST(Errors, FsckOfWhatIsNotAPoolSaysSo)
+{
+	TempDir dir;
+	std::ofstream(dir / "empty");
+	std::ofstream(dir / "zeros") << std::string(1 << 20, '\0');
+	Result foreign = run({DAXPOLICY_BIN, "fsck", (dir / "zeros").string()});
+	ASSERT_NE(foreign.exit_code, 0);
+	ASSERT_EQ(error_of(foreign)["error"], "invalid-argument") << foreign.err;
+	for (std::string path : {(dir / "empty").string(), std::string("/dev/null")}) {
+		Result r = run({DAXPOLICY_BIN, "fsck", path});
+		EXPECT_EQ(r.exit_code, foreign.exit_code) << path;
+		json e = error_of(r);
+		EXPECT_EQ(e["error"], "invalid-argument") << path << ": " << r.err;
+		EXPECT_NE(e["message"].get<std::string>().find("not a usable daxpolicy pool"),
+		          std::string::npos)
+		    << path << ": " << r.err;
+	}
+}
