@@ -37,12 +37,12 @@ PoolImage::PoolImage(const std::filesystem::path &path)
 		} else {
 			throw Error(Errc::invalid_argument,
 			            path.string() +
-			                ": not a daxpolicy pool: not a regular file or a "
+			                ": not a usable daxpolicy pool: not a regular file or a "
 			                "devdax device");
 		}
 		if (size < kMinPoolFileSize)
 			throw Error(Errc::invalid_argument,
-			            path.string() + ": not a daxpolicy pool: " +
+			            path.string() + ": not a usable daxpolicy pool: " +
 			                std::to_string(size) + " bytes is too small");
 		size_ = size;
 		writable_ = S_ISREG(st.st_mode);
@@ -50,7 +50,8 @@ PoolImage::PoolImage(const std::filesystem::path &path)
 		               writable_ ? MAP_PRIVATE : MAP_SHARED, fd_, 0);
 		if (p == MAP_FAILED)
 			throw Error(Errc::invalid_argument,
-			            path.string() + ": not a daxpolicy pool: cannot map it: " +
+			            path.string() +
+			                ": not a usable daxpolicy pool: cannot map it: " +
 			                std::strerror(errno));
 		base_ = static_cast<std::byte *>(p);
 	} catch (...) {
