@@ -5,9 +5,13 @@
 #include "fscore/units.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <functional>
 #include <iomanip>
 #include <map>
+#include <memory>
 #include <openssl/evp.h>
+#include <span>
 #include <sstream>
 
 namespace daxpolicy::daemon
@@ -24,23 +28,66 @@ std::string hex(const unsigned char *data, size_t len)
 	return out.str();
 }
 
-std::string sha256(const std::vector<std::byte> &data)
+// Data moves a chunk at a time through one buffer, so a command of any length holds bounded
+// memory in the daemon; -v, which prints what it read, prints at most kMaxVerbose bytes.
+constexpr size_t kChunk = 1 << 20;
+constexpr uint64_t kMaxVerbose = 1 << 20;
+
+void check_range(const std::string &cmd, uint64_t off, uint64_t len)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	if (!EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr))
-		throw Error(Errc::internal, "sha256 failed");
-	return hex(md, len);
+	if (len > UINT64_MAX - off)
+		throw Error(Errc::invalid_argument, cmd + ": offset + length wraps past 2^64");
 }
 
-nlohmann::json read_result(const std::string &cmd, uint64_t off, const std::vector<std::byte> &d,
-                           bool verbose)
+// Reads [off, off+len) through `read` (which returns fewer bytes than asked only at
+// end-of-file), chunk by chunk, and reports the bytes and their sha256.
+nlohmann::json read_result(const std::string &cmd, uint64_t off, uint64_t len, bool verbose,
+                           const std::function<std::vector<std::byte>(uint64_t, size_t)> &read)
 {
+	check_range(cmd, off, len);
+	if (verbose && len > kMaxVerbose)
+		throw Error(Errc::invalid_argument, cmd + " -v: prints at most 1 MiB");
+	std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+	                                                            EVP_MD_CTX_free);
+	if (!ctx || !EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr))
+		throw Error(Errc::internal, "sha256 failed");
+	std::string data;
+	uint64_t bytes = 0;
+	for (uint64_t done = 0; done < len;) {
+		size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, len - done));
+		std::vector<std::byte> chunk = read(off + done, n);
+		if (!EVP_DigestUpdate(ctx.get(), chunk.data(), chunk.size()))
+			throw Error(Errc::internal, "sha256 failed");
+		if (verbose)
+			data += hex(reinterpret_cast<const unsigned char *>(chunk.data()),
+			            chunk.size());
+		bytes += chunk.size();
+		done += n;
+		if (chunk.size() < n)
+			break; // end-of-file
+	}
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	if (!EVP_DigestFinal_ex(ctx.get(), md, &md_len))
+		throw Error(Errc::internal, "sha256 failed");
 	nlohmann::json j = {
-	    {"cmd", cmd}, {"offset", off}, {"bytes", d.size()}, {"sha256", sha256(d)}};
+	    {"cmd", cmd}, {"offset", off}, {"bytes", bytes}, {"sha256", hex(md, md_len)}};
 	if (verbose)
-		j["data"] = hex(reinterpret_cast<const unsigned char *>(d.data()), d.size());
+		j["data"] = data;
 	return j;
+}
+
+// Writes `len` bytes of `fill` at `off` through `write`, chunk by chunk from one buffer.
+void write_filled(const std::string &cmd, uint64_t off, uint64_t len, std::byte fill,
+                  const std::function<void(uint64_t, std::span<const std::byte>)> &write)
+{
+	check_range(cmd, off, len);
+	std::vector<std::byte> buf(static_cast<size_t>(std::min<uint64_t>(kChunk, len)), fill);
+	for (uint64_t done = 0; done < len;) {
+		size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, len - done));
+		write(off + done, std::span(buf).first(n));
+		done += n;
+	}
 }
 
 // The numbers of an io command: sizes with suffixes (4k, 2m), bytes as 0x61 or 97.
@@ -231,16 +278,22 @@ IoResult IoSession::run(const std::vector<std::string> &argv, bool create)
 	} else if (cmd == "pwrite") {
 		uint64_t off = a.off(), len = a.len();
 		check_len(len);
-		std::vector<std::byte> data(len, a.fill());
-		session_->pwrite(file(create), off, data);
+		int fd = file(create);
+		write_filled(cmd, off, len, a.fill(),
+		             [&](uint64_t at, std::span<const std::byte> d) {
+			             session_->pwrite(fd, at, d);
+		             });
 		out["offset"] = off;
 		out["bytes"] = len;
 	} else if (cmd == "pread") {
 		uint64_t off = a.off(), len = a.len();
 		check_len(len);
-		return {read_result(cmd, off, session_->pread(file(create), off, len), a.verbose),
-		        {},
-		        {}};
+		int fd = file(create);
+		return {
+		    read_result(cmd, off, len, a.verbose,
+		                [&](uint64_t at, size_t n) { return session_->pread(fd, at, n); }),
+		    {},
+		    {}};
 	} else if (cmd == "mmap") {
 		uint64_t off = a.off(), len = a.len();
 		bool writable = !a.read_only || a.write_only;
@@ -259,13 +312,19 @@ IoResult IoSession::run(const std::vector<std::string> &argv, bool create)
 		} else if (cmd == "mread") {
 			uint64_t off = a.off(), len = a.len();
 			check_len(len);
-			return {read_result(cmd, off, session_->mread(map, off, len), a.verbose),
+			return {read_result(cmd, off, len, a.verbose,
+			                    [&](uint64_t at, size_t n) {
+				                    return session_->mread(map, at, n);
+			                    }),
 			        {},
 			        {}};
 		} else {
 			uint64_t off = a.off(), len = a.len();
 			check_len(len);
-			session_->mwrite(map, off, std::vector<std::byte>(len, a.fill()));
+			write_filled(cmd, off, len, a.fill(),
+			             [&](uint64_t at, std::span<const std::byte> d) {
+				             session_->mwrite(map, at, d);
+			             });
 			out["offset"] = off;
 			out["bytes"] = len;
 		}

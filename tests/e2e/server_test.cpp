@@ -396,6 +396,28 @@ TEST(Server, RequestThatExhaustsMemoryFailsAloneAsInternal)
 	    << metrics;
 }
 
+// An io command moves its data a chunk at a time: a 200 MiB pwrite or pread holds about a
+// MiB of the daemon's memory, not 200 (before, each built a buffer of its whole length, so
+// one client per connection could make the daemon hold 256 MiB).
+TEST(Server, IoCommandsOfAnyLengthHoldBoundedMemory)
+{
+	DAXPOLICY_REQUIRE_ROOT("lowering another process's RLIMIT_AS");
+	Daemon d;
+	auto io = d.io("pool0:/big");
+	ASSERT_EQ(io->command("pwrite 0 1m")["bytes"], 1 << 20); // the session's thread is up
+	ASSERT_EQ(io->command("pread 0 1m")["bytes"], 1 << 20);
+	rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+	rlimit tight{rlim_t(proc_status_kb(d.pid(), "VmSize") + (96 << 10)) << 10, RLIM_INFINITY};
+	ASSERT_EQ(prlimit(d.pid(), RLIMIT_AS, &tight, nullptr), 0);
+	json wrote = io->command("pwrite -S 0x5a 0 200m");
+	json read = io->command("pread 0 200m");
+	ASSERT_EQ(prlimit(d.pid(), RLIMIT_AS, &unlimited, nullptr), 0);
+	EXPECT_EQ(wrote["bytes"], 200 << 20) << wrote.dump();
+	EXPECT_EQ(read["bytes"], 200 << 20) << read.dump();
+	EXPECT_EQ(io->finish(), 0);
+	EXPECT_TRUE(answers_status(d));
+}
+
 TEST(Server, DeeplyNestedParametersAreRefusedAtParse)
 {
 	Daemon d;
