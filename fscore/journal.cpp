@@ -28,9 +28,11 @@ constexpr size_t pad8(size_t n)
 	return (n + 7) & ~size_t{7};
 }
 
+} // namespace
+
 // Covers every field that says what to replay, not the payload alone: a damaged
 // record_count or payload_bytes must fail the check rather than steer the replay.
-uint64_t transaction_checksum(const JournalHeader &h, const std::byte *payload)
+uint64_t Journal::checksum(const JournalHeader &h, const std::byte *payload)
 {
 	uint64_t sum = fnv1a(&h.magic, sizeof(h.magic));
 	sum = fnv1a(&h.sequence, sizeof(h.sequence), sum);
@@ -38,8 +40,6 @@ uint64_t transaction_checksum(const JournalHeader &h, const std::byte *payload)
 	sum = fnv1a(&h.payload_bytes, sizeof(h.payload_bytes), sum);
 	return fnv1a(payload, h.payload_bytes, sum);
 }
-
-} // namespace
 
 Journal::Journal(const PmemPool &pool, const Superblock &sb)
     : pool_(pool),
@@ -77,7 +77,7 @@ std::vector<JournalReplay> Journal::committed(std::span<const std::byte> pool, c
 	uint64_t capacity = (sb.journal_blocks - 1) * kBlockSize;
 	if (h.payload_bytes > capacity)
 		corrupt("committed transaction is larger than the journal");
-	if (transaction_checksum(h, payload) != h.checksum)
+	if (checksum(h, payload) != h.checksum)
 		corrupt("committed transaction fails its checksum");
 	// Records may only name metadata and data blocks: never the superblock or the journal.
 	uint64_t lowest = sb.inode_table_start * kBlockSize, highest = sb.total_blocks * kBlockSize;
@@ -152,7 +152,7 @@ void Journal::commit(const std::vector<Staged> &records, const std::vector<std::
 	header_->sequence++;
 	header_->record_count = records.size();
 	header_->payload_bytes = pos;
-	header_->checksum = transaction_checksum(*header_, payload_);
+	header_->checksum = checksum(*header_, payload_);
 	// The payload follows the header's block: one flush covers both.
 	auto *journal_start = reinterpret_cast<std::byte *>(header_);
 	pool_.flush(journal_start, static_cast<size_t>(payload_ + pos - journal_start));

@@ -36,6 +36,9 @@ class Journal
 	// data; throws `corrupted` naming what is wrong. fsck replays them into a private copy.
 	static std::vector<JournalReplay> committed(std::span<const std::byte> pool,
 	                                            const Superblock &sb);
+	// The checksum a committed transaction carries: of the header's sequence, record
+	// count and payload size, and of the payload (`h.payload_bytes` at `payload`).
+	static uint64_t checksum(const JournalHeader &h, const std::byte *payload);
 	// True when no transaction is committed-but-unapplied (what fsck expects after recovery).
 	bool empty() const;
 	size_t capacity() const { return capacity_; }

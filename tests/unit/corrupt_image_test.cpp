@@ -8,6 +8,7 @@
 #include "fscore/embedded_volume.hpp"
 #include "fscore/error.hpp"
 #include "fscore/fsck.hpp"
+#include "fscore/journal.hpp"
 #include "fscore/layout.hpp"
 #include "tests/pool_image.hpp"
 #include "tests/temp_dir.hpp"
@@ -124,31 +125,21 @@ void set_bit(test::Image &image, uint64_t block, bool on)
 	word = on ? word | (uint64_t{1} << (block % 64)) : word & ~(uint64_t{1} << (block % 64));
 }
 
-uint64_t fnv1a(const std::byte *data, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= static_cast<uint8_t>(data[i]);
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 uint64_t journal_payload(test::Image &image)
 {
 	return (test::superblock(image).journal_start + 1) * kBlockSize;
 }
 
-// The checksum today's format keeps of the journal payload, made to match it again, so
-// that damage inside the payload is judged on what it says rather than refused as torn.
+// The journal's checksum, made to match its header and payload again, so that damage inside
+// them is judged on what it says (the bounds of each record) rather than refused as torn.
 void seal_journal(test::Image &image)
 {
 	JournalHeader &h = test::journal_header(image);
-	h.checksum = fnv1a(image.data() + journal_payload(image), h.payload_bytes);
+	h.checksum = Journal::checksum(h, image.data() + journal_payload(image));
 }
 
 // A committed journal transaction of the given records (offset, bytes), with a checksum
-// that matches today's format (of the payload), as a crash just after commit leaves it.
+// that matches, as a crash just after commit leaves it.
 void commit_records(test::Image &image,
                     const std::vector<std::pair<uint64_t, std::vector<std::byte>>> &records)
 {
@@ -223,15 +214,33 @@ std::vector<Case> targeted_cases()
 		             commit_records(im, {{0, bytes(8, 0)}});
 		             jh(im).checksum ^= 1;
 	             }});
-	// record_count sits outside the checksum: a damaged one walks past the payload.
+	// A damaged record_count: torn (the checksum covers it), and, sealed again, a count that
+	// walks past the payload.
 	c.push_back({"JournalRecordCountHuge", [&](Im &im) {
 		             commit_records(
 		                 im, {{test::superblock(im).data_start * kBlockSize, bytes(8, 0)}});
 		             jh(im).record_count = uint64_t{1} << 40;
 	             }});
+	c.push_back({"JournalRecordCountHugeSealed", [&](Im &im) {
+		             commit_records(
+		                 im, {{test::superblock(im).data_start * kBlockSize, bytes(8, 0)}});
+		             jh(im).record_count = uint64_t{1} << 40;
+		             seal_journal(im);
+	             }});
+	c.push_back({"JournalPayloadBytesPastTheJournalSealed", [&](Im &im) {
+		             commit_records(im, {{0, bytes(8, 0)}});
+		             jh(im).payload_bytes =
+		                 test::superblock(im).journal_blocks * kBlockSize;
+		             seal_journal(im);
+	             }});
 	c.push_back({"JournalPayloadBytesHuge", [&](Im &im) {
 		             commit_records(im, {{0, bytes(8, 0)}});
 		             jh(im).payload_bytes = ~uint64_t{0} - 7;
+	             }});
+	c.push_back({"JournalRecordIntoTheJournal", [&](Im &im) {
+		             commit_records(im,
+		                            {{test::superblock(im).journal_start * kBlockSize + 8,
+		                              bytes(64, 0x5a)}});
 	             }});
 	c.push_back({"JournalRecordOutsidePool", [&](Im &im) {
 		             commit_records(im, {{im.size() + kBlockSize, bytes(8, 0x5a)}});
