@@ -185,17 +185,19 @@ void Session::fallocate(int fd, LayoutOp op, uint64_t off, uint64_t len, bool ke
 void Session::set_dax_flag(int fd, bool on)
 {
 	EventFlush flush(vol_);
-	std::string path;
-	{
+	// The file this session has open, by inode: it may have been renamed, or removed (an
+	// orphan has no path) since it was opened.
+	auto ref = [&] {
 		std::lock_guard lock(vol_.mutex_);
-		uint64_t ino = file(fd).ino;
-		path = vol_.path_of_locked(ino);
-		// The mode a mapping was made with does not change under it; its holders are
-		// told the flag moved, so they know what the next use will get.
-		if ((vol_.inode(ino).flags & kInodeFlagDax) != (on ? kInodeFlagDax : 0))
-			vol_.break_layout_write(this, ino, 0, kToEnd, LayoutOp::flag_change);
-	}
-	vol_.set_dax_flag(path, on);
+		return EmbeddedVolume::InodeRef(vol_, file(fd).ino);
+	}();
+	std::unique_lock ilock(ref->ilock);
+	std::lock_guard lock(vol_.mutex_);
+	// The mode a mapping was made with does not change under it; its holders are told the
+	// flag moved, so they know what the next use will get.
+	if ((vol_.inode(ref.ino()).flags & kInodeFlagDax) != (on ? kInodeFlagDax : 0))
+		vol_.break_layout_write(this, ref.ino(), 0, kToEnd, LayoutOp::flag_change);
+	vol_.change_dax_flag(ref.ino(), on);
 }
 
 template <class AddLease>

@@ -199,6 +199,60 @@ TEST(Errors, DaemonRefusesBadConfigAndSecondInstance)
 	EXPECT_EQ(d.ok({"status"})["volumes"].size(), 1u);
 }
 
+// Item 20 of issue 7: a dangling daxpolicy.db symlink in the state dir was followed, and the
+// database made wherever it pointed.
+TEST(Errors, DaemonRefusesADatabaseThatIsASymbolicLink)
+{
+	TempDir dir;
+	auto state = dir / "state";
+	std::filesystem::create_directories(state);
+	auto target = dir / "elsewhere.db";
+	std::filesystem::create_symlink(target, state / "daxpolicy.db");
+	auto start = [&] {
+		// Bounded: a daemon that follows the link starts serving and never exits.
+		return run({"/usr/bin/timeout", "60", DAXPOLICYD_BIN, "--foreground", "--config",
+		            "/dev/null", "--socket", (dir / "s.sock").string(), "--state-dir",
+		            state.string()});
+	};
+	Result r = start();
+	EXPECT_EQ(r.exit_code, 1);
+	EXPECT_NE(r.err.find("daxpolicy.db: the database is a symbolic link"), std::string::npos)
+	    << r.err;
+	EXPECT_FALSE(std::filesystem::exists(target)) << "the link was followed";
+
+	// A link to a real database is refused too: the writes would go wherever it points.
+	{
+		Daemon other;
+		other.stop();
+		std::filesystem::copy_file(
+		    std::filesystem::path(other.state_dir()) / "daxpolicy.db", target);
+	}
+	r = start();
+	EXPECT_EQ(r.exit_code, 1);
+	EXPECT_NE(r.err.find("symbolic link"), std::string::npos) << r.err;
+}
+
+// Item 20 of issue 7: chattr on a file this session holds open, after it was removed,
+// answered `internal` (its path was looked up, and an orphan has none).
+TEST(Errors, ChattrOnAnOpenFileAfterRmSetsTheFlagOfThatFile)
+{
+	Daemon d;
+	Result r = d.cli({"io", "-f", "-c", "open", "-c", "rm", "-c", "chattr +x", "-c", "lsattr",
+	                  "pool0:/gone"});
+	ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+	std::vector<json> lines;
+	std::istringstream out(r.out);
+	for (std::string line; std::getline(out, line);)
+		lines.push_back(json::parse(line));
+	ASSERT_EQ(lines.size(), 4u) << r.out;
+	EXPECT_EQ(lines[2]["cmd"], "chattr");
+	EXPECT_FALSE(lines[2].contains("error")) << lines[2].dump();
+	EXPECT_EQ(lines[3]["file"]["dax_flag"], true) << lines[3].dump();
+	EXPECT_EQ(d.cli({"list", "pool0:/gone"}).exit_code, 1) << "removed";
+	d.stop();
+	EXPECT_EQ(run({DAXPOLICY_BIN, "fsck", d.pool()}).exit_code, 0);
+}
+
 } // namespace
 
 // fsck of something that cannot be a pool says so (a user's mistake), not `internal`, and

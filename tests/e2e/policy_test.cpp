@@ -37,12 +37,14 @@ TEST(Policy, RuleAppliesToExistingAndNewFiles)
 	EXPECT_EQ(by_path["pool0:/db/wal/000001.log"]["dax_flag"], true);
 	EXPECT_EQ(by_path["pool0:/db/wal/000001.log"]["state"], "in-sync");
 	EXPECT_EQ(by_path["pool0:/db/wal/000001.log"]["rule"], "db-wal");
-	EXPECT_EQ(by_path["pool0:/db/wal"]["dax_flag"], true) << "directories carry the flag";
+	// Not the directory: names the rule turns away would inherit DAX from it.
+	EXPECT_EQ(by_path["pool0:/db/wal"]["dax_flag"], false);
+	EXPECT_EQ(by_path["pool0:/db/wal"]["state"], "in-sync");
 	EXPECT_EQ(by_path["pool0:/db/wal/notes.tmp"]["dax_flag"], false) << "not included";
 	EXPECT_EQ(by_path["pool0:/db/wal/notes.tmp"]["state"], "unmanaged");
 	EXPECT_EQ(by_path["pool0:/db"]["state"], "unmanaged");
 
-	// A new file inherits from its directory; one the rule excludes is put right.
+	// A new file the rule takes gets the flag as it is created.
 	make(d, "pool0:/db/wal/000002.log");
 	EXPECT_EQ(d.ok({"list", "pool0:/db/wal/000002.log"})[0]["dax_flag"], true);
 	EXPECT_EQ(d.ok({"list", "pool0:/db/wal/000002.log"})[0]["dax_effective"], true);
@@ -51,6 +53,73 @@ TEST(Policy, RuleAppliesToExistingAndNewFiles)
 	EXPECT_EQ(changes[0]["rule"], "db-wal");
 	EXPECT_EQ(d.ok({"list-rules"}).size(), 1u);
 	EXPECT_EQ(d.ok({"status"})["rules"], 1);
+}
+
+// Item 15 of issue 7: a directory flagged for a rule with include globs gave DAX to every new
+// name in it, which then stayed DAX as `unmanaged`.
+TEST(Policy, NamesAGlobRuleTurnsAwayDoNotInheritItsFlag)
+{
+	Daemon d;
+	make(d, "pool0:/d", "mkdir");
+	d.ok({"add-rule", "--name", "logs", "--subtree", "pool0:/d", "--include", "*.log", "--dax",
+	      "on"});
+	make(d, "pool0:/d/x.txt");
+	make(d, "pool0:/d/x.log");
+	json txt = d.ok({"list", "pool0:/d/x.txt"})[0];
+	EXPECT_EQ(txt["dax_flag"], false);
+	EXPECT_EQ(txt["state"], "unmanaged");
+	EXPECT_EQ(d.wait_state("pool0:/d/x.log", "in-sync")["dax_flag"], true);
+	json dir = d.ok({"list", "pool0:/d"})[0];
+	EXPECT_EQ(dir["dax_flag"], false);
+	EXPECT_EQ(dir["dax_desired"], false);
+	EXPECT_EQ(dir["rule"], "logs");
+	EXPECT_EQ(dir["state"], "in-sync");
+}
+
+// What an older daxpolicyd left: the directory flagged, and turned-away names that inherited
+// it. Reconcile clears what the directory gave them, and leaves a flag set by hand.
+TEST(Policy, ReconcileClearsFlagsInheritedFromADirectoryItClears)
+{
+	Daemon d;
+	make(d, "pool0:/d", "mkdir");
+	d.ok({"set-dax", "pool0:/d"});
+	make(d, "pool0:/d/old.txt");
+	ASSERT_EQ(d.ok({"list", "pool0:/d/old.txt"})[0]["dax_flag"], true);
+	d.ok({"add-rule", "--name", "logs", "--subtree", "pool0:/d", "--include", "*.log", "--dax",
+	      "on"});
+	EXPECT_EQ(d.ok({"list", "pool0:/d"})[0]["dax_flag"], false);
+	json old = d.ok({"list", "pool0:/d/old.txt"})[0];
+	EXPECT_EQ(old["dax_flag"], false);
+	EXPECT_EQ(old["state"], "unmanaged");
+	json cleared = json();
+	for (const auto &e : events_of(d, "flag-change"))
+		if (e["path"] == "/d/old.txt")
+			cleared = e;
+	EXPECT_EQ(cleared["inherited_from"], "/d") << cleared.dump();
+	EXPECT_EQ(cleared["to"], false);
+
+	d.ok({"set-dax", "pool0:/d/old.txt"});
+	d.ok({"reconcile"});
+	EXPECT_EQ(d.ok({"list", "pool0:/d/old.txt"})[0]["dax_flag"], true);
+}
+
+// Item 20: list-pending showed where the file was when its change was queued.
+TEST(Policy, ListPendingShowsWhereARenamedFileIsNow)
+{
+	Daemon d;
+	make(d, "pool0:/db", "mkdir");
+	auto holder = d.io("pool0:/db/1.log");
+	holder->command("mmap 0 4k");
+	ASSERT_EQ(d.ok({"set-dax", "pool0:/db/1.log"})[0]["result"], "deferred");
+	make(d, "pool0:/archive", "mkdir");
+	Result mv = d.cli({"io", "-c", "mv /archive/1.log", "pool0:/db/1.log"});
+	ASSERT_EQ(mv.exit_code, 0) << mv.out << mv.err;
+	json pending = d.ok({"list-pending"});
+	ASSERT_EQ(pending.size(), 1u);
+	EXPECT_EQ(pending[0]["path"], "pool0:/archive/1.log");
+	EXPECT_EQ(d.ok({"list", "pool0:/archive/1.log"})[0]["state"], "pending-unmap");
+	EXPECT_EQ(holder->finish(), 0);
+	EXPECT_EQ(d.wait_state("pool0:/archive/1.log", "unmanaged")["dax_flag"], true);
 }
 
 TEST(Policy, DeeperRuleWinsAndOffRuleClears)
