@@ -15,13 +15,6 @@ using nlohmann::json;
 namespace
 {
 
-json error_of(const Result &r)
-{
-	auto j = json::parse(r.err, nullptr, false);
-	EXPECT_FALSE(j.is_discarded()) << "stderr is not a JSON error: " << r.err;
-	return j;
-}
-
 // Everything a script can see of the daemon's state, to compare before and after.
 json snapshot(const Daemon &d)
 {

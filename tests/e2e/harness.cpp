@@ -115,6 +115,13 @@ Result run(const std::vector<std::string> &argv, const std::string &input,
 	return r;
 }
 
+nlohmann::json error_of(const Result &r)
+{
+	auto j = nlohmann::json::parse(r.err, nullptr, false);
+	EXPECT_FALSE(j.is_discarded()) << "stderr is not a JSON error: " << r.err;
+	return j;
+}
+
 IoProcess::IoProcess(const std::vector<std::string> &argv)
 {
 	Pipe in, out;

@@ -22,6 +22,9 @@ struct Result {
 	nlohmann::json json() const; // stdout parsed; fails the test if it is not JSON
 };
 
+// A failed command's stderr as the JSON error it must be; fails the test if it is not JSON.
+nlohmann::json error_of(const Result &r);
+
 // Runs a program to completion, with optional stdin text and user id.
 Result run(const std::vector<std::string> &argv, const std::string &input = "",
            std::optional<uid_t> as_uid = std::nullopt);

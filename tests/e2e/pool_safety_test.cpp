@@ -13,13 +13,6 @@ using nlohmann::json;
 namespace
 {
 
-json error_of(const Result &r)
-{
-	auto j = json::parse(r.err, nullptr, false);
-	EXPECT_FALSE(j.is_discarded()) << "stderr is not a JSON error: " << r.err;
-	return j;
-}
-
 // daxpolicyd run to completion (it is expected to refuse to start).
 Result start_refused(const Daemon &d, const std::string &socket)
 {

@@ -141,13 +141,6 @@ std::chrono::duration<double> cpu_time(pid_t pid)
 	return std::chrono::duration<double>(ticks / double(sysconf(_SC_CLK_TCK)));
 }
 
-json error_of(const Result &r)
-{
-	auto j = json::parse(r.err, nullptr, false);
-	EXPECT_FALSE(j.is_discarded()) << "stderr is not a JSON error: " << r.err;
-	return j;
-}
-
 // Polls `status` (bounded) until the daemon answers it.
 bool answers_status(const Daemon &d)
 {
