@@ -1,5 +1,5 @@
 // The CLI's commands. Each returns the process exit code (0 done, 1 failed) or throws
-// wire::Unreachable (exit 3) / wire::RemoteError (exit 1).
+// wire::Unreachable (exit 3) / Error (exit 1).
 #pragma once
 
 #include "cli/output.hpp"

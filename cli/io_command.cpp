@@ -1,6 +1,6 @@
 #include "cli/commands.hpp"
-#include "daemon/wire/client.hpp"
-#include "daemon/wire/varlink.hpp"
+#include "wire/client.hpp"
+#include "wire/varlink.hpp"
 
 #include <chrono>
 #include <iostream>
@@ -53,11 +53,12 @@ bool run_one(wire::Client &client, const std::string &path, const std::vector<st
 		return true;
 	}
 	try {
-		emit(client.call(wire::method("Io"),
-		                 {{"path", path}, {"argv", argv}, {"create", create}}));
+		emit(client.call(wire::Method::io, {{wire::param::path, path},
+		                                    {wire::param::argv, argv},
+		                                    {wire::param::create, create}}));
 		return true;
-	} catch (const wire::RemoteError &e) {
-		emit({{"cmd", argv[0]}, {"error", e.code()}, {"message", e.what()}});
+	} catch (const Error &e) {
+		emit({{"cmd", argv[0]}, {"error", errc_name(e.code())}, {"message", e.what()}});
 		return false;
 	}
 }

@@ -1,8 +1,8 @@
 // daxpolicy: the administrator's CLI for daxpolicyd.
 #include "cli/commands.hpp"
-#include "daemon/wire/client.hpp"
-#include "daemon/wire/varlink.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
+#include "wire/client.hpp"
+#include "wire/varlink.hpp"
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -14,6 +14,9 @@
 using namespace daxpolicy;
 using namespace daxpolicy::cli;
 using nlohmann::json;
+using wire::Method;
+namespace param = wire::param;
+namespace reply = wire::reply;
 
 namespace
 {
@@ -22,13 +25,13 @@ constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitUnreachable = 3;
 
-const std::vector<std::string> kFileColumns = {"path",        "type", "dax_flag", "dax_effective",
+const std::vector<std::string> kFileColumns = {param::path,   "type", "dax_flag", "dax_effective",
                                                "dax_desired", "rule", "state",    "mapped"};
 
-json call(const Globals &g, const std::string &name, json params = json::object())
+json call(const Globals &g, Method method, json params = json::object())
 {
 	wire::Client client(g.socket);
-	return client.call(wire::method(name), std::move(params));
+	return client.call(method, std::move(params));
 }
 
 // A relative local path means the caller's folder, not the daemon's.
@@ -45,7 +48,7 @@ int main(int argc, char **argv)
 	app.require_subcommand(1);
 	Globals g;
 	const char *env_socket = std::getenv("DAXPOLICY_SOCKET");
-	g.socket = env_socket && *env_socket ? env_socket : "/run/daxpolicy/daxpolicy.sock";
+	g.socket = env_socket && *env_socket ? env_socket : wire::kDefaultSocket;
 	app.add_option("--socket", g.socket, "daxpolicyd's socket (env DAXPOLICY_SOCKET)");
 	app.add_flag("-u,--human", g.out.human, "tables instead of JSON");
 	app.set_version_flag("--version", std::string("daxpolicy ") + kVersion);
@@ -59,18 +62,19 @@ int main(int argc, char **argv)
 	int priority = 0;
 	int64_t limit = -1;
 
-	auto files_cmd = [&](const char *cmd, const char *help, const char *method) {
+	auto files_cmd = [&](const char *cmd, const char *help, Method method) {
 		auto *sub = app.add_subcommand(cmd, help);
 		sub->add_flag("-r,--recursive", recursive, "and everything below each directory");
 		sub->add_option("PATH", paths, "VOLUME:/path")->required();
 		sub->callback([&, method] {
 			action = [&, method] {
 				json r =
-				    call(g, method, {{"paths", paths}, {"recursive", recursive}});
+				    call(g, method,
+				         {{param::paths, paths}, {param::recursive, recursive}});
 				auto cols = kFileColumns;
-				if (std::string(method) != "List")
+				if (method != Method::list)
 					cols.push_back("result");
-				g.out.list(r["files"], cols);
+				g.out.list(r[reply::files], cols);
 				return 0;
 			};
 		});
@@ -78,12 +82,12 @@ int main(int argc, char **argv)
 
 	app.add_subcommand("status", "the daemon: version, uptime, volumes, counts")->callback([&] {
 		action = [&] {
-			json r = call(g, "Status");
+			json r = call(g, Method::status);
 			if (g.out.human) {
 				json names = json::array();
-				for (const auto &v : r["volumes"])
+				for (const auto &v : r[reply::volumes])
 					names.push_back(v["name"]);
-				r["volumes"] = names;
+				r[reply::volumes] = names;
 			}
 			g.out.object(r);
 			return 0;
@@ -91,15 +95,15 @@ int main(int argc, char **argv)
 	});
 	app.add_subcommand("list-volumes", "the volumes the daemon serves")->callback([&] {
 		action = [&] {
-			g.out.list(call(g, "ListVolumes")["volumes"],
-			           {"name", "kind", "path", "dax_mode", "dax_capable",
+			g.out.list(call(g, Method::list_volumes)[reply::volumes],
+			           {param::name, "kind", "path", "dax_mode", "dax_capable",
 			            "granularity", "files"});
 			return 0;
 		};
 	});
-	files_cmd("list", "files with their DAX state", "List");
-	files_cmd("set-dax", "ask for the DAX flag on", "SetDax");
-	files_cmd("clear-dax", "ask for the DAX flag off", "ClearDax");
+	files_cmd("list", "files with their DAX state", Method::list);
+	files_cmd("set-dax", "ask for the DAX flag on", Method::set_dax);
+	files_cmd("clear-dax", "ask for the DAX flag off", Method::clear_dax);
 
 	auto *add = app.add_subcommand("add-rule", "add a local rule");
 	add->add_option("--name", name, "unique rule name")->required();
@@ -110,13 +114,13 @@ int main(int argc, char **argv)
 	add->add_option("--priority", priority, "breaks ties between equally deep rules");
 	add->callback([&] {
 		action = [&] {
-			g.out.object(call(g, "AddRule",
-			                  {{"name", name},
-			                   {"subtree", subtree},
-			                   {"dax", dax},
-			                   {"include", include},
-			                   {"exclude", exclude},
-			                   {"priority", priority}})["rule"]);
+			g.out.object(call(g, Method::add_rule,
+			                  {{param::name, name},
+			                   {param::subtree, subtree},
+			                   {param::dax, dax},
+			                   {param::include, include},
+			                   {param::exclude, exclude},
+			                   {param::priority, priority}})[reply::rule]);
 			return 0;
 		};
 	});
@@ -124,15 +128,15 @@ int main(int argc, char **argv)
 	remove->add_option("NAME", name)->required();
 	remove->callback([&] {
 		action = [&] {
-			call(g, "RemoveRule", {{"name", name}});
+			call(g, Method::remove_rule, {{param::name, name}});
 			g.out.object({{"removed", name}});
 			return 0;
 		};
 	});
 	app.add_subcommand("list-rules", "the rules, local and managed")->callback([&] {
 		action = [&] {
-			g.out.list(call(g, "ListRules")["rules"],
-			           {"name", "volume", "subtree", "dax", "include", "exclude",
+			g.out.list(call(g, Method::list_rules)[reply::rules],
+			           {param::name, "volume", "subtree", "dax", "include", "exclude",
 			            "priority", "origin", "source"});
 			return 0;
 		};
@@ -147,10 +151,10 @@ int main(int argc, char **argv)
 	apply->add_flag("--dry-run", dry_run, "change nothing; print the plan");
 	apply->callback([&] {
 		action = [&] {
-			json p = {{"dry_run", dry_run}};
+			json p = {{param::dry_run, dry_run}};
 			if (!policy_dir.empty())
-				p["policy_dir"] = absolute(policy_dir);
-			g.out.object(call(g, "Apply", p));
+				p[param::policy_dir] = absolute(policy_dir);
+			g.out.object(call(g, Method::apply, p));
 			return 0;
 		};
 	});
@@ -160,15 +164,15 @@ int main(int argc, char **argv)
 		action = [&] {
 			json p = json::object();
 			if (!path.empty())
-				p["path"] = path;
-			g.out.object(call(g, "Reconcile", p));
+				p[param::path] = path;
+			g.out.object(call(g, Method::reconcile, p));
 			return 0;
 		};
 	});
 	app.add_subcommand("list-pending", "flag changes waiting for unmap")->callback([&] {
 		action = [&] {
-			g.out.list(call(g, "ListPending")["pending"],
-			           {"path", "want", "rule", "since", "why"});
+			g.out.list(call(g, Method::list_pending)[reply::pending],
+			           {param::path, "want", "rule", "since", "why"});
 			return 0;
 		};
 	});
@@ -176,7 +180,7 @@ int main(int argc, char **argv)
 	cancel->add_option("PATH", path, "VOLUME:/path")->required();
 	cancel->callback([&] {
 		action = [&] {
-			call(g, "CancelPending", {{"path", path}});
+			call(g, Method::cancel_pending, {{param::path, path}});
 			g.out.object({{"cancelled", path}});
 			return 0;
 		};
@@ -189,12 +193,12 @@ int main(int argc, char **argv)
 		action = [&] {
 			json p = json::object();
 			if (!type.empty())
-				p["type"] = type;
+				p[param::type] = type;
 			if (!since.empty())
-				p["since"] = since;
+				p[param::since] = since;
 			if (limit >= 0)
-				p["limit"] = limit;
-			g.out.list(call(g, "ListEvents", p)["events"],
+				p[param::limit] = limit;
+			g.out.list(call(g, Method::list_events, p)[reply::events],
 			           {"id", "time", "type", "volume", "path"});
 			return 0;
 		};
@@ -206,8 +210,8 @@ int main(int argc, char **argv)
 			wire::Client client(g.socket);
 			json p = json::object();
 			if (!type.empty())
-				p["type"] = type;
-			client.call_more(wire::method("Monitor"), p, [](const json &e) {
+				p[param::type] = type;
+			client.call_more(Method::monitor, p, [](const json &e) {
 				std::cout << e.dump() << std::endl;
 				return true;
 			});
@@ -220,8 +224,8 @@ int main(int argc, char **argv)
 		action = [&] {
 			json p = json::object();
 			if (!path.empty())
-				p["path"] = path;
-			json items = call(g, "ListLeases", p)["leases"];
+				p[param::path] = path;
+			json items = call(g, Method::list_leases, p)[reply::leases];
 			if (g.out.human)
 				for (auto &l : items) {
 					l["holder"] =
@@ -232,7 +236,8 @@ int main(int argc, char **argv)
 					    "+" +
 					    std::to_string(l["range"]["length"].get<uint64_t>());
 				}
-			g.out.list(items, {"path", "kind", "holder", "range", "state", "since"});
+			g.out.list(items,
+			           {param::path, "kind", "holder", "range", "state", "since"});
 			return 0;
 		};
 	});
@@ -244,7 +249,7 @@ int main(int argc, char **argv)
 	io->callback([&] { action = [&] { return run_io(g, path, commands, create); }; });
 	app.add_subcommand("metrics", "counters in Prometheus text format")->callback([&] {
 		action = [&] {
-			std::cout << call(g, "Metrics")["text"].get<std::string>();
+			std::cout << call(g, Method::metrics)[reply::text].get<std::string>();
 			return 0;
 		};
 	});
@@ -273,9 +278,6 @@ int main(int argc, char **argv)
 	} catch (const wire::Unreachable &e) {
 		g.out.error("unreachable", e.what());
 		return kExitUnreachable;
-	} catch (const wire::RemoteError &e) {
-		g.out.error(e.code(), e.what());
-		return kExitFailed;
 	} catch (const Error &e) {
 		g.out.error(errc_name(e.code()), e.what());
 		return kExitFailed;

@@ -1,9 +1,9 @@
 // The commands that need no daemon: mkfs and fsck of an embedded pool, check of policy files.
 #include "cli/commands.hpp"
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/fsck.hpp"
-#include "fscore/units.hpp"
+#include "common/units.hpp"
 #include "policy/policy_file.hpp"
 
 #include <iostream>
@@ -13,7 +13,7 @@ namespace daxpolicy::cli
 
 int run_mkfs(const Globals &g, const std::string &pool, const std::string &size_text, bool force)
 {
-	auto size = fscore::parse_size(size_text);
+	auto size = parse_size(size_text);
 	if (!size)
 		throw Error(Errc::invalid_argument,
 		            "--size: '" + size_text + "' is not a size (1GiB, 512m, 64M)");

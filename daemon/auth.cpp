@@ -1,6 +1,6 @@
 #include "daemon/auth.hpp"
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -17,7 +17,7 @@ Peer peer_of(int socket_fd)
 	ucred cred{};
 	socklen_t len = sizeof(cred);
 	if (getsockopt(socket_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-		throw Error(Errc::internal, std::string("SO_PEERCRED: ") + std::strerror(errno));
+		throw system_error("SO_PEERCRED", errno);
 	return {cred.pid, cred.uid, cred.gid};
 }
 

@@ -1,8 +1,8 @@
 #include "daemon/config.hpp"
 
+#include "common/error.hpp"
+#include "common/units.hpp"
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
-#include "fscore/units.hpp"
 
 #include <cctype>
 #include <set>
@@ -46,7 +46,7 @@ VolumeConfig volume_of(const std::filesystem::path &file, const toml::table &t)
 		} else if (k == "path") {
 			v.path = value;
 		} else if (k == "size") {
-			auto size = fscore::parse_size(value);
+			auto size = parse_size(value);
 			if (!size)
 				fail(file, node.source(), "size: \"" + value + "\" is not a size");
 			v.size = *size;
@@ -67,29 +67,6 @@ VolumeConfig volume_of(const std::filesystem::path &file, const toml::table &t)
 		fail(file, t.source(), "host volume '" + v.name + "' needs a path");
 	return v;
 }
-
-} // namespace
-
-std::optional<std::chrono::milliseconds> parse_duration(const std::string &text)
-{
-	size_t pos = 0;
-	while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])))
-		pos++;
-	if (pos == 0 || pos > 12)
-		return std::nullopt;
-	int64_t n = std::stoll(text.substr(0, pos));
-	std::string unit = text.substr(pos);
-	if (unit == "ms")
-		return std::chrono::milliseconds(n);
-	if (unit == "s" || unit.empty())
-		return std::chrono::seconds(n);
-	if (unit == "m" || unit == "min")
-		return std::chrono::minutes(n);
-	return std::nullopt;
-}
-
-namespace
-{
 
 // Runs `parse` (toml++'s, from a file or from text) with its errors as Error: "file:line:col:
 // message", or "file: message" when there is no place (the file cannot be read).

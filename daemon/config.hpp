@@ -54,7 +54,4 @@ Config parse_config(std::string_view text, const std::filesystem::path &file);
 // that default to the state dir.
 void finish_config(Config &config);
 
-// "45s", "500ms", "2m". Nothing on malformed input.
-std::optional<std::chrono::milliseconds> parse_duration(const std::string &text);
-
 } // namespace daxpolicy::daemon

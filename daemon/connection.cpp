@@ -2,7 +2,7 @@
 
 #include "daemon/daemon.hpp"
 #include "daemon/methods.hpp"
-#include "daemon/wire/varlink.hpp"
+#include "wire/varlink.hpp"
 
 #include <algorithm>
 #include <boost/asio/write.hpp>

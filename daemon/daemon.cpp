@@ -2,8 +2,8 @@
 
 #include "daemon/auth.hpp"
 #include "daemon/connection.hpp"
-#include "daemon/wire/varlink.hpp"
-#include "fscore/error.hpp"
+#include "wire/varlink.hpp"
+#include "common/error.hpp"
 #include "fscore/file_lock.hpp"
 #include "policy/policy_file.hpp"
 

@@ -1,8 +1,8 @@
 #include "daemon/io_session.hpp"
 
 #include "daemon/views.hpp"
-#include "fscore/error.hpp"
-#include "fscore/units.hpp"
+#include "common/error.hpp"
+#include "common/units.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -99,7 +99,7 @@ struct Args {
 
 	static uint64_t size(const std::string &text, const char *what)
 	{
-		auto v = fscore::parse_size(text);
+		auto v = parse_size(text);
 		if (!v)
 			throw Error(Errc::invalid_argument, std::string(what) + ": '" + text +
 			                                        "' is not a size (4096, 4k, 2m)");

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/session.hpp"
 
 #include <condition_variable>

@@ -1,7 +1,7 @@
 // daxpolicyd: serves DAX policy for its volumes over a Unix socket.
 #include "daemon/config.hpp"
 #include "daemon/daemon.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -37,7 +37,7 @@ class SocketFile
 		struct stat st {
 		};
 		if (::lstat(path_.c_str(), &st) != 0)
-			throw Error(Errc::internal, path_.string() + ": " + std::strerror(errno));
+			throw system_error(path_.string() + ": lstat", errno);
 		dev_ = st.st_dev;
 		ino_ = st.st_ino;
 	}
@@ -80,13 +80,11 @@ Acceptor listen_on(asio::io_context &io, const Config &config, std::optional<Soc
 	Acceptor acceptor(io, asio::local::stream_protocol::endpoint(config.socket.string()));
 	bound.emplace(config.socket);
 	if (chmod(config.socket.c_str(), config.socket_mode) != 0)
-		throw Error(Errc::internal,
-		            config.socket.string() + ": chmod: " + std::strerror(errno));
+		throw system_error(config.socket.string() + ": chmod", errno);
 	// Group-owned by the admin group where it exists, so its members can connect.
 	if (group *gr = getgrnam(config.admin_group.c_str()); gr && geteuid() == 0)
 		if (chown(config.socket.c_str(), 0, gr->gr_gid) != 0)
-			throw Error(Errc::internal,
-			            config.socket.string() + ": chown: " + std::strerror(errno));
+			throw system_error(config.socket.string() + ": chown", errno);
 	return acceptor;
 }
 
@@ -99,10 +97,10 @@ class Backgrounder
 	{
 		int fds[2];
 		if (pipe2(fds, O_CLOEXEC) != 0)
-			throw Error(Errc::internal, std::string("pipe: ") + std::strerror(errno));
+			throw system_error("pipe", errno);
 		pid_t pid = fork();
 		if (pid < 0)
-			throw Error(Errc::internal, std::string("fork: ") + std::strerror(errno));
+			throw system_error("fork", errno);
 		if (pid > 0) {
 			close(fds[1]);
 			std::string message;

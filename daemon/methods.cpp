@@ -1,17 +1,18 @@
 #include "daemon/methods.hpp"
 
+#include "common/error.hpp"
 #include "daemon/connection.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/params.hpp"
 #include "daemon/views.hpp"
-#include "daemon/wire/varlink.hpp"
-#include "fscore/error.hpp"
 #include "policy/policy_file.hpp"
+#include "wire/interface.hpp"
+#include "wire/varlink.hpp"
 
+#include <array>
 #include <boost/asio/post.hpp>
 #include <daxpolicy/version.hpp>
 #include <functional>
-#include <map>
 #include <sstream>
 
 namespace daxpolicy::daemon
@@ -21,13 +22,10 @@ namespace
 {
 
 using nlohmann::json;
+namespace param = wire::param;
+namespace reply = wire::reply;
 // A handler returns the reply, or nothing when the reply comes later (Connection::defer_reply).
 using Handler = std::function<std::optional<json>(Daemon &, Connection &, const Params &)>;
-
-struct Method {
-	bool mutates; // only root and admin_group may call it
-	Handler run;
-};
 
 json status(Daemon &d, Connection &, const Params &)
 {
@@ -36,7 +34,7 @@ json status(Daemon &d, Connection &, const Params &)
 		volumes.push_back(volume_json(vol->info()));
 	return {{"version", kVersion},
 	        {"uptime_s", static_cast<int64_t>(d.uptime_s())},
-	        {"volumes", volumes},
+	        {reply::volumes, volumes},
 	        {"rules", d.store().count("rules")},
 	        {"pending", d.store().count("pending")},
 	        {"events", d.store().count("events")}};
@@ -47,7 +45,7 @@ json list_volumes(Daemon &d, Connection &, const Params &)
 	json out = json::array();
 	for (const auto &[name, vol] : d.engine().volumes())
 		out.push_back(volume_json(vol->info()));
-	return {{"volumes", out}};
+	return {{reply::volumes, out}};
 }
 
 // Paths one request may name: each may be a whole tree, and any peer may list.
@@ -55,9 +53,10 @@ constexpr size_t kMaxPaths = 4096;
 
 std::vector<std::string> paths_of(const Params &p)
 {
-	auto paths = p.strings("paths");
+	auto paths = p.strings(param::paths);
 	if (paths.empty())
-		throw Error(Errc::invalid_argument, "parameter 'paths': name at least one file");
+		throw Error(Errc::invalid_argument, std::string("parameter '") + param::paths +
+		                                        "': name at least one file");
 	if (paths.size() > kMaxPaths)
 		throw Error(Errc::invalid_argument,
 		            "parameter 'paths': " + std::to_string(paths.size()) +
@@ -88,19 +87,19 @@ class FileList
 json list(Daemon &d, Connection &, const Params &p)
 {
 	FileList out;
-	bool recursive = p.boolean("recursive");
+	bool recursive = p.boolean(param::recursive);
 	for (const auto &name : paths_of(p)) {
 		auto [vol, path] = split_file_name(name);
 		for (const auto &v : d.engine().list(vol, path, recursive))
 			out.push_back(file_json(v));
 	}
-	return {{"files", out.take()}};
+	return {{reply::files, out.take()}};
 }
 
 json set_flag(Daemon &d, const Params &p, bool on)
 {
 	FileList out;
-	bool recursive = p.boolean("recursive");
+	bool recursive = p.boolean(param::recursive);
 	// Every name is checked before anything changes: a bad one fails the whole call.
 	std::vector<std::pair<std::string, std::string>> targets;
 	for (const auto &name : paths_of(p)) {
@@ -114,27 +113,27 @@ json set_flag(Daemon &d, const Params &p, bool on)
 			j["result"] = policy::outcome_name(outcome);
 			out.push_back(std::move(j));
 		}
-	return {{"files", out.take()}};
+	return {{reply::files, out.take()}};
 }
 
 json add_rule(Daemon &d, Connection &, const Params &p)
 {
 	policy::Rule r;
-	r.name = p.string("name");
-	auto [vol, subtree] = split_file_name(p.string("subtree"));
+	r.name = p.string(param::name);
+	auto [vol, subtree] = split_file_name(p.string(param::subtree));
 	r.volume = vol;
 	r.subtree = subtree;
-	std::string dax = p.string("dax");
+	std::string dax = p.string(param::dax);
 	if (dax != "on" && dax != "off")
 		throw Error(Errc::invalid_argument, "dax: expected on or off, got '" + dax + "'");
 	r.dax = dax == "on";
-	r.include = p.strings("include");
-	r.exclude = p.strings("exclude");
-	auto priority = p.opt_integer("priority").value_or(0);
+	r.include = p.strings(param::include);
+	r.exclude = p.strings(param::exclude);
+	auto priority = p.opt_integer(param::priority).value_or(0);
 	if (priority < -1000000 || priority > 1000000)
 		throw Error(Errc::invalid_argument, "priority: must be within [-1000000, 1000000]");
 	r.priority = static_cast<int>(priority);
-	return {{"rule", rule_json(d.engine().add_rule(r))}};
+	return {{reply::rule, rule_json(d.engine().add_rule(r))}};
 }
 
 json list_rules(Daemon &d, Connection &, const Params &)
@@ -142,7 +141,7 @@ json list_rules(Daemon &d, Connection &, const Params &)
 	json out = json::array();
 	for (const auto &r : d.engine().rules())
 		out.push_back(rule_json(r));
-	return {{"rules", out}};
+	return {{reply::rules, out}};
 }
 
 json apply_loaded(Daemon &d, const policy::PolicyLoad &load, bool dry_run)
@@ -171,8 +170,8 @@ json apply_loaded(Daemon &d, const policy::PolicyLoad &load, bool dry_run)
 // slow); the rules are applied on it, where the engine lives, and the reply follows.
 std::optional<json> apply(Daemon &d, Connection &c, const Params &p)
 {
-	std::string dir = p.opt_string("policy_dir").value_or(d.config().policy_dir.string());
-	bool dry_run = p.boolean("dry_run");
+	std::string dir = p.opt_string(param::policy_dir).value_or(d.config().policy_dir.string());
+	bool dry_run = p.boolean(param::dry_run);
 	d.load_policy(dir, [&d, conn = c.defer_reply(), dry_run](policy::PolicyLoad load) {
 		conn->finish_deferred([&] { return apply_loaded(d, load, dry_run); });
 	});
@@ -183,7 +182,7 @@ std::optional<json> apply(Daemon &d, Connection &c, const Params &p)
 std::pair<std::optional<std::string>, std::optional<std::string>>
 optional_file_name(const Params &p)
 {
-	auto name = p.opt_string("path");
+	auto name = p.opt_string(param::path);
 	if (!name)
 		return {};
 	auto [vol, path] = split_file_name(*name);
@@ -193,7 +192,7 @@ optional_file_name(const Params &p)
 json reconcile(Daemon &d, Connection &, const Params &p)
 {
 	auto [vol, path] = optional_file_name(p);
-	return {{"files", counts_json(d.engine().reconcile(vol, path))}};
+	return {{reply::files, counts_json(d.engine().reconcile(vol, path))}};
 }
 
 json list_pending(Daemon &d, Connection &, const Params &)
@@ -201,12 +200,12 @@ json list_pending(Daemon &d, Connection &, const Params &)
 	json out = json::array();
 	for (const auto &c : d.engine().pending())
 		out.push_back(pending_json(c));
-	return {{"pending", out}};
+	return {{reply::pending, out}};
 }
 
 json cancel_pending(Daemon &d, Connection &, const Params &p)
 {
-	auto [vol, path] = split_file_name(p.string("path"));
+	auto [vol, path] = split_file_name(p.string(param::path));
 	d.engine().cancel_pending(vol, path);
 	return json::object();
 }
@@ -216,7 +215,7 @@ const std::set<std::string> kEventTypes = {"flag-change",   "deferred",    "leas
 
 std::optional<std::string> event_type(const Params &p)
 {
-	auto type = p.opt_string("type");
+	auto type = p.opt_string(param::type);
 	if (type && !kEventTypes.count(*type))
 		throw Error(Errc::invalid_argument, "type: unknown event type '" + *type + "'");
 	return type;
@@ -226,20 +225,20 @@ json list_events(Daemon &d, Connection &, const Params &p)
 {
 	policy::EventQuery q;
 	q.type = event_type(p);
-	if (auto since = p.opt_string("since")) {
+	if (auto since = p.opt_string(param::since)) {
 		q.since_ms = policy::parse_rfc3339(*since);
 		if (!q.since_ms)
 			throw Error(Errc::invalid_argument, "since: '" + *since +
 			                                        "' is not an ISO 8601 time "
 			                                        "(2026-11-23T10:00:00Z)");
 	}
-	q.limit = p.opt_integer("limit");
+	q.limit = p.opt_integer(param::limit);
 	if (q.limit && *q.limit < 0)
 		throw Error(Errc::invalid_argument, "limit: must not be negative");
 	json out = json::array();
 	for (const auto &e : d.store().events(q))
 		out.push_back(e.to_json());
-	return {{"events", out}};
+	return {{reply::events, out}};
 }
 
 // The reply to an io command, on the event loop once the session's thread is done with it.
@@ -256,9 +255,9 @@ json finish_io(Daemon &d, const std::string &volume, IoResult &result)
 // follows when it is done, and the connection handles no further call until then.
 void start_io(Daemon &d, Connection &c, const Params &p)
 {
-	auto [vol, path] = split_file_name(p.string("path"));
-	auto argv = p.strings("argv");
-	bool create = p.boolean("create");
+	auto [vol, path] = split_file_name(p.string(param::path));
+	auto argv = p.strings(param::argv);
+	bool create = p.boolean(param::create);
 	if (!c.io) {
 		c.io = std::make_unique<IoSession>(
 		    d.embedded(vol), vol, path,
@@ -293,7 +292,7 @@ json list_leases(Daemon &d, Connection &, const Params &p)
 			               {"kind", l.kind},
 			               {"state", l.state}});
 	}
-	return {{"leases", out}};
+	return {{reply::leases, out}};
 }
 
 json metrics(Daemon &d, Connection &, const Params &)
@@ -334,37 +333,7 @@ json metrics(Daemon &d, Connection &, const Params &)
 	for (const auto &[name, vol] : d.engine().volumes())
 		out << "daxpolicy_volume_files{volume=\"" << name << "\"} " << vol->info().files
 		    << "\n";
-	return {{"text", out.str()}};
-}
-
-const std::map<std::string, Method> &methods()
-{
-	static const std::map<std::string, Method> table = {
-	    {"Status", {false, status}},
-	    {"ListVolumes", {false, list_volumes}},
-	    {"List", {false, list}},
-	    {"SetDax",
-	     {true, [](Daemon &d, Connection &, const Params &p) { return set_flag(d, p, true); }}},
-	    {"ClearDax",
-	     {true,
-	      [](Daemon &d, Connection &, const Params &p) { return set_flag(d, p, false); }}},
-	    {"AddRule", {true, add_rule}},
-	    {"RemoveRule",
-	     {true,
-	      [](Daemon &d, Connection &, const Params &p) {
-		      d.engine().remove_rule(p.string("name"));
-		      return json::object();
-	      }}},
-	    {"ListRules", {false, list_rules}},
-	    {"Apply", {true, apply}},
-	    {"Reconcile", {true, reconcile}},
-	    {"ListPending", {false, list_pending}},
-	    {"CancelPending", {true, cancel_pending}},
-	    {"ListEvents", {false, list_events}},
-	    {"ListLeases", {false, list_leases}},
-	    {"Metrics", {false, metrics}},
-	};
-	return table;
+	return {{reply::text, out.str()}};
 }
 
 json get_info()
@@ -377,46 +346,80 @@ json get_info()
 	        {"interfaces", ifaces}};
 }
 
+json get_interface_description(const Params &p)
+{
+	std::string name = p.string(param::interface);
+	if (name != wire::kInterface)
+		throw Error(Errc::not_found, "no interface '" + name + "'");
+	return {{reply::description, wire::interface_description()}};
+}
+
+// Monitor replies through the connection: each event, for as long as the caller listens.
+std::optional<json> monitor(Daemon &d, Connection &c, const Params &p)
+{
+	c.monitor_type = event_type(p);
+	c.monitoring = true;
+	d.add_monitor(c.shared_from_this());
+	return std::nullopt;
+}
+
+std::optional<json> io(Daemon &d, Connection &c, const Params &p)
+{
+	start_io(d, c, p);
+	return std::nullopt;
+}
+
+json remove_rule(Daemon &d, Connection &, const Params &p)
+{
+	d.engine().remove_rule(p.string(param::name));
+	return json::object();
+}
+
+// The handler of each method of wire::kMethods, in the same order.
+const std::array<Handler, wire::kMethods.size()> kHandlers = {
+    status,
+    list_volumes,
+    list,
+    [](Daemon &d, Connection &, const Params &p) { return set_flag(d, p, true); },
+    [](Daemon &d, Connection &, const Params &p) { return set_flag(d, p, false); },
+    add_rule,
+    remove_rule,
+    list_rules,
+    apply,
+    reconcile,
+    list_pending,
+    cancel_pending,
+    list_events,
+    monitor,
+    list_leases,
+    io,
+    metrics,
+};
+
 } // namespace
 
 std::optional<json> call_method(Daemon &d, Connection &c, const std::string &method,
                                 const json &params, bool more)
 {
-	if (method == std::string(wire::kServiceInterface) + ".GetInfo")
-		return get_info();
-	std::string prefix = std::string(wire::kInterface) + ".";
-	if (method.rfind(prefix, 0) != 0)
-		throw Error(Errc::not_found, "unknown interface in method '" + method + "'");
-	std::string name = method.substr(prefix.size());
 	if (!params.is_object())
 		throw Error(Errc::invalid_argument, "parameters must be a JSON object");
 	Params p(params);
-	if (name == "Monitor") {
-		if (!more)
-			throw Error(Errc::invalid_argument, "Monitor needs \"more\": true");
-		c.monitor_type = event_type(p);
-		c.monitoring = true;
-		d.add_monitor(c.shared_from_this());
-		return std::nullopt;
-	}
-	if (name == "Io") {
-		if (!c.admin())
-			throw Error(Errc::permission_denied,
-			            "Io: only root and members of group '" +
-			                d.config().admin_group + "' may change things");
-		d.metrics().requests[name]++;
-		start_io(d, c, p);
-		return std::nullopt;
-	}
-	auto it = methods().find(name);
-	if (it == methods().end())
+	if (method == wire::kGetInfo)
+		return get_info();
+	if (method == wire::kGetInterfaceDescription)
+		return get_interface_description(p);
+	const wire::MethodSpec *spec = wire::find_method(method);
+	if (!spec)
 		throw Error(Errc::not_found, "no method '" + method + "'");
-	if (it->second.mutates && !c.admin())
-		throw Error(Errc::permission_denied, name + ": only root and members of group '" +
-		                                         d.config().admin_group +
-		                                         "' may change things");
-	d.metrics().requests[name]++;
-	return it->second.run(d, c, p);
+	if (spec->streams && !more)
+		throw Error(Errc::invalid_argument,
+		            std::string(spec->name) + " needs \"more\": true");
+	if (spec->mutates && !c.admin())
+		throw Error(Errc::permission_denied,
+		            std::string(spec->name) + ": only root and members of group '" +
+		                d.config().admin_group + "' may change things");
+	d.metrics().requests[spec->name]++;
+	return kHandlers[static_cast<size_t>(spec->method)](d, c, p);
 }
 
 } // namespace daxpolicy::daemon

@@ -1,7 +1,7 @@
 // Reading a call's parameters, with errors that name the parameter.
 #pragma once
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 
 #include <nlohmann/json.hpp>
 #include <optional>

@@ -1,6 +1,6 @@
 #include "daemon/views.hpp"
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 
 namespace daxpolicy::daemon
 {

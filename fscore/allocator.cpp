@@ -1,6 +1,6 @@
 #include "fscore/allocator.hpp"
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/fault.hpp"
 
 #include <algorithm>

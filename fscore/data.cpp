@@ -1,8 +1,8 @@
 // The data path of the embedded core: extents, direct (DAX) I/O into the pool, the page cache
 // of non-DAX files, and the in-core state that fixes a file's effective mode while in use.
-#include "fscore/clock.hpp"
+#include "common/clock.hpp"
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/extent_map.hpp"
 #include "fscore/range.hpp"
 #include "fscore/superblock.hpp"
@@ -94,7 +94,7 @@ void EmbeddedVolume::write_blocks(Transaction &txn, ExtentMap &map, DiskInode &d
 	// The data is durable before the caller commits the extents and size that expose it.
 	store_data(map, off, data);
 	di.size = std::max(di.size, end);
-	di.mtime_ns = now_ns();
+	di.mtime_ns = unix_now_ns();
 }
 
 void EmbeddedVolume::allocate_range(Transaction &txn, ExtentMap &map, uint64_t first,
@@ -212,7 +212,7 @@ void EmbeddedVolume::write_file(Session *writer, uint64_t ino, InCore &ic, uint6
 			// the data is durable when store_data returns. mtime is stored in place
 			// (one aligned word) and flushed lazily, as lazytime does.
 			store_data(map, off, data);
-			inode(ino).mtime_ns = now_ns();
+			inode(ino).mtime_ns = unix_now_ns();
 			ic.mtime_unflushed = true;
 			return;
 		}

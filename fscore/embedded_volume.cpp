@@ -1,7 +1,7 @@
 #include "fscore/embedded_volume.hpp"
 
-#include "fscore/clock.hpp"
-#include "fscore/error.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
 #include "fscore/session.hpp"
 #include "fscore/superblock.hpp"
 #include "fscore/verify.hpp"
@@ -47,13 +47,13 @@ void EmbeddedVolume::mkfs(const std::filesystem::path &pool_path, uint64_t size,
 	di.type = InodeType::directory;
 	di.nlink = 1;
 	di.generation = 1;
-	di.mtime_ns = di.ctime_ns = now_ns();
+	di.mtime_ns = di.ctime_ns = unix_now_ns();
 	pool->memcpy_persist(root, &di, sizeof(di));
 
 	std::random_device rd;
 	for (auto &b : sb.uuid)
 		b = static_cast<uint8_t>(rd());
-	sb.created_ns = now_ns();
+	sb.created_ns = unix_now_ns();
 	sb.clean = 1;
 	// Everything above is durable before the magic is written: a pool whose mkfs was cut
 	// short has no magic and is refused, never half-trusted.
@@ -283,7 +283,7 @@ bool EmbeddedVolume::change_dax_flag(uint64_t ino, bool on)
 	if (flags == di.flags)
 		return false;
 	di.flags = flags;
-	di.ctime_ns = now_ns();
+	di.ctime_ns = unix_now_ns();
 	// Only the flag: the effective state of a file in use stays what it was decided to be
 	// (in_core_), which is what keeps a mapped file's fault path from changing under it.
 	Transaction txn(journal_);

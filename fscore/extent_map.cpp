@@ -1,6 +1,6 @@
 #include "fscore/extent_map.hpp"
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 
 #include <algorithm>
 #include <cstring>

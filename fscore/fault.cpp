@@ -1,6 +1,6 @@
 #include "fscore/fault.hpp"
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 
 #include <array>
 #include <atomic>

@@ -1,6 +1,6 @@
 #include "fscore/file_lock.hpp"
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -57,7 +57,7 @@ void lock_file(int fd, LockMode mode, const std::string &what)
 		if (errno == EINTR)
 			continue;
 		if (errno != EWOULDBLOCK)
-			throw Error(Errc::internal, what + ": flock: " + std::strerror(errno));
+			throw system_error(what + ": flock", errno);
 		std::string holder;
 		if (auto pid = flock_holder(fd))
 			holder = " (by pid " + std::to_string(*pid) + ")";
@@ -72,7 +72,7 @@ LockedFile::LockedFile(const std::string &path, LockMode mode, const std::string
 {
 	fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd_ < 0)
-		throw Error(errc_from_errno(errno), path + ": open: " + std::strerror(errno));
+		throw system_error(path + ": open", errno);
 	try {
 		lock_file(fd_, mode, what);
 	} catch (...) {

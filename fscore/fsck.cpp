@@ -1,6 +1,6 @@
 #include "fscore/fsck.hpp"
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/journal.hpp"
 #include "fscore/layout.hpp"
 #include "fscore/pool_image.hpp"

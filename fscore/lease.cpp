@@ -1,8 +1,9 @@
 // Layout leases of the embedded core: breaking them, the same way for every operation that
 // changes a file's extent map, and keeping freed blocks from reuse while a revoked holder
 // may still reach them.
+#include "common/clock.hpp"
+#include "common/error.hpp"
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
 #include "fscore/session.hpp"
 #include "fscore/superblock.hpp"
 
@@ -11,18 +12,6 @@
 
 namespace daxpolicy::fscore
 {
-
-namespace
-{
-
-int64_t unix_ms()
-{
-	return std::chrono::duration_cast<std::chrono::milliseconds>(
-	           std::chrono::system_clock::now().time_since_epoch())
-	    .count();
-}
-
-} // namespace
 
 const char *lease_kind_name(LeaseKind kind)
 {
@@ -69,7 +58,7 @@ uint64_t EmbeddedVolume::add_lease(Session &session, uint64_t ino, uint64_t off,
 	l.session = &session;
 	l.pid = session.holder().pid;
 	l.uid = session.holder().uid;
-	l.since_ms = unix_ms();
+	l.since_ms = unix_now_ms();
 	leases_.emplace(l.id, l);
 	return l.id;
 }

@@ -1,8 +1,8 @@
 // Path lookup and the namespace operations of the embedded core: create, mkdir, remove,
 // rename. Each is one journal transaction.
-#include "fscore/clock.hpp"
+#include "common/clock.hpp"
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 
 #include <cstring>
 #include <string_view>
@@ -178,7 +178,7 @@ uint64_t EmbeddedVolume::make_node(const std::string &path, InodeType type)
 	di.flags = parent.flags & kInodeFlagDax;
 	di.nlink = 1;
 	di.generation = inode(ino).generation + 1;
-	di.mtime_ns = di.ctime_ns = now_ns();
+	di.mtime_ns = di.ctime_ns = unix_now_ns();
 	stage_inode(txn, ino, di);
 	add_dirent(txn, dir, name, ino);
 	txn.commit();

@@ -1,6 +1,6 @@
 #include "fscore/pmem_pool.hpp"
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/fault.hpp"
 #include "fscore/file_lock.hpp"
 #include "fscore/layout.hpp"
@@ -27,11 +27,6 @@ constexpr size_t kNonTemporalThreshold = 256 * 1024;
 {
 	throw Error(Errc::internal,
 	            path.string() + ": " + what + ": " + std::string(pmem2_errormsg()));
-}
-
-[[noreturn]] void throw_errno(Errc code, const std::filesystem::path &path, const char *what)
-{
-	throw Error(code, path.string() + ": " + what + ": " + std::strerror(errno));
 }
 
 bool is_char_device(int fd)
@@ -68,15 +63,14 @@ std::unique_ptr<PmemPool> PmemPool::create(const std::filesystem::path &path, ui
 		}
 	}
 	if (fd < 0)
-		throw_errno(errc_from_errno(errno), path, "create");
+		throw system_error(path.string() + ": create", errno);
 	std::unique_ptr<PmemPool> pool(new PmemPool(path, fd));
 	lock_file(fd, LockMode::exclusive, path.string());
 	// A regular file is made sparse: blocks are only used where the core writes.
 	if (!is_char_device(fd) && ftruncate(fd, static_cast<off_t>(size)) != 0) {
-		int saved = errno;
+		int err = errno;
 		unlink(path.c_str());
-		errno = saved;
-		throw_errno(Errc::no_space, path, "set size");
+		throw system_error(path.string() + ": set size", err);
 	}
 	pool->map();
 	return pool;
@@ -86,7 +80,7 @@ std::unique_ptr<PmemPool> PmemPool::open(const std::filesystem::path &path)
 {
 	int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		throw_errno(errc_from_errno(errno), path, "open");
+		throw system_error(path.string() + ": open", errno);
 	std::unique_ptr<PmemPool> pool(new PmemPool(path, fd));
 	// Before anything is read: a second daemon, or mkfs, must not get as far as replaying
 	// the journal or freeing orphans that the first one's sessions still hold.
@@ -103,7 +97,7 @@ void PmemPool::refuse_what_cannot_be_a_pool() const
 	struct stat st {
 	};
 	if (fstat(fd_, &st) != 0)
-		throw_errno(Errc::internal, path_, "stat");
+		throw system_error(path_.string() + ": stat", errno);
 	auto refuse = [&](const std::string &why) {
 		throw Error(Errc::invalid_argument,
 		            path_.string() + ": not a usable daxpolicy pool: " + why);

@@ -1,6 +1,6 @@
 #include "fscore/pool_image.hpp"
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/file_lock.hpp"
 #include "fscore/layout.hpp"
 
@@ -19,15 +19,13 @@ PoolImage::PoolImage(const std::filesystem::path &path)
 {
 	fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
 	if (fd_ < 0)
-		throw Error(errc_from_errno(errno),
-		            path.string() + ": open: " + std::strerror(errno));
+		throw system_error(path.string() + ": open", errno);
 	try {
 		lock_file(fd_, LockMode::shared, path.string());
 		struct stat st {
 		};
 		if (fstat(fd_, &st) != 0)
-			throw Error(errc_from_errno(errno),
-			            path.string() + ": stat: " + std::strerror(errno));
+			throw system_error(path.string() + ": stat", errno);
 		uint64_t size = 0;
 		if (S_ISREG(st.st_mode)) {
 			size = static_cast<uint64_t>(st.st_size);

@@ -3,7 +3,7 @@
 // remap_verify_area do: `off + len` must not wrap, nor pass the largest file.
 #pragma once
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/layout.hpp"
 
 #include <cstdint>

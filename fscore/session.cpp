@@ -1,6 +1,6 @@
 #include "fscore/session.hpp"
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/range.hpp"
 
 #include <shared_mutex> // std::shared_lock, over RwLock

@@ -1,8 +1,8 @@
 // Space operations of the embedded core: truncate and fallocate's modes, with the kernel's
 // rules for alignment and errors. Each is one journal transaction.
-#include "fscore/clock.hpp"
+#include "common/clock.hpp"
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/range.hpp"
 #include "fscore/superblock.hpp"
 
@@ -64,7 +64,7 @@ void EmbeddedVolume::commit_layout(Transaction &txn, uint64_t ino, DiskInode &di
 		di.flags |= kInodeFlagEofBlocks;
 	else
 		di.flags &= ~kInodeFlagEofBlocks;
-	di.mtime_ns = di.ctime_ns = now_ns();
+	di.mtime_ns = di.ctime_ns = unix_now_ns();
 	map.store(txn, *alloc_, di);
 	stage_inode(txn, ino, di);
 	txn.commit();

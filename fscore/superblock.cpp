@@ -1,6 +1,6 @@
 #include "fscore/superblock.hpp"
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -1,6 +1,6 @@
 #include "fscore/verify.hpp"
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/extent_map.hpp"
 #include "fscore/layout.hpp"
 #include "fscore/superblock.hpp"

@@ -1,6 +1,7 @@
 #include "policy/engine.hpp"
 
-#include "fscore/error.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
 
 #include <algorithm>
 #include <iostream>
@@ -206,7 +207,7 @@ Outcome Engine::defer(const std::string &volume, const FileInfo &file, bool want
 	// The row and its event together, or neither.
 	WriteTransaction txn(store_.database());
 	store_.put_pending(
-	    {volume, file.ino, file.generation, file.path, want, rule, unix_ms_now(), reason});
+	    {volume, file.ino, file.generation, file.path, want, rule, unix_now_ms(), reason});
 	Event e = store_.append_event("deferred", volume, file.path, std::move(data));
 	txn.commit();
 	publish({e});
@@ -265,7 +266,7 @@ void Engine::apply_pending(const PendingChange &change)
 	              {{"from", !change.want},
 	               {"to", change.want},
 	               {"rule", rule_json(change.rule)},
-	               {"deferred_ms", std::max<int64_t>(0, unix_ms_now() - change.since_ms)},
+	               {"deferred_ms", std::max<int64_t>(0, unix_now_ms() - change.since_ms)},
 	               {"cause", "pending"}});
 }
 

@@ -7,7 +7,7 @@
 // the daemon points at its event loop.
 #pragma once
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/volume.hpp"
 #include "policy/matcher.hpp"
 #include "policy/store.hpp"

@@ -1,6 +1,6 @@
 #include "policy/sqlite.hpp"
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 
 #include <sqlite3.h>
 

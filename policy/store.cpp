@@ -1,6 +1,7 @@
 #include "policy/store.hpp"
 
-#include "fscore/error.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -215,7 +216,7 @@ Event Store::append_event(const std::string &type, const std::string &volume,
                           const std::string &path, nlohmann::json data)
 {
 	Event e;
-	int64_t ms = unix_ms_now();
+	int64_t ms = unix_now_ms();
 	e.time = rfc3339_from_ms(ms);
 	e.type = type;
 	e.volume = volume;
@@ -268,13 +269,6 @@ int64_t Store::count(const char *table)
 	Statement st(db_, std::string("SELECT count(*) FROM ") + table);
 	st.step();
 	return st.integer(0);
-}
-
-int64_t unix_ms_now()
-{
-	return std::chrono::duration_cast<std::chrono::milliseconds>(
-	           std::chrono::system_clock::now().time_since_epoch())
-	    .count();
 }
 
 std::string rfc3339_from_ms(int64_t unix_ms)

@@ -83,7 +83,6 @@ class Store
 
 // Unix milliseconds as RFC 3339 UTC with milliseconds ("2026-11-23T10:40:00.123Z").
 std::string rfc3339_from_ms(int64_t unix_ms);
-int64_t unix_ms_now();
 // Parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)" (or a bare date) into unix ms.
 std::optional<int64_t> parse_rfc3339(const std::string &text);
 

@@ -1,7 +1,7 @@
 // The code of the daxpolicy::Error an operation throws, for tests that expect one.
 #pragma once
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 
 #include <gtest/gtest.h>
 

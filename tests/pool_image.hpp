@@ -4,7 +4,7 @@
 #pragma once
 
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/layout.hpp"
 #include "fscore/session.hpp"
 

@@ -108,29 +108,7 @@ TEST(Errors, UnreachableDaemonIsExitCode3)
 TEST(Errors, MalformedWireMessagesGetErrorsAndTheDaemonLives)
 {
 	Daemon d;
-	auto exchange = [&](const std::string &bytes) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		sockaddr_un addr{};
-		addr.sun_family = AF_UNIX;
-		std::strncpy(addr.sun_path, d.socket().c_str(), sizeof(addr.sun_path) - 1);
-		EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)), 0);
-		// The daemon may hang up before taking all of an oversized message.
-		for (size_t sent = 0; sent < bytes.size();) {
-			ssize_t n =
-			    send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-			if (n <= 0)
-				break;
-			sent += size_t(n);
-		}
-		shutdown(fd, SHUT_WR);
-		std::string reply;
-		char buf[4096];
-		ssize_t n;
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			reply.append(buf, size_t(n));
-		close(fd);
-		return reply;
-	};
+	auto exchange = [&](const std::string &bytes) { return exchange_raw(d.socket(), bytes); };
 	auto reply_json = [](const std::string &reply) {
 		return json::parse(reply.substr(0, reply.find('\0')));
 	};

@@ -91,6 +91,30 @@ nlohmann::json Result::json() const
 	return j;
 }
 
+std::string exchange_raw(const std::filesystem::path &socket_path, const std::string &bytes)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sockaddr_un addr{};
+	addr.sun_family = AF_UNIX;
+	std::strncpy(addr.sun_path, socket_path.c_str(), sizeof(addr.sun_path) - 1);
+	EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)), 0);
+	// The daemon may hang up before taking all of an oversized message.
+	for (size_t sent = 0; sent < bytes.size();) {
+		ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+		if (n <= 0)
+			break;
+		sent += size_t(n);
+	}
+	shutdown(fd, SHUT_WR);
+	std::string reply;
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		reply.append(buf, size_t(n));
+	close(fd);
+	return reply;
+}
+
 Result run(const std::vector<std::string> &argv, const std::string &input,
            std::optional<uid_t> as_uid)
 {

@@ -14,7 +14,7 @@
 //
 // Input: records of [offset: 4 bytes LE][length: 1 byte, 1..16 used][bytes], up to kMaxPatches.
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/fsck.hpp"
 #include "tests/fuzz/oracle.hpp"
 #include "tests/pool_image.hpp"

@@ -10,7 +10,7 @@
 #include "daemon/config.hpp"
 #include "daemon/connection.hpp"
 #include "daemon/daemon.hpp"
-#include "daemon/wire/varlink.hpp"
+#include "wire/varlink.hpp"
 #include "tests/fuzz/oracle.hpp"
 #include "tests/pool_image.hpp"
 

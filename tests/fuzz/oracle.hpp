@@ -3,7 +3,7 @@
 // libFuzzer saves the input as a crash.
 #pragma once
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,7 +1,7 @@
 // daxpolicyd.toml as an administrator writes it: every key, and errors that say where.
 #include "daemon/config.hpp"
-#include "fscore/error.hpp"
-#include "fscore/units.hpp"
+#include "common/error.hpp"
+#include "common/units.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <fstream>
@@ -119,20 +119,24 @@ TEST_F(ConfigTest, MaxConnections)
 
 TEST(Units, SizesAndDurations)
 {
-	EXPECT_EQ(fscore::parse_size("4096"), 4096u);
-	EXPECT_EQ(fscore::parse_size("4k"), 4096u);
-	EXPECT_EQ(fscore::parse_size("2m"), 2u << 20);
-	EXPECT_EQ(fscore::parse_size("1GiB"), 1u << 30);
-	EXPECT_EQ(fscore::parse_size("1g"), 1u << 30);
-	EXPECT_FALSE(fscore::parse_size(""));
-	EXPECT_FALSE(fscore::parse_size("k"));
-	EXPECT_FALSE(fscore::parse_size("-1"));
-	EXPECT_FALSE(fscore::parse_size("1x"));
-	EXPECT_FALSE(fscore::parse_size("99999999999999999999"));
-	EXPECT_FALSE(fscore::parse_size("17179869184t")) << "overflow";
+	EXPECT_EQ(parse_size("4096"), 4096u);
+	EXPECT_EQ(parse_size("4k"), 4096u);
+	EXPECT_EQ(parse_size("2m"), 2u << 20);
+	EXPECT_EQ(parse_size("1GiB"), 1u << 30);
+	EXPECT_EQ(parse_size("1g"), 1u << 30);
+	EXPECT_FALSE(parse_size(""));
+	EXPECT_FALSE(parse_size("k"));
+	EXPECT_FALSE(parse_size("-1"));
+	EXPECT_FALSE(parse_size("1x"));
+	EXPECT_FALSE(parse_size("99999999999999999999"));
+	EXPECT_FALSE(parse_size("17179869184t")) << "overflow";
 	EXPECT_EQ(parse_duration("45s"), std::chrono::seconds(45));
 	EXPECT_EQ(parse_duration("2m"), std::chrono::minutes(2));
-	EXPECT_FALSE(parse_duration("1h"));
+	EXPECT_EQ(parse_duration("24h"), std::chrono::hours(24));
+	EXPECT_EQ(parse_duration("500ms"), std::chrono::milliseconds(500));
+	EXPECT_FALSE(parse_duration("1d"));
+	EXPECT_FALSE(parse_duration("s"));
+	EXPECT_FALSE(parse_duration("99999999999999999999h")) << "overflow";
 }
 
 } // namespace

@@ -6,7 +6,7 @@
 // clean by fsck after unmount. Each case runs in a forked child under an alarm, so a signal or
 // a hang is a failure of that case alone.
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/fsck.hpp"
 #include "fscore/journal.hpp"
 #include "fscore/layout.hpp"

@@ -6,7 +6,7 @@
 // acknowledged operation is there and no metadata change is half there.
 // DAXPOLICY_CRASH_SUBSETS=N tries N subsets a fence instead of 4.
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/fsck.hpp"
 #include "fscore/session.hpp"
 #include "tests/temp_dir.hpp"

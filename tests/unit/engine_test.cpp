@@ -1,7 +1,7 @@
 // The policy engine over a real embedded volume, as a user of `list`, `list-events`,
 // `list-pending`, `set-dax`, `add-rule` and `apply` sees it: states, flags and events.
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/session.hpp"
 #include "policy/engine.hpp"
 #include "policy/store.hpp"

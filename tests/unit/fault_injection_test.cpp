@@ -4,7 +4,7 @@
 // another exception, never a crash); the volume goes on serving; and the pool it leaves mounts
 // (mount runs the same verifiers as fsck) and checks clean, whatever failed where.
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/fault.hpp"
 #include "fscore/fsck.hpp"
 #include "fscore/session.hpp"

@@ -2,10 +2,11 @@
 // damaged images (issue 7): nothing acknowledged is lost, nothing is handed out twice, and
 // what is refused changes nothing.
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/fault.hpp"
 #include "fscore/fsck.hpp"
 #include "fscore/session.hpp"
+#include "tests/error_code.hpp"
 #include "tests/bytes.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -26,17 +27,6 @@ using test::filled;
 
 namespace
 {
-
-Errc code_of(const std::function<void()> &f)
-{
-	try {
-		f();
-	} catch (const Error &e) {
-		return e.code();
-	}
-	ADD_FAILURE() << "no error";
-	return Errc::internal;
-}
 
 // Raw access to a pool file that nobody has mounted, to damage it as a bad medium would.
 class PoolFile
@@ -223,9 +213,9 @@ TEST_F(SafetyTest, CachedWritesAreRefusedWhenTheyCouldNeverBeWrittenBack)
 {
 	auto s = vol_->open_session({});
 	int fd = s->open("/f", true);
-	EXPECT_EQ(code_of([&] { s->pwrite(fd, 0, filled(100 << 20, 'x')); }), Errc::no_space);
+	EXPECT_EQ(test::error_code_of([&] { s->pwrite(fd, 0, filled(100 << 20, 'x')); }), Errc::no_space);
 	EXPECT_EQ(s->fstat(fd).size, 0u);
-	EXPECT_EQ(code_of([&] { s->pwrite(fd, 20ull << 40, filled(4096, 'x')); }),
+	EXPECT_EQ(test::error_code_of([&] { s->pwrite(fd, 20ull << 40, filled(4096, 'x')); }),
 	          Errc::invalid_argument);
 	EXPECT_EQ(s->fstat(fd).size, 0u);
 	s->pwrite(fd, 0, filled(8 << 20, 'y')); // what fits is written, and survives
@@ -308,16 +298,16 @@ TEST_F(SafetyTest, RangesThatWrapAreInvalidAndChangeNothing)
 	int fd = s->open("/f", true);
 	s->pwrite(fd, 0, filled(8192, 'a'));
 	const uint64_t near_end = UINT64_MAX - 1023;
-	EXPECT_EQ(code_of([&] { s->pwrite(fd, near_end, filled(2048, 'z')); }),
+	EXPECT_EQ(test::error_code_of([&] { s->pwrite(fd, near_end, filled(2048, 'z')); }),
 	          Errc::invalid_argument);
 	int map = s->mmap(fd, 0, 4096, true);
-	EXPECT_EQ(code_of([&] { s->mread(map, near_end, 2048); }), Errc::invalid_argument);
-	EXPECT_EQ(code_of([&] { s->mwrite(map, near_end, filled(2048, 'z')); }),
+	EXPECT_EQ(test::error_code_of([&] { s->mread(map, near_end, 2048); }), Errc::invalid_argument);
+	EXPECT_EQ(test::error_code_of([&] { s->mwrite(map, near_end, filled(2048, 'z')); }),
 	          Errc::invalid_argument);
-	EXPECT_EQ(code_of([&] { s->mmap(fd, 4096 * 4, UINT64_MAX - 4096, false); }),
+	EXPECT_EQ(test::error_code_of([&] { s->mmap(fd, 4096 * 4, UINT64_MAX - 4096, false); }),
 	          Errc::invalid_argument);
-	EXPECT_EQ(code_of([&] { s->pin(fd, near_end, 4096); }), Errc::invalid_argument);
-	EXPECT_EQ(code_of([&] { s->fallocate(fd, LayoutOp::punch_hole, near_end, 4096); }),
+	EXPECT_EQ(test::error_code_of([&] { s->pin(fd, near_end, 4096); }), Errc::invalid_argument);
+	EXPECT_EQ(test::error_code_of([&] { s->fallocate(fd, LayoutOp::punch_hole, near_end, 4096); }),
 	          Errc::invalid_argument);
 	EXPECT_EQ(s->pread(fd, 0, 8192), filled(8192, 'a'));
 	EXPECT_EQ(s->fstat(fd).size, 8192u);
@@ -507,11 +497,11 @@ TEST_F(SafetyTest, InvalidSpaceOperationsDisturbNoHolder)
 	holder->pwrite(hfd, 0, filled(8192, 'h'));
 	int map = holder->mmap(hfd, 0, 8192, false);
 	int bfd = breaker->open("/f", false);
-	EXPECT_EQ(code_of([&] { breaker->fallocate(bfd, LayoutOp::collapse_range, 0, 8192); }),
+	EXPECT_EQ(test::error_code_of([&] { breaker->fallocate(bfd, LayoutOp::collapse_range, 0, 8192); }),
 	          Errc::invalid_argument);
-	EXPECT_EQ(code_of([&] { breaker->fallocate(bfd, LayoutOp::punch_hole, 0, 0); }),
+	EXPECT_EQ(test::error_code_of([&] { breaker->fallocate(bfd, LayoutOp::punch_hole, 0, 0); }),
 	          Errc::invalid_argument);
-	EXPECT_EQ(code_of([&] { breaker->truncate(bfd, UINT64_MAX); }), Errc::invalid_argument);
+	EXPECT_EQ(test::error_code_of([&] { breaker->truncate(bfd, UINT64_MAX); }), Errc::invalid_argument);
 	EXPECT_EQ(holder->mread(map, 0, 8192), filled(8192, 'h')) << "the mapping was revoked";
 	EXPECT_TRUE(holder->take_notices().empty());
 }
@@ -520,8 +510,8 @@ TEST_F(SafetyTest, InvalidSpaceOperationsDisturbNoHolder)
 // reads a pool it may not write, and says what a file that is no pool is.
 TEST_F(SafetyTest, BadNamesAndFilesThatAreNoPoolGetClearErrors)
 {
-	EXPECT_EQ(code_of([&] { vol_->create(std::string("/a\nb")); }), Errc::invalid_argument);
-	EXPECT_EQ(code_of([&] { vol_->create(std::string("/a\0b", 4)); }), Errc::invalid_argument);
+	EXPECT_EQ(test::error_code_of([&] { vol_->create(std::string("/a\nb")); }), Errc::invalid_argument);
+	EXPECT_EQ(test::error_code_of([&] { vol_->create(std::string("/a\0b", 4)); }), Errc::invalid_argument);
 	vol_.reset();
 	chmod(pool_.c_str(), 0444);
 	chmod(dir_.path().c_str(), 0755); // so that nobody can reach the pool
@@ -543,9 +533,9 @@ TEST_F(SafetyTest, BadNamesAndFilesThatAreNoPoolGetClearErrors)
 		EXPECT_EQ(WEXITSTATUS(status), 0) << "fsck of a read-only pool failed";
 	}
 	std::ofstream(dir_ / "empty").close();
-	EXPECT_EQ(code_of([&] { fsck(dir_ / "empty"); }), Errc::invalid_argument);
-	EXPECT_EQ(code_of([&] { fsck("/dev/null"); }), Errc::invalid_argument);
-	EXPECT_EQ(code_of([&] { EmbeddedVolume::mount(dir_ / "empty", {}); }),
+	EXPECT_EQ(test::error_code_of([&] { fsck(dir_ / "empty"); }), Errc::invalid_argument);
+	EXPECT_EQ(test::error_code_of([&] { fsck("/dev/null"); }), Errc::invalid_argument);
+	EXPECT_EQ(test::error_code_of([&] { EmbeddedVolume::mount(dir_ / "empty", {}); }),
 	          Errc::invalid_argument);
 }
 

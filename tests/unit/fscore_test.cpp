@@ -1,7 +1,7 @@
 // The embedded core as a user of `daxpolicy io` sees it: namespace, data, the per-file DAX
 // model of dax.rst (generic/606, 607, 608), sessions, persistence and fsck.
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/fsck.hpp"
 #include "fscore/session.hpp"
 #include "tests/bytes.hpp"

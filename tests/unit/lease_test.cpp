@@ -1,7 +1,7 @@
 // Layout leases of the embedded core: every operation that changes the extent map breaks
 // the leases it overlaps, in the same way; pins hold blocks as in-flight DMA does.
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/fsck.hpp"
 #include "fscore/session.hpp"
 #include "tests/bytes.hpp"

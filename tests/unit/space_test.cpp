@@ -2,7 +2,7 @@
 // mapped writes, truncates and every fallocate mode, in DAX and page-cache mode, with the
 // mode switched between rounds. After every step the file must read exactly as the model.
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/fsck.hpp"
 #include "fscore/session.hpp"
 #include "tests/bytes.hpp"

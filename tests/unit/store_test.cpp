@@ -1,7 +1,8 @@
 // The durable state (policy/store.hpp): schema versioning, rules, the pending queue and the
 // event log, as the daemon reads them back after a restart; and the time format of events.
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "policy/store.hpp"
+#include "common/clock.hpp"
 #include "tests/error_code.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -256,11 +257,11 @@ TEST_F(StoreTest, PuttingPendingAgainReplacesIt)
 
 TEST_F(StoreTest, EventsGetIncreasingIdsAndUtcTimes)
 {
-	int64_t before = unix_ms_now();
+	int64_t before = unix_now_ms();
 	Event a = store_->append_event("flag-change", "pool0", "/f",
 	                               {{"from", false}, {"to", true}, {"rule", "r"}});
 	Event b = store_->append_event("deferred", "pool0", "/g", {{"want", true}});
-	int64_t after = unix_ms_now();
+	int64_t after = unix_now_ms();
 	EXPECT_GT(a.id, 0);
 	EXPECT_GT(b.id, a.id);
 

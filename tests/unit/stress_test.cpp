@@ -5,7 +5,7 @@
 // A model of each file says what every read must see; at the end fsck must be clean and a
 // remount must hold exactly the models.
 #include "fscore/embedded_volume.hpp"
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 #include "fscore/fsck.hpp"
 #include "fscore/session.hpp"
 #include "tests/bytes.hpp"

@@ -1,7 +1,7 @@
 // The wire format both ends agree on.
 #include "daemon/views.hpp"
-#include "daemon/wire/varlink.hpp"
-#include "fscore/error.hpp"
+#include "wire/varlink.hpp"
+#include "common/error.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,11 +15,9 @@ TEST(Wire, ErrorNamesRoundTripForEveryCode)
 	EXPECT_EQ(wire::error_name(Errc::not_found), "io.daxpolicy.NotFound");
 	EXPECT_EQ(wire::error_name(Errc::no_space), "io.daxpolicy.NoSpace");
 	EXPECT_EQ(wire::error_name(Errc::invalid_argument), "io.daxpolicy.InvalidArgument");
-	for (Errc c : {Errc::not_found, Errc::exists, Errc::invalid_argument,
-	               Errc::permission_denied, Errc::busy, Errc::timeout, Errc::revoked,
-	               Errc::unsupported, Errc::no_space, Errc::corrupted, Errc::internal}) {
+	for (const auto &[c, name] : kErrcNames) {
 		EXPECT_EQ(wire::errc_from_error_name(wire::error_name(c)), c);
-		EXPECT_EQ(errc_from_name(errc_name(c)), c);
+		EXPECT_EQ(errc_from_name(name), c);
 	}
 	EXPECT_FALSE(wire::errc_from_error_name("io.daxpolicy.Whatever"));
 }

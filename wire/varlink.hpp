@@ -3,7 +3,8 @@
 // "io.daxpolicy.<Name>" with {"message"} as parameters.
 #pragma once
 
-#include "fscore/error.hpp"
+#include "common/error.hpp"
+#include "wire/interface.hpp"
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
@@ -14,15 +15,11 @@
 namespace daxpolicy::wire
 {
 
-inline constexpr const char *kInterface = "io.daxpolicy";
-inline constexpr const char *kServiceInterface = "org.varlink.service";
 // A message larger than this is refused: a peer cannot make the daemon buffer without bound.
 inline constexpr size_t kMaxMessage = 16 << 20;
 // Calls and replies nest a few levels; far deeper nesting is refused when parsed, before
 // anything walks it recursively (copies, comparisons, dumps recurse on the stack).
 inline constexpr int kMaxNesting = 64;
-
-std::string method(std::string_view name); // "List" -> "io.daxpolicy.List"
 
 // "io.daxpolicy.NotFound" <-> Errc::not_found
 std::string error_name(Errc code);

@@ -1,14 +1,9 @@
-#include "daemon/wire/varlink.hpp"
+#include "wire/varlink.hpp"
 
 #include <cctype>
 
 namespace daxpolicy::wire
 {
-
-std::string method(std::string_view name)
-{
-	return std::string(kInterface) + "." + std::string(name);
-}
 
 std::string error_name(Errc code)
 {
@@ -28,11 +23,9 @@ std::string error_name(Errc code)
 
 std::optional<Errc> errc_from_error_name(std::string_view name)
 {
-	for (Errc c : {Errc::not_found, Errc::exists, Errc::invalid_argument,
-	               Errc::permission_denied, Errc::busy, Errc::timeout, Errc::revoked,
-	               Errc::unsupported, Errc::no_space, Errc::corrupted, Errc::internal})
-		if (error_name(c) == name)
-			return c;
+	for (const auto &[code, unused] : kErrcNames)
+		if (error_name(code) == name)
+			return code;
 	return std::nullopt;
 }
 

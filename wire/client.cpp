@@ -1,6 +1,6 @@
-#include "daemon/wire/client.hpp"
+#include "wire/client.hpp"
 
-#include "daemon/wire/varlink.hpp"
+#include "wire/varlink.hpp"
 
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
@@ -47,32 +47,32 @@ nlohmann::json Client::receive()
 	try {
 		reply = parse_message(text);
 	} catch (const Error &e) {
-		throw RemoteError("internal",
-		                  std::string("daxpolicyd sent a bad reply: ") + e.what());
+		throw Error(Errc::internal,
+		            std::string("daxpolicyd sent a bad reply: ") + e.what());
 	}
 	if (!reply.is_object())
-		throw RemoteError("internal", "daxpolicyd sent a reply that is not a JSON object");
+		throw Error(Errc::internal, "daxpolicyd sent a reply that is not a JSON object");
 	if (reply.contains("error")) {
 		std::string name =
 		    reply["error"].is_string() ? reply["error"].get<std::string>() : "";
 		auto code = errc_from_error_name(name);
 		std::string message =
 		    reply.value("parameters", nlohmann::json::object()).value("message", name);
-		throw RemoteError(errc_name(code.value_or(Errc::internal)), message);
+		throw Error(code.value_or(Errc::internal), code ? message : name + ": " + message);
 	}
 	return reply;
 }
 
-nlohmann::json Client::call(const std::string &method_name, nlohmann::json parameters)
+nlohmann::json Client::call(Method method, nlohmann::json parameters)
 {
-	send(make_call(method_name, std::move(parameters)));
+	send(make_call(qualified_name(method), std::move(parameters)));
 	return receive().value("parameters", nlohmann::json::object());
 }
 
-void Client::call_more(const std::string &method_name, nlohmann::json parameters,
+void Client::call_more(Method method, nlohmann::json parameters,
                        const std::function<bool(const nlohmann::json &)> &on_reply)
 {
-	send(make_call(method_name, std::move(parameters), true));
+	send(make_call(qualified_name(method), std::move(parameters), true));
 	for (;;) {
 		nlohmann::json reply = receive();
 		if (!on_reply(reply.value("parameters", nlohmann::json::object())) ||

@@ -1,6 +1,8 @@
 // A blocking varlink client over the daemon's Unix socket (the CLI's side of the wire).
 #pragma once
 
+#include "wire/interface.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/streambuf.hpp>
@@ -19,34 +21,21 @@ class Unreachable : public std::runtime_error
 	using std::runtime_error::runtime_error;
 };
 
-// The daemon answered with an error reply.
-class RemoteError : public std::runtime_error
-{
-      public:
-	RemoteError(std::string code, const std::string &message)
-	    : std::runtime_error(message), code_(std::move(code))
-	{
-	}
-	const std::string &code() const { return code_; } // "not-found", ...
-
-      private:
-	std::string code_;
-};
-
 class Client
 {
       public:
 	explicit Client(const std::string &socket_path);
-	// One call, one reply: its parameters, or RemoteError.
-	nlohmann::json call(const std::string &method_name, nlohmann::json parameters);
+	// One call, one reply: its parameters. An error reply is thrown as the Error it names
+	// (a name the client does not know is internal, with the name in the message).
+	nlohmann::json call(Method method, nlohmann::json parameters = nlohmann::json::object());
 	// A call with "more": `on_reply` gets each reply's parameters until one does not
 	// continue or on_reply returns false.
-	void call_more(const std::string &method_name, nlohmann::json parameters,
+	void call_more(Method method, nlohmann::json parameters,
 	               const std::function<bool(const nlohmann::json &)> &on_reply);
 
       private:
 	void send(const nlohmann::json &message);
-	// The next reply, whole; an error reply is thrown as RemoteError.
+	// The next reply, whole; an error reply is thrown as Error.
 	nlohmann::json receive();
 
 	std::string path_;

@@ -1,32 +1,26 @@
-#include "fscore/error.hpp"
+#include "common/error.hpp"
 
-#include <array>
 #include <cerrno>
-#include <utility>
+#include <cstring>
 
 namespace daxpolicy
 {
 
 namespace
 {
-constexpr std::array<std::pair<Errc, const char *>, 11> kNames{{
-    {Errc::not_found, "not-found"},
-    {Errc::exists, "exists"},
-    {Errc::invalid_argument, "invalid-argument"},
-    {Errc::permission_denied, "permission-denied"},
-    {Errc::busy, "busy"},
-    {Errc::timeout, "timeout"},
-    {Errc::revoked, "revoked"},
-    {Errc::unsupported, "unsupported"},
-    {Errc::no_space, "no-space"},
-    {Errc::corrupted, "corrupted"},
-    {Errc::internal, "internal"},
-}};
+constexpr bool in_enum_order()
+{
+	for (size_t i = 0; i < kErrcNames.size(); i++)
+		if (static_cast<size_t>(kErrcNames[i].code) != i)
+			return false;
+	return static_cast<size_t>(Errc::internal) + 1 == kErrcNames.size();
+}
+static_assert(in_enum_order(), "kErrcNames names every code, in the enum's order");
 } // namespace
 
 const char *errc_name(Errc code)
 {
-	for (const auto &[c, name] : kNames)
+	for (const auto &[c, name] : kErrcNames)
 		if (c == code)
 			return name;
 	return "internal";
@@ -34,7 +28,7 @@ const char *errc_name(Errc code)
 
 std::optional<Errc> errc_from_name(std::string_view name)
 {
-	for (const auto &[c, n] : kNames)
+	for (const auto &[c, n] : kErrcNames)
 		if (name == n)
 			return c;
 	return std::nullopt;
@@ -75,6 +69,11 @@ Errc errc_from_errno(int err)
 	default:
 		return Errc::internal;
 	}
+}
+
+Error system_error(const std::string &what, int err)
+{
+	return Error(errc_from_errno(err), what + ": " + std::strerror(err));
 }
 
 } // namespace daxpolicy

@@ -1,0 +1,111 @@
+#include "wire/interface.hpp"
+
+#include "common/error.hpp"
+#include "wire/varlink.hpp"
+
+namespace daxpolicy::wire
+{
+
+namespace
+{
+
+// The methods and types; the errors follow from the error table, so a new code is described
+// as soon as it exists. Events carry their type's own fields beside the common ones.
+constexpr std::string_view kMethodsIdl =
+    R"(# Per-file DAX policy for persistent-memory filesystems, served by daxpolicyd.
+interface io.daxpolicy
+
+type Volume (name: string, kind: string, path: string, dax_mode: string,
+             dax_capable: bool, granularity: int, files: int)
+type File (path: string, volume: string, ino: int, type: string, size: int,
+           dax_flag: bool, dax_effective: bool, dax_desired: ?bool, rule: ?string,
+           state: string, mapped: bool, in_use: bool, reason: ?string, result: ?string)
+type Rule (name: string, volume: string, subtree: string, dax: string, include: []string,
+           exclude: []string, priority: int, origin: string, source: ?string)
+type Pending (path: string, volume: string, ino: int, want: bool, rule: ?string,
+              since: string, why: string)
+type Event (id: int, time: string, type: string, volume: string, path: string)
+type Holder (pid: int, uid: int)
+type Range (offset: int, length: int)
+type Lease (path: string, ino: int, holder: Holder, range: Range, since: string,
+            kind: string, state: string)
+type FileCounts (applied: int, deferred: int, unchanged: int)
+type RuleChanges (added: []string, removed: []string, changed: []string, unchanged: []string)
+
+method Status() -> (version: string, uptime_s: int, volumes: []Volume, rules: int,
+                    pending: int, events: int)
+method ListVolumes() -> (volumes: []Volume)
+method List(paths: []string, recursive: ?bool) -> (files: []File)
+method SetDax(paths: []string, recursive: ?bool) -> (files: []File)
+method ClearDax(paths: []string, recursive: ?bool) -> (files: []File)
+method AddRule(name: string, subtree: string, dax: string, include: ?[]string,
+               exclude: ?[]string, priority: ?int) -> (rule: Rule)
+method RemoveRule(name: string) -> ()
+method ListRules() -> (rules: []Rule)
+method Apply(policy_dir: ?string, dry_run: ?bool) -> (changed: bool, dry_run: bool,
+                                                      rules: RuleChanges, files: FileCounts)
+method Reconcile(path: ?string) -> (files: FileCounts)
+method ListPending() -> (pending: []Pending)
+method CancelPending(path: string) -> ()
+method ListEvents(type: ?string, since: ?string, limit: ?int) -> (events: []Event)
+# Needs "more": one reply an event, until the caller hangs up.
+method Monitor(type: ?string) -> (id: int, time: string, type: string, volume: string,
+                                  path: string)
+# One xfs_io-style command on a file of an embedded volume; the reply is the command's.
+method Io(path: string, argv: []string, create: ?bool) -> (cmd: string, file: ?File)
+method ListLeases(path: ?string) -> (leases: []Lease)
+method Metrics() -> (text: string)
+)";
+
+std::string describe()
+{
+	std::string idl(kMethodsIdl);
+	idl += "\n";
+	std::string prefix = std::string(kInterface) + ".";
+	for (const auto &[code, name] : kErrcNames)
+		idl += "error " + error_name(code).substr(prefix.size()) + " (message: string)\n";
+	return idl;
+}
+
+constexpr bool in_enum_order()
+{
+	for (size_t i = 0; i < kMethods.size(); i++)
+		if (static_cast<size_t>(kMethods[i].method) != i)
+			return false;
+	return true;
+}
+static_assert(in_enum_order(),
+              "kMethods lists the methods in the enum's order: spec_of indexes it");
+
+} // namespace
+
+const MethodSpec &spec_of(Method method)
+{
+	return kMethods[static_cast<size_t>(method)];
+}
+
+const MethodSpec *find_method(std::string_view qualified)
+{
+	std::string_view prefix = kInterface;
+	if (qualified.size() <= prefix.size() + 1 || qualified.substr(0, prefix.size()) != prefix ||
+	    qualified[prefix.size()] != '.')
+		return nullptr;
+	std::string_view name = qualified.substr(prefix.size() + 1);
+	for (const auto &spec : kMethods)
+		if (name == spec.name)
+			return &spec;
+	return nullptr;
+}
+
+std::string qualified_name(Method method)
+{
+	return std::string(kInterface) + "." + spec_of(method).name;
+}
+
+std::string_view interface_description()
+{
+	static const std::string idl = describe();
+	return idl;
+}
+
+} // namespace daxpolicy::wire

@@ -1,0 +1,113 @@
+// The io.daxpolicy interface, declared once for the daemon that serves it and the CLI that
+// calls it: each method's name, whether it changes state, whether it streams, the parameter
+// keys, the top-level reply keys and the interface description in varlink IDL.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+
+namespace daxpolicy::wire
+{
+
+inline constexpr const char *kInterface = "io.daxpolicy";
+inline constexpr const char *kServiceInterface = "org.varlink.service";
+inline constexpr const char *kDefaultSocket = "/run/daxpolicy/daxpolicy.sock";
+
+enum class Method {
+	status,
+	list_volumes,
+	list,
+	set_dax,
+	clear_dax,
+	add_rule,
+	remove_rule,
+	list_rules,
+	apply,
+	reconcile,
+	list_pending,
+	cancel_pending,
+	list_events,
+	monitor,
+	list_leases,
+	io,
+	metrics,
+};
+
+struct MethodSpec {
+	Method method;
+	const char *name; // "ListVolumes": after "io.daxpolicy." on the wire
+	bool mutates;     // only root and members of admin_group may call it
+	bool streams;     // needs "more": replies continue until the caller hangs up
+};
+
+inline constexpr std::array<MethodSpec, 17> kMethods{{
+    {Method::status, "Status", false, false},
+    {Method::list_volumes, "ListVolumes", false, false},
+    {Method::list, "List", false, false},
+    {Method::set_dax, "SetDax", true, false},
+    {Method::clear_dax, "ClearDax", true, false},
+    {Method::add_rule, "AddRule", true, false},
+    {Method::remove_rule, "RemoveRule", true, false},
+    {Method::list_rules, "ListRules", false, false},
+    {Method::apply, "Apply", true, false},
+    {Method::reconcile, "Reconcile", true, false},
+    {Method::list_pending, "ListPending", false, false},
+    {Method::cancel_pending, "CancelPending", true, false},
+    {Method::list_events, "ListEvents", false, false},
+    {Method::monitor, "Monitor", false, true},
+    {Method::list_leases, "ListLeases", false, false},
+    {Method::io, "Io", true, false},
+    {Method::metrics, "Metrics", false, false},
+}};
+
+const MethodSpec &spec_of(Method method);
+// The method a qualified name ("io.daxpolicy.List") calls; nullptr when there is none.
+const MethodSpec *find_method(std::string_view qualified_name);
+std::string qualified_name(Method method); // "io.daxpolicy.List"
+
+// The methods of org.varlink.service the daemon answers.
+inline constexpr const char *kGetInfo = "org.varlink.service.GetInfo";
+inline constexpr const char *kGetInterfaceDescription =
+    "org.varlink.service.GetInterfaceDescription";
+
+// Keys of call parameters.
+namespace param
+{
+inline constexpr const char *paths = "paths";
+inline constexpr const char *recursive = "recursive";
+inline constexpr const char *name = "name";
+inline constexpr const char *subtree = "subtree";
+inline constexpr const char *dax = "dax";
+inline constexpr const char *include = "include";
+inline constexpr const char *exclude = "exclude";
+inline constexpr const char *priority = "priority";
+inline constexpr const char *policy_dir = "policy_dir";
+inline constexpr const char *dry_run = "dry_run";
+inline constexpr const char *path = "path";
+inline constexpr const char *type = "type";
+inline constexpr const char *since = "since";
+inline constexpr const char *limit = "limit";
+inline constexpr const char *argv = "argv";
+inline constexpr const char *create = "create";
+inline constexpr const char *interface = "interface";
+} // namespace param
+
+// Top-level keys of replies that carry a list or one object.
+namespace reply
+{
+inline constexpr const char *volumes = "volumes";
+inline constexpr const char *files = "files";
+inline constexpr const char *rule = "rule";
+inline constexpr const char *rules = "rules";
+inline constexpr const char *pending = "pending";
+inline constexpr const char *events = "events";
+inline constexpr const char *leases = "leases";
+inline constexpr const char *text = "text";
+inline constexpr const char *description = "description";
+} // namespace reply
+
+// io.daxpolicy in varlink IDL, as org.varlink.service.GetInterfaceDescription returns it.
+std::string_view interface_description();
+
+} // namespace daxpolicy::wire
