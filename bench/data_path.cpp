@@ -4,7 +4,7 @@
 #include "bench/stats.hpp"
 #include "bench/timing.hpp"
 #include "bench/turns.hpp"
-#include "fscore/session.hpp"
+#include "fscore/embedded/session.hpp"
 
 #include <cstring>
 #include <functional>

@@ -5,8 +5,8 @@
 
 #include "bench/config.hpp"
 #include "bench/report.hpp"
-#include "fscore/embedded_volume.hpp"
-#include "fscore/pmem_pool.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/pmem_pool.hpp"
 
 #include <string>
 #include <vector>

@@ -7,8 +7,9 @@
 #include "bench/metadata.hpp"
 #include "bench/report.hpp"
 #include "bench/temp_dir.hpp"
-#include "fscore/embedded_volume.hpp"
-#include "fscore/pmem_pool.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
+#include "fscore/embedded/ondisk/pmem_pool.hpp"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -34,7 +35,7 @@ int run(const Config &cfg)
 		// Both pools are ordinary files in the same directory, so they persist the same
 		// way (libpmem2 says which); the baselines are only fair if they do.
 		auto raw = fscore::PmemPool::create(dir.path() / "raw.pool", cfg.size_mib << 20);
-		fscore::EmbeddedVolume::mkfs(dir.path() / "fscore.pool", volume_bytes(cfg));
+		fscore::mkfs(dir.path() / "fscore.pool", volume_bytes(cfg));
 		auto vol = fscore::EmbeddedVolume::mount(dir.path() / "fscore.pool",
 		                                         {"pool0", fscore::DaxMode::inode});
 		auto info = vol->info();

@@ -4,7 +4,7 @@
 
 #include "bench/config.hpp"
 #include "bench/report.hpp"
-#include "fscore/embedded_volume.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
 
 #include <filesystem>
 

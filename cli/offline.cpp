@@ -1,9 +1,9 @@
 // The commands that need no daemon: mkfs and fsck of an embedded pool, check of policy files.
 #include "cli/commands.hpp"
-#include "fscore/embedded_volume.hpp"
 #include "common/error.hpp"
-#include "fscore/fsck.hpp"
 #include "common/units.hpp"
+#include "fscore/embedded/ondisk/fsck.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
 #include "policy/policy_file.hpp"
 
 #include <iostream>
@@ -17,13 +17,11 @@ int run_mkfs(const Globals &g, const std::string &pool, const std::string &size_
 	if (!size)
 		throw Error(Errc::invalid_argument,
 		            "--size: '" + size_text + "' is not a size (1GiB, 512m, 64M)");
-	fscore::EmbeddedVolume::mkfs(pool, *size, force);
-	auto vol = fscore::EmbeddedVolume::mount(pool, {});
-	auto info = vol->info();
+	fscore::MkfsResult made = fscore::mkfs(pool, *size, force);
 	g.out.object({{"pool", pool},
 	              {"size", *size},
-	              {"granularity", info.granularity},
-	              {"files", info.files}});
+	              {"granularity", made.granularity},
+	              {"files", made.files}});
 	return 0;
 }
 

@@ -2,7 +2,7 @@
 
 #include "common/error.hpp"
 #include "common/units.hpp"
-#include "fscore/embedded_volume.hpp"
+#include "fscore/lease_info.hpp"
 
 #include <cctype>
 #include <set>
@@ -33,16 +33,18 @@ std::string string_of(const std::filesystem::path &file, const toml::node &node,
 VolumeConfig volume_of(const std::filesystem::path &file, const toml::table &t)
 {
 	VolumeConfig v;
+	std::optional<fscore::VolumeKind> kind;
 	for (const auto &[key, node] : t) {
 		std::string k(key.str());
 		std::string value = string_of(file, node, k);
 		if (k == "name") {
 			v.name = value;
 		} else if (k == "kind") {
-			if (value != "embedded" && value != "host")
+			kind = fscore::volume_kind_from_name(value);
+			if (!kind)
 				fail(file, node.source(),
 				     "kind: expected \"embedded\" or \"host\"");
-			v.kind = value;
+			v.kind = *kind;
 		} else if (k == "path") {
 			v.path = value;
 		} else if (k == "size") {
@@ -61,9 +63,9 @@ VolumeConfig volume_of(const std::filesystem::path &file, const toml::table &t)
 	}
 	if (v.name.empty())
 		fail(file, t.source(), "[[volume]] needs a name");
-	if (v.kind.empty())
+	if (!kind)
 		fail(file, t.source(), "volume '" + v.name + "' needs a kind");
-	if (v.kind == "host" && v.path.empty())
+	if (v.kind == fscore::VolumeKind::host && v.path.empty())
 		fail(file, t.source(), "host volume '" + v.name + "' needs a path");
 	return v;
 }
@@ -165,12 +167,15 @@ Config parse_config(std::string_view text, const std::filesystem::path &file)
 void finish_config(Config &c)
 {
 	if (c.volumes.empty())
-		c.volumes.push_back(
-		    {"pool0", "embedded", {}, uint64_t{1} << 30, fscore::DaxMode::inode});
+		c.volumes.push_back({"pool0",
+		                     fscore::VolumeKind::embedded,
+		                     {},
+		                     uint64_t{1} << 30,
+		                     fscore::DaxMode::inode});
 	// The embedded default makes its pool on first start; a configured volume only where
 	// its config gives a size.
 	for (auto &v : c.volumes)
-		if (v.kind == "embedded" && v.path.empty())
+		if (v.kind == fscore::VolumeKind::embedded && v.path.empty())
 			v.path = c.state_dir / (v.name + ".pool");
 }
 

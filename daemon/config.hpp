@@ -2,7 +2,8 @@
 // the volumes it serves. With no file, one embedded volume "pool0" (the embedded default).
 #pragma once
 
-#include "fscore/volume.hpp"
+#include "fscore/volume_factory.hpp"
+#include "wire/interface.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -16,23 +17,14 @@ namespace daxpolicy::daemon
 {
 
 inline constexpr const char *kDefaultConfig = "/etc/daxpolicy/daxpolicyd.toml";
-inline constexpr const char *kDefaultSocket = "/run/daxpolicy/daxpolicy.sock";
 inline constexpr const char *kDefaultStateDir = "/var/lib/daxpolicy";
 inline constexpr const char *kDefaultPolicyDir = "/etc/daxpolicy/policy.d";
 
-struct VolumeConfig {
-	std::string name;
-	std::string kind; // "embedded" or "host"
-	std::filesystem::path path;
-	// Embedded: the pool is made (at this size) when it does not exist, and only then if a
-	// size is given, so that a mistyped path is an error rather than a new empty pool.
-	std::optional<uint64_t> size;
-	fscore::DaxMode dax = fscore::DaxMode::inode;
-};
+using VolumeConfig = fscore::VolumeSpec;
 
 struct Config {
 	std::filesystem::path state_dir = kDefaultStateDir;
-	std::filesystem::path socket = kDefaultSocket;
+	std::filesystem::path socket = wire::kDefaultSocket;
 	unsigned socket_mode = 0660;
 	std::string admin_group = "daxpolicy";
 	std::filesystem::path policy_dir = kDefaultPolicyDir;

@@ -1,11 +1,11 @@
 #include "daemon/daemon.hpp"
 
+#include "common/error.hpp"
 #include "daemon/auth.hpp"
 #include "daemon/connection.hpp"
-#include "wire/varlink.hpp"
-#include "common/error.hpp"
-#include "fscore/file_lock.hpp"
+#include "fscore/embedded/ondisk/file_lock.hpp"
 #include "policy/policy_file.hpp"
+#include "wire/varlink.hpp"
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
@@ -31,32 +31,17 @@ Daemon::Daemon(asio::io_context &io, Config config)
 	std::map<std::string, fscore::Volume *> volumes;
 	std::vector<std::pair<std::string, nlohmann::json>> mounted;
 	for (const auto &v : config_.volumes) {
-		if (v.kind != "embedded")
-			throw Error(Errc::unsupported,
-			            "volume '" + v.name +
-			                "': host volumes are not supported by this "
-			                "version of daxpolicyd");
-		bool created = false;
-		if (!std::filesystem::exists(v.path)) {
-			if (!v.size)
-				throw Error(Errc::not_found,
-				            "volume '" + v.name + "': pool " + v.path.string() +
-				                " does not exist (give the volume a size to have "
-				                "daxpolicyd make it)");
-			std::cerr << "daxpolicyd: warning: volume '" << v.name << "': making a new "
+		auto [vol, report] = fscore::open_volume(v, config_.lease_break_timeout);
+		if (report.created)
+			std::cerr << "daxpolicyd: warning: volume '" << v.name << "': made a new "
 			          << *v.size << "-byte pool at " << v.path.string() << "\n";
-			fscore::EmbeddedVolume::mkfs(v.path, *v.size);
-			created = true;
-		}
-		auto vol = fscore::EmbeddedVolume::mount(
-		    v.path, {v.name, v.dax, config_.lease_break_timeout});
 		mounted.emplace_back(v.name,
 		                     nlohmann::json{{"action", "mounted"},
-		                                    {"created", created},
-		                                    {"unclean", vol->was_unclean()},
-		                                    {"journal_replayed", vol->replayed_journal()}});
+		                                    {"created", report.created},
+		                                    {"unclean", report.unclean},
+		                                    {"journal_replayed", report.journal_replayed}});
 		volumes[v.name] = vol.get();
-		embedded_[v.name] = std::move(vol);
+		volumes_[v.name] = std::move(vol);
 	}
 	// What the engine hands the loop (volume notifications) fails alone, as a request does.
 	engine_ =
@@ -76,12 +61,14 @@ Daemon::~Daemon()
 	monitors_.clear();
 }
 
-fscore::EmbeddedVolume &Daemon::embedded(const std::string &name)
+fscore::Volume &Daemon::volume(const std::string &name, bool fscore::VolumeCapabilities::*can,
+                               const char *what)
 {
-	auto it = embedded_.find(name);
-	if (it == embedded_.end())
-		throw Error(engine_->volumes().count(name) ? Errc::unsupported : Errc::not_found,
-		            "no embedded volume named '" + name + "'");
+	auto it = volumes_.find(name);
+	if (it == volumes_.end())
+		throw Error(Errc::not_found, "no volume named '" + name + "'");
+	if (!(it->second->info().can.*can))
+		throw Error(Errc::unsupported, "volume '" + name + "' has no " + what);
 	return *it->second;
 }
 

@@ -4,8 +4,8 @@
 
 #include "daemon/config.hpp"
 #include "daemon/metrics.hpp"
-#include "fscore/embedded_volume.hpp"
-#include "fscore/file_lock.hpp"
+#include "fscore/embedded/ondisk/file_lock.hpp"
+#include "fscore/volume.hpp"
 #include "policy/engine.hpp"
 #include "policy/policy_file.hpp"
 #include "policy/store.hpp"
@@ -47,8 +47,10 @@ class Daemon
 	policy::Engine &engine() { return *engine_; }
 	policy::Store &store() { return *store_; }
 	Metrics &metrics() { return metrics_; }
-	fscore::EmbeddedVolume &embedded(const std::string &name);
-	bool has_embedded(const std::string &name) const { return embedded_.count(name); }
+	// The volume `name`, which must be able to do what `can` says (`what` names it in the
+	// error): not-found for no such volume, unsupported for one that cannot.
+	fscore::Volume &volume(const std::string &name, bool fscore::VolumeCapabilities::*can,
+	                       const char *what);
 	boost::asio::io_context &io_context() { return io_; }
 	double uptime_s() const;
 
@@ -83,7 +85,7 @@ class Daemon
 	std::unique_ptr<fscore::LockedFile> state_lock_; // first made, last gone
 	std::chrono::steady_clock::time_point started_;
 	Metrics metrics_;
-	std::map<std::string, std::unique_ptr<fscore::EmbeddedVolume>> embedded_;
+	std::map<std::string, std::unique_ptr<fscore::Volume>> volumes_;
 	std::unique_ptr<policy::Store> store_;
 	std::unique_ptr<policy::Engine> engine_;
 	std::unique_ptr<boost::asio::local::stream_protocol::acceptor> listener_;

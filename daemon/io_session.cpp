@@ -1,8 +1,8 @@
 #include "daemon/io_session.hpp"
 
-#include "daemon/views.hpp"
 #include "common/error.hpp"
 #include "common/units.hpp"
+#include "daemon/views.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -143,7 +143,7 @@ void check_len(uint64_t len)
 
 } // namespace
 
-IoSession::IoSession(fscore::EmbeddedVolume &volume, std::string volume_name, std::string path,
+IoSession::IoSession(fscore::Volume &volume, std::string volume_name, std::string path,
                      fscore::Holder holder)
     : volume_(volume), volume_name_(std::move(volume_name)), path_(std::move(path)),
       session_(volume.open_session(holder)), worker_([this] { work(); })

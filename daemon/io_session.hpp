@@ -1,8 +1,8 @@
-// The daemon's side of `daxpolicy io`: an xfs_io-style session on one file of an embedded
-// volume. One per connection; its open file and mappings last until the connection ends.
+// The daemon's side of `daxpolicy io`: an xfs_io-style session on one file of a volume that
+// serves io sessions. One per connection; its open file and mappings last until the connection
+// ends.
 #pragma once
 
-#include "fscore/embedded_volume.hpp"
 #include "common/error.hpp"
 #include "fscore/session.hpp"
 
@@ -38,7 +38,7 @@ class IoSession
       public:
 	using Done = std::function<void(IoResult result)>;
 
-	IoSession(fscore::EmbeddedVolume &volume, std::string volume_name, std::string path,
+	IoSession(fscore::Volume &volume, std::string volume_name, std::string path,
 	          fscore::Holder holder);
 	// Cancels a wait the session is in, finishes the command under way, joins the thread,
 	// then releases every file, mapping and pin.
@@ -57,7 +57,7 @@ class IoSession
 	std::optional<fscore::FileInfo> file_info();
 	void work();
 
-	fscore::EmbeddedVolume &volume_;
+	fscore::Volume &volume_;
 	std::string volume_name_;
 	std::string path_;
 	std::unique_ptr<fscore::Session> session_;

@@ -260,8 +260,8 @@ void start_io(Daemon &d, Connection &c, const Params &p)
 	bool create = p.boolean(param::create);
 	if (!c.io) {
 		c.io = std::make_unique<IoSession>(
-		    d.embedded(vol), vol, path,
-		    fscore::Holder{c.peer().pid, static_cast<unsigned>(c.peer().uid)});
+		    d.volume(vol, &fscore::VolumeCapabilities::io_sessions, "io sessions"), vol,
+		    path, fscore::Holder{c.peer().pid, static_cast<unsigned>(c.peer().uid)});
 	} else if (vol != c.io->volume_name()) {
 		throw Error(Errc::invalid_argument, "one io session works on one volume");
 	}
@@ -278,19 +278,19 @@ json list_leases(Daemon &d, Connection &, const Params &p)
 {
 	auto [only_volume, path] = optional_file_name(p);
 	if (only_volume)
-		d.embedded(*only_volume);
+		d.volume(*only_volume, &fscore::VolumeCapabilities::layout_leases, "layout leases");
 	json out = json::array();
 	for (const auto &[name, vol] : d.engine().volumes()) {
-		if ((only_volume && name != *only_volume) || !d.has_embedded(name))
+		if ((only_volume && name != *only_volume) || !vol->info().can.layout_leases)
 			continue;
-		for (const auto &l : d.embedded(name).leases(path))
+		for (const auto &l : vol->leases(path))
 			out.push_back({{"path", file_name(name, l.path)},
 			               {"ino", l.ino},
-			               {"holder", {{"pid", l.pid}, {"uid", l.uid}}},
+			               {"holder", {{"pid", l.holder.pid}, {"uid", l.holder.uid}}},
 			               {"range", {{"offset", l.offset}, {"length", l.length}}},
 			               {"since", policy::rfc3339_from_ms(l.since_ms)},
-			               {"kind", l.kind},
-			               {"state", l.state}});
+			               {"kind", fscore::lease_kind_name(l.kind)},
+			               {"state", fscore::lease_state_name(l.state)}});
 	}
 	return {{reply::leases, out}};
 }

@@ -1,40 +1,75 @@
 #include "fscore/volume.hpp"
 
+#include "common/enum_names.hpp"
+#include "common/error.hpp"
+#include "fscore/lease_info.hpp"
+#include "fscore/session.hpp"
+
 namespace daxpolicy::fscore
 {
 
+namespace
+{
+constexpr std::array<NameTable<DaxMode>, 3> kDaxModeNames{{
+    {DaxMode::always, "always"},
+    {DaxMode::never, "never"},
+    {DaxMode::inode, "inode"},
+}};
+static_assert(names_in_order(kDaxModeNames, 3));
+
+constexpr std::array<NameTable<FileType>, 3> kFileTypeNames{{
+    {FileType::regular, "file"},
+    {FileType::directory, "directory"},
+    {FileType::other, "other"},
+}};
+static_assert(names_in_order(kFileTypeNames, 3));
+
+[[noreturn]] void unsupported(const Volume &volume, const char *what)
+{
+	VolumeInfo info = volume.info();
+	throw Error(Errc::unsupported,
+	            "volume '" + info.name + "' (" + info.kind + ") has no " + what);
+}
+} // namespace
+
 const char *dax_mode_name(DaxMode mode)
 {
-	switch (mode) {
-	case DaxMode::always:
-		return "always";
-	case DaxMode::never:
-		return "never";
-	case DaxMode::inode:
-		return "inode";
-	}
-	return "inode";
+	return name_of(kDaxModeNames, mode);
 }
 
 std::optional<DaxMode> dax_mode_from_name(std::string_view name)
 {
-	for (DaxMode m : {DaxMode::always, DaxMode::never, DaxMode::inode})
-		if (name == dax_mode_name(m))
-			return m;
-	return std::nullopt;
+	return value_of(kDaxModeNames, name);
 }
 
 const char *file_type_name(FileType type)
 {
-	switch (type) {
-	case FileType::regular:
-		return "file";
-	case FileType::directory:
-		return "directory";
-	case FileType::other:
-		return "other";
-	}
-	return "other";
+	return name_of(kFileTypeNames, type);
+}
+
+std::unique_ptr<Session> Volume::open_session(Holder)
+{
+	unsupported(*this, "io sessions");
+}
+
+FileInfo Volume::mkdir(const std::string &)
+{
+	unsupported(*this, "io sessions");
+}
+
+void Volume::remove(const std::string &)
+{
+	unsupported(*this, "io sessions");
+}
+
+void Volume::rename(const std::string &, const std::string &)
+{
+	unsupported(*this, "io sessions");
+}
+
+std::vector<LeaseInfo> Volume::leases(const std::optional<std::string> &)
+{
+	unsupported(*this, "layout leases");
 }
 
 Subscription &Subscription::operator=(Subscription &&other) noexcept

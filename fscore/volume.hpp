@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace daxpolicy::fscore
 {
@@ -34,9 +35,19 @@ struct FileInfo {
 	std::string unsupported;    // why the file cannot carry the flag; empty when it can
 };
 
+// What a volume can do, beyond what every Volume does. The daemon and the engine ask these,
+// never the kind.
+struct VolumeCapabilities {
+	bool reports_mappings = false; // FileInfo::mapped counts live mappings
+	bool use_events = false;       // unmapped and released are sent when they happen
+	bool layout_leases = false;    // leases() lists them, breaks are sent as events
+	bool io_sessions = false;      // open_session() and the namespace calls work
+};
+
 struct VolumeInfo {
 	std::string name;
-	std::string kind; // "embedded" or "host"
+	std::string kind; // "embedded" or "host": for people; code asks `can`
+	VolumeCapabilities can;
 	std::string path;
 	DaxMode dax_mode = DaxMode::inode;
 	bool dax_capable = false;
@@ -102,6 +113,10 @@ class Subscription
 	std::function<void()> cancel_;
 };
 
+class Session;
+struct Holder;
+struct LeaseInfo;
+
 class Volume
 {
       public:
@@ -124,6 +139,20 @@ class Volume
 	virtual std::optional<std::string> path_of(uint64_t ino, uint64_t generation) = 0;
 	// Listeners run after the change, on the thread that made it, with no volume lock held.
 	[[nodiscard]] virtual Subscription subscribe(VolumeListener listener) = 0;
+
+	// With VolumeCapabilities::io_sessions: a session for one client, and the namespace
+	// calls of `daxpolicy io`. Without, each throws unsupported.
+	virtual std::unique_ptr<Session> open_session(Holder holder);
+	virtual FileInfo mkdir(const std::string &path);
+	// A file or an empty directory. A file still in use keeps its blocks until its last
+	// user goes.
+	virtual void remove(const std::string &path);
+	// Within the volume; replaces a file with a file, or an empty directory with a
+	// directory. The flag goes with the file.
+	virtual void rename(const std::string &from, const std::string &to);
+	// With VolumeCapabilities::layout_leases: the live leases and pins of one file, or of
+	// all. Without, unsupported.
+	virtual std::vector<LeaseInfo> leases(const std::optional<std::string> &path);
 };
 
 } // namespace daxpolicy::fscore

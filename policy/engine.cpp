@@ -2,6 +2,7 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "fscore/dax_model.hpp"
 
 #include <algorithm>
 #include <iostream>
@@ -108,10 +109,8 @@ FileView Engine::view(const std::string &volume, const FileInfo &file) const
 		v.rule = d->rule->name;
 	}
 	const fscore::VolumeInfo &vi = volume_info_.at(volume);
-	bool expected_effective = false;
-	if (file.type == FileType::regular && vi.dax_capable)
-		expected_effective = vi.dax_mode == fscore::DaxMode::always ||
-		                     (vi.dax_mode == fscore::DaxMode::inode && file.dax_flag);
+	bool expected_effective =
+	    fscore::effective_dax(vi.dax_mode, vi.dax_capable, file.type, file.dax_flag);
 	if (store_.pending_for(volume, file.ino, file.generation))
 		v.state = "pending-unmap";
 	else if (file.in_use && file.dax_effective != expected_effective)

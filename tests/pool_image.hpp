@@ -3,10 +3,11 @@
 // each links only fscore.
 #pragma once
 
-#include "fscore/embedded_volume.hpp"
 #include "common/error.hpp"
-#include "fscore/layout.hpp"
-#include "fscore/session.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/layout.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
+#include "fscore/embedded/session.hpp"
 
 #include <cstddef>
 #include <cstring>
@@ -44,7 +45,7 @@ inline constexpr uint64_t kChainExtents = fscore::kInlineExtents + 8;
 inline void make_sample_pool(const std::filesystem::path &path)
 {
 	using namespace fscore;
-	EmbeddedVolume::mkfs(path, kMinPoolSize);
+	fscore::mkfs(path, kMinPoolSize);
 	auto vol = EmbeddedVolume::mount(path, {});
 	vol->mkdir("/dir");
 	vol->mkdir("/dir/sub");

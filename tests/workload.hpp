@@ -3,8 +3,8 @@
 // every persistence call, allocation and journal stage).
 #pragma once
 
-#include "fscore/embedded_volume.hpp"
-#include "fscore/session.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/session.hpp"
 
 #include <map>
 #include <random>

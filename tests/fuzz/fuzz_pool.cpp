@@ -13,9 +13,9 @@
 // while mount and fsck disagree about common damage, that lets a long run get past it.
 //
 // Input: records of [offset: 4 bytes LE][length: 1 byte, 1..16 used][bytes], up to kMaxPatches.
-#include "fscore/embedded_volume.hpp"
 #include "common/error.hpp"
-#include "fscore/fsck.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/fsck.hpp"
 #include "tests/fuzz/oracle.hpp"
 #include "tests/pool_image.hpp"
 #include "tests/temp_dir.hpp"

@@ -1,7 +1,7 @@
 // daxpolicyd.toml as an administrator writes it: every key, and errors that say where.
-#include "daemon/config.hpp"
 #include "common/error.hpp"
 #include "common/units.hpp"
+#include "daemon/config.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <fstream>
@@ -43,11 +43,11 @@ TEST_F(ConfigTest, EmptyFileIsTheEmbeddedDefault)
 	finish_config(c);
 	ASSERT_EQ(c.volumes.size(), 1u);
 	EXPECT_EQ(c.volumes[0].name, "pool0");
-	EXPECT_EQ(c.volumes[0].kind, "embedded");
+	EXPECT_EQ(c.volumes[0].kind, fscore::VolumeKind::embedded);
 	EXPECT_EQ(c.volumes[0].path, "/srv/state/pool0.pool");
 	EXPECT_EQ(c.volumes[0].size.value_or(0), uint64_t{1} << 30);
 	EXPECT_EQ(c.volumes[0].dax, fscore::DaxMode::inode);
-	EXPECT_EQ(c.socket, kDefaultSocket);
+	EXPECT_EQ(c.socket, wire::kDefaultSocket);
 	EXPECT_EQ(c.socket_mode, 0660u);
 	EXPECT_EQ(c.lease_break_timeout, std::chrono::seconds(45));
 }
@@ -78,7 +78,7 @@ path = "/mnt/pmem0"
 	ASSERT_EQ(c.volumes.size(), 2u);
 	EXPECT_EQ(c.volumes[0].size.value_or(0), uint64_t{2} << 30);
 	EXPECT_EQ(c.volumes[0].dax, fscore::DaxMode::always);
-	EXPECT_EQ(c.volumes[1].kind, "host");
+	EXPECT_EQ(c.volumes[1].kind, fscore::VolumeKind::host);
 }
 
 TEST_F(ConfigTest, ErrorsNameFileLineAndColumn)

@@ -5,11 +5,11 @@
 // with `corrupted`, naming the reason, or serves it correctly (check_served) and leaves it
 // clean by fsck after unmount. Each case runs in a forked child under an alarm, so a signal or
 // a hang is a failure of that case alone.
-#include "fscore/embedded_volume.hpp"
 #include "common/error.hpp"
-#include "fscore/fsck.hpp"
-#include "fscore/journal.hpp"
-#include "fscore/layout.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/fsck.hpp"
+#include "fscore/embedded/ondisk/journal.hpp"
+#include "fscore/embedded/ondisk/layout.hpp"
 #include "tests/pool_image.hpp"
 #include "tests/temp_dir.hpp"
 

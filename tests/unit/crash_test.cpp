@@ -5,10 +5,11 @@
 // (a write in flight may leave its data torn, block by block, as on any filesystem), so every
 // acknowledged operation is there and no metadata change is half there.
 // DAXPOLICY_CRASH_SUBSETS=N tries N subsets a fence instead of 4.
-#include "fscore/embedded_volume.hpp"
 #include "common/error.hpp"
-#include "fscore/fsck.hpp"
-#include "fscore/session.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/fsck.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
+#include "fscore/embedded/session.hpp"
 #include "tests/temp_dir.hpp"
 #include "tests/workload.hpp"
 
@@ -126,7 +127,7 @@ TEST(CrashImages, EveryImageRecoversToAnAcknowledgedState)
 {
 	test::TempDir dir;
 	auto pool = dir / "pool";
-	EmbeddedVolume::mkfs(pool, kPoolSize);
+	fscore::mkfs(pool, kPoolSize);
 	const std::vector<std::byte> base = read_image(pool);
 
 	Recorder rec;

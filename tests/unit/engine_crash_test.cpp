@@ -6,9 +6,10 @@
 // pool is mounted, the store opened and an engine started, and the queued change must have
 // converged: the flag is what was wanted, no row is left, fsck is clean, and no event claims
 // a change that was not made.
-#include "fscore/embedded_volume.hpp"
-#include "fscore/fsck.hpp"
-#include "fscore/session.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/fsck.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
+#include "fscore/embedded/session.hpp"
 #include "policy/engine.hpp"
 #include "policy/sqlite.hpp"
 #include "policy/store.hpp"
@@ -70,7 +71,7 @@ std::vector<Event> flag_changes(Store &store)
 // Then the daemon went away without hearing of the unmap, as after a crash.
 void queue_a_change(const Paths &p)
 {
-	EmbeddedVolume::mkfs(p.pool, kMinPoolSize);
+	fscore::mkfs(p.pool, kMinPoolSize);
 	auto vol = EmbeddedVolume::mount(p.pool, {"pool0", DaxMode::inode});
 	Store store(p.db);
 	auto engine =

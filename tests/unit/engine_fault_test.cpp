@@ -6,8 +6,9 @@
 // mapping; and afterwards the database must be consistent, no queued row may outlive its
 // file or its change, no event may claim a change that was not made, the engine must decide
 // by the rules the store holds, and a restart must bring every file in line.
-#include "fscore/embedded_volume.hpp"
-#include "fscore/session.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
+#include "fscore/embedded/session.hpp"
 #include "policy/engine.hpp"
 #include "policy/sqlite.hpp"
 #include "policy/store.hpp"
@@ -136,7 +137,7 @@ class FaultRun
       public:
 	FaultRun()
 	{
-		EmbeddedVolume::mkfs(pool_, kMinPoolSize);
+		fscore::mkfs(pool_, kMinPoolSize);
 		vol_ = EmbeddedVolume::mount(pool_, {"pool0", DaxMode::inode});
 		counting_ = std::make_unique<CountingVolume>(*vol_);
 		store_ = std::make_unique<Store>(db_);

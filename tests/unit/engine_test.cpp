@@ -1,8 +1,9 @@
 // The policy engine over a real embedded volume, as a user of `list`, `list-events`,
 // `list-pending`, `set-dax`, `add-rule` and `apply` sees it: states, flags and events.
-#include "fscore/embedded_volume.hpp"
 #include "common/error.hpp"
-#include "fscore/session.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
+#include "fscore/embedded/session.hpp"
 #include "policy/engine.hpp"
 #include "policy/store.hpp"
 #include "tests/bytes.hpp"
@@ -57,7 +58,7 @@ class EngineTest : public ::testing::Test
       protected:
 	void SetUp() override
 	{
-		EmbeddedVolume::mkfs(pool_, 64ull << 20);
+		fscore::mkfs(pool_, 64ull << 20);
 		start();
 	}
 

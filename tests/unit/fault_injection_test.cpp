@@ -3,11 +3,12 @@
 // make every call fail once. Every failure must reach the caller as a daxpolicy::Error (never
 // another exception, never a crash); the volume goes on serving; and the pool it leaves mounts
 // (mount runs the same verifiers as fsck) and checks clean, whatever failed where.
-#include "fscore/embedded_volume.hpp"
 #include "common/error.hpp"
-#include "fscore/fault.hpp"
-#include "fscore/fsck.hpp"
-#include "fscore/session.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/fault.hpp"
+#include "fscore/embedded/ondisk/fsck.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
+#include "fscore/embedded/session.hpp"
 #include "tests/temp_dir.hpp"
 #include "tests/workload.hpp"
 
@@ -31,7 +32,7 @@ class FaultInjection : public ::testing::TestWithParam<fault::Site>
       protected:
 	void SetUp() override
 	{
-		EmbeddedVolume::mkfs(base_, kMinPoolSize);
+		fscore::mkfs(base_, kMinPoolSize);
 		// The same pool, files and flags before every run: the workload starts from it.
 		auto vol = EmbeddedVolume::mount(base_, {});
 		vol->set_dax_flag("/", true);

@@ -1,13 +1,14 @@
 // Data safety of the embedded core under bad input, full pools, failed transactions and
 // damaged images (issue 7): nothing acknowledged is lost, nothing is handed out twice, and
 // what is refused changes nothing.
-#include "fscore/embedded_volume.hpp"
 #include "common/error.hpp"
-#include "fscore/fault.hpp"
-#include "fscore/fsck.hpp"
-#include "fscore/session.hpp"
-#include "tests/error_code.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/fault.hpp"
+#include "fscore/embedded/ondisk/fsck.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
+#include "fscore/embedded/session.hpp"
 #include "tests/bytes.hpp"
+#include "tests/error_code.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <algorithm>
@@ -67,7 +68,7 @@ class SafetyTest : public ::testing::Test
       protected:
 	void SetUp() override
 	{
-		EmbeddedVolume::mkfs(pool_, 64ull << 20);
+		fscore::mkfs(pool_, 64ull << 20);
 		vol_ = EmbeddedVolume::mount(pool_, {});
 	}
 	void TearDown() override { fault::disarm(); }
@@ -148,7 +149,7 @@ TEST_F(SafetyTest, FilesOfAnySizeAreFreedInBoundedSteps)
 	constexpr uint64_t kExtents = 48000; // each one block, one block apart
 	vol_.reset();
 	pool_ = dir_ / "big.pool";
-	EmbeddedVolume::mkfs(pool_, (2 * kExtents + 4096) * kBlockSize);
+	fscore::mkfs(pool_, (2 * kExtents + 4096) * kBlockSize);
 	vol_ = EmbeddedVolume::mount(pool_, {});
 	uint64_t ino = vol_->create("/big").ino;
 	vol_.reset();
@@ -213,7 +214,8 @@ TEST_F(SafetyTest, CachedWritesAreRefusedWhenTheyCouldNeverBeWrittenBack)
 {
 	auto s = vol_->open_session({});
 	int fd = s->open("/f", true);
-	EXPECT_EQ(test::error_code_of([&] { s->pwrite(fd, 0, filled(100 << 20, 'x')); }), Errc::no_space);
+	EXPECT_EQ(test::error_code_of([&] { s->pwrite(fd, 0, filled(100 << 20, 'x')); }),
+	          Errc::no_space);
 	EXPECT_EQ(s->fstat(fd).size, 0u);
 	EXPECT_EQ(test::error_code_of([&] { s->pwrite(fd, 20ull << 40, filled(4096, 'x')); }),
 	          Errc::invalid_argument);
@@ -235,7 +237,7 @@ TEST_F(SafetyTest, DirtyCacheIsBoundedByWriteBack)
 {
 	vol_.reset();
 	pool_ = dir_ / "large.pool";
-	EmbeddedVolume::mkfs(pool_, 256ull << 20);
+	fscore::mkfs(pool_, 256ull << 20);
 	pid_t pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
@@ -261,7 +263,7 @@ TEST_F(SafetyTest, DirtyCachesOfAllFilesTogetherAreBounded)
 	vol_.reset();
 	test::TempDir shm(std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : dir_.path());
 	pool_ = shm / "large.pool";
-	EmbeddedVolume::mkfs(pool_, 512ull << 20);
+	fscore::mkfs(pool_, 512ull << 20);
 	constexpr int kFiles = 5;
 	constexpr uint64_t kEach = 40ull << 20; // below kDirtyPagesMax; the sum is above the
 	                                        // volume's bound
@@ -301,14 +303,16 @@ TEST_F(SafetyTest, RangesThatWrapAreInvalidAndChangeNothing)
 	EXPECT_EQ(test::error_code_of([&] { s->pwrite(fd, near_end, filled(2048, 'z')); }),
 	          Errc::invalid_argument);
 	int map = s->mmap(fd, 0, 4096, true);
-	EXPECT_EQ(test::error_code_of([&] { s->mread(map, near_end, 2048); }), Errc::invalid_argument);
+	EXPECT_EQ(test::error_code_of([&] { s->mread(map, near_end, 2048); }),
+	          Errc::invalid_argument);
 	EXPECT_EQ(test::error_code_of([&] { s->mwrite(map, near_end, filled(2048, 'z')); }),
 	          Errc::invalid_argument);
 	EXPECT_EQ(test::error_code_of([&] { s->mmap(fd, 4096 * 4, UINT64_MAX - 4096, false); }),
 	          Errc::invalid_argument);
 	EXPECT_EQ(test::error_code_of([&] { s->pin(fd, near_end, 4096); }), Errc::invalid_argument);
-	EXPECT_EQ(test::error_code_of([&] { s->fallocate(fd, LayoutOp::punch_hole, near_end, 4096); }),
-	          Errc::invalid_argument);
+	EXPECT_EQ(
+	    test::error_code_of([&] { s->fallocate(fd, LayoutOp::punch_hole, near_end, 4096); }),
+	    Errc::invalid_argument);
 	EXPECT_EQ(s->pread(fd, 0, 8192), filled(8192, 'a'));
 	EXPECT_EQ(s->fstat(fd).size, 8192u);
 }
@@ -497,11 +501,13 @@ TEST_F(SafetyTest, InvalidSpaceOperationsDisturbNoHolder)
 	holder->pwrite(hfd, 0, filled(8192, 'h'));
 	int map = holder->mmap(hfd, 0, 8192, false);
 	int bfd = breaker->open("/f", false);
-	EXPECT_EQ(test::error_code_of([&] { breaker->fallocate(bfd, LayoutOp::collapse_range, 0, 8192); }),
+	EXPECT_EQ(test::error_code_of(
+	              [&] { breaker->fallocate(bfd, LayoutOp::collapse_range, 0, 8192); }),
 	          Errc::invalid_argument);
 	EXPECT_EQ(test::error_code_of([&] { breaker->fallocate(bfd, LayoutOp::punch_hole, 0, 0); }),
 	          Errc::invalid_argument);
-	EXPECT_EQ(test::error_code_of([&] { breaker->truncate(bfd, UINT64_MAX); }), Errc::invalid_argument);
+	EXPECT_EQ(test::error_code_of([&] { breaker->truncate(bfd, UINT64_MAX); }),
+	          Errc::invalid_argument);
 	EXPECT_EQ(holder->mread(map, 0, 8192), filled(8192, 'h')) << "the mapping was revoked";
 	EXPECT_TRUE(holder->take_notices().empty());
 }
@@ -510,8 +516,10 @@ TEST_F(SafetyTest, InvalidSpaceOperationsDisturbNoHolder)
 // reads a pool it may not write, and says what a file that is no pool is.
 TEST_F(SafetyTest, BadNamesAndFilesThatAreNoPoolGetClearErrors)
 {
-	EXPECT_EQ(test::error_code_of([&] { vol_->create(std::string("/a\nb")); }), Errc::invalid_argument);
-	EXPECT_EQ(test::error_code_of([&] { vol_->create(std::string("/a\0b", 4)); }), Errc::invalid_argument);
+	EXPECT_EQ(test::error_code_of([&] { vol_->create(std::string("/a\nb")); }),
+	          Errc::invalid_argument);
+	EXPECT_EQ(test::error_code_of([&] { vol_->create(std::string("/a\0b", 4)); }),
+	          Errc::invalid_argument);
 	vol_.reset();
 	chmod(pool_.c_str(), 0444);
 	chmod(dir_.path().c_str(), 0755); // so that nobody can reach the pool
@@ -546,7 +554,7 @@ TEST_F(SafetyTest, WalksLetGoOfTheVolumeBetweenBatches)
 	vol_.reset();
 	test::TempDir shm(std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : dir_.path());
 	pool_ = shm / "walk.pool";
-	EmbeddedVolume::mkfs(pool_, 256ull << 20); // room for 4096 inodes
+	fscore::mkfs(pool_, 256ull << 20); // room for 4096 inodes
 	vol_ = EmbeddedVolume::mount(pool_, {});
 	vol_->mkdir("/d");
 	for (int i = 0; i < 3000; i++)

@@ -1,9 +1,10 @@
 // The embedded core as a user of `daxpolicy io` sees it: namespace, data, the per-file DAX
 // model of dax.rst (generic/606, 607, 608), sessions, persistence and fsck.
-#include "fscore/embedded_volume.hpp"
 #include "common/error.hpp"
-#include "fscore/fsck.hpp"
-#include "fscore/session.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/fsck.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
+#include "fscore/embedded/session.hpp"
 #include "tests/bytes.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -29,7 +30,7 @@ class FscoreTest : public ::testing::Test
 	{
 		vol_.reset();
 		std::filesystem::remove(pool_);
-		EmbeddedVolume::mkfs(pool_, 64ull << 20);
+		fscore::mkfs(pool_, 64ull << 20);
 		remount(mode);
 	}
 	void remount(DaxMode mode = DaxMode::inode)
@@ -308,7 +309,7 @@ TEST_F(FscoreTest, ForeignFileIsRefusedNotTrusted)
 		EXPECT_NE(std::string(e.what()).find("bad magic"), std::string::npos);
 	}
 	EXPECT_THROW(fsck(junk), Error);
-	EXPECT_THROW(EmbeddedVolume::mkfs(pool_, 64 << 20), Error) << "mkfs over an existing pool";
+	EXPECT_THROW(fscore::mkfs(pool_, 64 << 20), Error) << "mkfs over an existing pool";
 }
 
 TEST_F(FscoreTest, FullPoolSaysNoSpaceAndStaysConsistent)

@@ -1,9 +1,10 @@
 // Layout leases of the embedded core: every operation that changes the extent map breaks
 // the leases it overlaps, in the same way; pins hold blocks as in-flight DMA does.
-#include "fscore/embedded_volume.hpp"
 #include "common/error.hpp"
-#include "fscore/fsck.hpp"
-#include "fscore/session.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/fsck.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
+#include "fscore/embedded/session.hpp"
 #include "tests/bytes.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -31,7 +32,7 @@ class LeaseTest : public ::testing::Test
       protected:
 	void mount(std::chrono::milliseconds timeout)
 	{
-		EmbeddedVolume::mkfs(pool_, 64ull << 20);
+		fscore::mkfs(pool_, 64ull << 20);
 		EmbeddedVolume::Options o;
 		o.lease_break_timeout = timeout;
 		vol_ = EmbeddedVolume::mount(pool_, o);
@@ -52,7 +53,7 @@ class LeaseTest : public ::testing::Test
 		breaker_->pwrite(bfd_, 0, filled(256 * 1024, 'd'));
 	}
 	// Waits (bounded) until a lease of the file is in `state`.
-	bool wait_lease_state(const std::string &state)
+	bool wait_lease_state(LeaseState state)
 	{
 		for (int i = 0; i < 2000; i++) {
 			for (const auto &l : vol_->leases(std::string("/f")))
@@ -104,7 +105,7 @@ TEST_F(LeaseTest, PunchWaitsForTheHolderToLetGo)
 	int map = holder_->mmap(hfd_, 0, 64 * 1024, false);
 	auto punch = std::async(std::launch::async,
 	                        [&] { breaker_->fallocate(bfd_, LayoutOp::punch_hole, 0, 8192); });
-	ASSERT_TRUE(wait_lease_state("breaking"));
+	ASSERT_TRUE(wait_lease_state(LeaseState::breaking));
 	EXPECT_EQ(punch.wait_for(0s), std::future_status::timeout) << "did not wait for the holder";
 	auto notices = holder_->take_notices();
 	ASSERT_EQ(notices.size(), 1u);
@@ -123,7 +124,7 @@ TEST_F(LeaseTest, HolderCanReadAndWriteWhileItsLeaseIsBroken)
 	mount(30s);
 	int map = holder_->mmap(hfd_, 0, 64 * 1024, false);
 	auto truncate = std::async(std::launch::async, [&] { breaker_->truncate(bfd_, 4096); });
-	ASSERT_TRUE(wait_lease_state("breaking"));
+	ASSERT_TRUE(wait_lease_state(LeaseState::breaking));
 	EXPECT_EQ(holder_->pread(hfd_, 8192, 4096), filled(4096, 'd'));
 	holder_->pwrite(hfd_, 0, filled(100, 'h'));
 	ASSERT_EQ(holder_->take_notices().size(), 1u);
@@ -143,7 +144,7 @@ TEST_F(LeaseTest, PinMadeDuringABreakWaitsForIt)
 	int map = holder_->mmap(hfd_, 0, 64 * 1024, false);
 	auto punch = std::async(std::launch::async,
 	                        [&] { breaker_->fallocate(bfd_, LayoutOp::punch_hole, 0, 8192); });
-	ASSERT_TRUE(wait_lease_state("breaking"));
+	ASSERT_TRUE(wait_lease_state(LeaseState::breaking));
 	auto dma = vol_->open_session({300, 0});
 	int dfd = dma->open("/f", false);
 	auto pin = std::async(std::launch::async, [&] { dma->pin(dfd, 0, 8192); });
@@ -155,7 +156,7 @@ TEST_F(LeaseTest, PinMadeDuringABreakWaitsForIt)
 	pin.get();
 	auto leases = vol_->leases(std::string("/f"));
 	ASSERT_EQ(leases.size(), 1u);
-	EXPECT_EQ(leases[0].kind, "pin");
+	EXPECT_EQ(leases[0].kind, LeaseKind::pin);
 }
 
 TEST_F(LeaseTest, SecondBreakWaitsForTheFirst)
@@ -166,7 +167,7 @@ TEST_F(LeaseTest, SecondBreakWaitsForTheFirst)
 	mount(30s);
 	int map = holder_->mmap(hfd_, 0, 64 * 1024, false);
 	auto truncate = std::async(std::launch::async, [&] { breaker_->truncate(bfd_, 4096); });
-	ASSERT_TRUE(wait_lease_state("breaking"));
+	ASSERT_TRUE(wait_lease_state(LeaseState::breaking));
 	auto other = vol_->open_session({300, 0});
 	int ofd = other->open("/f", false);
 	auto punch = std::async(std::launch::async,
@@ -187,7 +188,7 @@ TEST_F(LeaseTest, MappingWaitingForABreakGivesUpWhenItsSessionIsCancelled)
 	mount(30s);
 	int map = holder_->mmap(hfd_, 0, 64 * 1024, false);
 	auto truncate = std::async(std::launch::async, [&] { breaker_->truncate(bfd_, 4096); });
-	ASSERT_TRUE(wait_lease_state("breaking"));
+	ASSERT_TRUE(wait_lease_state(LeaseState::breaking));
 	auto late = vol_->open_session({300, 0});
 	int lfd = late->open("/f", false);
 	auto mapping =
@@ -252,7 +253,7 @@ TEST_F(LeaseTest, HolderThatHangsOnIsRevokedAndItsBlocksQuarantined)
 	for (uint64_t b : blocks_of(breaker_->fstat(bfd_).ino))
 		EXPECT_FALSE(punched.count(b)) << "quarantined block " << b << " reused";
 	holder_->munmap(map);
-	EXPECT_TRUE(vol_->leases().empty());
+	EXPECT_TRUE(vol_->leases(std::nullopt).empty());
 	holder_.reset();
 	breaker_.reset();
 	vol_.reset();
@@ -344,13 +345,13 @@ TEST_F(LeaseTest, LeasesAreListedAndGoWithTheirSession)
 	holder_->pin(hfd_, 0, 4096);
 	auto list = vol_->leases(std::string("/f"));
 	ASSERT_EQ(list.size(), 2u);
-	EXPECT_EQ(list[0].kind, "mapping");
-	EXPECT_EQ(list[0].pid, 100);
-	EXPECT_EQ(list[0].uid, 1000u);
+	EXPECT_EQ(list[0].kind, LeaseKind::mapping);
+	EXPECT_EQ(list[0].holder.pid, 100);
+	EXPECT_EQ(list[0].holder.uid, 1000u);
 	EXPECT_EQ(list[0].length, 8192u);
-	EXPECT_EQ(list[1].kind, "pin");
+	EXPECT_EQ(list[1].kind, LeaseKind::pin);
 	holder_.reset();
-	EXPECT_TRUE(vol_->leases().empty());
+	EXPECT_TRUE(vol_->leases(std::nullopt).empty());
 }
 
 } // namespace

@@ -63,7 +63,8 @@ TEST(Server, IdleConnectionsAreClosedButMonitorsAreNot)
 	config.state_dir = dir / "state";
 	config.socket = dir / "daxpolicy.sock";
 	config.idle_timeout = std::chrono::milliseconds(200);
-	config.volumes.push_back({"pool0", "embedded", {}, 64 << 20, fscore::DaxMode::inode});
+	config.volumes.push_back(
+	    {"pool0", fscore::VolumeKind::embedded, {}, 64 << 20, fscore::DaxMode::inode});
 	daemon::finish_config(config);
 	asio::io_context io;
 	auto server = std::make_unique<daemon::Daemon>(io, config);

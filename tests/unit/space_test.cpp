@@ -1,10 +1,11 @@
 // Space operations against a model of the file's bytes, in the manner of fsx: random writes,
 // mapped writes, truncates and every fallocate mode, in DAX and page-cache mode, with the
 // mode switched between rounds. After every step the file must read exactly as the model.
-#include "fscore/embedded_volume.hpp"
 #include "common/error.hpp"
-#include "fscore/fsck.hpp"
-#include "fscore/session.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/fsck.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
+#include "fscore/embedded/session.hpp"
 #include "tests/bytes.hpp"
 #include "tests/file_model.hpp"
 #include "tests/temp_dir.hpp"
@@ -27,7 +28,7 @@ class SpaceTest : public ::testing::Test
       protected:
 	void SetUp() override
 	{
-		EmbeddedVolume::mkfs(pool_, 64ull << 20);
+		fscore::mkfs(pool_, 64ull << 20);
 		vol_ = EmbeddedVolume::mount(pool_, {});
 		s_ = vol_->open_session({});
 		fd_ = s_->open("/f", true);

@@ -4,10 +4,11 @@
 // makes them, so the effective mode switches under the workload whenever a file falls idle.
 // A model of each file says what every read must see; at the end fsck must be clean and a
 // remount must hold exactly the models.
-#include "fscore/embedded_volume.hpp"
 #include "common/error.hpp"
-#include "fscore/fsck.hpp"
-#include "fscore/session.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/fsck.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
+#include "fscore/embedded/session.hpp"
 #include "tests/bytes.hpp"
 #include "tests/file_model.hpp"
 #include "tests/temp_dir.hpp"
@@ -46,7 +47,7 @@ class Stress : public ::testing::Test
       protected:
 	void SetUp() override
 	{
-		EmbeddedVolume::mkfs(pool_, 128ull << 20);
+		fscore::mkfs(pool_, 128ull << 20);
 		EmbeddedVolume::Options options;
 		options.lease_break_timeout = std::chrono::milliseconds(20);
 		vol_ = EmbeddedVolume::mount(pool_, options);

@@ -1,0 +1,18 @@
+#include "fscore/dax_model.hpp"
+
+namespace daxpolicy::fscore
+{
+
+bool can_be_dax(FileType type)
+{
+	return type == FileType::regular;
+}
+
+bool effective_dax(DaxMode mode, bool medium_dax_capable, FileType type, bool flag)
+{
+	if (!can_be_dax(type) || !medium_dax_capable)
+		return false;
+	return mode == DaxMode::always || (mode == DaxMode::inode && flag);
+}
+
+} // namespace daxpolicy::fscore

@@ -1,0 +1,64 @@
+#include "fscore/volume_factory.hpp"
+
+#include "common/enum_names.hpp"
+#include "common/error.hpp"
+#include "fscore/embedded/embedded_volume.hpp"
+#include "fscore/embedded/ondisk/mkfs.hpp"
+
+namespace daxpolicy::fscore
+{
+
+namespace
+{
+
+constexpr std::array<NameTable<VolumeKind>, 2> kVolumeKindNames{{
+    {VolumeKind::embedded, "embedded"},
+    {VolumeKind::host, "host"},
+}};
+static_assert(names_in_order(kVolumeKindNames, 2));
+
+OpenedVolume open_embedded(const VolumeSpec &spec, std::chrono::milliseconds lease_break_timeout)
+{
+	OpenedVolume opened;
+	if (!std::filesystem::exists(spec.path)) {
+		if (!spec.size)
+			throw Error(Errc::not_found,
+			            "volume '" + spec.name + "': pool " + spec.path.string() +
+			                " does not exist (give the volume a size to have "
+			                "daxpolicyd make it)");
+		mkfs(spec.path, *spec.size);
+		opened.report.created = true;
+	}
+	auto vol = EmbeddedVolume::mount(spec.path, {spec.name, spec.dax, lease_break_timeout});
+	opened.report.unclean = vol->was_unclean();
+	opened.report.journal_replayed = vol->replayed_journal();
+	opened.volume = std::move(vol);
+	return opened;
+}
+
+} // namespace
+
+const char *volume_kind_name(VolumeKind kind)
+{
+	return name_of(kVolumeKindNames, kind);
+}
+
+std::optional<VolumeKind> volume_kind_from_name(std::string_view name)
+{
+	return value_of(kVolumeKindNames, name);
+}
+
+OpenedVolume open_volume(const VolumeSpec &spec, std::chrono::milliseconds lease_break_timeout)
+{
+	switch (spec.kind) {
+	case VolumeKind::embedded:
+		return open_embedded(spec, lease_break_timeout);
+	case VolumeKind::host:
+		break;
+	}
+	throw Error(Errc::unsupported, "volume '" + spec.name +
+	                                   "': host volumes are not supported by this version "
+	                                   "of daxpolicyd");
+}
+
+} // namespace daxpolicy::fscore

@@ -1,0 +1,47 @@
+// One place that knows the kinds of volume: it makes a Volume from its spec (a [[volume]] of
+// the daemon's config). Everything else holds volumes as Volume and asks their capabilities.
+#pragma once
+
+#include "fscore/volume.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace daxpolicy::fscore
+{
+
+enum class VolumeKind { embedded, host };
+const char *volume_kind_name(VolumeKind kind);
+std::optional<VolumeKind> volume_kind_from_name(std::string_view name);
+
+struct VolumeSpec {
+	std::string name;
+	VolumeKind kind = VolumeKind::embedded;
+	std::filesystem::path path; // embedded: the pool; host: the mount point
+	// Embedded: the pool is made (at this size) when it does not exist, and only then if a
+	// size is given, so that a mistyped path is an error rather than a new empty pool.
+	std::optional<uint64_t> size;
+	DaxMode dax = DaxMode::inode;
+};
+
+// How the volume came up, for the daemon's `volume` event.
+struct MountReport {
+	bool created = false;          // its pool was made now
+	bool unclean = false;          // it was not unmounted cleanly (a crash)
+	bool journal_replayed = false; // and its journal was replayed
+};
+
+struct OpenedVolume {
+	std::unique_ptr<Volume> volume;
+	MountReport report;
+};
+
+// Mounts (making the pool first where the spec allows) and returns the volume. Throws Error:
+// not-found for a missing pool without a size, unsupported for a kind this build cannot serve,
+// corrupted or busy as mount does.
+OpenedVolume open_volume(const VolumeSpec &spec, std::chrono::milliseconds lease_break_timeout);
+
+} // namespace daxpolicy::fscore
