@@ -140,9 +140,10 @@ TEST(Errors, NonAdminPeersMayOnlyRead)
 	ASSERT_NE(nobody, nullptr);
 	// The socket's folder is the test's temp dir: let nobody through.
 	std::filesystem::permissions(d.dir().path(), std::filesystem::perms::all);
-	Result read = run({DAXPOLICY_BIN, "--socket", d.socket(), "status"}, "", nobody->pw_uid);
+	Result read =
+	    run({cli_for_any_user(), "--socket", d.socket(), "status"}, "", nobody->pw_uid);
 	EXPECT_EQ(read.exit_code, 0) << read.err;
-	Result write = run({DAXPOLICY_BIN, "--socket", d.socket(), "add-rule", "--name", "r",
+	Result write = run({cli_for_any_user(), "--socket", d.socket(), "add-rule", "--name", "r",
 	                    "--subtree", "pool0:/", "--dax", "on"},
 	                   "", nobody->pw_uid);
 	EXPECT_EQ(write.exit_code, 1);

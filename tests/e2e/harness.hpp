@@ -30,6 +30,11 @@ nlohmann::json error_of(const Result &r);
 // daemon sent back: for messages the CLI would never send.
 std::string exchange_raw(const std::filesystem::path &socket, const std::string &bytes);
 
+// The CLI binary where any user can run it: a copy in a folder under the temp dir, made once.
+// The build tree may sit in a folder other users cannot enter (a root clone in /root, a
+// `mktemp -d` checkout), and a test that runs the CLI as nobody must not depend on where.
+const std::string &cli_for_any_user();
+
 // Runs a program to completion, with optional stdin text and user id.
 Result run(const std::vector<std::string> &argv, const std::string &input = "",
            std::optional<uid_t> as_uid = std::nullopt);

@@ -287,7 +287,8 @@ TEST(Server, ConnectionsBeyondMaxConnectionsAreRefusedWithBusy)
 	passwd *nobody = getpwnam("nobody");
 	ASSERT_NE(nobody, nullptr);
 	auto reader_status = [&] {
-		return run({DAXPOLICY_BIN, "--socket", d.socket(), "status"}, "", nobody->pw_uid);
+		return run({cli_for_any_user(), "--socket", d.socket(), "status"}, "",
+		           nobody->pw_uid);
 	};
 	std::vector<std::unique_ptr<RawPeer>> peers;
 	for (int i = 0; i < 3; i++) {
