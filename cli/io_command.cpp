@@ -1,9 +1,11 @@
-#include "cli/commands.hpp"
+// `io [-f] [-c CMD]... PATH`: an xfs_io-style session, commands from -c or one a line from stdin.
+#include "cli/command.hpp"
 #include "wire/client.hpp"
 #include "wire/varlink.hpp"
 
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -63,8 +65,6 @@ bool run_one(wire::Client &client, const std::string &path, const std::vector<st
 	}
 }
 
-} // namespace
-
 int run_io(const Globals &g, const std::string &path, const std::vector<std::string> &commands,
            bool create)
 {
@@ -87,6 +87,23 @@ int run_io(const Globals &g, const std::string &path, const std::vector<std::str
 			return 1;
 	}
 	return 0;
+}
+
+struct IoOptions {
+	bool create = false;
+	std::vector<std::string> commands;
+	std::string path;
+};
+
+} // namespace
+
+Action cmd_io(CLI::App &cmd, const Globals &g)
+{
+	auto o = std::make_shared<IoOptions>();
+	cmd.add_flag("-f", o->create, "create the file if it is missing");
+	cmd.add_option("-c", o->commands, "a command; repeat for more (default: read stdin)");
+	cmd.add_option("PATH", o->path, "VOLUME:/path")->required();
+	return [&g, o] { return run_io(g, o->path, o->commands, o->create); };
 }
 
 } // namespace daxpolicy::cli

@@ -1,14 +1,18 @@
-// The commands that need no daemon: mkfs and fsck of an embedded pool, check of policy files.
-#include "cli/commands.hpp"
+// mkfs and fsck of an embedded pool, offline: they open the pool themselves, not through the
+// daemon.
+#include "cli/command.hpp"
 #include "common/error.hpp"
 #include "common/units.hpp"
 #include "fscore/embedded/ondisk/fsck.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
-#include "policy/policy_file.hpp"
 
 #include <iostream>
+#include <memory>
 
 namespace daxpolicy::cli
+{
+
+namespace
 {
 
 int run_mkfs(const Globals &g, const std::string &pool, const std::string &size_text, bool force)
@@ -41,26 +45,27 @@ int run_fsck(const Globals &g, const std::string &pool)
 	return r.clean() ? 0 : 1;
 }
 
-int run_check(const Globals &g, const std::vector<std::string> &paths)
+struct MkfsOptions {
+	std::string pool, size = "1GiB";
+	bool force = false;
+};
+
+} // namespace
+
+Action cmd_mkfs(CLI::App &cmd, const Globals &g)
 {
-	nlohmann::json files = nlohmann::json::array();
-	bool valid = true;
-	for (const auto &path : paths) {
-		auto load = policy::load_policy_path(path);
-		nlohmann::json errors = nlohmann::json::array();
-		for (const auto &e : load.errors) {
-			std::cerr << e.to_string() << "\n";
-			errors.push_back(e.to_string());
-		}
-		nlohmann::json rules = nlohmann::json::array();
-		for (const auto &r : load.rules)
-			rules.push_back(r.name);
-		valid = valid && load.ok();
-		files.push_back(
-		    {{"path", path}, {"valid", load.ok()}, {"rules", rules}, {"errors", errors}});
-	}
-	g.out.list(files, {"path", "valid", "rules"});
-	return valid ? 0 : 1;
+	auto o = std::make_shared<MkfsOptions>();
+	cmd.add_option("POOL", o->pool)->required();
+	cmd.add_option("--size", o->size, "pool size (default 1GiB)");
+	cmd.add_flag("--force", o->force, "format a device that holds a pool already");
+	return [&g, o] { return run_mkfs(g, o->pool, o->size, o->force); };
+}
+
+Action cmd_fsck(CLI::App &cmd, const Globals &g)
+{
+	auto pool = std::make_shared<std::string>();
+	cmd.add_option("POOL", *pool)->required();
+	return [&g, pool] { return run_fsck(g, *pool); };
 }
 
 } // namespace daxpolicy::cli

@@ -1,7 +1,7 @@
 // daxpolicyd: serves DAX policy for its volumes over a Unix socket.
+#include "common/error.hpp"
 #include "daemon/config.hpp"
 #include "daemon/daemon.hpp"
-#include "common/error.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -174,9 +174,8 @@ int main(int argc, char **argv)
 
 		asio::io_context io;
 		Daemon daemon(io, config);
-		std::optional<SocketFile> socket_file;
-		daemon.serve(listen_on(io, config, socket_file));
-
+		// Signals are caught before the socket listens: a client (or systemd) that sees it
+		// and sends SIGTERM at once gets a clean stop, not the default action's exit 143.
 		asio::signal_set stop_signals(io, SIGTERM, SIGINT);
 		stop_signals.async_wait([&](boost::system::error_code ec, int) {
 			if (ec)
@@ -197,6 +196,8 @@ int main(int argc, char **argv)
 		};
 		wait_hup();
 		signal(SIGPIPE, SIG_IGN);
+		std::optional<SocketFile> socket_file;
+		daemon.serve(listen_on(io, config, socket_file));
 
 		sd_notify(0, "READY=1");
 		background.report("ready");

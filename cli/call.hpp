@@ -1,0 +1,24 @@
+// What the commands that talk to daxpolicyd share: one call, and the shaping of parameters.
+#pragma once
+
+#include "cli/command.hpp"
+#include "wire/interface.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace daxpolicy::cli
+{
+
+// One call on a fresh connection to g.socket; throws wire::Unreachable or the daemon's Error.
+nlohmann::json call(const Globals &g, wire::Method method,
+                    nlohmann::json params = nlohmann::json::object());
+
+// A relative local path means the caller's folder, not the daemon's.
+std::string absolute(const std::string &path);
+
+// Sets params[key] only when the user gave a value: an absent key is the daemon's default
+// (every file, any type, the whole log), which no string stands for.
+void set_given(nlohmann::json &params, const char *key, const std::string &value);
+
+} // namespace daxpolicy::cli

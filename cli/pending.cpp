@@ -1,0 +1,34 @@
+// Flag changes waiting for unmap: list-pending, cancel-pending.
+#include "cli/call.hpp"
+#include "cli/command.hpp"
+
+#include <memory>
+
+namespace daxpolicy::cli
+{
+
+using wire::Method;
+namespace param = wire::param;
+namespace reply = wire::reply;
+
+Action cmd_list_pending(CLI::App &, const Globals &g)
+{
+	return [&g] {
+		g.out.list(call(g, Method::list_pending)[reply::pending],
+		           {param::path, "want", "rule", "since", "why"});
+		return 0;
+	};
+}
+
+Action cmd_cancel_pending(CLI::App &cmd, const Globals &g)
+{
+	auto path = std::make_shared<std::string>();
+	cmd.add_option("PATH", *path, "VOLUME:/path")->required();
+	return [&g, path] {
+		call(g, Method::cancel_pending, {{param::path, *path}});
+		g.out.object({{"cancelled", *path}});
+		return 0;
+	};
+}
+
+} // namespace daxpolicy::cli

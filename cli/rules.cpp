@@ -1,0 +1,136 @@
+// Rules: the local ones (add-rule, remove-rule), all of them (list-rules), the policy drop-ins
+// (check offline, apply through the daemon) and evaluating them again (reconcile).
+#include "cli/call.hpp"
+#include "cli/command.hpp"
+#include "policy/policy_file.hpp"
+
+#include <iostream>
+#include <memory>
+#include <vector>
+
+namespace daxpolicy::cli
+{
+
+using nlohmann::json;
+using wire::Method;
+namespace param = wire::param;
+namespace reply = wire::reply;
+
+namespace
+{
+
+struct AddRuleOptions {
+	std::string name, subtree, dax;
+	std::vector<std::string> include, exclude;
+	int priority = 0;
+};
+
+struct ApplyOptions {
+	std::string policy_dir; // empty: the daemon's own
+	bool dry_run = false;
+};
+
+// Loads each policy file or drop-in folder as the daemon would, but without one; each error
+// goes to stderr for the person and into the JSON for a script.
+int check_policy_files(const Globals &g, const std::vector<std::string> &paths)
+{
+	json files = json::array();
+	bool valid = true;
+	for (const auto &path : paths) {
+		auto load = policy::load_policy_path(path);
+		json errors = json::array();
+		for (const auto &e : load.errors) {
+			std::cerr << e.to_string() << "\n";
+			errors.push_back(e.to_string());
+		}
+		json rules = json::array();
+		for (const auto &r : load.rules)
+			rules.push_back(r.name);
+		valid = valid && load.ok();
+		files.push_back(
+		    {{"path", path}, {"valid", load.ok()}, {"rules", rules}, {"errors", errors}});
+	}
+	g.out.list(files, {"path", "valid", "rules"});
+	return valid ? 0 : 1;
+}
+
+} // namespace
+
+Action cmd_add_rule(CLI::App &cmd, const Globals &g)
+{
+	auto o = std::make_shared<AddRuleOptions>();
+	cmd.add_option("--name", o->name, "unique rule name")->required();
+	cmd.add_option("--subtree", o->subtree, "VOLUME:/path")->required();
+	cmd.add_option("--dax", o->dax, "on or off")
+	    ->required()
+	    ->check(CLI::IsMember({"on", "off"}));
+	cmd.add_option("--include", o->include, "glob on file names");
+	cmd.add_option("--exclude", o->exclude, "glob on file names");
+	cmd.add_option("--priority", o->priority, "breaks ties between equally deep rules");
+	return [&g, o] {
+		g.out.object(call(g, Method::add_rule,
+		                  {{param::name, o->name},
+		                   {param::subtree, o->subtree},
+		                   {param::dax, o->dax},
+		                   {param::include, o->include},
+		                   {param::exclude, o->exclude},
+		                   {param::priority, o->priority}})[reply::rule]);
+		return 0;
+	};
+}
+
+Action cmd_remove_rule(CLI::App &cmd, const Globals &g)
+{
+	auto name = std::make_shared<std::string>();
+	cmd.add_option("NAME", *name)->required();
+	return [&g, name] {
+		call(g, Method::remove_rule, {{param::name, *name}});
+		g.out.object({{"removed", *name}});
+		return 0;
+	};
+}
+
+Action cmd_list_rules(CLI::App &, const Globals &g)
+{
+	return [&g] {
+		g.out.list(call(g, Method::list_rules)[reply::rules],
+		           {param::name, "volume", "subtree", "dax", "include", "exclude",
+		            "priority", "origin", "source"});
+		return 0;
+	};
+}
+
+Action cmd_check(CLI::App &cmd, const Globals &g)
+{
+	auto paths = std::make_shared<std::vector<std::string>>();
+	cmd.add_option("PATH", *paths)->required();
+	return [&g, paths] { return check_policy_files(g, *paths); };
+}
+
+Action cmd_apply(CLI::App &cmd, const Globals &g)
+{
+	auto o = std::make_shared<ApplyOptions>();
+	cmd.add_option("--policy-dir", o->policy_dir, "instead of the daemon's policy_dir");
+	cmd.add_flag("--dry-run", o->dry_run, "change nothing; print the plan");
+	return [&g, o] {
+		json p = {{param::dry_run, o->dry_run}};
+		if (!o->policy_dir.empty())
+			p[param::policy_dir] = absolute(o->policy_dir);
+		g.out.object(call(g, Method::apply, p));
+		return 0;
+	};
+}
+
+Action cmd_reconcile(CLI::App &cmd, const Globals &g)
+{
+	auto path = std::make_shared<std::string>();
+	cmd.add_option("PATH", *path, "VOLUME:/path (default: everything)");
+	return [&g, path] {
+		json p = json::object();
+		set_given(p, param::path, *path);
+		g.out.object(call(g, Method::reconcile, p));
+		return 0;
+	};
+}
+
+} // namespace daxpolicy::cli
