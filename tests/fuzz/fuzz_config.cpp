@@ -29,14 +29,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (const auto &v : config.volumes) {
 		fuzz::check(!v.name.empty() && names.insert(v.name).second,
 		            "a volume without a name, or named twice:", v.name.c_str());
-		fuzz::check(v.kind == "embedded" || v.kind == "host",
-		            "a volume of unknown kind:", v.kind.c_str());
+		fuzz::check(v.kind == fscore::VolumeKind::embedded ||
+		                v.kind == fscore::VolumeKind::host,
+		            "a volume of unknown kind:", v.name.c_str());
 	}
 	fuzz::check(config.socket_mode <= 07777, "a socket mode beyond 07777");
 	daemon::finish_config(config);
 	fuzz::check(!config.volumes.empty(), "finish_config left no volume");
 	for (const auto &v : config.volumes)
-		fuzz::check(v.kind != "embedded" || !v.path.empty(), "an embedded volume without "
-		                                                     "a pool path");
+		fuzz::check(v.kind != fscore::VolumeKind::embedded || !v.path.empty(),
+		            "an embedded volume without a pool path");
 	return 0;
 }

@@ -10,9 +10,9 @@
 #include "daemon/config.hpp"
 #include "daemon/connection.hpp"
 #include "daemon/daemon.hpp"
-#include "wire/varlink.hpp"
 #include "tests/fuzz/oracle.hpp"
 #include "tests/pool_image.hpp"
+#include "wire/varlink.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
@@ -58,8 +58,8 @@ daemon::Config make_config(const std::filesystem::path &dir)
 	c.socket = dir / "unused.sock";
 	c.policy_dir = dir / "policy.d";
 	c.lease_break_timeout = std::chrono::milliseconds(200);
-	c.volumes.push_back({"pool0", "embedded", dir / "pool0.pool", fscore::kMinPoolSize,
-	                     fscore::DaxMode::inode});
+	c.volumes.push_back({"pool0", fscore::VolumeKind::embedded, dir / "pool0.pool",
+	                     fscore::kMinPoolSize, fscore::DaxMode::inode});
 	return c;
 }
 
