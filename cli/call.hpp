@@ -10,6 +10,12 @@
 namespace daxpolicy::cli
 {
 
+// What every command file names: the interface's methods and keys, and JSON.
+using nlohmann::json;
+using wire::Method;
+namespace param = wire::param;
+namespace reply = wire::reply;
+
 // One call on a fresh connection to g.socket; throws wire::Unreachable or the daemon's Error.
 nlohmann::json call(const Globals &g, wire::Method method,
                     nlohmann::json params = nlohmann::json::object());

@@ -7,11 +7,6 @@
 namespace daxpolicy::cli
 {
 
-using nlohmann::json;
-using wire::Method;
-namespace param = wire::param;
-namespace reply = wire::reply;
-
 Action cmd_list_leases(CLI::App &cmd, const Globals &g)
 {
 	auto path = std::make_shared<std::string>();

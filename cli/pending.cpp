@@ -7,10 +7,6 @@
 namespace daxpolicy::cli
 {
 
-using wire::Method;
-namespace param = wire::param;
-namespace reply = wire::reply;
-
 Action cmd_list_pending(CLI::App &, const Globals &g)
 {
 	return [&g] {

@@ -11,11 +11,6 @@
 namespace daxpolicy::cli
 {
 
-using nlohmann::json;
-using wire::Method;
-namespace param = wire::param;
-namespace reply = wire::reply;
-
 namespace
 {
 

@@ -7,11 +7,6 @@
 namespace daxpolicy::cli
 {
 
-using nlohmann::json;
-using wire::Method;
-namespace param = wire::param;
-namespace reply = wire::reply;
-
 Action cmd_status(CLI::App &, const Globals &g)
 {
 	return [&g] {
