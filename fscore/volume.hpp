@@ -93,6 +93,8 @@ struct SetFlagResult {
 		applied,   // the flag changed
 		unchanged, // it was so already
 		mapped,    // the file is mapped: nothing changed (`mappings` says how often)
+		in_use,    // open by someone else, mapped or not as far as the volume can tell (a
+		           // host file whose write lease was refused): nothing changed
 		gone,      // no such file (removed, or its inode reused): nothing changed
 	};
 	Status status = Status::unchanged;

@@ -169,9 +169,11 @@ Outcome Engine::change_file(const std::string &volume, const FileInfo &file, boo
 	    this->volume(volume).set_dax_flag_if_unmapped(file.ino, file.generation, want);
 	switch (result.status) {
 	case Status::mapped:
+	case Status::in_use:
 		// The flag of a mapped file waits: flipping it under a live mapping is what
-		// crashed the kernel's fault path.
-		return defer(volume, file, want, rule, result.mappings, queued, inherited_from);
+		// crashed the kernel's fault path. A file the volume cannot see into waits for
+		// its last user the same way.
+		return defer(volume, file, want, rule, result, queued, inherited_from);
 	case Status::gone:      // removed since: its `removed` notification drops the queue
 	case Status::unchanged: // someone set it meanwhile
 		if (queued)
@@ -192,13 +194,17 @@ Outcome Engine::change_file(const std::string &volume, const FileInfo &file, boo
 }
 
 Outcome Engine::defer(const std::string &volume, const FileInfo &file, bool want,
-                      const std::optional<std::string> &rule, uint32_t mappings,
+                      const std::optional<std::string> &rule,
+                      const fscore::SetFlagResult &refused,
                       const std::optional<PendingChange> &queued, const std::string &inherited_from)
 {
 	if (queued && queued->want == want)
 		return Outcome::deferred; // queued and logged once
+	uint32_t mappings = refused.mappings;
 	std::string reason =
-	    std::to_string(mappings) + " live mapping" + (mappings == 1 ? "" : "s");
+	    refused.status == fscore::SetFlagResult::Status::in_use
+	        ? std::string("in use by another process")
+	        : std::to_string(mappings) + " live mapping" + (mappings == 1 ? "" : "s");
 	nlohmann::json data = {
 	    {"want", want}, {"rule", rule_json(rule)}, {"reason", reason}, {"mapped", mappings}};
 	if (!inherited_from.empty())
@@ -251,6 +257,7 @@ void Engine::apply_pending(const PendingChange &change)
 	    vol->second->set_dax_flag_if_unmapped(change.ino, change.generation, change.want);
 	switch (result.status) {
 	case Status::mapped:
+	case Status::in_use:
 		return;         // mapped again meanwhile: it waits for that mapping to go
 	case Status::gone:      // nothing left to change
 	case Status::unchanged: // someone set it meanwhile, or it was applied before a crash

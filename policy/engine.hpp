@@ -99,9 +99,10 @@ class Engine
 	Outcome change_file(const std::string &volume, const fscore::FileInfo &file, bool want,
 	                    const std::optional<std::string> &rule, bool dry_run, const char *cause,
 	                    const std::string &inherited_from = {});
-	// The file is mapped: the change is queued (once) and a `deferred` event logged.
+	// The file is mapped or in use (`refused` says which): the change is queued (once) and
+	// a `deferred` event logged.
 	Outcome defer(const std::string &volume, const fscore::FileInfo &file, bool want,
-	              const std::optional<std::string> &rule, uint32_t mappings,
+	              const std::optional<std::string> &rule, const fscore::SetFlagResult &refused,
 	              const std::optional<PendingChange> &queued,
 	              const std::string &inherited_from);
 	// The flag of (ino, generation) was changed: logs it and retires any queued change.
