@@ -6,7 +6,7 @@
 #include "bench/interrupt.hpp"
 #include "bench/metadata.hpp"
 #include "bench/report.hpp"
-#include "bench/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "fscore/embedded/embedded_volume.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
 #include "fscore/embedded/ondisk/pmem_pool.hpp"
@@ -23,7 +23,7 @@ namespace
 
 int run(const Config &cfg)
 {
-	TempDir dir(cfg.parent_dir);
+	test::TempDir dir(cfg.parent_dir);
 	std::vector<Figure> figures;
 	auto emit = [&](const std::vector<Figure> &batch) {
 		for (const auto &f : batch) {

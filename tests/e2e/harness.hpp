@@ -2,7 +2,7 @@
 // real daxpolicy binary, as an administrator would.
 #pragma once
 
-#include "tests/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <chrono>
 #include <filesystem>

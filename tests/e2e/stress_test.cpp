@@ -4,7 +4,7 @@
 // flipping the files' flags all the while. Every read is checked against a model of each
 // file; at the end each file must hold exactly its model and fsck must be clean.
 #include "tests/e2e/harness.hpp"
-#include "tests/file_model.hpp"
+#include "tests/support/file_model.hpp"
 
 #include <atomic>
 #include <cstdio>

@@ -17,8 +17,8 @@
 #include "fscore/embedded/embedded_volume.hpp"
 #include "fscore/embedded/ondisk/fsck.hpp"
 #include "tests/fuzz/oracle.hpp"
-#include "tests/pool_image.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/pool_image.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <cstdint>
 #include <cstdlib>

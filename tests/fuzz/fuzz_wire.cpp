@@ -11,7 +11,7 @@
 #include "daemon/connection.hpp"
 #include "daemon/daemon.hpp"
 #include "tests/fuzz/oracle.hpp"
-#include "tests/pool_image.hpp"
+#include "tests/support/pool_image.hpp"
 #include "wire/varlink.hpp"
 
 #include <boost/asio/io_context.hpp>

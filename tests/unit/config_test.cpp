@@ -2,7 +2,7 @@
 #include "common/error.hpp"
 #include "common/units.hpp"
 #include "daemon/config.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <fstream>
 #include <gtest/gtest.h>

@@ -10,8 +10,8 @@
 #include "fscore/embedded/ondisk/fsck.hpp"
 #include "fscore/embedded/ondisk/journal.hpp"
 #include "fscore/embedded/ondisk/layout.hpp"
-#include "tests/pool_image.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/pool_image.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <csignal>
 #include <cstring>

@@ -13,8 +13,8 @@
 #include "policy/engine.hpp"
 #include "policy/sqlite.hpp"
 #include "policy/store.hpp"
-#include "tests/bytes.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/bytes.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>

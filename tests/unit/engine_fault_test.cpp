@@ -12,7 +12,7 @@
 #include "policy/engine.hpp"
 #include "policy/sqlite.hpp"
 #include "policy/store.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <random>

@@ -6,9 +6,9 @@
 #include "fscore/embedded/session.hpp"
 #include "policy/engine.hpp"
 #include "policy/store.hpp"
-#include "tests/bytes.hpp"
-#include "tests/error_code.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/bytes.hpp"
+#include "tests/support/error_code.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <algorithm>
 #include <gtest/gtest.h>

@@ -9,8 +9,8 @@
 #include "fscore/embedded/ondisk/fsck.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
 #include "fscore/embedded/session.hpp"
-#include "tests/temp_dir.hpp"
-#include "tests/workload.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/workload.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>

@@ -7,9 +7,9 @@
 #include "fscore/embedded/ondisk/fsck.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
 #include "fscore/embedded/session.hpp"
-#include "tests/bytes.hpp"
-#include "tests/error_code.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/bytes.hpp"
+#include "tests/support/error_code.hpp"
+#include "tests/support/pool_test.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -63,20 +63,10 @@ class PoolFile
 	Superblock sb_;
 };
 
-class SafetyTest : public ::testing::Test
+class SafetyTest : public test::PoolTest
 {
       protected:
-	void SetUp() override
-	{
-		fscore::mkfs(pool_, 64ull << 20);
-		vol_ = EmbeddedVolume::mount(pool_, {});
-	}
 	void TearDown() override { fault::disarm(); }
-	FsckReport unmounted_fsck()
-	{
-		vol_.reset();
-		return fsck(pool_);
-	}
 	// Mount must refuse the pool as damaged, and fsck must say why.
 	void expect_refused_as_corrupted(const std::string &what)
 	{
@@ -98,9 +88,6 @@ class SafetyTest : public ::testing::Test
 		}
 	}
 
-	test::TempDir dir_;
-	std::filesystem::path pool_ = dir_ / "pool0.pool";
-	std::unique_ptr<EmbeddedVolume> vol_;
 };
 
 // Item 1: a transaction that fails while it stages (here: the journal full at the k-th

@@ -5,8 +5,8 @@
 #include "fscore/embedded/ondisk/fsck.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
 #include "fscore/embedded/session.hpp"
-#include "tests/bytes.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/bytes.hpp"
+#include "tests/support/pool_test.hpp"
 
 #include <cstring>
 #include <fstream>
@@ -22,33 +22,16 @@ namespace
 
 using test::filled;
 
-class FscoreTest : public ::testing::Test
+class FscoreTest : public test::PoolTest
 {
       protected:
-	void SetUp() override { mount_fresh(DaxMode::inode); }
 	void mount_fresh(DaxMode mode)
 	{
-		vol_.reset();
-		std::filesystem::remove(pool_);
-		fscore::mkfs(pool_, 64ull << 20);
+		make_pool();
 		remount(mode);
 	}
-	void remount(DaxMode mode = DaxMode::inode)
-	{
-		vol_.reset();
-		vol_ = EmbeddedVolume::mount(pool_, {"pool0", mode});
-	}
+	void remount(DaxMode mode = DaxMode::inode) { mount({"pool0", mode}); }
 	FileInfo st(const std::string &p) { return vol_->stat(p); }
-	// fsck refuses a mounted pool (busy): unmount first, as an administrator must.
-	FsckReport unmounted_fsck()
-	{
-		vol_.reset();
-		return fsck(pool_);
-	}
-
-	test::TempDir dir_;
-	std::filesystem::path pool_ = dir_ / "pool0.pool";
-	std::unique_ptr<EmbeddedVolume> vol_;
 };
 
 TEST_F(FscoreTest, FreshPoolHasRootAndReportsGeometry)

@@ -5,8 +5,8 @@
 #include "fscore/embedded/ondisk/fsck.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
 #include "fscore/embedded/session.hpp"
-#include "tests/bytes.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/bytes.hpp"
+#include "tests/support/pool_test.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -27,15 +27,15 @@ namespace
 
 using test::filled;
 
-class LeaseTest : public ::testing::Test
+class LeaseTest : public test::PoolTest
 {
       protected:
+	void SetUp() override { make_pool(); }
 	void mount(std::chrono::milliseconds timeout)
 	{
-		fscore::mkfs(pool_, 64ull << 20);
 		EmbeddedVolume::Options o;
 		o.lease_break_timeout = timeout;
-		vol_ = EmbeddedVolume::mount(pool_, o);
+		PoolTest::mount(o);
 		vol_->set_dax_flag("/", true);
 		sub_ = vol_->subscribe([this](const VolumeEvent &e) {
 			std::lock_guard lock(events_mutex_);
@@ -89,9 +89,6 @@ class LeaseTest : public ::testing::Test
 		return outcomes_;
 	}
 
-	test::TempDir dir_;
-	std::filesystem::path pool_ = dir_ / "pool";
-	std::unique_ptr<EmbeddedVolume> vol_;
 	Subscription sub_;
 	std::mutex events_mutex_;
 	std::vector<std::string> outcomes_;

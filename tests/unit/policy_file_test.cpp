@@ -1,6 +1,7 @@
 // Policy files as `daxpolicy check` and `apply` read them, and the rule checks behind them.
 #include "policy/policy_file.hpp"
 #include "policy/rule.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -290,20 +291,6 @@ TEST(PolicyError, FormatsLikeACompiler)
 class PolicyPath : public testing::Test
 {
       protected:
-	void SetUp() override
-	{
-		std::string pattern =
-		    (fs::temp_directory_path() / "daxpolicy-test.XXXXXX").string();
-		ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-		dir_ = pattern;
-	}
-
-	void TearDown() override
-	{
-		std::error_code ec;
-		fs::remove_all(dir_, ec);
-	}
-
 	fs::path write(const fs::path &name, std::string_view text)
 	{
 		fs::path file = dir_ / name;
@@ -319,7 +306,8 @@ class PolicyPath : public testing::Test
 		       "\"\ndax = \"on\"\n";
 	}
 
-	fs::path dir_;
+	test::TempDir temp_;
+	const fs::path dir_ = temp_.path();
 };
 
 TEST_F(PolicyPath, FileRulesComeFromThatFile)

@@ -2,7 +2,7 @@
 // timeout, shortened here (daxpolicyd's is a minute).
 #include "daemon/config.hpp"
 #include "daemon/daemon.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>

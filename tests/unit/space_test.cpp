@@ -6,9 +6,9 @@
 #include "fscore/embedded/ondisk/fsck.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
 #include "fscore/embedded/session.hpp"
-#include "tests/bytes.hpp"
-#include "tests/file_model.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/bytes.hpp"
+#include "tests/support/file_model.hpp"
+#include "tests/support/pool_test.hpp"
 
 #include <gtest/gtest.h>
 #include <random>
@@ -23,13 +23,12 @@ constexpr uint64_t kMaxSize = 1 << 20;
 
 using test::filled;
 
-class SpaceTest : public ::testing::Test
+class SpaceTest : public test::PoolTest
 {
       protected:
 	void SetUp() override
 	{
-		fscore::mkfs(pool_, 64ull << 20);
-		vol_ = EmbeddedVolume::mount(pool_, {});
+		PoolTest::SetUp();
 		s_ = vol_->open_session({});
 		fd_ = s_->open("/f", true);
 	}
@@ -51,9 +50,6 @@ class SpaceTest : public ::testing::Test
 		}
 	}
 
-	test::TempDir dir_;
-	std::filesystem::path pool_ = dir_ / "pool";
-	std::unique_ptr<EmbeddedVolume> vol_;
 	std::unique_ptr<Session> s_;
 	int fd_ = -1;
 	test::FileModel model_;

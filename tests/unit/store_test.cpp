@@ -3,8 +3,8 @@
 #include "common/error.hpp"
 #include "policy/store.hpp"
 #include "common/clock.hpp"
-#include "tests/error_code.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/error_code.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <memory>

@@ -9,9 +9,9 @@
 #include "fscore/embedded/ondisk/fsck.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
 #include "fscore/embedded/session.hpp"
-#include "tests/bytes.hpp"
-#include "tests/file_model.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/bytes.hpp"
+#include "tests/support/file_model.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <atomic>
 #include <gtest/gtest.h>

@@ -1,7 +1,6 @@
 // The wire format both ends agree on.
-#include "daemon/views.hpp"
-#include "wire/varlink.hpp"
 #include "common/error.hpp"
+#include "wire/varlink.hpp"
 
 #include <gtest/gtest.h>
 
@@ -54,16 +53,4 @@ TEST(Wire, DeepMessagesAreRefusedWhileParsed)
 	}
 	EXPECT_THROW(wire::parse_message("{\"method\":"), Error);
 }
-
-TEST(Wire, FileNames)
-{
-	using daemon::split_file_name;
-	EXPECT_EQ(split_file_name("pool0:/db/wal"),
-	          std::make_pair(std::string("pool0"), std::string("/db/wal")));
-	EXPECT_EQ(split_file_name("pool0:/db//wal/").second, "/db/wal");
-	EXPECT_EQ(split_file_name("pool0:/").second, "/");
-	for (const char *bad : {"pool0", "pool0:", ":/x", "pool0:x", "/abs/path", "pool0:/a/../b"})
-		EXPECT_THROW(split_file_name(bad), Error) << bad;
-}
-
 } // namespace
