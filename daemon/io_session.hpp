@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/error.hpp"
+#include "daemon/io_commands.hpp"
 #include "fscore/session.hpp"
 
 #include <condition_variable>
@@ -49,20 +50,12 @@ class IoSession
 	// Queues one command; `done` is called on the session's thread. `create` is the CLI's
 	// -f: a missing file is made when it is first opened.
 	void submit(std::vector<std::string> argv, bool create, Done done);
-	const std::string &volume_name() const { return volume_name_; }
+	const std::string &volume_name() const { return target_.volume_name; }
 
       private:
-	IoResult run(const std::vector<std::string> &argv, bool create);
-	int file(bool create);
-	std::optional<fscore::FileInfo> file_info();
 	void work();
 
-	fscore::Volume &volume_;
-	std::string volume_name_;
-	std::string path_;
-	std::unique_ptr<fscore::Session> session_;
-	std::optional<int> fd_;
-	std::vector<int> maps_; // the last is the current mapping
+	IoTarget target_; // used on the session's thread only
 
 	std::mutex mutex_; // protects jobs_ and stopping_
 	std::condition_variable wake_;
