@@ -25,7 +25,7 @@ using nlohmann::json;
 namespace param = wire::param;
 namespace reply = wire::reply;
 // A handler returns the reply, or nothing when the reply comes later (Connection::defer_reply).
-using Handler = std::function<std::optional<json>(Daemon &, Connection &, const Params &)>;
+using Handler = std::optional<json> (*)(Daemon &, Connection &, const Params &);
 
 json status(Daemon &d, Connection &, const Params &)
 {
@@ -376,25 +376,58 @@ json remove_rule(Daemon &d, Connection &, const Params &p)
 }
 
 // The handler of each method of wire::kMethods, in the same order.
-const std::array<Handler, wire::kMethods.size()> kHandlers = {
-    status,
-    list_volumes,
-    list,
-    [](Daemon &d, Connection &, const Params &p) { return set_flag(d, p, true); },
-    [](Daemon &d, Connection &, const Params &p) { return set_flag(d, p, false); },
-    add_rule,
-    remove_rule,
-    list_rules,
-    apply,
-    reconcile,
-    list_pending,
-    cancel_pending,
-    list_events,
-    monitor,
-    list_leases,
-    io,
-    metrics,
+// A method whose reply is always one object.
+template <json (*Reply)(Daemon &, Connection &, const Params &)>
+std::optional<json> replies(Daemon &d, Connection &c, const Params &p)
+{
+	return Reply(d, c, p);
+}
+
+json set_dax(Daemon &d, Connection &, const Params &p)
+{
+	return set_flag(d, p, true);
+}
+
+json clear_dax(Daemon &d, Connection &, const Params &p)
+{
+	return set_flag(d, p, false);
+}
+
+struct MethodHandler {
+	wire::Method method;
+	Handler handle;
 };
+
+// One row per method of wire::kMethods, in its order (checked below, at compile time).
+constexpr std::array<MethodHandler, wire::kMethods.size()> kHandlers{{
+    {wire::Method::status, replies<status>},
+    {wire::Method::list_volumes, replies<list_volumes>},
+    {wire::Method::list, replies<list>},
+    {wire::Method::set_dax, replies<set_dax>},
+    {wire::Method::clear_dax, replies<clear_dax>},
+    {wire::Method::add_rule, replies<add_rule>},
+    {wire::Method::remove_rule, replies<remove_rule>},
+    {wire::Method::list_rules, replies<list_rules>},
+    {wire::Method::apply, apply}, // replies when the policy files are read, off the loop
+    {wire::Method::reconcile, replies<reconcile>},
+    {wire::Method::list_pending, replies<list_pending>},
+    {wire::Method::cancel_pending, replies<cancel_pending>},
+    {wire::Method::list_events, replies<list_events>},
+    {wire::Method::monitor, monitor},
+    {wire::Method::list_leases, replies<list_leases>},
+    {wire::Method::io, io},
+    {wire::Method::metrics, replies<metrics>},
+}};
+
+constexpr bool handlers_in_method_order()
+{
+	for (size_t i = 0; i < kHandlers.size(); i++)
+		if (kHandlers[i].method != wire::kMethods[i].method || !kHandlers[i].handle)
+			return false;
+	return true;
+}
+static_assert(handlers_in_method_order(), "kHandlers has one handler per wire::kMethods row, "
+                                          "in its order");
 
 } // namespace
 
@@ -419,7 +452,7 @@ std::optional<json> call_method(Daemon &d, Connection &c, const std::string &met
 		            std::string(spec->name) + ": only root and members of group '" +
 		                d.config().admin_group + "' may change things");
 	d.metrics().requests[spec->name]++;
-	return kHandlers[static_cast<size_t>(spec->method)](d, c, p);
+	return kHandlers[static_cast<size_t>(spec->method)].handle(d, c, p);
 }
 
 } // namespace daxpolicy::daemon
