@@ -84,6 +84,7 @@ void EmbeddedVolume::store_data(const ExtentMap &map, uint64_t off, std::span<co
 void EmbeddedVolume::write_blocks(Transaction &txn, ExtentMap &map, DiskInode &di, uint64_t off,
                                   std::span<const std::byte> data, bool reserved)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	uint64_t end = range_end("write", off, data.size());
 	uint64_t first = off / kBlockSize, last = (end + kBlockSize - 1) / kBlockSize;
 	// Past the old end-of-file the last block may hold bytes of the file as it once was
@@ -101,6 +102,7 @@ void EmbeddedVolume::allocate_range(Transaction &txn, ExtentMap &map, uint64_t f
                                     uint64_t count, uint64_t keep_from, uint64_t keep_to,
                                     bool reserved)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	// Allocate every hole first: if that fails, nothing has been written.
 	for (uint64_t lblk = first; lblk < first + count;) {
 		auto [pblk, blocks] = map.run_of(lblk); // run by run: a huge range is no slower
@@ -170,6 +172,7 @@ uint64_t EmbeddedVolume::size_of(uint64_t ino, const InCore &ic) const
 
 uint64_t EmbeddedVolume::file_size(uint64_t ino) const
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	auto it = in_core_.find(ino);
 	return it != in_core_.end() ? size_of(ino, it->second) : inode(ino).size;
 }
@@ -200,6 +203,7 @@ size_t EmbeddedVolume::read_file(uint64_t ino, InCore &ic, uint64_t off, std::sp
 void EmbeddedVolume::write_file(EmbeddedSession *writer, uint64_t ino, InCore &ic, uint64_t off,
                                 std::span<const std::byte> data)
 {
+	DAXPOLICY_ASSERT_EXCLUSIVE(ic.ilock);
 	if (data.empty())
 		return;
 	uint64_t end = range_end("write", off, data.size());
@@ -270,6 +274,7 @@ void EmbeddedVolume::write_file(EmbeddedSession *writer, uint64_t ino, InCore &i
 void EmbeddedVolume::reserve_cached(uint64_t ino, InCore &ic, std::optional<ExtentMap> &map,
                                     const std::vector<uint64_t> &pages)
 {
+	DAXPOLICY_ASSERT_EXCLUSIVE(ic.ilock);
 	// The pages about to be dirtied that no block backs yet will need one at write-back:
 	// reserve them now, or refuse the write with nothing changed.
 	if (!map)
@@ -289,6 +294,7 @@ void EmbeddedVolume::reserve_cached(uint64_t ino, InCore &ic, std::optional<Exte
 
 void EmbeddedVolume::trim_cache(InCore &ic)
 {
+	DAXPOLICY_ASSERT_EXCLUSIVE(ic.ilock);
 	// Clean pages can be read again from the pool; dirty ones stay until written back.
 	if (ic.cache.pages() > kCachedPagesMax || cache_totals_.pages > kVolumeCachedPagesMax)
 		ic.cache.drop_clean();
@@ -296,6 +302,7 @@ void EmbeddedVolume::trim_cache(InCore &ic)
 
 void EmbeddedVolume::writeback(uint64_t ino)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	InCore &ic = in_core_.at(ino);
 	PageCache &cache = ic.cache;
 	if (!cache.dirty())
@@ -361,13 +368,18 @@ void EmbeddedVolume::writeback(uint64_t ino)
 
 void EmbeddedVolume::sync_file(uint64_t ino, InCore &ic)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	writeback(ino);
-	if (std::exchange(ic.mtime_unflushed, false))
+	// Cleared once durable: a failed flush leaves it owed, for the next fsync or last user.
+	if (ic.mtime_unflushed) {
 		pool_->persist(&inode(ino).mtime_ns, sizeof(uint64_t));
+		ic.mtime_unflushed = false;
+	}
 }
 
 EmbeddedVolume::InCore &EmbeddedVolume::get_in_core(uint64_t ino)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	auto [it, fresh] = in_core_.try_emplace(ino);
 	if (fresh) {
 		it->second.effective_dax = effective_for(inode(ino));
@@ -378,6 +390,7 @@ EmbeddedVolume::InCore &EmbeddedVolume::get_in_core(uint64_t ino)
 
 void EmbeddedVolume::put_in_core(uint64_t ino, bool was_map)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	InCore &ic = in_core_.at(ino);
 	(was_map ? ic.maps : ic.opens)--;
 	const DiskInode &di = inode(ino);
@@ -393,6 +406,7 @@ void EmbeddedVolume::put_in_core(uint64_t ino, bool was_map)
 
 void EmbeddedVolume::release_if_unused(uint64_t ino)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	InCore &ic = in_core_.at(ino);
 	if (ic.opens + ic.maps + ic.refs > 0)
 		return;

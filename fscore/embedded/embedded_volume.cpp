@@ -82,6 +82,8 @@ DiskInode &EmbeddedVolume::inode(uint64_t ino) const
 
 void EmbeddedVolume::load()
 {
+	// Nobody else can see the volume yet; the lock is for the rules of what it guards.
+	std::lock_guard lock(mutex_);
 	// The pool passed verify_pool: every entry, extent and chain here is sound.
 	for (uint64_t ino = sb_->inode_count - 1; ino >= 1; ino--) {
 		const DiskInode &di = inode(ino);
@@ -149,6 +151,7 @@ bool EmbeddedVolume::effective_for(const DiskInode &di) const
 
 FileInfo EmbeddedVolume::info_of(uint64_t ino, std::string path) const
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	const DiskInode &di = inode(ino);
 	FileInfo fi;
 	fi.path = std::move(path);
@@ -228,6 +231,7 @@ void EmbeddedVolume::walk(const std::string &path,
 
 bool EmbeddedVolume::change_dax_flag(uint64_t ino, bool on)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	DiskInode di = inode(ino);
 	uint32_t flags = on ? di.flags | kInodeFlagDax : di.flags & ~kInodeFlagDax;
 	if (flags == di.flags)

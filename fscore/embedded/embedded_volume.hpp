@@ -17,6 +17,7 @@
 // lease break waits with all four let go (LayoutLocks).
 #pragma once
 
+#include "common/owned_mutex.hpp"
 #include "fscore/embedded/lease.hpp"
 #include "fscore/embedded/ondisk/allocator.hpp"
 #include "fscore/embedded/ondisk/extent_map.hpp"
@@ -71,7 +72,7 @@ class EventFlush
 class LayoutLocks
 {
       public:
-	LayoutLocks(RwLock &io, RwLock &invalidate, RwLock &ilock, std::mutex &volume)
+	LayoutLocks(RwLock &io, RwLock &invalidate, RwLock &ilock, OwnedMutex &volume)
 	    : io_(io), invalidate_(invalidate), ilock_(ilock), volume_(volume)
 	{
 		lock();
@@ -105,7 +106,7 @@ class LayoutLocks
 	RwLock &io_;
 	RwLock &invalidate_;
 	RwLock &ilock_;
-	std::mutex &volume_;
+	OwnedMutex &volume_;
 	bool held_ = false;
 };
 
@@ -125,6 +126,10 @@ class EmbeddedVolume final : public Volume
 		// file. Tests make them small to cover the steps.
 		size_t free_step_extents = 256;
 		uint64_t free_step_blocks = uint64_t{1} << 20;
+		// Testing: called, with the volume lock held, each time an operation starts to
+		// wait for another's break of a file's layout to end, so that a test sees the
+		// wait rather than guessing it from a sleep.
+		std::function<void(std::string_view waiting)> waits_for_break = {};
 	};
 
 	// Maps the pool, checks the superblock, replays the journal, frees orphans.
@@ -152,6 +157,11 @@ class EmbeddedVolume final : public Volume
 	// Whether mount found the pool unclean (crash) and replayed its journal.
 	bool was_unclean() const { return was_unclean_; }
 	bool replayed_journal() const { return replayed_journal_; }
+
+	// What of the in-core state disagrees with the pool or with itself (invariants.cpp):
+	// directory mirrors, the free inode list, use counts against leases, quarantine
+	// against revoked leases. Empty when all is well. For tests, between operations.
+	std::vector<std::string> check_invariants() const;
 
       private:
 	friend class EmbeddedSession;
@@ -321,10 +331,18 @@ class EmbeddedVolume final : public Volume
 	void drop_lease(uint64_t id);
 	void queue_lease_event(const Lease &lease, LayoutOp op, int64_t waited_ms,
 	                       const char *outcome);
+	// Before `waiting` (mmap, pin, or a layout op) waits for a break of `ino`'s layout to
+	// end. With mutex_ held.
+	void note_wait_for_break(uint64_t ino, std::string_view waiting);
 	// Frees extents now, or, while a revoked lease on the file may still reach them,
 	// once no such lease is left.
 	void release_or_quarantine(Transaction &txn, uint64_t ino, const std::vector<Extent> &runs);
 	void flush_events();
+
+	// The parts of check_invariants (invariants.cpp), with mutex_ held.
+	void check_directory_mirrors(std::vector<std::string> &problems) const;
+	void check_free_inodes(std::vector<std::string> &problems) const;
+	void check_uses(std::vector<std::string> &problems) const;
 
 	// Use counting: the effective state is decided at first use and re-decided after last.
 	InCore &get_in_core(uint64_t ino);
@@ -345,7 +363,7 @@ class EmbeddedVolume final : public Volume
 	bool replayed_journal_ = false;
 
 	// The volume lock: see the top of this file.
-	mutable std::mutex mutex_;
+	mutable OwnedMutex mutex_;
 	std::unordered_map<uint64_t, Directory> dirs_;
 	std::unordered_map<uint64_t, Parent> parents_;
 	std::vector<uint64_t> free_inos_;

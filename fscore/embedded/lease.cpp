@@ -31,6 +31,7 @@ void EmbeddedVolume::flush_events()
 uint64_t EmbeddedVolume::add_lease(EmbeddedSession &session, uint64_t ino, uint64_t off,
                                    uint64_t len, LeaseKind kind)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	Lease l;
 	l.id = next_lease_id_++;
 	l.ino = ino;
@@ -47,6 +48,7 @@ uint64_t EmbeddedVolume::add_lease(EmbeddedSession &session, uint64_t ino, uint6
 
 void EmbeddedVolume::drop_lease(uint64_t id)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	auto it = leases_.find(id);
 	if (it == leases_.end())
 		return;
@@ -68,6 +70,7 @@ void EmbeddedVolume::drop_lease(uint64_t id)
 void EmbeddedVolume::release_or_quarantine(Transaction &txn, uint64_t ino,
                                            const std::vector<Extent> &runs)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	bool revoked = false;
 	for (const auto &[id, l] : leases_)
 		revoked = revoked || (l.ino == ino && l.state == LeaseState::revoked);
@@ -81,9 +84,17 @@ void EmbeddedVolume::release_or_quarantine(Transaction &txn, uint64_t ino,
 	txn.on_abort([this, ino, before] { quarantine_[ino].resize(before); });
 }
 
+void EmbeddedVolume::note_wait_for_break(uint64_t ino, std::string_view waiting)
+{
+	DAXPOLICY_ASSERT_HELD(mutex_);
+	if (options_.waits_for_break && layout_breaking_.count(ino))
+		options_.waits_for_break(waiting);
+}
+
 void EmbeddedVolume::queue_lease_event(const Lease &l, LayoutOp op, int64_t waited_ms,
                                        const char *outcome)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	const DiskInode &di = inode(l.ino);
 	VolumeEvent e{VolumeEvent::Kind::lease_break,
 	              l.ino,
@@ -140,6 +151,7 @@ void EmbeddedVolume::break_layout(LayoutLocks &locks, EmbeddedSession *breaker, 
 	// locks, so another operation can get here meanwhile; it must not pass over the leases
 	// the first one is waiting on (they are `breaking`, not `active`) and take their
 	// blocks from under them.
+	note_wait_for_break(ino, layout_op_name(op));
 	leases_changed_.wait(locks, [&] { return !layout_breaking_.count(ino) || cancelled(); });
 	if (cancelled())
 		throw cancel_error();

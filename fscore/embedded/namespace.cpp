@@ -45,6 +45,7 @@ std::vector<std::string> components(const std::string &path)
 
 uint64_t EmbeddedVolume::resolve(const std::string &path) const
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	uint64_t ino = kRootIno;
 	for (const auto &part : components(path)) {
 		auto dir = dirs_.find(ino);
@@ -60,6 +61,7 @@ uint64_t EmbeddedVolume::resolve(const std::string &path) const
 
 std::pair<uint64_t, std::string> EmbeddedVolume::resolve_parent(const std::string &path) const
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	auto parts = components(path);
 	if (parts.empty())
 		throw Error(Errc::invalid_argument, "the root directory cannot be named here");
@@ -75,6 +77,7 @@ std::pair<uint64_t, std::string> EmbeddedVolume::resolve_parent(const std::strin
 
 std::string EmbeddedVolume::path_of_locked(uint64_t ino) const
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	std::string path;
 	while (ino != kRootIno) {
 		const Parent &p = parents_.at(ino);
@@ -86,6 +89,7 @@ std::string EmbeddedVolume::path_of_locked(uint64_t ino) const
 
 Dirent *EmbeddedVolume::dirent_slot(const ExtentMap &dir, uint64_t slot) const
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	auto pblk = dir.pblk_of(slot / kDirentsPerBlock);
 	if (!pblk)
 		throw Error(Errc::internal,
@@ -96,17 +100,20 @@ Dirent *EmbeddedVolume::dirent_slot(const ExtentMap &dir, uint64_t slot) const
 
 void EmbeddedVolume::stage_inode(Transaction &txn, uint64_t ino, const DiskInode &di)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	txn.stage(&inode(ino), di);
 }
 
 void EmbeddedVolume::add_dirent(Transaction &txn, uint64_t dir, const std::string &name,
                                 uint64_t ino)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	Directory &d = dirs_.at(dir);
 	DiskInode dir_inode = inode(dir);
 	ExtentMap map(*pool_, dir_inode);
 	uint64_t slot;
-	if (d.free_slots.empty()) {
+	bool grow = d.free_slots.empty();
+	if (grow) {
 		// Grow the directory by one zeroed block, in this transaction: the zeroes are
 		// durable before the commit that makes the block part of the directory.
 		std::vector<std::byte> zero(kBlockSize);
@@ -124,13 +131,16 @@ void EmbeddedVolume::add_dirent(Transaction &txn, uint64_t dir, const std::strin
 		});
 	} else {
 		slot = d.free_slots.back();
-		d.free_slots.pop_back();
 	}
 	Dirent de{};
 	de.ino = ino;
 	de.name_len = static_cast<uint16_t>(name.size());
 	std::memcpy(de.name, name.data(), name.size());
+	// Staged before the mirror changes: a stage that fails (the journal full) leaves the
+	// slot free, and the mirror as the pool has it.
 	txn.stage(dirent_slot(map, slot), de);
+	if (!grow)
+		d.free_slots.pop_back();
 	d.entries.emplace(name, DirEntry{ino, slot});
 	parents_[ino] = Parent{dir, name};
 	txn.on_abort([this, dir, name, ino, slot] {
@@ -143,6 +153,7 @@ void EmbeddedVolume::add_dirent(Transaction &txn, uint64_t dir, const std::strin
 
 void EmbeddedVolume::remove_dirent(Transaction &txn, uint64_t dir, const std::string &name)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	Directory &d = dirs_.at(dir);
 	DirEntry entry = d.entries.at(name);
 	Dirent empty{};
@@ -161,6 +172,7 @@ void EmbeddedVolume::remove_dirent(Transaction &txn, uint64_t dir, const std::st
 
 uint64_t EmbeddedVolume::make_node(const std::string &path, InodeType type)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	auto [dir, name] = resolve_parent(path);
 	if (dirs_.at(dir).entries.count(name))
 		throw Error(Errc::exists, path + ": file exists");
@@ -204,6 +216,7 @@ FileInfo EmbeddedVolume::mkdir(const std::string &path)
 
 void EmbeddedVolume::free_orphan(uint64_t ino)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	free_blocks(ino, 0, kMaxFileBlocks);
 	Transaction txn(journal_);
 	DiskInode di = inode(ino);
@@ -220,6 +233,7 @@ void EmbeddedVolume::free_orphan(uint64_t ino)
 
 VolumeEvent EmbeddedVolume::unlink_locked(Transaction &txn, uint64_t dir, const std::string &name)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	uint64_t ino = dirs_.at(dir).entries.at(name).ino;
 	auto sub = dirs_.find(ino);
 	if (sub != dirs_.end() && !sub->second.entries.empty())
@@ -237,6 +251,7 @@ VolumeEvent EmbeddedVolume::unlink_locked(Transaction &txn, uint64_t dir, const 
 
 void EmbeddedVolume::free_if_unused(uint64_t ino)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	if (!in_core_.count(ino))
 		free_orphan(ino);
 }

@@ -8,8 +8,12 @@
 // and std::shared_lock work with it.
 #pragma once
 
+#include "common/checks.hpp"
+
+#include <atomic>
 #include <pthread.h>
 #include <system_error>
+#include <thread>
 
 namespace daxpolicy::fscore
 {
@@ -31,12 +35,31 @@ class RwLock
 	RwLock(const RwLock &) = delete;
 	RwLock &operator=(const RwLock &) = delete;
 
-	void lock() { check(pthread_rwlock_wrlock(&lock_)); }
-	bool try_lock() { return pthread_rwlock_trywrlock(&lock_) == 0; }
-	void unlock() { pthread_rwlock_unlock(&lock_); }
+	void lock()
+	{
+		check(pthread_rwlock_wrlock(&lock_));
+		writer_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+	}
+	bool try_lock()
+	{
+		if (pthread_rwlock_trywrlock(&lock_) != 0)
+			return false;
+		writer_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+		return true;
+	}
+	void unlock()
+	{
+		writer_.store(std::thread::id(), std::memory_order_relaxed);
+		pthread_rwlock_unlock(&lock_);
+	}
 	void lock_shared() { check(pthread_rwlock_rdlock(&lock_)); }
 	bool try_lock_shared() { return pthread_rwlock_tryrdlock(&lock_) == 0; }
 	void unlock_shared() { pthread_rwlock_unlock(&lock_); }
+	// Whether this thread holds it exclusive. (Who holds it shared is not tracked.)
+	bool written_by_me() const
+	{
+		return writer_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+	}
 
       private:
 	// Fails only on misuse (EDEADLK: this thread holds it already).
@@ -47,6 +70,10 @@ class RwLock
 	}
 
 	pthread_rwlock_t lock_;
+	std::atomic<std::thread::id> writer_{};
 };
+
+#define DAXPOLICY_ASSERT_EXCLUSIVE(l)                                                              \
+	DAXPOLICY_CHECK((l).written_by_me(), #l " held exclusive by this thread")
 
 } // namespace daxpolicy::fscore

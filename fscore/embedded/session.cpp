@@ -39,6 +39,7 @@ EmbeddedSession::~EmbeddedSession()
 
 const EmbeddedSession::OpenFile &EmbeddedSession::file(int fd) const
 {
+	DAXPOLICY_ASSERT_HELD(vol_.mutex_);
 	auto it = files_.find(fd);
 	if (it == files_.end())
 		throw Error(Errc::invalid_argument, "no open file " + std::to_string(fd));
@@ -47,6 +48,7 @@ const EmbeddedSession::OpenFile &EmbeddedSession::file(int fd) const
 
 EmbeddedSession::Mapping &EmbeddedSession::mapping(int map)
 {
+	DAXPOLICY_ASSERT_HELD(vol_.mutex_);
 	auto it = maps_.find(map);
 	if (it == maps_.end())
 		throw Error(Errc::invalid_argument, "no mapping " + std::to_string(map));
@@ -55,6 +57,7 @@ EmbeddedSession::Mapping &EmbeddedSession::mapping(int map)
 
 uint64_t EmbeddedSession::regular_file(int fd) const
 {
+	DAXPOLICY_ASSERT_HELD(vol_.mutex_);
 	const OpenFile &f = file(fd);
 	if (vol_.inode(f.ino).type != InodeType::regular)
 		throw Error(Errc::invalid_argument, f.path + ": is a directory");
@@ -202,7 +205,8 @@ void EmbeddedSession::set_dax_flag(int fd, bool on)
 }
 
 template <class AddLease>
-void EmbeddedSession::when_no_break(EmbeddedVolume::InodeRef &ref, AddLease add_lease)
+void EmbeddedSession::when_no_break(EmbeddedVolume::InodeRef &ref, std::string_view waiting,
+                                    AddLease add_lease)
 {
 	for (;;) {
 		// The invalidate lock keeps out a change of the extent map; a break of this
@@ -218,6 +222,7 @@ void EmbeddedSession::when_no_break(EmbeddedVolume::InodeRef &ref, AddLease add_
 			return;
 		}
 		invalidate.unlock();
+		vol_.note_wait_for_break(ref.ino(), waiting);
 		vol_.leases_changed_.wait(
 		    lock, [&] { return !vol_.layout_breaking_.count(ref.ino()) || cancelled_; });
 	}
@@ -232,7 +237,7 @@ int EmbeddedSession::mmap(int fd, uint64_t off, uint64_t len, bool writable)
 	if (off % kBlockSize)
 		throw Error(Errc::invalid_argument, "mmap: offset must be a multiple of 4096");
 	int id = 0;
-	when_no_break(ref, [&] {
+	when_no_break(ref, "mmap", [&] {
 		id = next_id_++;
 		ref->maps++;
 		uint64_t lease = vol_.add_lease(*this, ref.ino(), off, len, LeaseKind::mapping);
@@ -243,6 +248,7 @@ int EmbeddedSession::mmap(int fd, uint64_t off, uint64_t len, bool writable)
 
 void EmbeddedSession::revoke_mapping(uint64_t lease)
 {
+	DAXPOLICY_ASSERT_HELD(vol_.mutex_);
 	for (auto &[id, m] : maps_)
 		if (m.lease == lease)
 			m.revoked = true;
@@ -328,7 +334,7 @@ void EmbeddedSession::pin(int fd, uint64_t off, uint64_t len)
 		throw Error(Errc::invalid_argument, "pin: length must not be zero");
 	range_end("pin", off, len);
 	// A pin made while a break waits for mappings would not be seen by it.
-	when_no_break(ref, [&] {
+	when_no_break(ref, "pin", [&] {
 		pins_.push_back(vol_.add_lease(*this, ref.ino(), off, len, LeaseKind::pin));
 	});
 }

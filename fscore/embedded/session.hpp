@@ -59,7 +59,7 @@ class EmbeddedSession final : public Session
 		uint64_t lease = 0;
 		bool revoked = false;
 	};
-	// These three: with the volume's mutex held.
+	// These four: with the volume's mutex held.
 	const OpenFile &file(int fd) const;
 	Mapping &mapping(int map);
 	uint64_t regular_file(int fd) const; // the ino, or invalid-argument for a directory
@@ -74,7 +74,8 @@ class EmbeddedSession final : public Session
 	// Runs `add_lease` with the volume's mutex held, once no break of the file's layout
 	// is under way (new mappings and pins wait for a break, as faults do).
 	template <class AddLease>
-	void when_no_break(EmbeddedVolume::InodeRef &ref, AddLease add_lease);
+	void when_no_break(EmbeddedVolume::InodeRef &ref, std::string_view waiting,
+	                   AddLease add_lease);
 
 	EmbeddedVolume &vol_;
 	Holder holder_;

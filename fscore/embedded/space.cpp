@@ -27,6 +27,7 @@ void check_aligned(const char *op, uint64_t off, uint64_t len)
 
 void EmbeddedVolume::drop_cache(uint64_t ino)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	// The blocks under the cache are about to move or go: write back what is dirty, then
 	// forget it all, as truncate_pagecache_range does.
 	auto it = in_core_.find(ino);
@@ -39,6 +40,7 @@ void EmbeddedVolume::drop_cache(uint64_t ino)
 void EmbeddedVolume::commit_layout(Transaction &txn, uint64_t ino, DiskInode &di,
                                    const ExtentMap &map)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	if (map.last_lblk() > blocks_for(di.size))
 		di.flags |= kInodeFlagEofBlocks;
 	else
@@ -88,6 +90,7 @@ void check_fallocate(LayoutOp op, uint64_t off, uint64_t len, uint64_t size)
 
 bool EmbeddedVolume::free_blocks(uint64_t ino, uint64_t first, uint64_t last)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	// From the end of the range down, a bounded step at a time, each its own transaction,
 	// as xfs frees extents through deferred frees and ext4 truncates in restartable steps:
 	// a file of any size is freed however small the journal. Every step leaves a
@@ -126,6 +129,7 @@ bool EmbeddedVolume::free_blocks(uint64_t ino, uint64_t first, uint64_t last)
 
 void EmbeddedVolume::truncate_locked(uint64_t ino, uint64_t size)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	check_truncate(size);
 	drop_cache(ino);
 	DiskInode di = inode(ino);
@@ -146,6 +150,7 @@ void EmbeddedVolume::truncate_locked(uint64_t ino, uint64_t size)
 void EmbeddedVolume::fallocate_locked(uint64_t ino, LayoutOp op, uint64_t off, uint64_t len,
                                       bool keep_size)
 {
+	DAXPOLICY_ASSERT_HELD(mutex_);
 	// Checked again: a break may have let the file change since the caller checked.
 	check_fallocate(op, off, len, file_size(ino));
 	uint64_t end = off + len;

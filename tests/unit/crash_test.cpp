@@ -10,6 +10,7 @@
 #include "fscore/embedded/ondisk/fsck.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
 #include "fscore/embedded/session.hpp"
+#include "tests/support/invariants.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/workload.hpp"
 
@@ -197,6 +198,7 @@ TEST(CrashImages, EveryImageRecoversToAnAcknowledgedState)
 			State got;
 			{
 				auto vol = EmbeddedVolume::mount(image_path, {});
+				ASSERT_TRUE(test::invariants_hold(*vol));
 				got = read_state(*vol);
 			}
 			bool before = j > 0 && got == states[j - 1];

@@ -14,6 +14,7 @@
 #include "policy/sqlite.hpp"
 #include "policy/store.hpp"
 #include "tests/support/bytes.hpp"
+#include "tests/support/invariants.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -133,6 +134,7 @@ void check_after_kill(const Paths &p, uint64_t k)
 		// Before anything applies it again: the change is either made or still queued,
 		// and an event says it was made only if it was.
 		auto vol = EmbeddedVolume::mount(p.pool, {"pool0", DaxMode::inode});
+		EXPECT_TRUE(test::invariants_hold(*vol));
 		Store store(p.db);
 		bool flag = vol->stat(kFile).dax_flag;
 		EXPECT_TRUE(flag || !store.pending().empty()) << "the queued change was lost";

@@ -9,6 +9,7 @@
 #include "fscore/embedded/ondisk/fsck.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
 #include "fscore/embedded/session.hpp"
+#include "tests/support/invariants.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/workload.hpp"
 
@@ -60,6 +61,8 @@ class FaultInjection : public ::testing::TestWithParam<fault::Site>
 				} catch (const Error &) {
 					failures_++; // the clean error the caller gets
 				}
+				// What a failed transaction staged in core was undone with it.
+				EXPECT_TRUE(test::invariants_hold(*vol)) << "after operation " << op;
 				// Anything else escaping is a test failure by itself.
 			}
 			s.reset();

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -35,6 +36,11 @@ class LeaseTest : public test::PoolTest
 	{
 		EmbeddedVolume::Options o;
 		o.lease_break_timeout = timeout;
+		o.waits_for_break = [this](std::string_view waiting) {
+			std::lock_guard lock(events_mutex_);
+			waits_.emplace_back(waiting);
+			waited_.notify_all();
+		};
 		PoolTest::mount(o);
 		vol_->set_dax_flag("/", true);
 		sub_ = vol_->subscribe([this](const VolumeEvent &e) {
@@ -83,6 +89,14 @@ class LeaseTest : public test::PoolTest
 				out.insert(b);
 		return out;
 	}
+	// Waits (bounded) until `what` has started to wait for a break to end.
+	bool wait_until_waiting(const std::string &what)
+	{
+		std::unique_lock lock(events_mutex_);
+		return waited_.wait_for(lock, 60s, [&] {
+			return std::find(waits_.begin(), waits_.end(), what) != waits_.end();
+		});
+	}
 	std::vector<std::string> outcomes()
 	{
 		std::lock_guard lock(events_mutex_);
@@ -90,8 +104,10 @@ class LeaseTest : public test::PoolTest
 	}
 
 	Subscription sub_;
-	std::mutex events_mutex_;
+	std::mutex events_mutex_; // protects outcomes_ and waits_
+	std::condition_variable waited_;
 	std::vector<std::string> outcomes_;
+	std::vector<std::string> waits_; // what started to wait for a break, in order
 	std::unique_ptr<Session> holder_, breaker_;
 	int hfd_ = -1, bfd_ = -1;
 };
@@ -145,8 +161,7 @@ TEST_F(LeaseTest, PinMadeDuringABreakWaitsForIt)
 	auto dma = vol_->open_session({300, 0});
 	int dfd = dma->open("/f", false);
 	auto pin = std::async(std::launch::async, [&] { dma->pin(dfd, 0, 8192); });
-	// Time for a pin that did not wait to be made; it must still be waiting.
-	std::this_thread::sleep_for(100ms);
+	ASSERT_TRUE(wait_until_waiting("pin")) << "the pin did not wait for the break";
 	EXPECT_EQ(pin.wait_for(0s), std::future_status::timeout) << "pinned during the break";
 	holder_->munmap(map);
 	punch.get();
@@ -169,8 +184,7 @@ TEST_F(LeaseTest, SecondBreakWaitsForTheFirst)
 	int ofd = other->open("/f", false);
 	auto punch = std::async(std::launch::async,
 	                        [&] { other->fallocate(ofd, LayoutOp::punch_hole, 8192, 8192); });
-	// Time for a punch that did not wait to be done; it must still be waiting.
-	std::this_thread::sleep_for(100ms);
+	ASSERT_TRUE(wait_until_waiting("punch-hole")) << "the punch did not wait for the break";
 	EXPECT_EQ(punch.wait_for(0s), std::future_status::timeout) << "punched during the break";
 	holder_->munmap(map);
 	truncate.get();

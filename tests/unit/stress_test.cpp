@@ -9,6 +9,7 @@
 #include "fscore/embedded/ondisk/fsck.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
 #include "fscore/embedded/session.hpp"
+#include "tests/support/invariants.hpp"
 #include "tests/support/bytes.hpp"
 #include "tests/support/file_model.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -213,8 +214,12 @@ class Stress : public ::testing::Test
 	void toggler(int seed)
 	{
 		std::mt19937_64 rng(static_cast<uint64_t>(seed));
-		while (time_left() && !stop_.load()) {
+		for (unsigned n = 0; time_left() && !stop_.load(); n++) {
 			vol_->set_dax_flag(files_[rng() % kFiles].path, rng() % 2);
+			// Whenever the volume lock is free, the in-core state agrees with the pool.
+			if (n % 16 == 0) {
+				EXPECT_TRUE(test::invariants_hold(*vol_));
+			}
 			std::this_thread::sleep_for(std::chrono::microseconds(rng() % 2000));
 		}
 	}
@@ -253,6 +258,7 @@ TEST_F(Stress, ThreadsOnTheSameFilesMatchTheModel)
 	EXPECT_GT(dax, 0);
 	EXPECT_GT(cache, 0);
 	RecordProperty("revoked_holders", revoked_.load());
+	EXPECT_TRUE(test::invariants_hold(*vol_));
 
 	vol_.reset();
 	auto report = fsck(pool_);

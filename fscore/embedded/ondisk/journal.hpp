@@ -42,6 +42,9 @@ class Journal
 	// True when no transaction is committed-but-unapplied (what fsck expects after recovery).
 	bool empty() const;
 	size_t capacity() const { return capacity_; }
+	// A transaction failed to persist past its commit point: the pool in place lags what
+	// was committed (the next mount replays it), and every later transaction is refused.
+	bool shut_down() const { return shut_down_; }
 
       private:
 	friend class Transaction;
