@@ -67,12 +67,17 @@ fscore::VolumeInfo FakeVolume::info() const
 	return vi;
 }
 
-FakeVolume::File &FakeVolume::find(const std::string &path)
+const FakeVolume::File &FakeVolume::find(const std::string &path) const
 {
 	auto it = files_.find(path);
 	if (it == files_.end())
 		throw Error(Errc::not_found, name_ + ":" + path + ": no such file");
 	return it->second;
+}
+
+FakeVolume::File &FakeVolume::find(const std::string &path)
+{
+	return const_cast<File &>(std::as_const(*this).find(path));
 }
 
 FakeVolume::File &FakeVolume::make(const std::string &path, FileType type)
@@ -131,6 +136,7 @@ void FakeVolume::hook()
 void FakeVolume::set_flag(File &file, bool on)
 {
 	file.info.dax_flag = on;
+	++file.flag_changes;
 	++flag_changes_;
 	if (file.opens == 0 && file.info.mapped == 0)
 		file.info.dax_effective =
@@ -327,6 +333,12 @@ unsigned FakeVolume::flag_changes() const
 {
 	std::lock_guard lock(mutex_);
 	return flag_changes_;
+}
+
+unsigned FakeVolume::flag_changes(const std::string &path) const
+{
+	std::lock_guard lock(mutex_);
+	return find(path).flag_changes;
 }
 
 } // namespace daxpolicy::test

@@ -49,17 +49,20 @@ class FakeVolume final : public fscore::Volume
 	// Runs once, just before the next flag change reaches the files, outside the volume's
 	// lock: what another process may do between the engine's look at a file and its change.
 	std::function<void()> before_flag_change;
-	// How many flag changes landed.
+	// How many flag changes landed: on any file, or on the file now at `path`.
 	unsigned flag_changes() const;
+	unsigned flag_changes(const std::string &path) const;
 
       private:
 	struct File {
 		fscore::FileInfo info;
 		uint32_t opens = 0;
+		unsigned flag_changes = 0;
 	};
 	using Events = std::vector<fscore::VolumeEvent>;
 
-	File &find(const std::string &path);                        // not-found unless there
+	const File &find(const std::string &path) const; // not-found unless there
+	File &find(const std::string &path);
 	File &make(const std::string &path, fscore::FileType type); // exists, or no parent
 	std::map<std::string, File>::iterator by_identity(uint64_t ino, uint64_t generation);
 	void set_flag(File &file, bool on);

@@ -15,6 +15,7 @@
 #include "policy/store.hpp"
 #include "tests/support/bytes.hpp"
 #include "tests/support/invariants.hpp"
+#include "tests/support/rule_builder.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -83,12 +84,7 @@ void queue_a_change(const Paths &p)
 	int fd = s->open(kFile, true);
 	s->pwrite(fd, 0, test::filled(8192, 'w'));
 	s->mmap(fd, 0, 8192, true);
-	Rule r;
-	r.name = "db";
-	r.volume = "pool0";
-	r.subtree = "/db";
-	r.dax = true;
-	engine->add_rule(r);
+	engine->add_rule(test::make_rule("db", "/db", true));
 	engine.reset();
 	s.reset();
 	ASSERT_FALSE(vol->stat(kFile).dax_flag);

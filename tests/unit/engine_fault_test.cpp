@@ -5,15 +5,16 @@
 // (or, inside a notification, the event log), never a crash; no flag may flip under a live
 // mapping; and afterwards the database must be consistent, no queued row may outlive its
 // file or its change, no event may claim a change that was not made, the engine must decide
-// by the rules the store holds, and a restart must bring every file in line.
-#include "fscore/embedded/embedded_volume.hpp"
-#include "fscore/embedded/ondisk/mkfs.hpp"
-#include "fscore/embedded/session.hpp"
+// by the rules the store holds, and a restart must bring every file in line. The faults are
+// the store's, so the volume is the fake: what the engine asks of any volume is all it uses.
 #include "policy/engine.hpp"
 #include "policy/sqlite.hpp"
 #include "policy/store.hpp"
+#include "tests/support/fake_volume.hpp"
+#include "tests/support/rule_builder.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <random>
 
@@ -36,17 +37,16 @@ struct Op {
 	std::vector<Rule> managed;
 };
 
-Rule random_rule(std::mt19937_64 &rng, const std::string &name)
+// One draw after another, in this order, so that a seed makes the same rule on every run.
+test::RuleBuilder random_rule(std::mt19937_64 &rng, const std::string &name)
 {
-	Rule r;
-	r.name = name;
-	r.volume = "pool0";
-	r.subtree = kSubtrees[rng() % kSubtrees.size()];
-	r.dax = rng() % 2;
+	std::string subtree = kSubtrees[rng() % kSubtrees.size()];
+	bool dax = rng() % 2;
+	auto rule = test::make_rule(name, subtree, dax);
 	if (rng() % 2)
-		r.include = {"*.log"};
-	r.priority = static_cast<int>(rng() % 3);
-	return r;
+		rule.include({"*.log"});
+	rule.priority(static_cast<int>(rng() % 3));
+	return rule;
 }
 
 // The same operations for every run of one seed: none depends on how the last one went.
@@ -66,54 +66,14 @@ std::vector<Op> make_ops(uint64_t seed, size_t count)
 			                                                   ? rules++
 			                                                   : rng() % (rules + 1)));
 		if (op.kind == Op::apply)
-			for (int m = 0, n = static_cast<int>(rng() % 3); m < n; m++) {
-				Rule r = random_rule(rng, "managed-" + std::to_string(m));
-				r.source = "/etc/daxpolicy/policy.d/fault.toml";
-				op.managed.push_back(r);
-			}
+			for (int m = 0, n = static_cast<int>(rng() % 3); m < n; m++)
+				op.managed.push_back(
+				    random_rule(rng, "managed-" + std::to_string(m))
+				        .managed("/etc/daxpolicy/policy.d/fault.toml"));
 		ops.push_back(op);
 	}
 	return ops;
 }
-
-// The Volume the engine sees, counting the flag changes it makes of each file.
-class CountingVolume final : public Volume
-{
-      public:
-	explicit CountingVolume(Volume &vol) : vol_(vol) {}
-	std::map<uint64_t, size_t> changes; // by inode
-
-	VolumeInfo info() const override { return vol_.info(); }
-	FileInfo stat(const std::string &path) override { return vol_.stat(path); }
-	void walk(const std::string &path,
-	          const std::function<void(const FileInfo &)> &visit) override
-	{
-		vol_.walk(path, visit);
-	}
-	void set_dax_flag(const std::string &path, bool on) override
-	{
-		ADD_FAILURE() << "the engine set " << path << " by path";
-		vol_.set_dax_flag(path, on);
-	}
-	SetFlagResult set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on) override
-	{
-		auto r = vol_.set_dax_flag_if_unmapped(ino, generation, on);
-		if (r.status == SetFlagResult::Status::applied)
-			changes[ino]++;
-		return r;
-	}
-	std::optional<std::string> path_of(uint64_t ino, uint64_t generation) override
-	{
-		return vol_.path_of(ino, generation);
-	}
-	Subscription subscribe(VolumeListener listener) override
-	{
-		return vol_.subscribe(std::move(listener));
-	}
-
-      private:
-	Volume &vol_;
-};
 
 // Fails the n-th statement after it is armed (n = 0: none), and counts them all.
 struct StatementFault {
@@ -135,25 +95,23 @@ struct StatementFault {
 class FaultRun
 {
       public:
+	// Every file open by another process from the start, as a database holds its files.
 	FaultRun()
 	{
-		fscore::mkfs(pool_, kMinPoolSize);
-		vol_ = EmbeddedVolume::mount(pool_, {"pool0", DaxMode::inode});
-		counting_ = std::make_unique<CountingVolume>(*vol_);
 		store_ = std::make_unique<Store>(db_);
 		for (const char *d : {"/a", "/a/b", "/c"})
-			vol_->mkdir(d);
-		session_ = vol_->open_session({});
-		for (const auto &f : kFiles)
-			fds_.push_back(session_->open(f, true));
-		maps_.resize(kFiles.size());
+			vol_.mkdir(d);
+		for (const auto &f : kFiles) {
+			vol_.create(f);
+			vol_.open(f);
+		}
 		start_engine();
 	}
 
 	void start_engine()
 	{
 		engine_ = std::make_unique<Engine>(
-		    *store_, std::map<std::string, Volume *>{{"pool0", counting_.get()}});
+		    *store_, std::map<std::string, Volume *>{{"pool0", &vol_}});
 		engine_->start();
 	}
 
@@ -172,17 +130,14 @@ class FaultRun
 				engine_->request_flag("pool0", kFiles[op.file], false, op.on);
 				break;
 			case Op::map:
-				if (!maps_[op.file]) {
-					maps_[op.file] =
-					    session_->mmap(fds_[op.file], 0, 4096, true);
-					mapped_flag_[op.file] =
-					    vol_->stat(kFiles[op.file]).dax_flag;
+				if (!mapped_flag_.contains(op.file)) {
+					vol_.map(kFiles[op.file]);
+					mapped_flag_[op.file] = vol_.stat(kFiles[op.file]).dax_flag;
 				}
 				break;
 			case Op::unmap:
-				if (maps_[op.file]) {
-					session_->munmap(
-					    *std::exchange(maps_[op.file], std::nullopt));
+				if (mapped_flag_.contains(op.file)) {
+					vol_.unmap(kFiles[op.file]);
 					mapped_flag_.erase(op.file);
 				}
 				break;
@@ -200,11 +155,12 @@ class FaultRun
 		return false;
 	}
 
-	// No flag changes under a live mapping, whatever failed.
+	// No flag changes under a live mapping, whatever failed. (A change by path, which does
+	// not look at mappings, shows here when it meets a mapped file.)
 	void check_mapped_flags_held()
 	{
 		for (const auto &[i, flag] : mapped_flag_)
-			EXPECT_EQ(vol_->stat(kFiles[i]).dax_flag, flag)
+			EXPECT_EQ(vol_.stat(kFiles[i]).dax_flag, flag)
 			    << kFiles[i] << ": flipped while mapped";
 	}
 
@@ -233,9 +189,9 @@ class FaultRun
 
 		// A queued row is for a file that exists and a change not yet made.
 		for (const auto &c : store_->pending()) {
-			auto path = vol_->path_of(c.ino, c.generation);
+			auto path = vol_.path_of(c.ino, c.generation);
 			ASSERT_TRUE(path) << "a row outlived its file: " << c.path;
-			EXPECT_NE(vol_->stat(*path).dax_flag, c.want)
+			EXPECT_NE(vol_.stat(*path).dax_flag, c.want)
 			    << *path << ": a row outlived its change";
 		}
 		// The engine decides by the rules the store holds, and says a file waits
@@ -256,16 +212,17 @@ class FaultRun
 		for (const auto &e : store_->events(q))
 			logged[e.path]++;
 		for (const auto &f : kFiles)
-			EXPECT_LE(logged[f], counting_->changes[vol_->stat(f).ino])
+			EXPECT_LE(logged[f], vol_.flag_changes(f))
 			    << f << ": more flag-change events than changes";
 	}
 
-	// A restart with nothing mapped: everything queued applies, and a reconcile brings
-	// every file a rule covers in line.
+	// A restart of the daemon and of every process using the volume, so that nothing is
+	// mapped: everything queued applies, and a reconcile brings every file a rule covers in
+	// line.
 	void check_recovers()
 	{
 		engine_.reset();
-		session_.reset();
+		vol_.forget_users();
 		mapped_flag_.clear();
 		start_engine();
 		EXPECT_TRUE(store_->pending().empty());
@@ -279,7 +236,7 @@ class FaultRun
 
       private:
 	// On tmpfs where there is one: this test is about failing statements, not durability,
-	// and a thousand runs of fsync and msync would take minutes.
+	// and a thousand runs of sqlite's fsyncs would take minutes.
 	static std::filesystem::path scratch()
 	{
 		std::error_code ec;
@@ -288,16 +245,11 @@ class FaultRun
 		           : std::filesystem::temp_directory_path();
 	}
 	test::TempDir dir_{scratch()};
-	std::filesystem::path pool_ = dir_ / "pool0.pool";
 	std::filesystem::path db_ = dir_ / "daxpolicy.db";
-	std::unique_ptr<EmbeddedVolume> vol_;
-	std::unique_ptr<CountingVolume> counting_;
+	test::FakeVolume vol_; // outlives the engine, which is subscribed to it
 	std::unique_ptr<Store> store_;
 	std::unique_ptr<Engine> engine_;
-	std::unique_ptr<Session> session_;
-	std::vector<int> fds_;
-	std::vector<std::optional<int>> maps_;
-	std::map<size_t, bool> mapped_flag_;
+	std::map<size_t, bool> mapped_flag_; // the mapped files, with the flag each had then
 	std::vector<std::string> errors_;
 };
 

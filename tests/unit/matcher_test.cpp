@@ -1,5 +1,6 @@
 // Which rule decides a file: the precedence of INTERFACE.md, "Policy files".
 #include "policy/matcher.hpp"
+#include "tests/support/rule_builder.hpp"
 
 #include <gtest/gtest.h>
 #include <memory>
@@ -11,19 +12,7 @@ namespace daxpolicy::policy
 namespace
 {
 
-Rule rule(std::string name, std::string subtree, int priority = 0,
-          std::vector<std::string> include = {}, std::vector<std::string> exclude = {})
-{
-	Rule r;
-	r.name = std::move(name);
-	r.volume = "pool0";
-	r.subtree = std::move(subtree);
-	r.dax = true;
-	r.include = std::move(include);
-	r.exclude = std::move(exclude);
-	r.priority = priority;
-	return r;
-}
+using test::make_rule;
 
 // The name of the rule that decides a file (or directory), "" when none does.
 std::string decider(const Matcher &matcher, std::string_view path, bool is_directory = false,
@@ -35,8 +24,9 @@ std::string decider(const Matcher &matcher, std::string_view path, bool is_direc
 
 TEST(Matcher, DeeperSubtreeWinsOverPriorityAndName)
 {
-	Matcher matcher({rule("a-root", "/", 1000000), rule("b-db", "/db", 10),
-	                 rule("c-wal", "/db/wal", -1000000)});
+	Matcher matcher({make_rule("a-root", "/", true).priority(1000000),
+	                 make_rule("b-db", "/db", true).priority(10),
+	                 make_rule("c-wal", "/db/wal", true).priority(-1000000)});
 
 	EXPECT_EQ(decider(matcher, "/db/wal/000001.log"), "c-wal");
 	EXPECT_EQ(decider(matcher, "/db/wal"), "c-wal");
@@ -46,7 +36,9 @@ TEST(Matcher, DeeperSubtreeWinsOverPriorityAndName)
 
 TEST(Matcher, HigherPriorityBreaksTiesBetweenEquallyDeepRules)
 {
-	Matcher matcher({rule("a", "/db", -1), rule("b", "/db", 3), rule("c", "/x", 9)});
+	Matcher matcher({make_rule("a", "/db", true).priority(-1),
+	                 make_rule("b", "/db", true).priority(3),
+	                 make_rule("c", "/x", true).priority(9)});
 
 	EXPECT_EQ(decider(matcher, "/db/f"), "b");
 }
@@ -54,7 +46,9 @@ TEST(Matcher, HigherPriorityBreaksTiesBetweenEquallyDeepRules)
 TEST(Matcher, NameInByteOrderBreaksRemainingTies)
 {
 	// Given in the "wrong" order on purpose; "db-1" < "db.1" < "db1" byte-wise.
-	Matcher matcher({rule("db1", "/db", 2), rule("db.1", "/db", 2), rule("db-1", "/db", 2)});
+	Matcher matcher({make_rule("db1", "/db", true).priority(2),
+	                 make_rule("db.1", "/db", true).priority(2),
+	                 make_rule("db-1", "/db", true).priority(2)});
 
 	EXPECT_EQ(decider(matcher, "/db/f"), "db-1");
 	EXPECT_EQ(decider(matcher, "/db/f", true), "db-1");
@@ -62,7 +56,7 @@ TEST(Matcher, NameInByteOrderBreaksRemainingTies)
 
 TEST(Matcher, SubtreeContainsItselfAndBelowButNotPrefixSiblings)
 {
-	Matcher matcher({rule("a", "/a")});
+	Matcher matcher({make_rule("a", "/a", true)});
 
 	EXPECT_EQ(decider(matcher, "/a"), "a");
 	EXPECT_EQ(decider(matcher, "/a/x"), "a");
@@ -75,7 +69,7 @@ TEST(Matcher, SubtreeContainsItselfAndBelowButNotPrefixSiblings)
 
 TEST(Matcher, RootSubtreeContainsEverything)
 {
-	Matcher matcher({rule("all", "/")});
+	Matcher matcher({make_rule("all", "/", true)});
 
 	EXPECT_EQ(decider(matcher, "/", true), "all");
 	EXPECT_EQ(decider(matcher, "/f"), "all");
@@ -84,7 +78,8 @@ TEST(Matcher, RootSubtreeContainsEverything)
 
 TEST(Matcher, IncludeLimitsTheFilesARuleTakes)
 {
-	Matcher matcher({rule("wal", "/db/wal", 0, {"*.log", "[0-9]*.wal"}), rule("db", "/db")});
+	Matcher matcher({make_rule("wal", "/db/wal", true).include({"*.log", "[0-9]*.wal"}),
+	                 make_rule("db", "/db", true)});
 
 	EXPECT_EQ(decider(matcher, "/db/wal/000001.log"), "wal");
 	EXPECT_EQ(decider(matcher, "/db/wal/7.wal"), "wal");
@@ -95,7 +90,8 @@ TEST(Matcher, IncludeLimitsTheFilesARuleTakes)
 
 TEST(Matcher, ExcludeRejectsFiles)
 {
-	Matcher matcher({rule("wal", "/db/wal", 0, {"*.log"}, {"*.tmp.log", "old-*"})});
+	Matcher matcher(
+	    {make_rule("wal", "/db/wal", true).include({"*.log"}).exclude({"*.tmp.log", "old-*"})});
 
 	EXPECT_EQ(decider(matcher, "/db/wal/1.log"), "wal");
 	EXPECT_EQ(decider(matcher, "/db/wal/1.tmp.log"), "");
@@ -104,7 +100,7 @@ TEST(Matcher, ExcludeRejectsFiles)
 
 TEST(Matcher, GlobsMatchTheFileNameOnly)
 {
-	Matcher matcher({rule("db-files", "/", 0, {"db*"})});
+	Matcher matcher({make_rule("db-files", "/", true).include({"db*"})});
 
 	EXPECT_EQ(decider(matcher, "/db/x.log"), "");
 	EXPECT_EQ(decider(matcher, "/x/db.log"), "db-files");
@@ -112,7 +108,7 @@ TEST(Matcher, GlobsMatchTheFileNameOnly)
 
 TEST(Matcher, GlobsCoverHiddenFiles)
 {
-	Matcher matcher({rule("logs", "/", 0, {"*.log"})});
+	Matcher matcher({make_rule("logs", "/", true).include({"*.log"})});
 
 	EXPECT_EQ(decider(matcher, "/.hidden.log"), "logs");
 }
@@ -121,7 +117,8 @@ TEST(Matcher, DirectoriesFollowTheFirstRuleWithoutGlobs)
 {
 	// A directory's flag is what new files in it inherit: the flag of a name no glob rule
 	// takes, which "db" decides here.
-	Matcher matcher({rule("wal", "/db/wal", 0, {"*.log"}, {"wal"}), rule("db", "/db")});
+	Matcher matcher({make_rule("wal", "/db/wal", true).include({"*.log"}).exclude({"wal"}),
+	                 make_rule("db", "/db", true)});
 
 	EXPECT_EQ(decider(matcher, "/db/wal", true), "db");
 	EXPECT_EQ(decider(matcher, "/db/wal/archive", true), "db");
@@ -136,7 +133,8 @@ TEST(Matcher, DirectoriesUnderOnlyGlobRulesAreKeptWithoutTheFlag)
 {
 	// Names "*.log" turns away have no rule: were the directory flagged, they would
 	// inherit DAX and keep it as unmanaged files.
-	Matcher matcher({rule("logs", "/d", 0, {"*.log"}), rule("other", "/elsewhere")});
+	Matcher matcher({make_rule("logs", "/d", true).include({"*.log"}),
+	                 make_rule("other", "/elsewhere", true)});
 
 	auto dir = matcher.decide("pool0", "/d", true);
 	ASSERT_TRUE(dir);
@@ -154,9 +152,8 @@ TEST(Matcher, DirectoriesUnderOnlyGlobRulesAreKeptWithoutTheFlag)
 
 TEST(Matcher, RulesOfOtherVolumesAreIgnored)
 {
-	Rule other = rule("other", "/db/wal", 100);
-	other.volume = "pmem0";
-	Matcher matcher({other, rule("db", "/db")});
+	Matcher matcher({make_rule("other", "/db/wal", true).priority(100).on_volume("pmem0"),
+	                 make_rule("db", "/db", true)});
 
 	EXPECT_EQ(decider(matcher, "/db/wal/1.log"), "db");
 	EXPECT_EQ(decider(matcher, "/db/wal/1.log", false, "pmem0"), "other");
@@ -173,7 +170,7 @@ TEST(Matcher, NoRulesDecideNothing)
 
 TEST(Matcher, ReturnsTheRuleItHolds)
 {
-	Matcher matcher({rule("a", "/a"), rule("b", "/b")});
+	Matcher matcher({make_rule("a", "/a", true), make_rule("b", "/b", true)});
 
 	ASSERT_EQ(matcher.rules().size(), 2u);
 	EXPECT_EQ(matcher.rules()[0].name, "a");
@@ -182,7 +179,7 @@ TEST(Matcher, ReturnsTheRuleItHolds)
 
 TEST(Matcher, CopiesMatchOnTheirOwn)
 {
-	auto original = std::make_unique<Matcher>(std::vector<Rule>{rule("a", "/a")});
+	auto original = std::make_unique<Matcher>(std::vector<Rule>{make_rule("a", "/a", true)});
 	Matcher copy = *original;
 	original.reset();
 

@@ -1,6 +1,7 @@
 // Policy files as `daxpolicy check` and `apply` read them, and the rule checks behind them.
 #include "policy/policy_file.hpp"
 #include "policy/rule.hpp"
+#include "tests/support/rule_builder.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <cstdlib>
@@ -49,14 +50,7 @@ std::string only_error(std::string_view text)
 
 Rule valid_rule()
 {
-	Rule rule;
-	rule.name = "db-wal";
-	rule.volume = "pool0";
-	rule.subtree = "/db/wal";
-	rule.dax = true;
-	rule.include = {"*.log"};
-	rule.exclude = {"*.tmp"};
-	return rule;
+	return test::make_rule("db-wal", "/db/wal", true).include({"*.log"}).exclude({"*.tmp"});
 }
 
 TEST(PolicyText, ParsesEveryField)

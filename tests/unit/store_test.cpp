@@ -1,9 +1,10 @@
 // The durable state (policy/store.hpp): schema versioning, rules, the pending queue and the
 // event log, as the daemon reads them back after a restart; and the time format of events.
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "policy/store.hpp"
-#include "common/clock.hpp"
 #include "tests/support/error_code.hpp"
+#include "tests/support/rule_builder.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -16,22 +17,13 @@ namespace
 {
 
 using test::error_code_of;
+using test::make_rule;
 
 int64_t user_version(Store &store)
 {
 	Statement st(store.database(), "PRAGMA user_version");
 	EXPECT_TRUE(st.step());
 	return st.integer(0);
-}
-
-Rule make_rule(const std::string &name, const std::string &subtree, bool dax)
-{
-	Rule r;
-	r.name = name;
-	r.volume = "pool0";
-	r.subtree = subtree;
-	r.dax = dax;
-	return r;
 }
 
 PendingChange make_pending(uint64_t ino, uint64_t generation, const std::string &path, bool want)
@@ -114,12 +106,12 @@ TEST_F(StoreTest, NewerSchemaIsRefused)
 
 TEST_F(StoreTest, RuleInsertGetUpdateDelete)
 {
-	Rule wal = make_rule("db-wal", "/db/wal", true);
-	wal.include = {"*.log", "*.wal"};
-	wal.exclude = {"*.tmp"};
-	wal.priority = -7;
-	Rule data = make_rule("data", "/data", false);
-	data.source = "/etc/daxpolicy/policy.d/10-data.toml";
+	Rule wal = make_rule("db-wal", "/db/wal", true)
+	               .include({"*.log", "*.wal"})
+	               .exclude({"*.tmp"})
+	               .priority(-7);
+	Rule data =
+	    make_rule("data", "/data", false).managed("/etc/daxpolicy/policy.d/10-data.toml");
 	store_->insert_rule(wal);
 	store_->insert_rule(data);
 
@@ -172,8 +164,7 @@ TEST_F(StoreTest, DeletingAMissingRuleIsNotFound)
 
 TEST_F(StoreTest, RulesAndPendingSurviveReopen)
 {
-	Rule r = make_rule("wal", "/wal", true);
-	r.include = {"*.log"};
+	Rule r = make_rule("wal", "/wal", true).include({"*.log"});
 	store_->insert_rule(r);
 	PendingChange p = make_pending(12, 3, "/wal/1.log", true);
 	p.rule = "wal";
