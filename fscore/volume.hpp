@@ -22,6 +22,9 @@ std::optional<DaxMode> dax_mode_from_name(std::string_view name);
 enum class FileType { regular, directory, other };
 const char *file_type_name(FileType type);
 
+// `mapped` and `in_use` are what a volume may not know: without
+// VolumeCapabilities::reports_mappings (a host volume cannot see other processes' opens and
+// mappings) they stay 0 and false, and set_dax_flag_if_unmapped finds out at the change.
 struct FileInfo {
 	std::string path;
 	uint64_t ino = 0;

@@ -1,0 +1,22 @@
+#include "fscore/host/host_error.hpp"
+
+#include <cerrno>
+
+namespace daxpolicy::fscore::host
+{
+
+Error host_error(const std::string &what, int err)
+{
+	switch (err) {
+	case ELOOP:
+		return Error(Errc::unsupported,
+		             what + ": symbolic link in path (a host volume never follows one)");
+	case EXDEV:
+		return Error(Errc::invalid_argument,
+		             what + ": crosses a mount (the path leaves this volume)");
+	default:
+		return system_error(what, err);
+	}
+}
+
+} // namespace daxpolicy::fscore::host

@@ -1,0 +1,289 @@
+#include "fscore/host/host_volume.hpp"
+
+#include "common/error.hpp"
+#include "fscore/dax_model.hpp"
+#include "fscore/host/block_device.hpp"
+#include "fscore/host/host_error.hpp"
+#include "fscore/host/inode_probe.hpp"
+#include "fscore/host/kernel_calls.hpp"
+#include "fscore/host/volume_path.hpp"
+#include "fscore/host/write_lease.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+namespace daxpolicy::fscore
+{
+
+namespace
+{
+
+std::string read_mountinfo()
+{
+	std::ifstream in("/proc/self/mountinfo");
+	std::ostringstream text;
+	if (in)
+		text << in.rdbuf();
+	if (!in || text.str().empty())
+		throw Error(Errc::internal, "cannot read /proc/self/mountinfo (a host volume needs "
+		                            "/proc mounted)");
+	return std::move(text).str();
+}
+
+// Why a filesystem cannot be a host volume, or nothing when it can.
+std::optional<std::string> refusal_of(const std::string &fstype)
+{
+	if (fstype == "ext4" || fstype == "xfs")
+		return std::nullopt;
+	if (fstype == "ext2")
+		return "ext2 has no per-file DAX flag (only -o dax, for the whole mount)";
+	return "a host volume is an ext4 or xfs mount, the filesystems with a per-file DAX flag "
+	       "(FS_XFLAG_DAX)";
+}
+
+} // namespace
+
+struct HostVolume::Found {
+	host::UniqueFd path_fd;
+	host::ProbedInode probed;
+};
+
+std::unique_ptr<HostVolume> HostVolume::open(Options options)
+{
+	const std::string what = "volume '" + options.name + "': " + options.path.string();
+	host::UniqueFd root(::open(options.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+	if (!root)
+		throw host::host_error(what, errno);
+	// The mount is found by its id, not its spelling: the configured path may hold
+	// symbolic links, and several mounts may be stacked on one mount point (the
+	// descriptor is on the top one, which is what a path lookup reaches).
+	struct statx stx = {};
+	if (::statx(root.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) != 0)
+		throw host::host_error(what + ": statx", errno);
+	if (!(stx.stx_mask & STATX_MNT_ID) || !(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+		throw Error(Errc::unsupported,
+		            what + ": this kernel's statx names no mounts (Linux 5.8 does)");
+	std::optional<host::MountEntry> mount;
+	for (auto &entry : host::parse_mountinfo(read_mountinfo()))
+		if (entry.mount_id == stx.stx_mnt_id)
+			mount = std::move(entry);
+	if (!mount)
+		throw Error(Errc::internal, what + ": its mount (id " +
+		                                std::to_string(stx.stx_mnt_id) +
+		                                ") is not in /proc/self/mountinfo");
+	if (!(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		throw Error(Errc::invalid_argument,
+		            what + " is not a mount point: it is inside the " + mount->fstype +
+		                " mount at " + mount->mount_point +
+		                " (a host volume is a whole mount: give its mount point)");
+	if (auto why = refusal_of(mount->fstype))
+		throw Error(Errc::unsupported,
+		            what + " is a " + mount->fstype + " mount, and " + *why);
+	auto mode = host::dax_mode_of_options(mount->super_options);
+	if (!mode)
+		throw Error(Errc::unsupported, what + ": the mount's options '" +
+		                                   mount->super_options +
+		                                   "' give a dax= mode this version does not know");
+	bool capable = host::block_device_dax_capable(mount->dev_major, mount->dev_minor);
+	return std::unique_ptr<HostVolume>(
+	    new HostVolume(std::move(options), std::move(root), std::move(*mount), *mode, capable));
+}
+
+HostVolume::HostVolume(Options options, host::UniqueFd root, host::MountEntry mount, DaxMode mode,
+                       bool dax_capable)
+    : options_(std::move(options)), root_(std::move(root)), mount_(std::move(mount)),
+      dax_mode_(mode), dax_capable_(dax_capable), flag_writer_(options_.force_ioctl_fallback),
+      paths_(options_.path_cache_files)
+{
+}
+
+std::string HostVolume::what(const std::string &path) const
+{
+	return "volume '" + options_.name + "': " + path;
+}
+
+std::vector<std::string> HostVolume::names_of(const std::string &path) const
+{
+	try {
+		return host::volume_path_names(path);
+	} catch (const Error &e) {
+		throw Error(e.code(), "volume '" + options_.name + "': " + e.what());
+	}
+}
+
+host::UniqueFd HostVolume::resolve(const std::vector<std::string> &names,
+                                   const std::string &path) const
+{
+	host::UniqueFd fd =
+	    host::open_beneath(root_.get(), host::relative_of_names(names), O_PATH | O_NOFOLLOW);
+	if (!fd)
+		throw host::host_error(what(path) + ": openat2", errno);
+	return fd;
+}
+
+host::ProbedInode HostVolume::probe(int path_fd, std::string path)
+{
+	std::string w = what(path);
+	host::ProbedInode p = host::probe_inode(path_fd, host::stat_inode(path_fd, w),
+	                                        std::move(path), dax_mode_, dax_capable_, w);
+	// Only files whose generation was read: (ino, 0) names nothing for ever.
+	if (p.opened)
+		paths_.learn(p.info.ino, p.info.generation, p.info.path);
+	return p;
+}
+
+VolumeInfo HostVolume::info() const
+{
+	VolumeInfo vi;
+	vi.name = options_.name;
+	vi.kind = "host";
+	// Events (and with them reports of mappings and uses) come with the fanotify watcher,
+	// a later step; a host kernel has no layout leases or io sessions to offer.
+	vi.can = {};
+	vi.path = options_.path.string();
+	vi.dax_mode = dax_mode_;
+	vi.dax_capable = dax_capable_;
+	// pmem under a DAX mount persists a store once its cache line is flushed; anything
+	// else only at fsync, a page at a time. (Whether the platform flushes caches on power
+	// loss, which would make it "byte", is the region's persistence_domain, not known here.)
+	vi.granularity = dax_capable_ ? "cache-line" : "page";
+	struct statfs sfs = {};
+	if (::fstatfs(root_.get(), &sfs) == 0 && sfs.f_files >= sfs.f_ffree)
+		vi.files = sfs.f_files - sfs.f_ffree;
+	return vi;
+}
+
+HostVolume::Usage HostVolume::usage() const
+{
+	struct statfs sfs = {};
+	if (::fstatfs(root_.get(), &sfs) != 0)
+		throw host::host_error(what("/") + ": fstatfs", errno);
+	Usage u;
+	u.fstype = mount_.fstype;
+	u.size_bytes = static_cast<uint64_t>(sfs.f_blocks) * sfs.f_frsize;
+	u.used_bytes = static_cast<uint64_t>(sfs.f_blocks - std::min(sfs.f_bfree, sfs.f_blocks)) *
+	               sfs.f_frsize;
+	u.inodes = sfs.f_files;
+	u.inodes_used = sfs.f_files - std::min(sfs.f_ffree, sfs.f_files);
+	return u;
+}
+
+std::optional<std::string> HostVolume::volume_path(const std::string &host_path) const
+{
+	// The mount point as the kernel spells it, and as the configuration does (which may
+	// differ by a symbolic link or a trailing slash).
+	if (auto p = host::volume_path_under(host_path, mount_.mount_point))
+		return p;
+	return host::volume_path_under(host_path, options_.path.lexically_normal().string());
+}
+
+FileInfo HostVolume::stat(const std::string &path)
+{
+	auto names = names_of(path);
+	std::string vpath = host::volume_path_of_names(names);
+	host::UniqueFd fd = resolve(names, vpath);
+	return probe(fd.get(), vpath).info;
+}
+
+void HostVolume::set_dax_flag(const std::string &path, bool on)
+{
+	auto names = names_of(path);
+	std::string vpath = host::volume_path_of_names(names);
+	host::UniqueFd fd = resolve(names, vpath);
+	struct statx stx = host::stat_inode(fd.get(), what(vpath));
+	FileType type = host::file_type_of(stx);
+	if (!can_carry_dax_flag(type))
+		throw Error(Errc::unsupported, what(vpath) + ": a " + host::other_kind_of(stx) +
+		                                   " cannot carry the DAX flag");
+	flag_writer_.set(fd.get(), -1, type == FileType::directory, on, what(vpath));
+}
+
+std::optional<HostVolume::Found> HostVolume::find(uint64_t ino, uint64_t generation)
+{
+	auto path = paths_.find(ino, generation);
+	if (!path)
+		return std::nullopt;
+	std::string w = what(*path);
+	// Cached paths are volume paths the volume made itself.
+	host::UniqueFd fd =
+	    host::open_beneath(root_.get(), host::relative_of_names(host::volume_path_names(*path)),
+	                       O_PATH | O_NOFOLLOW);
+	if (!fd) {
+		// Nothing there any more, or no longer reachable without following a symbolic
+		// link or crossing a mount: the file is not where it was.
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV) {
+			paths_.forget(ino, generation);
+			return std::nullopt;
+		}
+		throw host::host_error(w + ": openat2", errno);
+	}
+	// The inode number first, from statx, so that a file that is not this one is never
+	// opened.
+	struct statx stx = host::stat_inode(fd.get(), w);
+	if (stx.stx_ino != ino || !can_carry_dax_flag(host::file_type_of(stx))) {
+		paths_.forget(ino, generation);
+		return std::nullopt;
+	}
+	host::ProbedInode probed = probe(fd.get(), *path);
+	if (!probed.opened || probed.info.generation != generation) {
+		// Its inode was freed and used again for the file there now.
+		paths_.forget(ino, generation);
+		return std::nullopt;
+	}
+	return Found{std::move(fd), std::move(probed)};
+}
+
+std::optional<std::string> HostVolume::path_of(uint64_t ino, uint64_t generation)
+{
+	auto found = find(ino, generation);
+	if (!found)
+		return std::nullopt;
+	return found->probed.info.path;
+}
+
+SetFlagResult HostVolume::set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on)
+{
+	using Status = SetFlagResult::Status;
+	std::optional<Found> found;
+	try {
+		found = find(ino, generation);
+	} catch (const Error &e) {
+		// Another process holds the file under a write lease (probe_inode's open was
+		// refused): it has the file open, which is all the volume can tell.
+		if (e.code() != Errc::busy)
+			throw;
+		return {Status::in_use, 0};
+	}
+	if (!found)
+		return {Status::gone, 0};
+	host::ProbedInode &file = found->probed;
+	std::string w = what(file.info.path);
+	// A directory can be neither leased nor mapped, and its flag only says what its new
+	// children get.
+	if (file.info.type == FileType::directory) {
+		bool changed =
+		    flag_writer_.set(found->path_fd.get(), file.opened.get(), true, on, w);
+		return {changed ? Status::applied : Status::unchanged, 0};
+	}
+	// file.opened is this process's only open of the file (find holds the rest as
+	// O_PATH), so the lease is granted exactly when nobody else has it open or mapped.
+	host::WriteLease lease(file.opened.get(), w);
+	if (!lease.held()) {
+		uint32_t mappings = host::count_mappings(file.id);
+		return {mappings ? Status::mapped : Status::in_use, mappings};
+	}
+	// Under the lease: no open, and so no mapping, can begin until it is given back.
+	bool changed = flag_writer_.set(found->path_fd.get(), file.opened.get(), false, on, w);
+	return {changed ? Status::applied : Status::unchanged, 0};
+}
+
+Subscription HostVolume::subscribe(VolumeListener listener)
+{
+	return listeners_.add(std::move(listener));
+}
+
+} // namespace daxpolicy::fscore

@@ -1,0 +1,129 @@
+// A host volume: an ext4 or xfs mount of the running kernel (normally -o dax=inode), whose
+// files carry FS_XFLAG_DAX on disk and whose S_DAX the kernel reports through statx.
+//
+// Every path is looked up beneath the volume's root descriptor with openat2 (RESOLVE_BENEATH,
+// RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV): a symbolic link is reported as itself and never
+// followed, one in the middle of a path is refused, and nothing on another mount (a mount
+// below the volume included) is reached. Files are held by O_PATH descriptors, which open
+// nothing; regular files and directories are opened O_RDONLY | O_NONBLOCK only for the
+// ioctls that need it (the generation, the flags), never devices or fifos.
+//
+// What a host volume cannot know (fscore/volume.hpp, FileInfo): other processes' opens and
+// mappings. `mapped` stays 0 and `in_use` false; set_dax_flag_if_unmapped asks the kernel
+// instead, at the moment of the change, with a write lease (write_lease.hpp).
+//
+// Threads: every method may be called from any thread. The volume holds no lock of its own
+// across system calls; the path cache has its own, and the kernel serialises flag changes of
+// one inode (inode_lock in vfs_fileattr_set).
+//
+// Events (fanotify for opens, closes and renames; uevents for the device) are a later step:
+// listeners_ is where a watcher thread will notify, as the embedded core does.
+#pragma once
+
+#include "fscore/host/dax_flag_writer.hpp"
+#include "fscore/host/mount_table.hpp"
+#include "fscore/host/path_cache.hpp"
+#include "fscore/host/unique_fd.hpp"
+#include "fscore/listener_set.hpp"
+#include "fscore/volume.hpp"
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace daxpolicy::fscore
+{
+
+namespace host
+{
+struct ProbedInode;
+}
+
+class HostVolume final : public Volume
+{
+      public:
+	struct Options {
+		std::string name = "host0";
+		std::filesystem::path path; // the mount point
+		// How many files path_of can find by identity; each costs a path's bytes.
+		size_t path_cache_files = size_t{1} << 16;
+		// Tests: change flags with FS_IOC_FSSETXATTR even where file_setattr exists.
+		bool force_ioctl_fallback = false;
+	};
+
+	// Space and inodes of the filesystem (statfs), for list-volumes.
+	struct Usage {
+		std::string fstype; // "ext4" or "xfs"
+		uint64_t size_bytes = 0;
+		uint64_t used_bytes = 0;
+		uint64_t inodes = 0;
+		uint64_t inodes_used = 0;
+	};
+
+	// Throws Error: not-found when `path` does not exist; invalid-argument when it is not
+	// a mount point (naming the mount that holds it); unsupported for a filesystem other
+	// than ext4 or xfs, or a dax= option this version does not know.
+	static std::unique_ptr<HostVolume> open(Options options);
+
+	VolumeInfo info() const override;
+	FileInfo stat(const std::string &path) override;
+	// Depth first, parents before children, reading each directory with getdents64 from
+	// its own descriptor and opening children beneath it; never below another mount (its
+	// mount point is left out too) and never through a symbolic link. Directories are held
+	// open down the current branch, at most kMaxWalkDepth of them: a deeper tree is refused
+	// (invalid-argument) rather than walked in part. A file another process holds under a
+	// write lease stops it with busy (inode_probe.hpp); its holder has been told to let go.
+	void walk(const std::string &path,
+	          const std::function<void(const FileInfo &)> &visit) override;
+	// By file_setattr(2) where the kernel has it, else FS_IOC_FSSETXATTR (dax_flag_writer).
+	// A file other than a regular file or directory is unsupported.
+	void set_dax_flag(const std::string &path, bool on) override;
+	// Only while nobody else has the file open or mapped: mapped (with the mappings
+	// /proc/*/maps shows) or in_use when another process has it open (or leased), else
+	// applied or unchanged. Directories, which cannot be leased nor mapped, are changed at
+	// once. Throws unsupported for a file the kernel refuses the flag.
+	SetFlagResult set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on) override;
+	// Where stat or walk last saw (ino, generation), if the file is still there; nothing
+	// otherwise. A rename the volume has not seen makes a file look gone until a walk or
+	// stat sees it again (a later step's fanotify watcher will see renames as they happen).
+	std::optional<std::string> path_of(uint64_t ino, uint64_t generation) override;
+	Subscription subscribe(VolumeListener listener) override;
+
+	// The volume path of a host path under the mount point ("/mnt/pmem0/db/x" is
+	// "/db/x"), or nothing when it is not under it. By spelling, as the user typed it;
+	// the result is then looked up like any volume path.
+	std::optional<std::string> volume_path(const std::string &host_path) const;
+	Usage usage() const;
+	const host::MountEntry &mount() const { return mount_; }
+
+	static constexpr size_t kMaxWalkDepth = 256;
+
+      private:
+	HostVolume(Options options, host::UniqueFd root, host::MountEntry mount, DaxMode mode,
+	           bool dax_capable);
+
+	// "volume 'NAME': PATH", the start of every error message.
+	std::string what(const std::string &path) const;
+	std::vector<std::string> names_of(const std::string &path) const;
+	// An O_PATH | O_NOFOLLOW descriptor of the file at `names`; throws Error.
+	host::UniqueFd resolve(const std::vector<std::string> &names,
+	                       const std::string &path) const;
+	host::ProbedInode probe(int path_fd, std::string path);
+	// The file (ino, generation) at the path the cache has for it, if it is still there.
+	struct Found;
+	std::optional<Found> find(uint64_t ino, uint64_t generation);
+
+	Options options_;
+	host::UniqueFd root_; // O_PATH of the mount's root
+	host::MountEntry mount_;
+	DaxMode dax_mode_;
+	bool dax_capable_;
+	host::DaxFlagWriter flag_writer_;
+	host::PathCache paths_;
+	ListenerSet listeners_;
+};
+
+} // namespace daxpolicy::fscore

@@ -1,0 +1,35 @@
+#include "fscore/host/write_lease.hpp"
+
+#include "fscore/host/host_error.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+
+namespace daxpolicy::fscore::host
+{
+
+WriteLease::WriteLease(int fd, const std::string &what) : fd_(fd)
+{
+	// Before the lease: a break may come the moment it is granted.
+	if (::fcntl(fd_, F_SETSIG, SIGURG) != 0)
+		throw host_error(what + ": F_SETSIG", errno);
+	if (::fcntl(fd_, F_SETLEASE, F_WRLCK) == 0) {
+		held_ = true;
+		return;
+	}
+	// EAGAIN is the refusal fs/locks.c gives; EBUSY is taken the same way, as a refusal
+	// rather than a failure.
+	if (errno != EAGAIN && errno != EBUSY)
+		throw host_error(what + ": F_SETLEASE", errno);
+}
+
+WriteLease::~WriteLease()
+{
+	// Closing the descriptor would drop the lease too; this gives it back before then,
+	// so an opener waiting on it goes on at once.
+	if (held_)
+		::fcntl(fd_, F_SETLEASE, F_UNLCK);
+}
+
+} // namespace daxpolicy::fscore::host

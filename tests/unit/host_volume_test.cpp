@@ -1,0 +1,1055 @@
+// The host volume: its parsers on hostile text, and the volume itself on real ext4 and xfs
+// images, loop-mounted -o dax=inode, checked against what lsattr and xfs_io say.
+#include "common/error.hpp"
+#include "fscore/host/block_device.hpp"
+#include "fscore/host/dirent_reader.hpp"
+#include "fscore/host/host_volume.hpp"
+#include "fscore/host/mount_table.hpp"
+#include "fscore/host/path_cache.hpp"
+#include "fscore/host/proc_maps.hpp"
+#include "fscore/host/volume_path.hpp"
+#include "fscore/lease_info.hpp"
+#include "tests/support/error_code.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <csignal>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <map>
+#include <set>
+#include <spawn.h>
+#include <sstream>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+using namespace daxpolicy;
+using namespace daxpolicy::fscore;
+using namespace daxpolicy::fscore::host;
+using test::error_code_of;
+using test::TempDir;
+using namespace std::string_literals;
+
+namespace
+{
+
+// ---- mountinfo ------------------------------------------------------------------------
+
+TEST(HostMountTable, ParsesEveryField)
+{
+	auto entries = parse_mountinfo("36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 "
+	                               "/dev/root rw,errors=continue\n");
+	ASSERT_EQ(entries.size(), 1u);
+	const MountEntry &e = entries[0];
+	EXPECT_EQ(e.mount_id, 36u);
+	EXPECT_EQ(e.parent_id, 35u);
+	EXPECT_EQ(e.dev_major, 98u);
+	EXPECT_EQ(e.dev_minor, 0u);
+	EXPECT_EQ(e.root, "/mnt1");
+	EXPECT_EQ(e.mount_point, "/mnt/parent");
+	EXPECT_EQ(e.mount_options, "rw,noatime");
+	EXPECT_EQ(e.fstype, "ext3");
+	EXPECT_EQ(e.source, "/dev/root");
+	EXPECT_EQ(e.super_options, "rw,errors=continue");
+}
+
+TEST(HostMountTable, OptionalFieldsMayBeNoneOrMany)
+{
+	auto entries = parse_mountinfo(
+	    "45 27 7:0 / /mnt/a rw,relatime - ext4 /dev/loop0 rw,dax=inode\n"
+	    "46 27 7:1 / /mnt/b rw shared:1 master:2 propagate_from:3 unbindable - xfs /dev/loop1 "
+	    "rw\n");
+	ASSERT_EQ(entries.size(), 2u);
+	EXPECT_EQ(entries[0].fstype, "ext4");
+	EXPECT_EQ(entries[0].super_options, "rw,dax=inode");
+	EXPECT_EQ(entries[1].fstype, "xfs");
+	EXPECT_EQ(entries[1].mount_point, "/mnt/b");
+}
+
+TEST(HostMountTable, UndoesTheKernelsOctalEscapes)
+{
+	auto entries = parse_mountinfo(
+	    "50 27 259:1 / /mnt/pmem\\0400\\011tab\\012nl\\134bs rw - ext4 /dev/pmem0p1 rw\n");
+	ASSERT_EQ(entries.size(), 1u);
+	EXPECT_EQ(entries[0].mount_point, "/mnt/pmem 0\ttab\nnl\\bs");
+	EXPECT_EQ(entries[0].dev_major, 259u);
+}
+
+TEST(HostMountTable, KeepsWhatIsNotAnEscape)
+{
+	EXPECT_EQ(unescape_mount_field("a\\"), "a\\");
+	EXPECT_EQ(unescape_mount_field("a\\04"), "a\\04");
+	EXPECT_EQ(unescape_mount_field("a\\048"), "a\\048");
+	EXPECT_EQ(unescape_mount_field("a\\400"), "a\\400"); // past \377: no byte
+	EXPECT_EQ(unescape_mount_field("\\101\\102"), "AB");
+	EXPECT_EQ(unescape_mount_field(""), "");
+}
+
+TEST(HostMountTable, LeavesOutMalformedLines)
+{
+	const std::string hostile[] = {
+	    "",
+	    "   ",
+	    "36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 ext3 /dev/root rw", // no "-"
+	    "36 35 98:0 /mnt1 /mnt/parent rw - ext3 /dev/root",                   // one short
+	    "36 35 98:0 /mnt1 /mnt/parent rw - ext3 /dev/root rw extra",          // one over
+	    "36 35 98:0 /mnt1 - ext3 /dev/root rw",                               // "-" early
+	    "x 35 98:0 / /mnt rw - ext3 /dev/root rw",                            // id
+	    "36 35 98 / /mnt rw - ext3 /dev/root rw",                             // no minor
+	    "36 35 98:0:1 / /mnt rw - ext3 /dev/root rw",                         // two colons
+	    "36 35 98:-1 / /mnt rw - ext3 /dev/root rw",                          // negative
+	    "99999999999999999999999 35 98:0 / /mnt rw - ext3 /dev/root rw",      // overflow
+	    "36 35 4294967296:0 / /mnt rw - ext3 /dev/root rw",                   // major
+	    "36 35 98:0 / mnt rw - ext3 /dev/root rw",                            // relative
+	    "36 35 98:0 / /mnt rw -  /dev/root rw",                               // no fstype
+	    "36  35 98:0 / /mnt rw - ext3 /dev/root rw",                          // two spaces
+	    "36 35 98:0 / /m\0t rw - ext3 /dev/root rw"s,                         // a NUL
+	    "36 35 98:0 / /m\\000t rw - ext3 /dev/root rw",                       // \000
+	};
+	for (const auto &line : hostile)
+		EXPECT_TRUE(parse_mountinfo(line).empty()) << "'" << line << "'";
+	// The good lines around a bad one are still read.
+	auto entries = parse_mountinfo("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+	                               "garbage\n"
+	                               "2 1 8:2 / /home rw - xfs /dev/sda2 rw");
+	ASSERT_EQ(entries.size(), 2u);
+	EXPECT_EQ(entries[1].mount_point, "/home");
+}
+
+TEST(HostMountTable, DaxModeOfSuperOptions)
+{
+	EXPECT_EQ(dax_mode_of_options("rw,dax=inode"), DaxMode::inode);
+	EXPECT_EQ(dax_mode_of_options("rw,dax=always"), DaxMode::always);
+	EXPECT_EQ(dax_mode_of_options("rw,dax=never"), DaxMode::never);
+	EXPECT_EQ(dax_mode_of_options("rw,dax"), DaxMode::always);    // the old spelling
+	EXPECT_EQ(dax_mode_of_options("rw,inode64"), DaxMode::inode); // dax.rst's default
+	EXPECT_EQ(dax_mode_of_options(""), DaxMode::inode);
+	EXPECT_EQ(dax_mode_of_options("rw,nodax,daxx"), DaxMode::inode);
+	EXPECT_EQ(dax_mode_of_options("rw,dax=sometimes"), std::nullopt);
+}
+
+// ---- sysfs ----------------------------------------------------------------------------
+
+TEST(HostBlockDevice, DaxCapableFromTheQueue)
+{
+	TempDir sys;
+	namespace fs = std::filesystem;
+	auto devices = sys / "devices";
+	fs::create_directories(devices / "pmem0" / "queue");
+	fs::create_directories(devices / "pmem0" / "pmem0p1");
+	fs::create_directories(devices / "loop0" / "queue");
+	std::ofstream(devices / "pmem0" / "queue" / "dax") << "1\n";
+	std::ofstream(devices / "pmem0" / "pmem0p1" / "partition") << "1\n";
+	std::ofstream(devices / "loop0" / "queue" / "dax") << "0\n";
+	fs::create_directories(sys / "dev" / "block");
+	fs::create_directory_symlink("../../devices/pmem0", sys / "dev" / "block" / "259:0");
+	fs::create_directory_symlink("../../devices/pmem0/pmem0p1",
+	                             sys / "dev" / "block" / "259:1");
+	fs::create_directory_symlink("../../devices/loop0", sys / "dev" / "block" / "7:0");
+	EXPECT_TRUE(block_device_dax_capable(259, 0, sys.path()));
+	EXPECT_TRUE(block_device_dax_capable(259, 1, sys.path())); // a partition: its disk's
+	EXPECT_FALSE(block_device_dax_capable(7, 0, sys.path()));
+	EXPECT_FALSE(block_device_dax_capable(0, 42, sys.path())); // no block device
+}
+
+// ---- getdents64 records ---------------------------------------------------------------
+
+// One struct linux_dirent64 record: header, name, NUL, padded to 8 bytes as the kernel does.
+void append_dirent(std::vector<std::byte> &buf, uint64_t ino, unsigned char type,
+                   const std::string &name, size_t reclen = 0)
+{
+	size_t natural = (19 + name.size() + 1 + 7) / 8 * 8;
+	if (!reclen)
+		reclen = natural;
+	size_t at = buf.size();
+	buf.resize(at + std::max(reclen, natural));
+	std::memcpy(&buf[at], &ino, 8);
+	uint16_t len = static_cast<uint16_t>(reclen);
+	std::memcpy(&buf[at + 16], &len, 2);
+	std::memcpy(&buf[at + 18], &type, 1);
+	std::memcpy(&buf[at + 19], name.data(), name.size());
+	buf.resize(at + reclen);
+}
+
+TEST(HostDirents, ParsesRecordsAndLeavesOutDots)
+{
+	std::vector<std::byte> buf;
+	append_dirent(buf, 2, DT_DIR, ".");
+	append_dirent(buf, 1, DT_DIR, "..");
+	append_dirent(buf, 12, DT_REG, "file");
+	append_dirent(buf, 13, DT_LNK, std::string(255, 'n'));
+	auto entries = parse_dirents(buf);
+	ASSERT_TRUE(entries);
+	ASSERT_EQ(entries->size(), 2u);
+	EXPECT_EQ((*entries)[0].ino, 12u);
+	EXPECT_EQ((*entries)[0].type, DT_REG);
+	EXPECT_EQ((*entries)[0].name, "file");
+	EXPECT_EQ((*entries)[1].name, std::string(255, 'n'));
+	EXPECT_TRUE(parse_dirents({})->empty());
+}
+
+TEST(HostDirents, RefusesRecordsThatDoNotFit)
+{
+	std::vector<std::byte> good;
+	append_dirent(good, 12, DT_REG, "file");
+	// Each record length that is shorter than a header with a NUL, or longer than what
+	// is left, is refused; and so is a buffer cut short anywhere inside a record.
+	for (size_t reclen : {0, 1, 18, 19}) {
+		auto buf = good;
+		uint16_t len = static_cast<uint16_t>(reclen);
+		std::memcpy(&buf[16], &len, 2);
+		EXPECT_FALSE(parse_dirents(buf)) << "reclen " << reclen;
+	}
+	{
+		auto buf = good;
+		uint16_t len = static_cast<uint16_t>(good.size() + 8);
+		std::memcpy(&buf[16], &len, 2);
+		EXPECT_FALSE(parse_dirents(buf));
+	}
+	for (size_t cut = 1; cut < good.size(); cut++)
+		EXPECT_FALSE(parse_dirents(std::span(good).first(cut))) << "cut at " << cut;
+	// No NUL within the record: the name would run into the next one.
+	std::vector<std::byte> unterminated;
+	append_dirent(unterminated, 12, DT_REG, "abcde");
+	std::memset(&unterminated[19], 'x', unterminated.size() - 19);
+	EXPECT_FALSE(parse_dirents(unterminated));
+	// An empty name.
+	std::vector<std::byte> empty;
+	append_dirent(empty, 12, DT_REG, "");
+	EXPECT_FALSE(parse_dirents(empty));
+}
+
+// ---- volume paths ---------------------------------------------------------------------
+
+TEST(HostVolumePath, SplitsAndRefuses)
+{
+	using V = std::vector<std::string>;
+	EXPECT_EQ(volume_path_names("/"), V{});
+	EXPECT_EQ(volume_path_names("//db///wal/"), (V{"db", "wal"}));
+	EXPECT_EQ(volume_path_names("/" + std::string(255, 'a')), V{std::string(255, 'a')});
+	for (const std::string &bad :
+	     std::vector<std::string>{"", "db/x", "/db/../x", "/..", "/./x", "/db/.",
+	                              "/" + std::string(256, 'a'), "/a\nb"s, "/a\0b"s})
+		EXPECT_EQ(error_code_of([&] { volume_path_names(bad); }), Errc::invalid_argument)
+		    << bad;
+	EXPECT_EQ(volume_path_of_names({}), "/");
+	EXPECT_EQ(volume_path_of_names({"db", "x"}), "/db/x");
+	EXPECT_EQ(relative_of_names({}), ".");
+	EXPECT_EQ(relative_of_names({"db", "x"}), "db/x");
+}
+
+TEST(HostVolumePath, HostPathsUnderTheMountPoint)
+{
+	EXPECT_EQ(volume_path_under("/mnt/pmem0/db/x", "/mnt/pmem0"), "/db/x");
+	EXPECT_EQ(volume_path_under("/mnt/pmem0", "/mnt/pmem0"), "/");
+	EXPECT_EQ(volume_path_under("/mnt/pmem0/", "/mnt/pmem0"), "/");
+	EXPECT_EQ(volume_path_under("/mnt/pmem0/db", "/mnt/pmem0/"), "/db");
+	EXPECT_EQ(volume_path_under("/mnt/pmem01/db", "/mnt/pmem0"), std::nullopt);
+	EXPECT_EQ(volume_path_under("/mnt", "/mnt/pmem0"), std::nullopt);
+	EXPECT_EQ(volume_path_under("db/x", "/mnt/pmem0"), std::nullopt);
+	EXPECT_EQ(volume_path_under("/db/x", "/"), "/db/x");
+	EXPECT_EQ(volume_path_under("/db/x", ""), std::nullopt);
+	// By spelling only: what comes out is checked like any volume path.
+	auto dots = volume_path_under("/mnt/pmem0/../etc", "/mnt/pmem0");
+	ASSERT_TRUE(dots);
+	EXPECT_EQ(error_code_of([&] { volume_path_names(*dots); }), Errc::invalid_argument);
+}
+
+// ---- /proc/PID/maps -------------------------------------------------------------------
+
+TEST(HostProcMaps, CountsMappingsOfOneInode)
+{
+	std::istringstream maps(
+	    "55d0c0a00000-55d0c0a01000 r--p 00000000 fd:01 1234 /usr/bin/x\n"
+	    "7f0000000000-7f0000001000 rw-s 00000000 07:00 12 /mnt/a file (deleted)\n"
+	    "7f0000001000-7f0000002000 r--s 00001000 07:00 12 /mnt/renamed\n"
+	    "7f0000002000-7f0000003000 rw-p 00000000 00:00 0 \n"
+	    "7f0000003000-7f0000004000 rw-s 00000000 07:01 12 /mnt/other-fs\n"
+	    "7f0000004000-7f0000005000 rw-s 00000000 103:0a 12 /mnt/wide-major\n"
+	    "garbage\n"
+	    "7f0000005000-7f0000006000 rw-s 00000000 07:00\n"
+	    "7f0000006000-7f0000007000 rw-s 00000000 07:zz 12\n"
+	    "7f0000007000-7f0000008000 rw-s 00000000 07:00 12");
+	EXPECT_EQ(count_mappings_in(maps, {7, 0, 12}), 3u);
+	std::istringstream again("7f0000004000-7f0000005000 rw-s 00000000 103:0a 12 /x\n");
+	EXPECT_EQ(count_mappings_in(again, {0x103, 0xa, 12}), 1u);
+	std::istringstream anonymous("7f0000002000-7f0000003000 rw-p 00000000 00:00 0\n");
+	EXPECT_EQ(count_mappings_in(anonymous, {0, 0, 0}), 0u);
+}
+
+TEST(HostProcMaps, ReadsEveryProcess)
+{
+	TempDir dir;
+	std::filesystem::create_directories(dir / "1");
+	std::filesystem::create_directories(dir / "22");
+	std::filesystem::create_directories(dir / "self");
+	std::ofstream(dir / "1" / "maps")
+	    << "7f00-7f01 r--s 0 07:00 12 /a\n7f01-7f02 r--s 0 07:00 12 /a\n";
+	std::ofstream(dir / "22" / "maps") << "7f00-7f01 r--s 0 07:00 12 /a\n";
+	std::ofstream(dir / "self" / "maps") << "7f00-7f01 r--s 0 07:00 12 /a\n"; // not a pid
+	EXPECT_EQ(count_mappings({7, 0, 12}, dir.path()), 3u);
+	EXPECT_EQ(count_mappings({7, 0, 13}, dir.path()), 0u);
+}
+
+// ---- the path cache -------------------------------------------------------------------
+
+TEST(HostPathCache, RemembersTheLatestPathAndForgetsTheOldest)
+{
+	PathCache cache(2);
+	cache.learn(1, 1, "/a");
+	cache.learn(2, 1, "/b");
+	cache.learn(1, 1, "/a2"); // renamed, and now the most recently used
+	EXPECT_EQ(cache.find(1, 1), "/a2");
+	EXPECT_EQ(cache.find(1, 2), std::nullopt); // another generation is another file
+	cache.learn(3, 1, "/c");                   // over capacity: /b goes
+	EXPECT_EQ(cache.size(), 2u);
+	EXPECT_EQ(cache.find(2, 1), std::nullopt);
+	EXPECT_EQ(cache.find(3, 1), "/c");
+	cache.forget(3, 1);
+	EXPECT_EQ(cache.find(3, 1), std::nullopt);
+	EXPECT_EQ(cache.size(), 1u);
+}
+
+// ---- the kernel -----------------------------------------------------------------------
+
+struct Ran {
+	int status = -1; // the exit status, or -1 when it did not exit
+	std::string output;
+};
+
+// Runs a program without a shell, its stdout and stderr captured.
+Ran run(std::vector<std::string> argv)
+{
+	std::vector<char *> args;
+	for (auto &a : argv)
+		args.push_back(a.data());
+	args.push_back(nullptr);
+	int pipe_fds[2];
+	if (pipe2(pipe_fds, O_CLOEXEC) != 0)
+		return {};
+	posix_spawn_file_actions_t actions;
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+	posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
+	pid_t pid;
+	int err = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+	posix_spawn_file_actions_destroy(&actions);
+	close(pipe_fds[1]);
+	Ran ran;
+	if (err) {
+		close(pipe_fds[0]);
+		ran.output = argv[0] + ": " + std::strerror(err);
+		return ran;
+	}
+	char buf[4096];
+	for (ssize_t n; (n = read(pipe_fds[0], buf, sizeof buf)) > 0;)
+		ran.output.append(buf, static_cast<size_t>(n));
+	close(pipe_fds[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	if (WIFEXITED(status))
+		ran.status = WEXITSTATUS(status);
+	return ran;
+}
+
+bool have(const char *tool)
+{
+	return run({"sh", "-c", std::string("command -v ") + tool}).status == 0;
+}
+
+// Why the kernel tests cannot run here, or nothing when they can. Where CI says they must
+// (DAXPOLICY_REQUIRE_PRIVILEGED=1), not being able to is a failure.
+std::optional<std::string> cannot_mount(const std::vector<const char *> &tools)
+{
+	std::optional<std::string> why;
+	if (geteuid() != 0)
+		why = "needs root (loop devices and mounts)";
+	else if (access("/dev/loop-control", F_OK) != 0)
+		why = "needs loop devices (/dev/loop-control)";
+	else
+		for (const char *tool : tools)
+			if (!have(tool))
+				why = std::string("needs ") + tool;
+	const char *must = std::getenv("DAXPOLICY_REQUIRE_PRIVILEGED");
+	if (why && must && std::string(must) == "1")
+		ADD_FAILURE() << *why << " but DAXPOLICY_REQUIRE_PRIVILEGED=1";
+	return why;
+}
+
+#define SKIP_UNLESS_MOUNTABLE(...)                                                                 \
+	do {                                                                                       \
+		if (auto why = cannot_mount({__VA_ARGS__}))                                        \
+			GTEST_SKIP() << *why;                                                      \
+	} while (0)
+
+// A filesystem on a sparse image, on its own loop device, mounted on `dir`/mnt; unmounted
+// and its loop device detached when it goes, whatever happened meanwhile.
+class LoopFs
+{
+      public:
+	// `mkfs` is the command and its options; the image is appended.
+	LoopFs(const std::filesystem::path &dir, const std::string &name, uint64_t size_mib,
+	       std::vector<std::string> mkfs, const std::string &mount_options)
+	    : image_(dir / (name + ".img")), mount_point_(dir / name)
+	{
+		try {
+			std::ofstream(image_.string()).close();
+			std::filesystem::resize_file(image_, size_mib << 20);
+			mkfs.push_back(image_.string());
+			expect_ok(run(mkfs));
+			Ran lo = run({"losetup", "-f", "--show", image_.string()});
+			expect_ok(lo);
+			device_ = lo.output.substr(0, lo.output.find('\n'));
+			std::filesystem::create_directory(mount_point_);
+			std::vector<std::string> mount{"mount"};
+			if (!mount_options.empty())
+				mount.insert(mount.end(), {"-o", mount_options});
+			mount.insert(mount.end(), {device_, mount_point_.string()});
+			expect_ok(run(mount));
+			mounted_ = true;
+		} catch (...) {
+			cleanup();
+			throw;
+		}
+	}
+	~LoopFs() { cleanup(); }
+	LoopFs(const LoopFs &) = delete;
+	LoopFs &operator=(const LoopFs &) = delete;
+
+	const std::filesystem::path &mount_point() const { return mount_point_; }
+	std::string host(const std::string &volume_path) const
+	{
+		return mount_point_.string() + volume_path;
+	}
+
+      private:
+	void cleanup()
+	{
+		// Lazily, so that a test that failed with something still open cleans up too.
+		if (mounted_)
+			run({"umount", "-l", mount_point_.string()});
+		if (!device_.empty())
+			run({"losetup", "-d", device_});
+	}
+	static void expect_ok(const Ran &ran)
+	{
+		if (ran.status != 0)
+			throw std::runtime_error("setting up a loop mount: " + ran.output);
+	}
+	std::filesystem::path image_;
+	std::filesystem::path mount_point_;
+	std::string device_;
+	bool mounted_ = false;
+};
+
+// A tmpfs mounted on `dir` for the life of the object.
+class TmpfsMount
+{
+      public:
+	explicit TmpfsMount(const std::filesystem::path &dir) : dir_(dir)
+	{
+		std::filesystem::create_directories(dir);
+		mounted_ =
+		    run({"mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir.string()}).status ==
+		    0;
+	}
+	~TmpfsMount()
+	{
+		if (mounted_)
+			run({"umount", "-l", dir_.string()});
+	}
+	TmpfsMount(const TmpfsMount &) = delete;
+	TmpfsMount &operator=(const TmpfsMount &) = delete;
+	bool mounted() const { return mounted_; }
+
+      private:
+	std::filesystem::path dir_;
+	bool mounted_;
+};
+
+void write_file(const std::string &path, size_t bytes = 0)
+{
+	std::ofstream out(path, std::ios::binary);
+	out << std::string(bytes, 'a');
+}
+
+// A child process that holds a file: open, or mapped (MAP_SHARED, its descriptor then
+// closed, as a program that maps and closes does). It holds it until release(), or until
+// it goes out of scope.
+class Holder
+{
+      public:
+	enum class How { open, mapped, leased };
+	Holder(const std::string &path, How how)
+	{
+		int ready[2], go[2];
+		if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(go, O_CLOEXEC) != 0)
+			throw std::runtime_error("pipe");
+		pid_ = fork();
+		if (pid_ == 0) {
+			// Only async-signal-safe calls from here on.
+			close(ready[0]);
+			close(go[1]);
+			int fd = ::open(path.c_str(), O_RDONLY);
+			if (fd < 0)
+				_exit(2);
+			// A leaseholder is sent SIGIO when its lease is broken; the default
+			// action would end the holder before the test is done with it.
+			if (how == How::leased && (signal(SIGIO, SIG_IGN) == SIG_ERR ||
+			                           fcntl(fd, F_SETLEASE, F_WRLCK) != 0))
+				_exit(5);
+			if (how == How::mapped) {
+				if (mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
+					_exit(3);
+				close(fd);
+			}
+			char c = 'r';
+			if (write(ready[1], &c, 1) != 1)
+				_exit(4);
+			while (read(go[0], &c, 1) < 0 && errno == EINTR) {
+			}
+			_exit(0);
+		}
+		close(ready[1]);
+		close(go[0]);
+		release_fd_ = go[1];
+		char c;
+		bool up = read(ready[0], &c, 1) == 1;
+		close(ready[0]);
+		if (!up) {
+			release();
+			throw std::runtime_error("the holder of " + path + " did not start");
+		}
+	}
+	~Holder() { release(); }
+	Holder(const Holder &) = delete;
+	Holder &operator=(const Holder &) = delete;
+
+	// The child exits (EOF on its pipe) and is reaped.
+	void release()
+	{
+		if (release_fd_ >= 0) {
+			close(release_fd_);
+			release_fd_ = -1;
+		}
+		if (pid_ > 0) {
+			while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+			}
+			pid_ = -1;
+		}
+	}
+
+      private:
+	pid_t pid_ = -1;
+	int release_fd_ = -1;
+};
+
+std::string fstype_name(const testing::TestParamInfo<std::string> &info)
+{
+	return info.param;
+}
+
+class HostVolumeTest : public testing::TestWithParam<std::string>
+{
+      protected:
+	void SetUp() override
+	{
+		fstype_ = GetParam();
+		if (fstype_ == "ext4") {
+			SKIP_UNLESS_MOUNTABLE("losetup", "mkfs.ext4", "lsattr");
+			fs_ = std::make_unique<LoopFs>(
+			    dir_.path(), "ext4", 64,
+			    std::vector<std::string>{"mkfs.ext4", "-q", "-F"}, "dax=inode");
+		} else {
+			SKIP_UNLESS_MOUNTABLE("losetup", "mkfs.xfs", "xfs_io");
+			// xfsprogs 5.19 and later refuse a filesystem under 300 MiB.
+			fs_ = std::make_unique<LoopFs>(
+			    dir_.path(), "xfs", 300,
+			    std::vector<std::string>{"mkfs.xfs", "-q", "-f"}, "dax=inode");
+		}
+		vol_ = open_volume(false);
+	}
+
+	std::unique_ptr<HostVolume> open_volume(bool force_ioctl)
+	{
+		HostVolume::Options options;
+		options.name = "pmem0";
+		options.path = fs_->mount_point();
+		options.force_ioctl_fallback = force_ioctl;
+		return HostVolume::open(options);
+	}
+
+	std::string host(const std::string &volume_path) const { return fs_->host(volume_path); }
+
+	// FS_XFLAG_DAX as the filesystem's own tools show it: e2fsprogs' lsattr ('x') on
+	// ext4, xfs_io's stat (fsxattr.xflags, read-only open) on xfs.
+	bool tool_says_dax(const std::string &volume_path)
+	{
+		if (fstype_ == "ext4") {
+			Ran ran = run({"lsattr", "-d", host(volume_path)});
+			EXPECT_EQ(ran.status, 0) << ran.output;
+			return ran.output.substr(0, ran.output.find(' ')).find('x') !=
+			       std::string::npos;
+		}
+		Ran ran = run({"xfs_io", "-r", "-c", "stat", host(volume_path)});
+		EXPECT_EQ(ran.status, 0) << ran.output;
+		auto at = ran.output.find("fsxattr.xflags = ");
+		EXPECT_NE(at, std::string::npos) << ran.output;
+		return std::stoul(ran.output.substr(at + 17), nullptr, 16) & 0x8000;
+	}
+
+	TempDir dir_;
+	std::string fstype_;
+	std::unique_ptr<LoopFs> fs_; // after dir_: unmounted before the folder goes
+	std::unique_ptr<HostVolume> vol_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Fs, HostVolumeTest, testing::Values("ext4", "xfs"), fstype_name);
+
+TEST_P(HostVolumeTest, DescribesTheMount)
+{
+	VolumeInfo info = vol_->info();
+	EXPECT_EQ(info.name, "pmem0");
+	EXPECT_EQ(info.kind, "host");
+	EXPECT_EQ(info.path, fs_->mount_point().string());
+	EXPECT_EQ(info.dax_mode, DaxMode::inode);
+	EXPECT_FALSE(info.dax_capable) << "a loop device cannot do DAX";
+	EXPECT_EQ(info.granularity, "page");
+	EXPECT_FALSE(info.can.reports_mappings);
+	EXPECT_FALSE(info.can.use_events);
+	EXPECT_FALSE(info.can.layout_leases);
+	EXPECT_FALSE(info.can.io_sessions);
+	EXPECT_GE(info.files, 1u); // the root at least
+	auto usage = vol_->usage();
+	EXPECT_EQ(usage.fstype, fstype_);
+	EXPECT_EQ(vol_->mount().fstype, fstype_);
+	EXPECT_GE(usage.size_bytes, 32u << 20);
+	EXPECT_GT(usage.used_bytes, 0u);
+	EXPECT_LT(usage.used_bytes, usage.size_bytes);
+	EXPECT_GT(usage.inodes, usage.inodes_used);
+	EXPECT_EQ(vol_->mount().mount_point, fs_->mount_point().string());
+	// The device of the mount is the loop device's.
+	struct stat st;
+	ASSERT_EQ(::stat(fs_->mount_point().c_str(), &st), 0);
+	EXPECT_EQ(vol_->mount().dev_major, major(st.st_dev));
+	EXPECT_EQ(vol_->mount().dev_minor, minor(st.st_dev));
+	EXPECT_EQ(error_code_of([&] { vol_->leases(std::nullopt); }), Errc::unsupported);
+}
+
+TEST_P(HostVolumeTest, ReadsTheDaxModeOfTheMount)
+{
+	// Without an option both default to inode (dax.rst); xfs then shows none at all in
+	// its super options. (dax=always on a loop device: ext4 refuses to mount, xfs mounts
+	// and turns itself to never.)
+	std::vector<std::string> mkfs = fstype_ == "ext4"
+	                                    ? std::vector<std::string>{"mkfs.ext4", "-q", "-F"}
+	                                    : std::vector<std::string>{"mkfs.xfs", "-q", "-f"};
+	for (auto [options, mode] :
+	     {std::pair{"", DaxMode::inode}, {"dax=never", DaxMode::never}}) {
+		LoopFs fs(dir_.path(), std::string("mode-") + (*options ? options : "default"),
+		          fstype_ == "ext4" ? 64 : 300, mkfs, options);
+		auto vol = HostVolume::open({.name = "m", .path = fs.mount_point()});
+		EXPECT_EQ(vol->info().dax_mode, mode) << vol->mount().super_options;
+	}
+}
+
+TEST_P(HostVolumeTest, StatsFilesAndDirectories)
+{
+	std::filesystem::create_directory(host("/db"));
+	write_file(host("/db/x"), 5000);
+	FileInfo f = vol_->stat("/db/x");
+	struct stat st;
+	ASSERT_EQ(::stat(host("/db/x").c_str(), &st), 0);
+	EXPECT_EQ(f.path, "/db/x");
+	EXPECT_EQ(f.ino, st.st_ino);
+	EXPECT_NE(f.generation, 0u) << "ext4 and xfs number generations at random";
+	EXPECT_EQ(f.type, FileType::regular);
+	EXPECT_EQ(f.size, 5000u);
+	EXPECT_FALSE(f.dax_flag);
+	EXPECT_FALSE(f.dax_effective);
+	EXPECT_EQ(f.mapped, 0u);
+	EXPECT_FALSE(f.in_use);
+	EXPECT_EQ(f.unsupported, "");
+	EXPECT_EQ(vol_->stat("//db//x/").path, "/db/x");
+	EXPECT_EQ(vol_->stat("/db").type, FileType::directory);
+	EXPECT_EQ(vol_->stat("/").type, FileType::directory);
+	EXPECT_EQ(error_code_of([&] { vol_->stat("/db/missing"); }), Errc::not_found);
+	EXPECT_EQ(error_code_of([&] { vol_->stat("/db/x/below-a-file"); }), Errc::not_found);
+	EXPECT_EQ(error_code_of([&] { vol_->stat("db/x"); }), Errc::invalid_argument);
+	EXPECT_EQ(error_code_of([&] { vol_->stat("/db/../db/x"); }), Errc::invalid_argument);
+	try {
+		vol_->stat("/db/missing");
+	} catch (const Error &e) {
+		EXPECT_NE(std::string(e.what()).find("volume 'pmem0': /db/missing"),
+		          std::string::npos)
+		    << e.what();
+	}
+}
+
+TEST_P(HostVolumeTest, SetsAndClearsTheFlagOfFilesAndDirectories)
+{
+	// Through file_setattr (the kernel's, 6.17+), then through the ioctls it falls back to.
+	for (bool force_ioctl : {false, true}) {
+		SCOPED_TRACE(force_ioctl ? "FS_IOC_FSSETXATTR" : "file_setattr");
+		auto vol = open_volume(force_ioctl);
+		std::string dir = force_ioctl ? "/by-ioctl" : "/by-file-setattr";
+		std::filesystem::create_directory(host(dir));
+		write_file(host(dir + "/f"), 10);
+		for (const auto &path : {dir + "/f", dir}) {
+			vol->set_dax_flag(path, true);
+			EXPECT_TRUE(vol->stat(path).dax_flag) << path;
+			EXPECT_TRUE(tool_says_dax(path)) << path;
+			vol->set_dax_flag(path, true); // already so
+			EXPECT_TRUE(tool_says_dax(path)) << path;
+			vol->set_dax_flag(path, false);
+			EXPECT_FALSE(vol->stat(path).dax_flag) << path;
+			EXPECT_FALSE(tool_says_dax(path)) << path;
+		}
+	}
+}
+
+TEST_P(HostVolumeTest, KeepsTheOtherAttributes)
+{
+	// Only FS_XFLAG_DAX changes: flags set by others (here noatime, 'A') stay.
+	write_file(host("/f"), 10);
+	ASSERT_EQ(run({"chattr", "+A", host("/f")}).status, 0);
+	for (bool force_ioctl : {false, true}) {
+		auto vol = open_volume(force_ioctl);
+		vol->set_dax_flag("/f", true);
+		vol->set_dax_flag("/f", false);
+		Ran ran = run({"lsattr", host("/f")});
+		EXPECT_NE(ran.output.substr(0, ran.output.find(' ')).find('A'), std::string::npos)
+		    << ran.output;
+	}
+}
+
+TEST_P(HostVolumeTest, NewFilesInheritTheFlagOfTheirDirectory)
+{
+	std::filesystem::create_directory(host("/wal"));
+	vol_->set_dax_flag("/wal", true);
+	write_file(host("/wal/000001.log"));
+	std::filesystem::create_directory(host("/wal/sub"));
+	EXPECT_TRUE(vol_->stat("/wal/000001.log").dax_flag);
+	EXPECT_TRUE(vol_->stat("/wal/sub").dax_flag);
+	EXPECT_TRUE(tool_says_dax("/wal/000001.log"));
+	// Only at create: clearing the directory's flag leaves its children alone.
+	vol_->set_dax_flag("/wal", false);
+	EXPECT_TRUE(vol_->stat("/wal/000001.log").dax_flag);
+	write_file(host("/wal/000002.log"));
+	EXPECT_FALSE(vol_->stat("/wal/000002.log").dax_flag);
+}
+
+TEST_P(HostVolumeTest, ReportsASymlinkAsItselfAndNeverFollowsIt)
+{
+	write_file(host("/target"), 10);
+	std::filesystem::create_directory(host("/dir"));
+	write_file(host("/dir/inside"), 10);
+	// Absolute links, and one that climbs out: each would leave the volume if followed.
+	std::filesystem::create_symlink(host("/target"), host("/link"));
+	std::filesystem::create_symlink(host("/dir"), host("/linkdir"));
+	std::filesystem::create_symlink("../../../../../../etc/passwd", host("/dir/escape"));
+	for (const char *path : {"/link", "/dir/escape"}) {
+		FileInfo l = vol_->stat(path);
+		EXPECT_EQ(l.type, FileType::other) << path;
+		EXPECT_EQ(l.unsupported, "symbolic link") << path;
+		EXPECT_EQ(error_code_of([&] { vol_->set_dax_flag(path, true); }),
+		          Errc::unsupported);
+	}
+	EXPECT_FALSE(tool_says_dax("/target"));
+	// Through a link in the middle of a path: refused, the directory's file untouched.
+	EXPECT_EQ(error_code_of([&] { vol_->stat("/linkdir/inside"); }), Errc::unsupported);
+	EXPECT_EQ(error_code_of([&] { vol_->set_dax_flag("/linkdir/inside", true); }),
+	          Errc::unsupported);
+	EXPECT_FALSE(tool_says_dax("/dir/inside"));
+	// A walk reports the links and does not descend through them.
+	std::map<std::string, FileInfo> seen;
+	vol_->walk("/", [&](const FileInfo &f) { seen[f.path] = f; });
+	EXPECT_EQ(seen.at("/linkdir").type, FileType::other);
+	EXPECT_EQ(seen.at("/link").unsupported, "symbolic link");
+	EXPECT_FALSE(seen.count("/linkdir/inside"));
+	EXPECT_TRUE(seen.count("/dir/inside"));
+}
+
+TEST_P(HostVolumeTest, ReportsOtherFilesWithoutOpeningThem)
+{
+	ASSERT_EQ(mkfifo(host("/fifo").c_str(), 0600), 0);
+	ASSERT_EQ(mknod(host("/null").c_str(), S_IFCHR | 0600, makedev(1, 3)), 0);
+	ASSERT_EQ(mknod(host("/disk").c_str(), S_IFBLK | 0600, makedev(7, 200)), 0);
+	EXPECT_EQ(vol_->stat("/fifo").unsupported, "fifo");
+	EXPECT_EQ(vol_->stat("/null").unsupported, "character device");
+	EXPECT_EQ(vol_->stat("/disk").unsupported, "block device");
+	EXPECT_EQ(vol_->stat("/fifo").type, FileType::other);
+	EXPECT_EQ(error_code_of([&] { vol_->set_dax_flag("/fifo", true); }), Errc::unsupported);
+}
+
+TEST_P(HostVolumeTest, WalksParentsFirstAndStaysOnTheVolume)
+{
+	for (const char *d : {"/a", "/a/b", "/a/b/c", "/a/nested", "/big"})
+		std::filesystem::create_directory(host(d));
+	for (const char *f : {"/a/x", "/a/b/y", "/a/b/c/z", "/top"})
+		write_file(host(f));
+	// More names than one getdents64 buffer holds.
+	std::set<std::string> want = {"/",    "/a",     "/a/b",     "/a/b/c", "/big",
+	                              "/a/x", "/a/b/y", "/a/b/c/z", "/top"};
+	for (int i = 0; i < 1500; i++) {
+		std::string name = "/big/file-with-a-long-name-" + std::to_string(i);
+		write_file(host(name));
+		want.insert(name);
+	}
+	if (fstype_ == "ext4")
+		want.insert("/lost+found");
+	TmpfsMount nested(host("/a/nested"));
+	ASSERT_TRUE(nested.mounted());
+	write_file(host("/a/nested/other-fs"));
+
+	std::vector<std::string> order;
+	vol_->walk("/", [&](const FileInfo &f) { order.push_back(f.path); });
+	std::set<std::string> got(order.begin(), order.end());
+	EXPECT_EQ(got.size(), order.size()) << "a file reported twice";
+	EXPECT_EQ(got, want) << "the nested mount's root and files stay out";
+	std::map<std::string, size_t> at;
+	for (size_t i = 0; i < order.size(); i++)
+		at[order[i]] = i;
+	for (const auto &path : order)
+		if (path != "/") {
+			auto parent = std::filesystem::path(path).parent_path().string();
+			EXPECT_LT(at.at(parent), at.at(path)) << path << " before its parent";
+		}
+	// A subtree, and a file alone.
+	std::vector<std::string> sub;
+	vol_->walk("/a/b", [&](const FileInfo &f) { sub.push_back(f.path); });
+	EXPECT_EQ(sub.front(), "/a/b");
+	EXPECT_EQ(std::set<std::string>(sub.begin(), sub.end()),
+	          (std::set<std::string>{"/a/b", "/a/b/y", "/a/b/c", "/a/b/c/z"}));
+	std::vector<std::string> one;
+	vol_->walk("/top", [&](const FileInfo &f) { one.push_back(f.path); });
+	EXPECT_EQ(one, std::vector<std::string>{"/top"});
+	// Nothing on the nested mount can be named either.
+	EXPECT_EQ(error_code_of([&] { vol_->stat("/a/nested"); }), Errc::invalid_argument);
+	EXPECT_EQ(error_code_of([&] { vol_->stat("/a/nested/other-fs"); }), Errc::invalid_argument);
+	EXPECT_EQ(error_code_of([&] { vol_->set_dax_flag("/a/nested/other-fs", true); }),
+	          Errc::invalid_argument);
+}
+
+TEST_P(HostVolumeTest, RefusesATreeDeeperThanItHoldsDescriptorsFor)
+{
+	std::string deep = "/deep";
+	for (size_t i = 0; i < HostVolume::kMaxWalkDepth; i++)
+		deep += "/d";
+	std::filesystem::create_directories(host(deep));
+	size_t seen = 0;
+	EXPECT_EQ(error_code_of([&] { vol_->walk("/", [&](const FileInfo &) { seen++; }); }),
+	          Errc::invalid_argument);
+	EXPECT_GT(seen, HostVolume::kMaxWalkDepth);
+	// Walked from further down, it fits.
+	seen = 0;
+	vol_->walk("/deep/d", [&](const FileInfo &) { seen++; });
+	EXPECT_EQ(seen, HostVolume::kMaxWalkDepth);
+}
+
+TEST_P(HostVolumeTest, AVisitorMayChangeTheFileItIsShown)
+{
+	write_file(host("/f"), 4096);
+	std::vector<SetFlagResult::Status> results;
+	vol_->walk("/", [&](const FileInfo &f) {
+		if (f.type == FileType::regular)
+			results.push_back(
+			    vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status);
+	});
+	EXPECT_EQ(results, std::vector{SetFlagResult::Status::applied});
+}
+
+TEST_P(HostVolumeTest, AFileOpenElsewhereIsInUse)
+{
+	write_file(host("/f"), 4096);
+	FileInfo f = vol_->stat("/f");
+	{
+		Holder holder(host("/f"), Holder::How::open);
+		SetFlagResult r = vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true);
+		EXPECT_EQ(r.status, SetFlagResult::Status::in_use);
+		EXPECT_EQ(r.mappings, 0u);
+		EXPECT_FALSE(vol_->stat("/f").dax_flag);
+	}
+	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	          SetFlagResult::Status::applied);
+	EXPECT_TRUE(tool_says_dax("/f"));
+}
+
+TEST_P(HostVolumeTest, AFileUnderAnotherProcesssWriteLeaseIsBusyAndInUse)
+{
+	// As an SMB or NFS server holds files: opening one, even to read its flags, breaks the
+	// lease, and O_NONBLOCK makes that open fail rather than wait for the holder.
+	write_file(host("/leased"), 4096);
+	FileInfo f = vol_->stat("/leased");
+	{
+		Holder holder(host("/leased"), Holder::How::leased);
+		EXPECT_EQ(error_code_of([&] { vol_->stat("/leased"); }), Errc::busy);
+		EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+		          SetFlagResult::Status::in_use);
+	}
+	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	          SetFlagResult::Status::applied);
+}
+
+TEST_P(HostVolumeTest, AMappedFileWaitsForItsMappingToGo)
+{
+	for (bool force_ioctl : {false, true}) {
+		SCOPED_TRACE(force_ioctl ? "FS_IOC_FSSETXATTR" : "file_setattr");
+		auto vol = open_volume(force_ioctl);
+		std::string path = force_ioctl ? "/mapped-ioctl" : "/mapped";
+		write_file(host(path), 8192);
+		FileInfo f = vol->stat(path);
+		Holder holder(host(path), Holder::How::mapped);
+		SetFlagResult r = vol->set_dax_flag_if_unmapped(f.ino, f.generation, true);
+		EXPECT_EQ(r.status, SetFlagResult::Status::mapped);
+		EXPECT_EQ(r.mappings, 1u);
+		EXPECT_FALSE(tool_says_dax(path));
+		holder.release();
+		r = vol->set_dax_flag_if_unmapped(f.ino, f.generation, true);
+		EXPECT_EQ(r.status, SetFlagResult::Status::applied);
+		EXPECT_TRUE(tool_says_dax(path));
+		EXPECT_EQ(vol->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+		          SetFlagResult::Status::unchanged);
+		EXPECT_EQ(vol->set_dax_flag_if_unmapped(f.ino, f.generation, false).status,
+		          SetFlagResult::Status::applied);
+		EXPECT_FALSE(tool_says_dax(path));
+	}
+}
+
+TEST_P(HostVolumeTest, DirectoriesChangeByIdentityWithoutALease)
+{
+	std::filesystem::create_directory(host("/d"));
+	FileInfo d = vol_->stat("/d");
+	// Open elsewhere does not matter: a directory has no lease and no mapping.
+	Holder holder(host("/d"), Holder::How::open);
+	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(d.ino, d.generation, true).status,
+	          SetFlagResult::Status::applied);
+	EXPECT_TRUE(tool_says_dax("/d"));
+}
+
+TEST_P(HostVolumeTest, FindsFilesWhereItLastSawThem)
+{
+	write_file(host("/old"), 10);
+	FileInfo f = vol_->stat("/old");
+	EXPECT_EQ(vol_->path_of(f.ino, f.generation), "/old");
+	std::filesystem::create_directory(host("/moved"));
+	std::filesystem::rename(host("/old"), host("/moved/new"));
+	// A rename the volume did not see: the file looks gone until a walk sees it.
+	EXPECT_EQ(vol_->path_of(f.ino, f.generation), std::nullopt);
+	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	          SetFlagResult::Status::gone);
+	vol_->walk("/", [](const FileInfo &) {});
+	EXPECT_EQ(vol_->path_of(f.ino, f.generation), "/moved/new");
+	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	          SetFlagResult::Status::applied);
+	EXPECT_TRUE(vol_->stat("/moved/new").dax_flag);
+	// Removed, and a new file in its place (which may well reuse the inode number): not
+	// the same file.
+	std::filesystem::remove(host("/moved/new"));
+	write_file(host("/moved/new"), 10);
+	EXPECT_EQ(vol_->path_of(f.ino, f.generation), std::nullopt);
+	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, false).status,
+	          SetFlagResult::Status::gone);
+	EXPECT_EQ(vol_->path_of(f.ino + 1000000, 1), std::nullopt);
+	// A directory replaced by a symbolic link on the way: not where it was either.
+	std::filesystem::create_directory(host("/d"));
+	write_file(host("/d/f"), 10);
+	FileInfo g = vol_->stat("/d/f");
+	std::filesystem::rename(host("/d"), host("/d2"));
+	std::filesystem::create_directory_symlink(host("/d2"), host("/d"));
+	EXPECT_EQ(vol_->path_of(g.ino, g.generation), std::nullopt);
+}
+
+TEST_P(HostVolumeTest, ConvertsHostPaths)
+{
+	std::string mnt = fs_->mount_point().string();
+	EXPECT_EQ(vol_->volume_path(mnt + "/db/x"), "/db/x");
+	EXPECT_EQ(vol_->volume_path(mnt), "/");
+	EXPECT_EQ(vol_->volume_path(mnt + "/"), "/");
+	EXPECT_EQ(vol_->volume_path(mnt + "-other/x"), std::nullopt);
+	EXPECT_EQ(vol_->volume_path("/etc/passwd"), std::nullopt);
+	write_file(host("/hp"), 1);
+	EXPECT_EQ(vol_->stat(*vol_->volume_path(host("/hp"))).path, "/hp");
+}
+
+TEST_P(HostVolumeTest, RefusesAPathThatIsNotAMountPoint)
+{
+	std::filesystem::create_directory(host("/sub"));
+	HostVolume::Options options;
+	options.name = "sub";
+	options.path = host("/sub");
+	try {
+		HostVolume::open(options);
+		ADD_FAILURE() << "opened a directory that is not a mount point";
+	} catch (const Error &e) {
+		EXPECT_EQ(e.code(), Errc::invalid_argument);
+		std::string msg = e.what();
+		EXPECT_NE(msg.find(host("/sub") + " is not a mount point"), std::string::npos)
+		    << msg;
+		EXPECT_NE(msg.find("mount at " + fs_->mount_point().string()), std::string::npos)
+		    << msg;
+	}
+	options.path = host("/missing");
+	EXPECT_EQ(error_code_of([&] { HostVolume::open(options); }), Errc::not_found);
+}
+
+TEST(HostVolumeRefuses, FilesystemsWithoutAPerFileFlag)
+{
+	SKIP_UNLESS_MOUNTABLE("losetup", "mkfs.ext2");
+	TempDir dir;
+	{
+		LoopFs ext2(dir.path(), "ext2", 16, {"mkfs.ext2", "-q", "-F"}, "");
+		HostVolume::Options options{.name = "old", .path = ext2.mount_point()};
+		try {
+			HostVolume::open(options);
+			ADD_FAILURE() << "opened ext2";
+		} catch (const Error &e) {
+			EXPECT_EQ(e.code(), Errc::unsupported);
+			EXPECT_NE(std::string(e.what()).find("ext2 has no per-file DAX flag"),
+			          std::string::npos)
+			    << e.what();
+		}
+	}
+	TmpfsMount tmpfs(dir / "tmpfs");
+	ASSERT_TRUE(tmpfs.mounted());
+	HostVolume::Options options{.name = "tmp", .path = dir / "tmpfs"};
+	try {
+		HostVolume::open(options);
+		ADD_FAILURE() << "opened tmpfs";
+	} catch (const Error &e) {
+		EXPECT_EQ(e.code(), Errc::unsupported);
+		EXPECT_NE(std::string(e.what()).find("is a tmpfs mount"), std::string::npos)
+		    << e.what();
+	}
+}
+
+TEST(HostVolumeExt4, InlineDataRefusesTheFlag)
+{
+	SKIP_UNLESS_MOUNTABLE("losetup", "mkfs.ext4");
+	TempDir dir;
+	LoopFs fs(dir.path(), "inline", 64, {"mkfs.ext4", "-q", "-F", "-O", "inline_data"},
+	          "dax=inode");
+	HostVolume::Options options{.name = "inl", .path = fs.mount_point()};
+	auto vol = HostVolume::open(options);
+	write_file(fs.host("/small"), 20); // fits in the inode
+	FileInfo f = vol->stat("/small");
+	EXPECT_NE(f.unsupported.find("inline data"), std::string::npos) << f.unsupported;
+	EXPECT_EQ(error_code_of([&] { vol->set_dax_flag("/small", true); }), Errc::unsupported);
+	EXPECT_EQ(error_code_of([&] { vol->set_dax_flag_if_unmapped(f.ino, f.generation, true); }),
+	          Errc::unsupported);
+	// Directories with inline data may carry it (ext4 lets them, for their children).
+	std::filesystem::create_directory(fs.host("/d"));
+	EXPECT_EQ(vol->stat("/d").unsupported, "");
+	vol->set_dax_flag("/d", true);
+	EXPECT_TRUE(vol->stat("/d").dax_flag);
+}
+
+} // namespace
