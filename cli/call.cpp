@@ -18,6 +18,13 @@ std::string absolute(const std::string &path)
 	return std::filesystem::absolute(path).lexically_normal().string();
 }
 
+std::string file_name_arg(const std::string &arg)
+{
+	auto colon = arg.find(':');
+	bool volume_name = colon != std::string::npos && arg.find('/') > colon;
+	return volume_name || arg.empty() ? arg : absolute(arg);
+}
+
 void set_given(nlohmann::json &params, const char *key, const std::string &value)
 {
 	if (!value.empty())

@@ -23,6 +23,11 @@ nlohmann::json call(const Globals &g, wire::Method method,
 // A relative local path means the caller's folder, not the daemon's.
 std::string absolute(const std::string &path);
 
+// A file as the user named it: VOLUME:/path as it is; anything else is a host path (in a
+// host volume's mount), made absolute from the caller's folder, as xfs_io takes paths.
+// For CLI11's transform().
+std::string file_name_arg(const std::string &arg);
+
 // Sets params[key] only when the user gave a value: an absent key is the daemon's default
 // (every file, any type, the whole log), which no string stands for.
 void set_given(nlohmann::json &params, const char *key, const std::string &value);

@@ -24,7 +24,9 @@ Action files_command(CLI::App &cmd, const Globals &g, Method method)
 {
 	auto o = std::make_shared<FilesOptions>();
 	cmd.add_flag("-r,--recursive", o->recursive, "and everything below each directory");
-	cmd.add_option("PATH", o->paths, "VOLUME:/path")->required();
+	cmd.add_option("PATH", o->paths, "VOLUME:/path, or a path in a host volume")
+	    ->required()
+	    ->transform(file_name_arg);
 	return [&g, o, method] {
 		json r =
 		    call(g, method, {{param::paths, o->paths}, {param::recursive, o->recursive}});

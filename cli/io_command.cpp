@@ -1,4 +1,5 @@
 // `io [-f] [-c CMD]... PATH`: an xfs_io-style session, commands from -c or one a line from stdin.
+#include "cli/call.hpp"
 #include "cli/command.hpp"
 #include "wire/client.hpp"
 #include "wire/varlink.hpp"
@@ -102,7 +103,7 @@ Action cmd_io(CLI::App &cmd, const Globals &g)
 	auto o = std::make_shared<IoOptions>();
 	cmd.add_flag("-f", o->create, "create the file if it is missing");
 	cmd.add_option("-c", o->commands, "a command; repeat for more (default: read stdin)");
-	cmd.add_option("PATH", o->path, "VOLUME:/path")->required();
+	cmd.add_option("PATH", o->path, "VOLUME:/path")->required()->transform(file_name_arg);
 	return [&g, o] { return run_io(g, o->path, o->commands, o->create); };
 }
 

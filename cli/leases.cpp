@@ -10,7 +10,8 @@ namespace daxpolicy::cli
 Action cmd_list_leases(CLI::App &cmd, const Globals &g)
 {
 	auto path = std::make_shared<std::string>();
-	cmd.add_option("PATH", *path, "VOLUME:/path (default: every file)");
+	cmd.add_option("PATH", *path, "VOLUME:/path, or a host path (default: every file)")
+	    ->transform(file_name_arg);
 	return [&g, path] {
 		json p = json::object();
 		set_given(p, param::path, *path);

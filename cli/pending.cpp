@@ -19,7 +19,9 @@ Action cmd_list_pending(CLI::App &, const Globals &g)
 Action cmd_cancel_pending(CLI::App &cmd, const Globals &g)
 {
 	auto path = std::make_shared<std::string>();
-	cmd.add_option("PATH", *path, "VOLUME:/path")->required();
+	cmd.add_option("PATH", *path, "VOLUME:/path, or a path in a host volume")
+	    ->required()
+	    ->transform(file_name_arg);
 	return [&g, path] {
 		call(g, Method::cancel_pending, {{param::path, *path}});
 		g.out.object({{"cancelled", *path}});

@@ -55,7 +55,9 @@ Action cmd_add_rule(CLI::App &cmd, const Globals &g)
 {
 	auto o = std::make_shared<AddRuleOptions>();
 	cmd.add_option("--name", o->name, "unique rule name")->required();
-	cmd.add_option("--subtree", o->subtree, "VOLUME:/path")->required();
+	cmd.add_option("--subtree", o->subtree, "VOLUME:/path, or a path in a host volume")
+	    ->required()
+	    ->transform(file_name_arg);
 	cmd.add_option("--dax", o->dax, "on or off")
 	    ->required()
 	    ->check(CLI::IsMember({"on", "off"}));
@@ -119,7 +121,8 @@ Action cmd_apply(CLI::App &cmd, const Globals &g)
 Action cmd_reconcile(CLI::App &cmd, const Globals &g)
 {
 	auto path = std::make_shared<std::string>();
-	cmd.add_option("PATH", *path, "VOLUME:/path (default: everything)");
+	cmd.add_option("PATH", *path, "VOLUME:/path, or a host path (default: everything)")
+	    ->transform(file_name_arg);
 	return [&g, path] {
 		json p = json::object();
 		set_given(p, param::path, *path);

@@ -34,6 +34,7 @@ VolumeConfig volume_of(const std::filesystem::path &file, const toml::table &t)
 {
 	VolumeConfig v;
 	std::optional<fscore::VolumeKind> kind;
+	const toml::node *embedded_only = nullptr; // size or dax: where the first was
 	for (const auto &[key, node] : t) {
 		std::string k(key.str());
 		std::string value = string_of(file, node, k);
@@ -52,11 +53,13 @@ VolumeConfig volume_of(const std::filesystem::path &file, const toml::table &t)
 			if (!size)
 				fail(file, node.source(), "size: \"" + value + "\" is not a size");
 			v.size = *size;
+			embedded_only = embedded_only ? embedded_only : &node;
 		} else if (k == "dax") {
 			auto mode = fscore::dax_mode_from_name(value);
 			if (!mode)
 				fail(file, node.source(), "dax: expected always, never or inode");
 			v.dax = *mode;
+			embedded_only = embedded_only ? embedded_only : &node;
 		} else {
 			fail(file, node.source(), "unknown key \"" + k + "\" in [[volume]]");
 		}
@@ -67,6 +70,11 @@ VolumeConfig volume_of(const std::filesystem::path &file, const toml::table &t)
 		fail(file, t.source(), "volume '" + v.name + "' needs a kind");
 	if (v.kind == fscore::VolumeKind::host && v.path.empty())
 		fail(file, t.source(), "host volume '" + v.name + "' needs a path");
+	// A host mount's size and dax= mode are the kernel's, set where it is mounted.
+	if (v.kind == fscore::VolumeKind::host && embedded_only)
+		fail(file, embedded_only->source(),
+		     "host volume '" + v.name +
+		         "': size and dax are set by mkfs and the mount (-o dax=), not here");
 	return v;
 }
 

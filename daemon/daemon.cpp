@@ -3,6 +3,7 @@
 #include "common/error.hpp"
 #include "daemon/auth.hpp"
 #include "daemon/connection.hpp"
+#include "daemon/views.hpp"
 #include "fscore/embedded/ondisk/file_lock.hpp"
 #include "policy/policy_file.hpp"
 #include "wire/varlink.hpp"
@@ -19,7 +20,7 @@ namespace asio = boost::asio;
 
 Daemon::Daemon(asio::io_context &io, Config config)
     : io_(io), config_(std::move(config)), started_(std::chrono::steady_clock::now()),
-      accept_backoff_(io)
+      accept_backoff_(io), recheck_timer_(io)
 {
 	std::filesystem::create_directories(config_.state_dir);
 	// One state dir, one daemon, and the lock before anything else: a second daemon must
@@ -52,6 +53,23 @@ Daemon::Daemon(asio::io_context &io, Config config)
 	for (const auto &[name, data] : mounted)
 		engine_->log("volume", name, "/", data);
 	engine_->start();
+	schedule_recheck();
+}
+
+void Daemon::schedule_recheck()
+{
+	recheck_timer_.expires_after(std::chrono::seconds(1));
+	recheck_timer_.async_wait([this](boost::system::error_code ec) {
+		if (ec)
+			return; // cancelled: the daemon is stopping
+		bool all = ++recheck_ticks_ % kRecheckAll == 0;
+		for (const auto &[name, vol] : volumes_)
+			if (all || !vol->info().can.use_events)
+				run_guarded("re-checking queued changes", [&, name = name] {
+					engine_->retry_pending(name, kRecheckPerTick);
+				});
+		schedule_recheck();
+	});
 }
 
 Daemon::~Daemon()
@@ -70,6 +88,24 @@ fscore::Volume &Daemon::volume(const std::string &name, bool fscore::VolumeCapab
 	if (!(it->second->info().can.*can))
 		throw Error(Errc::unsupported, "volume '" + name + "' has no " + what);
 	return *it->second;
+}
+
+std::pair<std::string, std::string> Daemon::file_of(const std::string &name) const
+{
+	if (name.empty() || name[0] != '/')
+		return split_file_name(name);
+	std::optional<std::pair<std::string, std::string>> found;
+	for (const auto &[volume, vol] : volumes_) {
+		auto path = vol->volume_path(name);
+		if (path && (!found || path->size() < found->second.size()))
+			found.emplace(volume, *path);
+	}
+	if (!found)
+		throw Error(Errc::invalid_argument,
+		            "'" + name +
+		                "' is in no host volume's mount; name a file as "
+		                "VOLUME:/path (for example pool0:/db)");
+	return split_file_name(file_name(found->first, found->second));
 }
 
 double Daemon::uptime_s() const
@@ -146,6 +182,7 @@ void Daemon::refuse(asio::local::stream_protocol::socket &socket)
 
 void Daemon::stop()
 {
+	recheck_timer_.cancel();
 	if (listener_) {
 		boost::system::error_code ignored; // closing a listener that failed is no news
 		listener_->close(ignored);

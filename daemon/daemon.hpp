@@ -51,6 +51,9 @@ class Daemon
 	// error): not-found for no such volume, unsupported for one that cannot.
 	fscore::Volume &volume(const std::string &name, bool fscore::VolumeCapabilities::*can,
 	                       const char *what);
+	// The volume and path a file name names: VOLUME:/path, or an absolute host path in a
+	// host volume's mount (the innermost, where mounts nest). invalid-argument otherwise.
+	std::pair<std::string, std::string> file_of(const std::string &name) const;
 	boost::asio::io_context &io_context() { return io_; }
 	double uptime_s() const;
 
@@ -94,6 +97,14 @@ class Daemon
 	// Accepting waits on this while descriptors are exhausted (EMFILE), rather than spin.
 	boost::asio::steady_timer accept_backoff_;
 	bool accept_paused_ = false;
+	// Queued changes are tried again on this: each second on volumes that send no use
+	// events (a change waits for a process it cannot hear go), every kRecheckAll on the
+	// others, in case a notification went missing.
+	void schedule_recheck();
+	boost::asio::steady_timer recheck_timer_;
+	unsigned recheck_ticks_ = 0;
+	static constexpr unsigned kRecheckAll = 30;     // ticks of a second
+	static constexpr size_t kRecheckPerTick = 1024; // queued changes a volume, per tick
 	size_t input_used_ = 0;
 	std::vector<std::weak_ptr<Connection>> input_waiters_;
 	// Reads policy files; last, so that it is joined before anything its work refers to goes.

@@ -89,7 +89,7 @@ json list(Daemon &d, Connection &, const Params &p)
 	FileList out;
 	bool recursive = p.boolean(param::recursive);
 	for (const auto &name : paths_of(p)) {
-		auto [vol, path] = split_file_name(name);
+		auto [vol, path] = d.file_of(name);
 		for (const auto &v : d.engine().list(vol, path, recursive))
 			out.push_back(file_json(v));
 	}
@@ -103,7 +103,7 @@ json set_flag(Daemon &d, const Params &p, bool on)
 	// Every name is checked before anything changes: a bad one fails the whole call.
 	std::vector<std::pair<std::string, std::string>> targets;
 	for (const auto &name : paths_of(p)) {
-		targets.push_back(split_file_name(name));
+		targets.push_back(d.file_of(name));
 		d.engine().volume(targets.back().first).stat(targets.back().second);
 	}
 	for (const auto &[vol, path] : targets)
@@ -120,7 +120,7 @@ json add_rule(Daemon &d, Connection &, const Params &p)
 {
 	policy::Rule r;
 	r.name = p.string(param::name);
-	auto [vol, subtree] = split_file_name(p.string(param::subtree));
+	auto [vol, subtree] = d.file_of(p.string(param::subtree));
 	r.volume = vol;
 	r.subtree = subtree;
 	std::string dax = p.string(param::dax);
@@ -180,18 +180,18 @@ std::optional<json> apply(Daemon &d, Connection &c, const Params &p)
 
 // An optional "path" parameter: both halves of VOLUME:/path, or neither.
 std::pair<std::optional<std::string>, std::optional<std::string>>
-optional_file_name(const Params &p)
+optional_file_name(const Daemon &d, const Params &p)
 {
 	auto name = p.opt_string(param::path);
 	if (!name)
 		return {};
-	auto [vol, path] = split_file_name(*name);
+	auto [vol, path] = d.file_of(*name);
 	return {vol, path};
 }
 
 json reconcile(Daemon &d, Connection &, const Params &p)
 {
-	auto [vol, path] = optional_file_name(p);
+	auto [vol, path] = optional_file_name(d, p);
 	return {{reply::files, counts_json(d.engine().reconcile(vol, path))}};
 }
 
@@ -205,7 +205,7 @@ json list_pending(Daemon &d, Connection &, const Params &)
 
 json cancel_pending(Daemon &d, Connection &, const Params &p)
 {
-	auto [vol, path] = split_file_name(p.string(param::path));
+	auto [vol, path] = d.file_of(p.string(param::path));
 	d.engine().cancel_pending(vol, path);
 	return json::object();
 }
@@ -255,7 +255,7 @@ json finish_io(Daemon &d, const std::string &volume, IoResult &result)
 // follows when it is done, and the connection handles no further call until then.
 void start_io(Daemon &d, Connection &c, const Params &p)
 {
-	auto [vol, path] = split_file_name(p.string(param::path));
+	auto [vol, path] = d.file_of(p.string(param::path));
 	auto argv = p.strings(param::argv);
 	bool create = p.boolean(param::create);
 	if (!c.io) {
@@ -276,7 +276,7 @@ void start_io(Daemon &d, Connection &c, const Params &p)
 
 json list_leases(Daemon &d, Connection &, const Params &p)
 {
-	auto [only_volume, path] = optional_file_name(p);
+	auto [only_volume, path] = optional_file_name(d, p);
 	if (only_volume)
 		d.volume(*only_volume, &fscore::VolumeCapabilities::layout_leases, "layout leases");
 	json out = json::array();

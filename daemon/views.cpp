@@ -48,13 +48,21 @@ nlohmann::json file_json(const policy::FileView &v)
 
 nlohmann::json volume_json(const fscore::VolumeInfo &i)
 {
-	return {{"name", i.name},
-	        {"kind", i.kind},
-	        {"path", i.path},
-	        {"dax_mode", fscore::dax_mode_name(i.dax_mode)},
-	        {"dax_capable", i.dax_capable},
-	        {"granularity", i.granularity},
-	        {"files", i.files}};
+	nlohmann::json j = {{"name", i.name},
+	                    {"kind", i.kind},
+	                    {"path", i.path},
+	                    {"fstype", i.fstype},
+	                    {"dax_mode", fscore::dax_mode_name(i.dax_mode)},
+	                    {"dax_capable", i.dax_capable},
+	                    {"granularity", i.granularity},
+	                    {"files", i.files}};
+	if (i.usage) {
+		j["size_bytes"] = i.usage->size_bytes;
+		j["used_bytes"] = i.usage->used_bytes;
+		j["inodes"] = i.usage->inodes;
+		j["inodes_used"] = i.usage->inodes_used;
+	}
+	return j;
 }
 
 nlohmann::json rule_json(const policy::Rule &r)

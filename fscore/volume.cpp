@@ -72,6 +72,11 @@ std::vector<LeaseInfo> Volume::leases(const std::optional<std::string> &)
 	unsupported(*this, "layout leases");
 }
 
+std::optional<std::string> Volume::volume_path(const std::string &) const
+{
+	return std::nullopt;
+}
+
 Subscription &Subscription::operator=(Subscription &&other) noexcept
 {
 	if (this != &other) {

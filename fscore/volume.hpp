@@ -47,11 +47,21 @@ struct VolumeCapabilities {
 	bool io_sessions = false;      // open_session() and the namespace calls work
 };
 
+// Space and inodes, as statfs(2) counts them.
+struct VolumeUsage {
+	uint64_t size_bytes = 0;
+	uint64_t used_bytes = 0;
+	uint64_t inodes = 0;
+	uint64_t inodes_used = 0;
+};
+
 struct VolumeInfo {
 	std::string name;
 	std::string kind; // "embedded" or "host": for people; code asks `can`
 	VolumeCapabilities can;
 	std::string path;
+	std::string fstype;               // ext4, xfs; "daxpolicy" for an embedded pool
+	std::optional<VolumeUsage> usage; // when the volume could tell
 	DaxMode dax_mode = DaxMode::inode;
 	bool dax_capable = false;
 	std::string granularity;
@@ -144,6 +154,10 @@ class Volume
 	virtual std::optional<std::string> path_of(uint64_t ino, uint64_t generation) = 0;
 	// Listeners run after the change, on the thread that made it, with no volume lock held.
 	[[nodiscard]] virtual Subscription subscribe(VolumeListener listener) = 0;
+	// The volume's path of a host path ("/mnt/pmem0/db/x" is "/db/x" on a host volume
+	// mounted there), or nothing when the host path is not in the volume. By default,
+	// nothing: an embedded volume has no host paths.
+	virtual std::optional<std::string> volume_path(const std::string &host_path) const;
 
 	// With VolumeCapabilities::io_sessions: a session for one client, and the namespace
 	// calls of `daxpolicy io`. Without, each throws unsupported.

@@ -4,6 +4,7 @@
 #include "common/error.hpp"
 #include "fscore/embedded/embedded_volume.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
+#include "fscore/host/host_volume.hpp"
 
 namespace daxpolicy::fscore
 {
@@ -36,6 +37,13 @@ OpenedVolume open_embedded(const VolumeSpec &spec, std::chrono::milliseconds lea
 	return opened;
 }
 
+OpenedVolume open_host(const VolumeSpec &spec)
+{
+	// The mount's own dax= option decides; the spec's `dax` is for embedded pools, whose
+	// mount option the daemon is.
+	return {HostVolume::open({.name = spec.name, .path = spec.path}), {}};
+}
+
 } // namespace
 
 const char *volume_kind_name(VolumeKind kind)
@@ -54,11 +62,9 @@ OpenedVolume open_volume(const VolumeSpec &spec, std::chrono::milliseconds lease
 	case VolumeKind::embedded:
 		return open_embedded(spec, lease_break_timeout);
 	case VolumeKind::host:
-		break;
+		return open_host(spec);
 	}
-	throw Error(Errc::unsupported, "volume '" + spec.name +
-	                                   "': host volumes are not supported by this version "
-	                                   "of daxpolicyd");
+	throw Error(Errc::internal, "volume '" + spec.name + "': unknown kind");
 }
 
 } // namespace daxpolicy::fscore

@@ -61,6 +61,29 @@ void Engine::start()
 		apply_pending(change);
 }
 
+size_t Engine::retry_pending(const std::string &volume, size_t at_most)
+{
+	std::vector<PendingChange> queued;
+	for (auto &c : store_.pending())
+		if (c.volume == volume)
+			queued.push_back(std::move(c));
+	if (queued.empty())
+		return 0;
+	size_t &cursor = retry_cursor_[volume];
+	size_t tried = 0;
+	for (; tried < at_most && tried < queued.size(); tried++) {
+		const PendingChange &change = queued[(cursor + tried) % queued.size()];
+		try {
+			apply_pending(change);
+		} catch (const Error &e) {
+			if (e.code() != Errc::not_found)
+				report(volume, change.path, e, e.code());
+		}
+	}
+	cursor = (cursor + tried) % queued.size();
+	return tried;
+}
+
 fscore::Volume &Engine::volume(const std::string &name) const
 {
 	auto it = volumes_.find(name);
@@ -194,8 +217,7 @@ Outcome Engine::change_file(const std::string &volume, const FileInfo &file, boo
 }
 
 Outcome Engine::defer(const std::string &volume, const FileInfo &file, bool want,
-                      const std::optional<std::string> &rule,
-                      const fscore::SetFlagResult &refused,
+                      const std::optional<std::string> &rule, const fscore::SetFlagResult &refused,
                       const std::optional<PendingChange> &queued, const std::string &inherited_from)
 {
 	if (queued && queued->want == want)
@@ -253,6 +275,15 @@ void Engine::apply_pending(const PendingChange &change)
 	auto vol = volumes_.find(change.volume);
 	if (vol == volumes_.end())
 		return; // a volume not served now: its changes wait for it
+	// A volume that finds a file by identity only where it has seen it (a host volume,
+	// after a restart) is shown where the change was queued.
+	if (!vol->second->path_of(change.ino, change.generation)) {
+		try {
+			vol->second->stat(change.path);
+		} catch (const Error &) {
+			// Not there (any more): judged gone by identity below.
+		}
+	}
 	auto result =
 	    vol->second->set_dax_flag_if_unmapped(change.ino, change.generation, change.want);
 	switch (result.status) {

@@ -60,6 +60,10 @@ class Engine
 	// Subscribes to the volumes and applies queued changes whose files are no longer
 	// mapped (after a restart, none of the embedded volumes' files are).
 	void start();
+	// Tries again up to `at_most` queued changes of `volume`, taking up where the last call
+	// stopped: the safety net for volumes that send no use events (a host volume without
+	// fanotify), and for a notification that was missed. Returns how many it tried.
+	size_t retry_pending(const std::string &volume, size_t at_most);
 	void set_event_sink(EventSink sink) { sink_ = std::move(sink); }
 
 	fscore::Volume &volume(const std::string &name) const;
@@ -94,6 +98,8 @@ class Engine
       private:
 	void on_volume_event(const std::string &volume, const fscore::VolumeEvent &event);
 	void apply_pending(const PendingChange &change);
+	// Where retry_pending stopped, per volume: the queue position it goes on from.
+	std::map<std::string, size_t> retry_cursor_;
 	// `cause` is the flag-change event's: rule, drift, request (pending: apply_pending).
 	// `inherited_from`: the directory whose flag the file had, for a file no rule covers.
 	Outcome change_file(const std::string &volume, const fscore::FileInfo &file, bool want,

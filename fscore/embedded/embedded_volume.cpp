@@ -137,6 +137,11 @@ VolumeInfo EmbeddedVolume::info() const
 	vi.dax_capable = true;
 	vi.granularity = pool_->granularity();
 	vi.files = sb_->inode_count - 1 - free_inos_.size();
+	vi.fstype = "daxpolicy";
+	vi.usage = VolumeUsage{.size_bytes = pool_->size(),
+	                       .used_bytes = pool_->size() - alloc_->free_blocks() * kBlockSize,
+	                       .inodes = sb_->inode_count - 1,
+	                       .inodes_used = vi.files};
 	return vi;
 }
 

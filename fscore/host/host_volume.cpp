@@ -151,25 +151,20 @@ VolumeInfo HostVolume::info() const
 	// else only at fsync, a page at a time. (Whether the platform flushes caches on power
 	// loss, which would make it "byte", is the region's persistence_domain, not known here.)
 	vi.granularity = dax_capable_ ? "cache-line" : "page";
+	vi.fstype = mount_.fstype;
 	struct statfs sfs = {};
-	if (::fstatfs(root_.get(), &sfs) == 0 && sfs.f_files >= sfs.f_ffree)
-		vi.files = sfs.f_files - sfs.f_ffree;
+	if (::fstatfs(root_.get(), &sfs) == 0) {
+		VolumeUsage u;
+		u.size_bytes = static_cast<uint64_t>(sfs.f_blocks) * sfs.f_frsize;
+		u.used_bytes =
+		    static_cast<uint64_t>(sfs.f_blocks - std::min(sfs.f_bfree, sfs.f_blocks)) *
+		    sfs.f_frsize;
+		u.inodes = sfs.f_files;
+		u.inodes_used = sfs.f_files - std::min(sfs.f_ffree, sfs.f_files);
+		vi.files = u.inodes_used;
+		vi.usage = u;
+	}
 	return vi;
-}
-
-HostVolume::Usage HostVolume::usage() const
-{
-	struct statfs sfs = {};
-	if (::fstatfs(root_.get(), &sfs) != 0)
-		throw host::host_error(what("/") + ": fstatfs", errno);
-	Usage u;
-	u.fstype = mount_.fstype;
-	u.size_bytes = static_cast<uint64_t>(sfs.f_blocks) * sfs.f_frsize;
-	u.used_bytes = static_cast<uint64_t>(sfs.f_blocks - std::min(sfs.f_bfree, sfs.f_blocks)) *
-	               sfs.f_frsize;
-	u.inodes = sfs.f_files;
-	u.inodes_used = sfs.f_files - std::min(sfs.f_ffree, sfs.f_files);
-	return u;
 }
 
 std::optional<std::string> HostVolume::volume_path(const std::string &host_path) const

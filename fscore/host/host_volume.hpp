@@ -54,15 +54,6 @@ class HostVolume final : public Volume
 		bool force_ioctl_fallback = false;
 	};
 
-	// Space and inodes of the filesystem (statfs), for list-volumes.
-	struct Usage {
-		std::string fstype; // "ext4" or "xfs"
-		uint64_t size_bytes = 0;
-		uint64_t used_bytes = 0;
-		uint64_t inodes = 0;
-		uint64_t inodes_used = 0;
-	};
-
 	// Throws Error: not-found when `path` does not exist; invalid-argument when it is not
 	// a mount point (naming the mount that holds it); unsupported for a filesystem other
 	// than ext4 or xfs, or a dax= option this version does not know.
@@ -92,11 +83,9 @@ class HostVolume final : public Volume
 	std::optional<std::string> path_of(uint64_t ino, uint64_t generation) override;
 	Subscription subscribe(VolumeListener listener) override;
 
-	// The volume path of a host path under the mount point ("/mnt/pmem0/db/x" is
-	// "/db/x"), or nothing when it is not under it. By spelling, as the user typed it;
-	// the result is then looked up like any volume path.
-	std::optional<std::string> volume_path(const std::string &host_path) const;
-	Usage usage() const;
+	// By spelling, as the user typed it, under the mount point as the kernel or the
+	// configuration spells it; the result is then looked up like any volume path.
+	std::optional<std::string> volume_path(const std::string &host_path) const override;
 	const host::MountEntry &mount() const { return mount_; }
 
 	static constexpr size_t kMaxWalkDepth = 256;

@@ -111,6 +111,19 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndColumn)
 	          std::string::npos);
 }
 
+TEST_F(ConfigTest, HostVolumesTakeTheirSizeAndModeFromTheMount)
+{
+	for (const char *key : {"size = \"1GiB\"", "dax = \"always\""}) {
+		std::string text = "[[volume]]\nname = \"pmem0\"\nkind = \"host\"\npath = "
+		                   "\"/mnt/pmem0\"\n" +
+		                   std::string(key) + "\n";
+		EXPECT_NE(error_of(text).find(":4:"), std::string::npos)
+		    << key << ": " << error_of(text);
+		EXPECT_NE(error_of(text).find("set by mkfs and the mount"), std::string::npos)
+		    << error_of(text);
+	}
+}
+
 TEST_F(ConfigTest, MaxConnections)
 {
 	EXPECT_EQ(load("").max_connections, 256u);

@@ -628,8 +628,9 @@ TEST_P(HostVolumeTest, DescribesTheMount)
 	EXPECT_FALSE(info.can.layout_leases);
 	EXPECT_FALSE(info.can.io_sessions);
 	EXPECT_GE(info.files, 1u); // the root at least
-	auto usage = vol_->usage();
-	EXPECT_EQ(usage.fstype, fstype_);
+	ASSERT_TRUE(info.usage);
+	const VolumeUsage &usage = *info.usage;
+	EXPECT_EQ(info.fstype, fstype_);
 	EXPECT_EQ(vol_->mount().fstype, fstype_);
 	EXPECT_GE(usage.size_bytes, 32u << 20);
 	EXPECT_GT(usage.used_bytes, 0u);
