@@ -117,7 +117,7 @@ TEST_F(ConfigTest, HostVolumesTakeTheirSizeAndModeFromTheMount)
 		std::string text = "[[volume]]\nname = \"pmem0\"\nkind = \"host\"\npath = "
 		                   "\"/mnt/pmem0\"\n" +
 		                   std::string(key) + "\n";
-		EXPECT_NE(error_of(text).find(":4:"), std::string::npos)
+		EXPECT_NE(error_of(text).find(":5:"), std::string::npos)
 		    << key << ": " << error_of(text);
 		EXPECT_NE(error_of(text).find("set by mkfs and the mount"), std::string::npos)
 		    << error_of(text);
