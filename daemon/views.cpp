@@ -37,7 +37,7 @@ nlohmann::json file_json(const policy::FileView &v)
 	    {"dax_effective", f.dax_effective},
 	    {"dax_desired", v.desired ? nlohmann::json(*v.desired) : nlohmann::json(nullptr)},
 	    {"rule", v.rule ? nlohmann::json(*v.rule) : nlohmann::json(nullptr)},
-	    {"state", v.state},
+	    {"state", policy::file_state_name(v.state)},
 	    {"mapped", f.mapped},
 	    {"in_use", f.in_use},
 	};

@@ -1,6 +1,7 @@
 #include "policy/engine.hpp"
 
 #include "common/clock.hpp"
+#include "common/enum_names.hpp"
 #include "common/error.hpp"
 #include "fscore/dax_model.hpp"
 
@@ -14,17 +15,41 @@ namespace daxpolicy::policy
 using fscore::FileInfo;
 using fscore::FileType;
 
+namespace
+{
+
+constexpr std::array<NameTable<Outcome>, 3> kOutcomeNames{{
+    {Outcome::applied, "applied"},
+    {Outcome::deferred, "deferred"},
+    {Outcome::unchanged, "unchanged"},
+}};
+static_assert(names_in_order(kOutcomeNames, 3));
+
+constexpr std::array<NameTable<FileState>, 6> kFileStateNames{{
+    {FileState::in_sync, "in-sync"},
+    {FileState::pending_unmap, "pending-unmap"},
+    {FileState::pending_evict, "pending-evict"},
+    {FileState::out_of_sync, "out-of-sync"},
+    {FileState::unmanaged, "unmanaged"},
+    {FileState::unsupported, "unsupported"},
+}};
+static_assert(names_in_order(kFileStateNames, 6));
+
+} // namespace
+
 const char *outcome_name(Outcome outcome)
 {
-	switch (outcome) {
-	case Outcome::applied:
-		return "applied";
-	case Outcome::deferred:
-		return "deferred";
-	case Outcome::unchanged:
-		return "unchanged";
-	}
-	return "unchanged";
+	return name_of(kOutcomeNames, outcome);
+}
+
+const char *file_state_name(FileState state)
+{
+	return name_of(kFileStateNames, state);
+}
+
+std::optional<FileState> file_state_from_name(std::string_view name)
+{
+	return value_of(kFileStateNames, name);
 }
 
 void FileCounts::add(Outcome outcome)
@@ -124,7 +149,7 @@ FileView Engine::view(const std::string &volume, const FileInfo &file) const
 {
 	FileView v{volume, file, std::nullopt, std::nullopt, {}};
 	if (file.type == FileType::other) {
-		v.state = "unsupported";
+		v.state = FileState::unsupported;
 		return v;
 	}
 	if (auto d = matcher_.decide(volume, file.path, file.type == FileType::directory)) {
@@ -135,15 +160,15 @@ FileView Engine::view(const std::string &volume, const FileInfo &file) const
 	bool expected_effective =
 	    fscore::effective_dax(vi.dax_mode, vi.dax_capable, file.type, file.dax_flag);
 	if (store_.pending_for(volume, file.ino, file.generation))
-		v.state = "pending-unmap";
+		v.state = FileState::pending_unmap;
 	else if (file.in_use && file.dax_effective != expected_effective)
-		v.state = "pending-evict";
+		v.state = FileState::pending_evict;
 	else if (!v.desired)
-		v.state = "unmanaged";
+		v.state = FileState::unmanaged;
 	else if (*v.desired != file.dax_flag)
-		v.state = "out-of-sync";
+		v.state = FileState::out_of_sync;
 	else
-		v.state = "in-sync";
+		v.state = FileState::in_sync;
 	return v;
 }
 

@@ -24,14 +24,25 @@ namespace daxpolicy::policy
 enum class Outcome { applied, deferred, unchanged };
 const char *outcome_name(Outcome outcome);
 
+// Where a file stands against the policy (INTERFACE.md's states).
+enum class FileState {
+	in_sync,       // the flag is what the policy wants, the effective state follows it
+	pending_unmap, // a change is queued until the file's mappings (or users) go
+	pending_evict, // the flag is right; the effective state follows once nobody uses it
+	out_of_sync,   // the flag differs from the policy and nothing is queued
+	unmanaged,     // no rule decides the file
+	unsupported,   // the file cannot carry the flag
+};
+const char *file_state_name(FileState state);
+std::optional<FileState> file_state_from_name(std::string_view name);
+
 // A file as `list` shows it.
 struct FileView {
 	std::string volume;
 	fscore::FileInfo file;
 	std::optional<bool> desired;
 	std::optional<std::string> rule;
-	std::string
-	    state; // in-sync, pending-unmap, pending-evict, out-of-sync, unmanaged, unsupported
+	FileState state = FileState::unmanaged;
 };
 
 struct FileCounts {

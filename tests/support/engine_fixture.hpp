@@ -51,7 +51,7 @@ class EngineFixture : public ::testing::Test
 		EXPECT_EQ(views.size(), 1u);
 		return views.at(0);
 	}
-	std::string state(const std::string &path) { return view(path).state; }
+	std::string state(const std::string &path) { return file_state_name(view(path).state); }
 	bool flag(const std::string &path) { return volume_->stat(path).dax_flag; }
 
 	// The events of one type about one path, oldest first.

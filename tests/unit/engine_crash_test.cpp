@@ -144,7 +144,7 @@ void check_after_kill(const Paths &p, uint64_t k)
 		engine.start();
 		EXPECT_TRUE(vol->stat(kFile).dax_flag) << "the change did not converge";
 		EXPECT_TRUE(store.pending().empty()) << "a row outlived its change";
-		EXPECT_EQ(engine.list("pool0", kFile, false).at(0).state, "in-sync");
+		EXPECT_EQ(engine.list("pool0", kFile, false).at(0).state, FileState::in_sync);
 	}
 	auto changes = flag_changes(store);
 	EXPECT_LE(changes.size(), 1u) << "the change was logged twice";

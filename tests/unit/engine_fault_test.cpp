@@ -203,7 +203,7 @@ class FaultRun
 			EXPECT_EQ(v.rule, d ? std::optional(d->rule->name) : std::nullopt) << f;
 			bool queued =
 			    store_->pending_for("pool0", v.file.ino, v.file.generation).has_value();
-			EXPECT_EQ(v.state == "pending-unmap", queued) << f;
+			EXPECT_EQ(v.state == FileState::pending_unmap, queued) << f;
 		}
 		// No event claims a change that was not made.
 		EventQuery q;
@@ -229,8 +229,9 @@ class FaultRun
 		engine_->reconcile(std::nullopt, std::nullopt);
 		for (const auto &f : kFiles) {
 			FileView v = engine_->list("pool0", f, false).at(0);
-			EXPECT_TRUE(v.state == "in-sync" || v.state == "unmanaged")
-			    << f << ": " << v.state;
+			EXPECT_TRUE(v.state == FileState::in_sync ||
+			            v.state == FileState::unmanaged)
+			    << f << ": " << file_state_name(v.state);
 		}
 	}
 

@@ -80,11 +80,11 @@ TEST_F(EnginePairTest, FileCreatedOpenGetsTheFlagAndItsModeAtLastClose)
 	FileView v = view("/data/open.tmp");
 	EXPECT_FALSE(v.file.dax_flag);
 	EXPECT_TRUE(v.file.dax_effective);
-	EXPECT_EQ(v.state, "pending-evict");
+	EXPECT_EQ(v.state, FileState::pending_evict);
 	s->close(fd);
 	v = view("/data/open.tmp");
 	EXPECT_FALSE(v.file.dax_effective);
-	EXPECT_EQ(v.state, "in-sync");
+	EXPECT_EQ(v.state, FileState::in_sync);
 }
 
 TEST_F(EnginePairTest, SessionEndingReleasesMappingsAndAppliesThePendingChange)
@@ -197,7 +197,7 @@ TEST_F(EnginePairRaceTest, MappingMadeAfterTheEngineLookedDefersInsteadOfFlippin
 	FileView v = view("/db/t");
 	EXPECT_FALSE(v.file.dax_flag) << "flipped under a live mapping";
 	EXPECT_EQ(v.file.mapped, 1u);
-	EXPECT_EQ(v.state, "pending-unmap");
+	EXPECT_EQ(v.state, FileState::pending_unmap);
 
 	s->munmap(*map);
 	EXPECT_TRUE(flag("/db/t"));

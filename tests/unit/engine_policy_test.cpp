@@ -57,7 +57,7 @@ TEST_F(EnginePolicyTest, AddRuleAppliesToExistingFilesAndDirectoriesAtOnce)
 	for (const char *p : {"/db/wal", "/db/wal/sub", "/db/wal/a.log", "/db/wal/sub/b.log"}) {
 		FileView v = view(p);
 		EXPECT_TRUE(v.file.dax_flag) << p;
-		EXPECT_EQ(v.state, "in-sync") << p;
+		EXPECT_EQ(v.state, FileState::in_sync) << p;
 		EXPECT_EQ(v.desired, std::optional<bool>(true)) << p;
 		EXPECT_EQ(v.rule, std::optional<std::string>("wal")) << p;
 		auto changes = events("flag-change", p);
@@ -125,7 +125,7 @@ TEST_F(EnginePolicyTest, IncludeAndExcludeGlobsChooseFilesButNotDirectories)
 		EXPECT_FALSE(d.file.dax_flag) << p;
 		EXPECT_EQ(d.rule, std::optional<std::string>("logs")) << p;
 		EXPECT_EQ(d.desired, std::optional<bool>(false)) << p;
-		EXPECT_EQ(d.state, "in-sync") << p;
+		EXPECT_EQ(d.state, FileState::in_sync) << p;
 	}
 	// Names the rule does not take: no rule covers them, and they are left alone.
 	for (const char *p : {"/logs/b.txt", "/logs/skip-1.log"}) {
@@ -227,11 +227,11 @@ TEST_F(EnginePolicyTest, FileCreatedOpenGetsTheFlagAndItsModeAtLastClose)
 	FileView v = view("/data/open.tmp");
 	EXPECT_FALSE(v.file.dax_flag);
 	EXPECT_TRUE(v.file.dax_effective);
-	EXPECT_EQ(v.state, "pending-evict");
+	EXPECT_EQ(v.state, FileState::pending_evict);
 	vol_.close("/data/open.tmp");
 	v = view("/data/open.tmp");
 	EXPECT_FALSE(v.file.dax_effective);
-	EXPECT_EQ(v.state, "in-sync");
+	EXPECT_EQ(v.state, FileState::in_sync);
 }
 
 TEST_F(EnginePolicyTest, ChangeToAMappedFileWaitsForUnmapThenAppliesItself)
@@ -249,7 +249,7 @@ TEST_F(EnginePolicyTest, ChangeToAMappedFileWaitsForUnmapThenAppliesItself)
 	EXPECT_FALSE(v.file.dax_effective);
 	EXPECT_EQ(v.file.mapped, 1u);
 	EXPECT_EQ(v.desired, std::optional<bool>(true));
-	EXPECT_EQ(v.state, "pending-unmap");
+	EXPECT_EQ(v.state, FileState::pending_unmap);
 	auto deferred = events("deferred", "/db/wal.log");
 	ASSERT_EQ(deferred.size(), 1u);
 	EXPECT_EQ(deferred[0].volume, "pool0");
@@ -291,12 +291,12 @@ TEST_F(EnginePolicyTest, ChangeToAMappedFileWaitsForUnmapThenAppliesItself)
 	// Still open: the mode follows at last close.
 	EXPECT_FALSE(v.file.dax_effective);
 	EXPECT_TRUE(v.file.in_use);
-	EXPECT_EQ(v.state, "pending-evict");
+	EXPECT_EQ(v.state, FileState::pending_evict);
 	vol_.close("/db/wal.log");
 	v = view("/db/wal.log");
 	EXPECT_TRUE(v.file.dax_effective);
 	EXPECT_FALSE(v.file.in_use);
-	EXPECT_EQ(v.state, "in-sync");
+	EXPECT_EQ(v.state, FileState::in_sync);
 }
 
 TEST_F(EnginePolicyTest, ChangeAppliesWhenTheLastOfSeveralMappingsGoes)
@@ -329,7 +329,7 @@ TEST_F(EnginePolicyTest, RequestFlagOutcomes)
 	EXPECT_EQ(r[0].second, Outcome::applied);
 	EXPECT_STREQ(outcome_name(r[0].second), "applied");
 	EXPECT_TRUE(r[0].first.file.dax_flag);
-	EXPECT_EQ(r[0].first.state, "unmanaged");
+	EXPECT_EQ(r[0].first.state, FileState::unmanaged);
 	EXPECT_TRUE(flag("/a"));
 	auto changes = events("flag-change", "/a");
 	ASSERT_EQ(changes.size(), 1u);
@@ -346,7 +346,7 @@ TEST_F(EnginePolicyTest, RequestFlagOutcomes)
 	EXPECT_EQ(r[0].second, Outcome::deferred);
 	EXPECT_STREQ(outcome_name(r[0].second), "deferred");
 	EXPECT_FALSE(r[0].first.file.dax_flag);
-	EXPECT_EQ(r[0].first.state, "pending-unmap");
+	EXPECT_EQ(r[0].first.state, FileState::pending_unmap);
 	auto deferred = events("deferred", "/b");
 	ASSERT_EQ(deferred.size(), 1u);
 	EXPECT_TRUE(deferred[0].data["rule"].is_null());
@@ -386,7 +386,7 @@ TEST_F(EnginePolicyTest, RequestingTheCurrentFlagWithdrawsAQueuedChange)
 	auto r = engine_->request_flag("pool0", "/f", false, false);
 	EXPECT_EQ(r.at(0).second, Outcome::unchanged);
 	EXPECT_TRUE(engine_->pending().empty());
-	EXPECT_NE(r.at(0).first.state, "pending-unmap");
+	EXPECT_NE(r.at(0).first.state, FileState::pending_unmap);
 	vol_.unmap("/f");
 	EXPECT_FALSE(flag("/f"));
 	EXPECT_TRUE(events("flag-change", "/f").empty());
@@ -915,7 +915,7 @@ TEST_F(EnginePolicyRaceTest, MappingMadeAfterTheEngineLookedDefersInsteadOfFlipp
 	FileView v = view("/db/t");
 	EXPECT_FALSE(v.file.dax_flag) << "flipped under a live mapping";
 	EXPECT_EQ(v.file.mapped, 1u);
-	EXPECT_EQ(v.state, "pending-unmap");
+	EXPECT_EQ(v.state, FileState::pending_unmap);
 	auto deferred = events("deferred", "/db/t");
 	ASSERT_EQ(deferred.size(), 1u);
 	EXPECT_EQ(deferred[0].data["mapped"], 1);
@@ -954,7 +954,7 @@ TEST_F(EnginePolicyRaceTest, SetDaxOnAFileMappedAfterTheLookDefers)
 	auto r = engine_->request_flag("pool0", "/t", false, true);
 	ASSERT_EQ(r.size(), 1u);
 	EXPECT_EQ(r[0].second, Outcome::deferred);
-	EXPECT_EQ(r[0].first.state, "pending-unmap");
+	EXPECT_EQ(r[0].first.state, FileState::pending_unmap);
 	EXPECT_FALSE(flag("/t"));
 	vol_.unmap("/t");
 	EXPECT_TRUE(flag("/t"));
