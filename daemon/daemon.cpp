@@ -8,6 +8,7 @@
 #include "policy/policy_file.hpp"
 #include "wire/varlink.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <iostream>
@@ -54,6 +55,44 @@ Daemon::Daemon(asio::io_context &io, Config config)
 		engine_->log("volume", name, "/", data);
 	engine_->start();
 	schedule_recheck();
+	mount_watcher_ = std::make_unique<MountWatcher>(io_, [this] {
+		run_guarded("checking the volumes' mounts", [this] { check_mounts(); });
+	});
+}
+
+std::optional<std::string> Daemon::unavailable(const std::string &volume) const
+{
+	auto it = unavailable_.find(volume);
+	return it == unavailable_.end() ? std::nullopt : std::optional(it->second);
+}
+
+void Daemon::check_mounts()
+{
+	for (auto &[name, vol] : volumes_) {
+		if (!unavailable_.count(name)) {
+			if (auto why = vol->unavailable()) {
+				unavailable_[name] = *why;
+				engine_->set_unavailable(name, *why);
+				engine_->log("volume", name, "/",
+				             {{"action", "unavailable"}, {"reason", *why}});
+			}
+			continue;
+		}
+		// Gone before: served again once its mount point holds a mount it can open, as
+		// at start (a new mount, maybe of another filesystem).
+		auto spec = std::find_if(config_.volumes.begin(), config_.volumes.end(),
+		                         [&](const auto &v) { return v.name == name; });
+		std::unique_ptr<fscore::Volume> fresh;
+		try {
+			fresh = fscore::open_volume(*spec, config_.lease_break_timeout).volume;
+		} catch (const Error &) {
+			continue; // not back yet
+		}
+		engine_->replace_volume(name, *fresh);
+		vol = std::move(fresh); // the old one goes once the engine has let go of it
+		unavailable_.erase(name);
+		engine_->log("volume", name, "/", {{"action", "available"}});
+	}
 }
 
 void Daemon::schedule_recheck()
@@ -183,6 +222,8 @@ void Daemon::refuse(asio::local::stream_protocol::socket &socket)
 void Daemon::stop()
 {
 	recheck_timer_.cancel();
+	if (mount_watcher_)
+		mount_watcher_->stop();
 	if (listener_) {
 		boost::system::error_code ignored; // closing a listener that failed is no news
 		listener_->close(ignored);

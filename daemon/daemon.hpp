@@ -4,6 +4,7 @@
 
 #include "daemon/config.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/mount_watcher.hpp"
 #include "fscore/embedded/ondisk/file_lock.hpp"
 #include "fscore/volume.hpp"
 #include "policy/engine.hpp"
@@ -54,6 +55,8 @@ class Daemon
 	// The volume and path a file name names: VOLUME:/path, or an absolute host path in a
 	// host volume's mount (the innermost, where mounts nest). invalid-argument otherwise.
 	std::pair<std::string, std::string> file_of(const std::string &name) const;
+	// Why the volume cannot serve now (its mount went away), or nothing.
+	std::optional<std::string> unavailable(const std::string &volume) const;
 	boost::asio::io_context &io_context() { return io_; }
 	double uptime_s() const;
 
@@ -101,6 +104,11 @@ class Daemon
 	// events (a change waits for a process it cannot hear go), every kRecheckAll on the
 	// others, in case a notification went missing.
 	void schedule_recheck();
+	// After the mount table changed: a volume whose mount went is reported unavailable
+	// (a `volume` event), one that is mounted again is opened anew and served.
+	void check_mounts();
+	std::unique_ptr<MountWatcher> mount_watcher_;
+	std::map<std::string, std::string> unavailable_; // volume: why
 	boost::asio::steady_timer recheck_timer_;
 	unsigned recheck_ticks_ = 0;
 	static constexpr unsigned kRecheckAll = 30;     // ticks of a second

@@ -43,8 +43,14 @@ json status(Daemon &d, Connection &, const Params &)
 json list_volumes(Daemon &d, Connection &, const Params &)
 {
 	json out = json::array();
-	for (const auto &[name, vol] : d.engine().volumes())
-		out.push_back(volume_json(vol->info()));
+	for (const auto &[name, vol] : d.engine().volumes()) {
+		json v = volume_json(vol->info());
+		auto why = d.unavailable(name);
+		v["available"] = !why;
+		if (why)
+			v["unavailable"] = *why;
+		out.push_back(std::move(v));
+	}
 	return {{reply::volumes, out}};
 }
 

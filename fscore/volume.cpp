@@ -77,6 +77,11 @@ std::optional<std::string> Volume::volume_path(const std::string &) const
 	return std::nullopt;
 }
 
+std::optional<std::string> Volume::unavailable() const
+{
+	return std::nullopt;
+}
+
 Subscription &Subscription::operator=(Subscription &&other) noexcept
 {
 	if (this != &other) {

@@ -158,6 +158,9 @@ class Volume
 	// mounted there), or nothing when the host path is not in the volume. By default,
 	// nothing: an embedded volume has no host paths.
 	virtual std::optional<std::string> volume_path(const std::string &host_path) const;
+	// Why the volume cannot serve now (a host volume whose mount went away: unmounted, or
+	// its device gone), or nothing when it can. Asked when the mount table changes.
+	virtual std::optional<std::string> unavailable() const;
 
 	// With VolumeCapabilities::io_sessions: a session for one client, and the namespace
 	// calls of `daxpolicy io`. Without, each throws unsupported.

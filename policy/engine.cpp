@@ -73,21 +73,50 @@ Engine::Engine(Store &store, std::map<std::string, fscore::Volume *> volumes, Di
 		volume_info_[name] = vol->info();
 }
 
+void Engine::subscribe(const std::string &volume)
+{
+	subscriptions_[volume] =
+	    volumes_.at(volume)->subscribe([this, volume](const fscore::VolumeEvent &e) {
+		    dispatch_([this, volume, e] { on_volume_event(volume, e); });
+	    });
+}
+
 void Engine::start()
 {
-	for (const auto &[name, vol] : volumes_) {
-		std::string volume = name;
-		subscriptions_.push_back(
-		    vol->subscribe([this, volume](const fscore::VolumeEvent &e) {
-			    dispatch_([this, volume, e] { on_volume_event(volume, e); });
-		    }));
-	}
+	for (const auto &[name, vol] : volumes_)
+		subscribe(name);
 	for (const auto &change : store_.pending())
 		apply_pending(change);
 }
 
+void Engine::set_unavailable(const std::string &volume, const std::string &why)
+{
+	if (!volumes_.count(volume))
+		throw Error(Errc::not_found, "no volume named '" + volume + "'");
+	unavailable_[volume] = why;
+	subscriptions_.erase(volume);
+}
+
+void Engine::replace_volume(const std::string &volume, fscore::Volume &vol)
+{
+	if (!volumes_.count(volume))
+		throw Error(Errc::not_found, "no volume named '" + volume + "'");
+	volumes_[volume] = &vol;
+	volume_info_[volume] = vol.info();
+	unavailable_.erase(volume);
+	subscribe(volume);
+	for (const auto &change : store_.pending())
+		if (change.volume == volume)
+			apply_pending(change);
+	// What changed while it was away (it may be another filesystem now) is brought in
+	// line with the rules.
+	reconcile_with(matcher_, volume, std::nullopt, "drift");
+}
+
 size_t Engine::retry_pending(const std::string &volume, size_t at_most)
 {
+	if (unavailable_.count(volume))
+		return 0;
 	std::vector<PendingChange> queued;
 	for (auto &c : store_.pending())
 		if (c.volume == volume)
@@ -114,6 +143,8 @@ fscore::Volume &Engine::volume(const std::string &name) const
 	auto it = volumes_.find(name);
 	if (it == volumes_.end())
 		throw Error(Errc::not_found, "no volume named '" + name + "'");
+	if (auto gone = unavailable_.find(name); gone != unavailable_.end())
+		throw Error(Errc::busy, "volume '" + name + "' is unavailable: " + gone->second);
 	return *it->second;
 }
 
@@ -298,7 +329,7 @@ void Engine::apply_pending(const PendingChange &change)
 {
 	using Status = fscore::SetFlagResult::Status;
 	auto vol = volumes_.find(change.volume);
-	if (vol == volumes_.end())
+	if (vol == volumes_.end() || unavailable_.count(change.volume))
 		return; // a volume not served now: its changes wait for it
 	// A volume that finds a file by identity only where it has seen it (a host volume,
 	// after a restart) is shown where the change was queued.
@@ -524,6 +555,8 @@ FileCounts Engine::reconcile_all(const Matcher &matcher, bool dry_run, const cha
 {
 	FileCounts total;
 	for (const auto &[name, vol] : volumes_) {
+		if (unavailable_.count(name))
+			continue; // its rules are applied when it is back (replace_volume)
 		// The rules' subtrees, without those inside another: each file once.
 		std::set<std::string> roots;
 		for (const auto &r : matcher.rules())

@@ -75,6 +75,12 @@ class Engine
 	// stopped: the safety net for volumes that send no use events (a host volume without
 	// fanotify), and for a notification that was missed. Returns how many it tried.
 	size_t retry_pending(const std::string &volume, size_t at_most);
+	// The volume cannot serve (its mount went away): requests naming it are refused with
+	// `busy` and `why`, and its queued changes wait, until replace_volume.
+	void set_unavailable(const std::string &volume, const std::string &why);
+	// The volume serves again as `vol` (opened anew on its mount): listened to, and its
+	// queued changes tried.
+	void replace_volume(const std::string &volume, fscore::Volume &vol);
 	void set_event_sink(EventSink sink) { sink_ = std::move(sink); }
 
 	fscore::Volume &volume(const std::string &name) const;
@@ -145,7 +151,9 @@ class Engine
 	Dispatch dispatch_;
 	EventSink sink_;
 	Matcher matcher_;
-	std::vector<fscore::Subscription> subscriptions_;
+	std::map<std::string, fscore::Subscription> subscriptions_;
+	std::map<std::string, std::string> unavailable_; // volume: why
+	void subscribe(const std::string &volume);
 };
 
 } // namespace daxpolicy::policy

@@ -167,6 +167,21 @@ VolumeInfo HostVolume::info() const
 	return vi;
 }
 
+std::optional<std::string> HostVolume::unavailable() const
+{
+	std::string table;
+	try {
+		table = read_mountinfo();
+	} catch (const Error &e) {
+		return std::string("cannot read the mount table: ") + e.what();
+	}
+	for (const auto &entry : host::parse_mountinfo(table))
+		if (entry.mount_id == mount_.mount_id)
+			return std::nullopt;
+	return "its " + mount_.fstype + " mount at " + mount_.mount_point + " (" + mount_.source +
+	       ") is gone: unmounted, or its device went away";
+}
+
 std::optional<std::string> HostVolume::volume_path(const std::string &host_path) const
 {
 	// The mount point as the kernel spells it, and as the configuration does (which may

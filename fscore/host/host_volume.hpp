@@ -86,6 +86,10 @@ class HostVolume final : public Volume
 	// By spelling, as the user typed it, under the mount point as the kernel or the
 	// configuration spells it; the result is then looked up like any volume path.
 	std::optional<std::string> volume_path(const std::string &host_path) const override;
+	// While its mount (by id) is in this process's mount table. After a lazy unmount the
+	// descriptors still reach the detached filesystem, but nobody else does: the volume
+	// is reported gone rather than served as if nothing happened.
+	std::optional<std::string> unavailable() const override;
 	const host::MountEntry &mount() const { return mount_; }
 
 	static constexpr size_t kMaxWalkDepth = 256;
