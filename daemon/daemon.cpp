@@ -58,6 +58,28 @@ Daemon::Daemon(asio::io_context &io, Config config)
 	mount_watcher_ = std::make_unique<MountWatcher>(io_, [this] {
 		run_guarded("checking the volumes' mounts", [this] { check_mounts(); });
 	});
+	try {
+		uevents_ = std::make_unique<UeventListener>(io_, [this](const Uevent &e) {
+			run_guarded("a device event", [&] { device_changed(e); });
+		});
+	} catch (const Error &e) {
+		// A container without netlink: mounts are still watched, devices are not.
+		std::cerr << "daxpolicyd: warning: device events are not heard: " << e.what()
+		          << "\n";
+	}
+}
+
+void Daemon::device_changed(const Uevent &e)
+{
+	if (!e.major || !e.minor)
+		return;
+	std::string device = std::to_string(*e.major) + ":" + std::to_string(*e.minor);
+	for (const auto &[name, vol] : volumes_)
+		if (vol->info().device == device)
+			engine_->log("volume", name, "/",
+			             {{"action", "device-" + e.action},
+			              {"device", e.devname.empty() ? device : e.devname}});
+	check_mounts();
 }
 
 std::optional<std::string> Daemon::unavailable(const std::string &volume) const
@@ -224,6 +246,8 @@ void Daemon::stop()
 	recheck_timer_.cancel();
 	if (mount_watcher_)
 		mount_watcher_->stop();
+	if (uevents_)
+		uevents_->stop();
 	if (listener_) {
 		boost::system::error_code ignored; // closing a listener that failed is no news
 		listener_->close(ignored);

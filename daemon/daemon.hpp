@@ -5,6 +5,7 @@
 #include "daemon/config.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/mount_watcher.hpp"
+#include "daemon/uevent.hpp"
 #include "fscore/embedded/ondisk/file_lock.hpp"
 #include "fscore/volume.hpp"
 #include "policy/engine.hpp"
@@ -108,6 +109,9 @@ class Daemon
 	// (a `volume` event), one that is mounted again is opened anew and served.
 	void check_mounts();
 	std::unique_ptr<MountWatcher> mount_watcher_;
+	// A device of a host volume came or went: logged, then the mounts are checked.
+	void device_changed(const Uevent &e);
+	std::unique_ptr<UeventListener> uevents_;
 	std::map<std::string, std::string> unavailable_; // volume: why
 	boost::asio::steady_timer recheck_timer_;
 	unsigned recheck_ticks_ = 0;

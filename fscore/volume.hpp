@@ -61,6 +61,7 @@ struct VolumeInfo {
 	VolumeCapabilities can;
 	std::string path;
 	std::string fstype;               // ext4, xfs; "daxpolicy" for an embedded pool
+	std::string device;               // "MAJ:MIN" of a host volume's block device
 	std::optional<VolumeUsage> usage; // when the volume could tell
 	DaxMode dax_mode = DaxMode::inode;
 	bool dax_capable = false;

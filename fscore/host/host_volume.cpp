@@ -152,6 +152,7 @@ VolumeInfo HostVolume::info() const
 	// loss, which would make it "byte", is the region's persistence_domain, not known here.)
 	vi.granularity = dax_capable_ ? "cache-line" : "page";
 	vi.fstype = mount_.fstype;
+	vi.device = device_name();
 	struct statfs sfs = {};
 	if (::fstatfs(root_.get(), &sfs) == 0) {
 		VolumeUsage u;
@@ -167,6 +168,11 @@ VolumeInfo HostVolume::info() const
 	return vi;
 }
 
+std::string HostVolume::device_name() const
+{
+	return std::to_string(mount_.dev_major) + ":" + std::to_string(mount_.dev_minor);
+}
+
 std::optional<std::string> HostVolume::unavailable() const
 {
 	std::string table;
@@ -175,9 +181,16 @@ std::optional<std::string> HostVolume::unavailable() const
 	} catch (const Error &e) {
 		return std::string("cannot read the mount table: ") + e.what();
 	}
+	bool mounted = false;
 	for (const auto &entry : host::parse_mountinfo(table))
-		if (entry.mount_id == mount_.mount_id)
-			return std::nullopt;
+		mounted = mounted || entry.mount_id == mount_.mount_id;
+	// A device hot-removed under a mounted filesystem leaves the mount (failing every
+	// I/O) but not its sysfs node.
+	std::error_code ec;
+	if (mounted && !std::filesystem::exists("/sys/dev/block/" + device_name(), ec) && !ec)
+		return "its device " + device_name() + " (" + mount_.source + ") is gone";
+	if (mounted)
+		return std::nullopt;
 	return "its " + mount_.fstype + " mount at " + mount_.mount_point + " (" + mount_.source +
 	       ") is gone: unmounted, or its device went away";
 }

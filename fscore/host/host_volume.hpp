@@ -98,6 +98,7 @@ class HostVolume final : public Volume
 	HostVolume(Options options, host::UniqueFd root, host::MountEntry mount, DaxMode mode,
 	           bool dax_capable);
 
+	std::string device_name() const; // MAJ:MIN
 	// "volume 'NAME': PATH", the start of every error message.
 	std::string what(const std::string &path) const;
 	std::vector<std::string> names_of(const std::string &path) const;
