@@ -3,6 +3,8 @@
 #include "common/error.hpp"
 #include "fscore/host/block_device.hpp"
 #include "fscore/host/dirent_reader.hpp"
+#include "fscore/host/fanotify_records.hpp"
+#include "fscore/host/file_handle.hpp"
 #include "fscore/host/host_volume.hpp"
 #include "fscore/host/mount_table.hpp"
 #include "fscore/host/path_cache.hpp"
@@ -18,7 +20,9 @@
 #include <fcntl.h>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <linux/fanotify.h>
 #include <map>
+#include <random>
 #include <set>
 #include <spawn.h>
 #include <sstream>
@@ -224,6 +228,315 @@ TEST(HostDirents, RefusesRecordsThatDoNotFit)
 	std::vector<std::byte> empty;
 	append_dirent(empty, 12, DT_REG, "");
 	EXPECT_FALSE(parse_dirents(empty));
+}
+
+// ---- fanotify records and file handles ------------------------------------------------
+
+// One event as the kernel lays it out: fanotify_event_metadata, then info records, each
+// padded to 4 bytes.
+class EventBytes
+{
+      public:
+	// A fanotify_event_info_fid record; a name (for the *_DFID_NAME types) is followed by
+	// its NUL.
+	EventBytes &fid(uint8_t type, int32_t handle_type, std::vector<unsigned char> handle,
+	                const std::optional<std::string> &name = std::nullopt,
+	                std::array<int32_t, 2> fsid = {0x11, 0x22})
+	{
+		std::vector<std::byte> rec(20);
+		std::memcpy(&rec[4], fsid.data(), 8);
+		uint32_t bytes = static_cast<uint32_t>(handle.size());
+		std::memcpy(&rec[12], &bytes, 4);
+		std::memcpy(&rec[16], &handle_type, 4);
+		for (unsigned char c : handle)
+			rec.push_back(std::byte(c));
+		if (name) {
+			for (char c : *name)
+				rec.push_back(std::byte(c));
+			rec.push_back(std::byte(0));
+		}
+		rec.resize((rec.size() + 3) / 4 * 4);
+		return raw(type, rec);
+	}
+	// Any record: `rec` from its first byte (its header is filled in here).
+	EventBytes &raw(uint8_t type, std::vector<std::byte> rec, std::optional<uint16_t> len = {})
+	{
+		rec[0] = std::byte(type);
+		uint16_t l = len ? *len : static_cast<uint16_t>(rec.size());
+		std::memcpy(&rec[2], &l, 2);
+		records_.insert(records_.end(), rec.begin(), rec.end());
+		return *this;
+	}
+	std::vector<std::byte> event(uint64_t mask, int32_t pid = 42) const
+	{
+		std::vector<std::byte> out(24);
+		uint32_t len = static_cast<uint32_t>(24 + records_.size());
+		std::memcpy(&out[0], &len, 4);
+		out[4] = std::byte(FANOTIFY_METADATA_VERSION);
+		uint16_t metadata_len = 24;
+		std::memcpy(&out[6], &metadata_len, 2);
+		std::memcpy(&out[8], &mask, 8);
+		int32_t fd = FAN_NOFD;
+		std::memcpy(&out[16], &fd, 4);
+		std::memcpy(&out[20], &pid, 4);
+		out.insert(out.end(), records_.begin(), records_.end());
+		return out;
+	}
+
+      private:
+	std::vector<std::byte> records_;
+};
+
+std::vector<std::byte> concat(std::initializer_list<std::vector<std::byte>> parts)
+{
+	std::vector<std::byte> out;
+	for (const auto &p : parts)
+		out.insert(out.end(), p.begin(), p.end());
+	return out;
+}
+
+// ext4's handles: FILEID_INO32_GEN, u32 ino and u32 generation.
+std::vector<unsigned char> ino32_handle(uint32_t ino, uint32_t gen)
+{
+	std::vector<unsigned char> h(8);
+	std::memcpy(&h[0], &ino, 4);
+	std::memcpy(&h[4], &gen, 4);
+	return h;
+}
+
+// A create, as ext4 reports it: directory 2 (the root) and the name, then the new file.
+std::vector<std::byte> create_event()
+{
+	return EventBytes()
+	    .fid(FAN_EVENT_INFO_TYPE_DFID_NAME, 1, ino32_handle(2, 0), "new")
+	    .fid(FAN_EVENT_INFO_TYPE_FID, 1, ino32_handle(12, 0xdeadbeef))
+	    .event(FAN_CREATE);
+}
+
+TEST(HostFanotifyRecords, ParsesWhatTheKernelSends)
+{
+	auto rename = EventBytes()
+	                  .fid(FAN_EVENT_INFO_TYPE_OLD_DFID_NAME, 1, ino32_handle(2, 0), "a")
+	                  .fid(FAN_EVENT_INFO_TYPE_NEW_DFID_NAME, 1, ino32_handle(7, 5), "b")
+	                  .fid(FAN_EVENT_INFO_TYPE_FID, 1, ino32_handle(12, 9))
+	                  .event(FAN_RENAME | FAN_ONDIR, 7);
+	auto dir_close = EventBytes()
+	                     .fid(FAN_EVENT_INFO_TYPE_DFID_NAME, 1, ino32_handle(7, 5), ".")
+	                     .event(FAN_CLOSE_NOWRITE | FAN_ONDIR);
+	auto overflow = EventBytes().event(FAN_Q_OVERFLOW, 0);
+	// A record of a type this version does not know is stepped over.
+	auto unknown = EventBytes()
+	                   .raw(99, std::vector<std::byte>(12))
+	                   .fid(FAN_EVENT_INFO_TYPE_DFID, 1, ino32_handle(7, 5))
+	                   .event(FAN_CLOSE_WRITE);
+	auto parsed =
+	    parse_fanotify_events(concat({create_event(), rename, dir_close, overflow, unknown}));
+	EXPECT_EQ(parsed.garbled, 0u);
+	EXPECT_FALSE(parsed.cut);
+	ASSERT_EQ(parsed.events.size(), 5u);
+
+	const FanotifyEvent &create = parsed.events[0];
+	EXPECT_EQ(create.mask, FAN_CREATE);
+	EXPECT_EQ(create.pid, 42);
+	ASSERT_TRUE(create.dir);
+	EXPECT_EQ(create.dir->name, "new");
+	EXPECT_EQ(create.dir->fsid, (std::array<int32_t, 2>{0x11, 0x22}));
+	EXPECT_EQ(create.dir->handle, (FileHandle{1, ino32_handle(2, 0)}));
+	ASSERT_TRUE(create.object);
+	EXPECT_EQ(create.object->name, "");
+	EXPECT_EQ(identity_of_handle(create.object->handle), (InodeIdentity{12, 0xdeadbeef}));
+	EXPECT_FALSE(create.old_dir || create.new_dir);
+
+	const FanotifyEvent &moved = parsed.events[1];
+	EXPECT_EQ(moved.pid, 7);
+	ASSERT_TRUE(moved.old_dir && moved.new_dir && moved.object);
+	EXPECT_FALSE(moved.dir);
+	EXPECT_EQ(moved.old_dir->name, "a");
+	EXPECT_EQ(moved.new_dir->name, "b");
+	EXPECT_EQ(identity_of_handle(moved.new_dir->handle), (InodeIdentity{7, 5}));
+
+	EXPECT_EQ(parsed.events[2].dir->name, ".");
+	EXPECT_FALSE(parsed.events[2].object);
+	EXPECT_EQ(parsed.events[3].mask, FAN_Q_OVERFLOW);
+	EXPECT_FALSE(parsed.events[3].dir || parsed.events[3].object);
+	ASSERT_TRUE(parsed.events[4].dir);
+	EXPECT_EQ(parsed.events[4].dir->name, "") << "a DFID record has no name";
+
+	EXPECT_TRUE(parse_fanotify_events({}).events.empty());
+	EXPECT_FALSE(parse_fanotify_events({}).cut);
+}
+
+TEST(HostFanotifyRecords, ABufferCutAnywhereLosesOnlyWhatWasCut)
+{
+	auto first = create_event();
+	auto buf = concat({first, create_event()});
+	for (size_t cut = 0; cut < buf.size(); cut++) {
+		auto parsed = parse_fanotify_events(std::span(buf).first(cut));
+		size_t whole = cut >= first.size() ? 1 : 0;
+		EXPECT_EQ(parsed.events.size(), whole) << "cut at " << cut;
+		EXPECT_EQ(parsed.cut, cut != 0 && cut != first.size()) << "cut at " << cut;
+		EXPECT_EQ(parsed.garbled, 0u);
+	}
+	EXPECT_EQ(parse_fanotify_events(buf).events.size(), 2u);
+}
+
+TEST(HostFanotifyRecords, ImpossibleEventHeadersStopTheBuffer)
+{
+	auto good = create_event();
+	auto with = [&](size_t at, auto value) {
+		auto buf = concat({good, good});
+		std::memcpy(&buf[at], &value, sizeof value);
+		return parse_fanotify_events(buf);
+	};
+	for (uint32_t len : {0u, 1u, 23u, static_cast<uint32_t>(2 * good.size() + 1), ~0u}) {
+		auto parsed = with(0, len);
+		EXPECT_TRUE(parsed.cut) << "event_len " << len;
+		EXPECT_TRUE(parsed.events.empty()) << "event_len " << len;
+	}
+	auto parsed = with(4, uint8_t{FANOTIFY_METADATA_VERSION + 1});
+	EXPECT_TRUE(parsed.cut);
+	EXPECT_TRUE(parsed.events.empty());
+	// In the second event: the first is kept.
+	parsed = with(good.size(), uint32_t{7});
+	EXPECT_TRUE(parsed.cut);
+	EXPECT_EQ(parsed.events.size(), 1u);
+}
+
+TEST(HostFanotifyRecords, RecordsThatDoNotFitLoseTheirEventOnly)
+{
+	auto good = create_event();
+	// The bad event between two good ones: event_len still says where the next starts.
+	auto check = [&](const std::vector<std::byte> &bad, const std::string &what) {
+		auto parsed = parse_fanotify_events(concat({good, bad, good}));
+		EXPECT_EQ(parsed.events.size(), 2u) << what;
+		EXPECT_EQ(parsed.garbled, 1u) << what;
+		EXPECT_FALSE(parsed.cut) << what;
+	};
+	auto patched = [&](size_t at, auto value) {
+		auto buf = good;
+		std::memcpy(&buf[at], &value, sizeof value);
+		return buf;
+	};
+	// metadata_len: shorter than the header, longer than the event.
+	check(patched(6, uint16_t{8}), "metadata_len 8");
+	check(patched(6, static_cast<uint16_t>(good.size() + 4)), "metadata_len past the event");
+	// The first record's len (at 24 + 2): under a header, into the next record's, past
+	// the event.
+	check(patched(26, uint16_t{0}), "record len 0");
+	check(patched(26, uint16_t{3}), "record len 3");
+	check(patched(26, uint16_t{16}), "record len under a fid record");
+	check(patched(26, static_cast<uint16_t>(good.size())), "record len past the event");
+	// handle_bytes (at 24 + 12): past the record, past MAX_HANDLE_SZ.
+	check(patched(36, uint32_t{13}), "handle_bytes past the record");
+	check(patched(36, uint32_t{129}), "handle_bytes 129");
+	check(patched(36, ~uint32_t{0}), "handle_bytes ~0");
+	// A record cut short by the event's end: the last 4 bytes of the event left out.
+	{
+		auto buf = good;
+		buf.resize(buf.size() - 4);
+		uint32_t len = static_cast<uint32_t>(buf.size());
+		std::memcpy(&buf[0], &len, 4);
+		check(buf, "a record past event_len");
+	}
+	// Names: none (no NUL), empty, "..", or holding a slash.
+	check(EventBytes()
+	          .raw(FAN_EVENT_INFO_TYPE_DFID_NAME,
+	               [] {
+		               std::vector<std::byte> rec(32, std::byte('x'));
+		               uint32_t bytes = 8;
+		               std::memcpy(&rec[12], &bytes, 4);
+		               return rec;
+	               }())
+	          .event(FAN_CREATE),
+	      "a name without its NUL");
+	for (std::string name : {"", "..", "a/b", "/"})
+		check(EventBytes()
+		          .fid(FAN_EVENT_INFO_TYPE_DFID_NAME, 1, ino32_handle(2, 0), name)
+		          .event(FAN_CREATE),
+		      "name '" + name + "'");
+	// One record type twice.
+	check(EventBytes()
+	          .fid(FAN_EVENT_INFO_TYPE_FID, 1, ino32_handle(2, 0))
+	          .fid(FAN_EVENT_INFO_TYPE_FID, 1, ino32_handle(3, 0))
+	          .event(FAN_CLOSE_WRITE),
+	      "two FID records");
+	check(EventBytes()
+	          .fid(FAN_EVENT_INFO_TYPE_DFID, 1, ino32_handle(2, 0))
+	          .fid(FAN_EVENT_INFO_TYPE_DFID_NAME, 1, ino32_handle(2, 0), "x")
+	          .event(FAN_CLOSE_WRITE),
+	      "two directory records");
+	// A record header with nothing after it, and three bytes, less than a header.
+	check(EventBytes()
+	          .fid(FAN_EVENT_INFO_TYPE_FID, 1, ino32_handle(2, 0))
+	          .raw(FAN_EVENT_INFO_TYPE_DFID, std::vector<std::byte>(4))
+	          .event(FAN_CLOSE_WRITE),
+	      "a bare record header");
+	{
+		auto buf = good;
+		buf.resize(buf.size() + 3);
+		uint32_t len = static_cast<uint32_t>(buf.size());
+		std::memcpy(&buf[0], &len, 4);
+		check(buf, "three bytes after the last record");
+	}
+}
+
+TEST(HostFanotifyRecords, GarbageNeverReadsPastTheBuffer)
+{
+	// Random bytes, and valid buffers with random bytes overwritten: whatever comes out,
+	// every handle and name it holds lies within what was given (a read past the buffer
+	// would show under the sanitizers, which the CI build runs).
+	std::mt19937 rng(20251118);
+	auto good = concat({create_event(), create_event()});
+	for (int round = 0; round < 20000; round++) {
+		std::vector<std::byte> buf;
+		if (round % 2) {
+			buf.resize(rng() % 200);
+			for (auto &b : buf)
+				b = std::byte(rng());
+		} else {
+			buf = good;
+			for (int i = 0, n = 1 + rng() % 4; i < n; i++)
+				buf[rng() % buf.size()] = std::byte(rng());
+		}
+		auto parsed = parse_fanotify_events(buf);
+		size_t bytes = 0;
+		for (const auto &e : parsed.events)
+			for (const auto *r : {&e.object, &e.dir, &e.old_dir, &e.new_dir})
+				if (*r) {
+					EXPECT_LE((*r)->handle.bytes.size(), kMaxHandleBytes);
+					bytes += (*r)->handle.bytes.size() + (*r)->name.size();
+				}
+		EXPECT_LE(bytes, buf.size());
+		EXPECT_LE(parsed.events.size() * 24, buf.size());
+	}
+}
+
+TEST(HostFileHandle, ReadsOnlyTheTypesWhoseLayoutIsKnown)
+{
+	EXPECT_EQ(identity_of_handle({1, ino32_handle(12, 34)}), (InodeIdentity{12, 34}));
+	EXPECT_EQ(identity_of_handle({2,
+	                              [] {
+		                              auto h = ino32_handle(12, 34);
+		                              auto parent = ino32_handle(2, 0);
+		                              h.insert(h.end(), parent.begin(), parent.end());
+		                              return h;
+	                              }()}),
+	          (InodeIdentity{12, 34}));
+	// xfs: struct xfs_fid64, a 64-bit inode number and then the generation, packed.
+	std::vector<unsigned char> xfs(12);
+	uint64_t ino = 0x100000083;
+	uint32_t gen = 0x44f70ac0;
+	std::memcpy(&xfs[0], &ino, 8);
+	std::memcpy(&xfs[8], &gen, 4);
+	EXPECT_EQ(identity_of_handle({0x81, xfs}), (InodeIdentity{0x100000083, 0x44f70ac0}));
+	xfs.resize(24);
+	EXPECT_EQ(identity_of_handle({0x82, xfs}), (InodeIdentity{0x100000083, 0x44f70ac0}));
+	// Too short for their type, or a type of another filesystem (btrfs's 0x4d), or none.
+	EXPECT_EQ(identity_of_handle({1, std::vector<unsigned char>(7)}), std::nullopt);
+	EXPECT_EQ(identity_of_handle({0x81, std::vector<unsigned char>(11)}), std::nullopt);
+	EXPECT_EQ(identity_of_handle({0x4d, std::vector<unsigned char>(40)}), std::nullopt);
+	EXPECT_EQ(identity_of_handle({0, {}}), std::nullopt);
+	EXPECT_EQ(identity_of_handle({-1, ino32_handle(1, 1)}), std::nullopt);
 }
 
 // ---- volume paths ---------------------------------------------------------------------
