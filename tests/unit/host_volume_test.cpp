@@ -12,6 +12,7 @@
 #include "fscore/host/volume_path.hpp"
 #include "fscore/lease_info.hpp"
 #include "tests/support/error_code.hpp"
+#include "tests/support/loop_mount.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <csignal>
@@ -24,7 +25,6 @@
 #include <map>
 #include <random>
 #include <set>
-#include <spawn.h>
 #include <sstream>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -32,13 +32,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 using namespace daxpolicy;
 using namespace daxpolicy::fscore;
 using namespace daxpolicy::fscore::host;
+using test::BindMount;
 using test::error_code_of;
+using test::LoopFs;
+using test::Ran;
+using test::run;
 using test::TempDir;
+using test::TmpfsMount;
 using namespace std::string_literals;
 
 namespace
@@ -632,162 +635,6 @@ TEST(HostPathCache, RemembersTheLatestPathAndForgetsTheOldest)
 
 // ---- the kernel -----------------------------------------------------------------------
 
-struct Ran {
-	int status = -1; // the exit status, or -1 when it did not exit
-	std::string output;
-};
-
-// Runs a program without a shell, its stdout and stderr captured.
-Ran run(std::vector<std::string> argv)
-{
-	std::vector<char *> args;
-	for (auto &a : argv)
-		args.push_back(a.data());
-	args.push_back(nullptr);
-	int pipe_fds[2];
-	if (pipe2(pipe_fds, O_CLOEXEC) != 0)
-		return {};
-	posix_spawn_file_actions_t actions;
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-	posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
-	pid_t pid;
-	int err = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-	posix_spawn_file_actions_destroy(&actions);
-	close(pipe_fds[1]);
-	Ran ran;
-	if (err) {
-		close(pipe_fds[0]);
-		ran.output = argv[0] + ": " + std::strerror(err);
-		return ran;
-	}
-	char buf[4096];
-	for (ssize_t n; (n = read(pipe_fds[0], buf, sizeof buf)) > 0;)
-		ran.output.append(buf, static_cast<size_t>(n));
-	close(pipe_fds[0]);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-	}
-	if (WIFEXITED(status))
-		ran.status = WEXITSTATUS(status);
-	return ran;
-}
-
-bool have(const char *tool)
-{
-	return run({"sh", "-c", std::string("command -v ") + tool}).status == 0;
-}
-
-// Why the kernel tests cannot run here, or nothing when they can. Where CI says they must
-// (DAXPOLICY_REQUIRE_PRIVILEGED=1), not being able to is a failure.
-std::optional<std::string> cannot_mount(const std::vector<const char *> &tools)
-{
-	std::optional<std::string> why;
-	if (geteuid() != 0)
-		why = "needs root (loop devices and mounts)";
-	else if (access("/dev/loop-control", F_OK) != 0)
-		why = "needs loop devices (/dev/loop-control)";
-	else
-		for (const char *tool : tools)
-			if (!have(tool))
-				why = std::string("needs ") + tool;
-	const char *must = std::getenv("DAXPOLICY_REQUIRE_PRIVILEGED");
-	if (why && must && std::string(must) == "1")
-		ADD_FAILURE() << *why << " but DAXPOLICY_REQUIRE_PRIVILEGED=1";
-	return why;
-}
-
-#define SKIP_UNLESS_MOUNTABLE(...)                                                                 \
-	do {                                                                                       \
-		if (auto why = cannot_mount({__VA_ARGS__}))                                        \
-			GTEST_SKIP() << *why;                                                      \
-	} while (0)
-
-// A filesystem on a sparse image, on its own loop device, mounted on `dir`/mnt; unmounted
-// and its loop device detached when it goes, whatever happened meanwhile.
-class LoopFs
-{
-      public:
-	// `mkfs` is the command and its options; the image is appended.
-	LoopFs(const std::filesystem::path &dir, const std::string &name, uint64_t size_mib,
-	       std::vector<std::string> mkfs, const std::string &mount_options)
-	    : image_(dir / (name + ".img")), mount_point_(dir / name)
-	{
-		try {
-			std::ofstream(image_.string()).close();
-			std::filesystem::resize_file(image_, size_mib << 20);
-			mkfs.push_back(image_.string());
-			expect_ok(run(mkfs));
-			Ran lo = run({"losetup", "-f", "--show", image_.string()});
-			expect_ok(lo);
-			device_ = lo.output.substr(0, lo.output.find('\n'));
-			std::filesystem::create_directory(mount_point_);
-			std::vector<std::string> mount{"mount"};
-			if (!mount_options.empty())
-				mount.insert(mount.end(), {"-o", mount_options});
-			mount.insert(mount.end(), {device_, mount_point_.string()});
-			expect_ok(run(mount));
-			mounted_ = true;
-		} catch (...) {
-			cleanup();
-			throw;
-		}
-	}
-	~LoopFs() { cleanup(); }
-	LoopFs(const LoopFs &) = delete;
-	LoopFs &operator=(const LoopFs &) = delete;
-
-	const std::filesystem::path &mount_point() const { return mount_point_; }
-	std::string host(const std::string &volume_path) const
-	{
-		return mount_point_.string() + volume_path;
-	}
-
-      private:
-	void cleanup()
-	{
-		// Lazily, so that a test that failed with something still open cleans up too.
-		if (mounted_)
-			run({"umount", "-l", mount_point_.string()});
-		if (!device_.empty())
-			run({"losetup", "-d", device_});
-	}
-	static void expect_ok(const Ran &ran)
-	{
-		if (ran.status != 0)
-			throw std::runtime_error("setting up a loop mount: " + ran.output);
-	}
-	std::filesystem::path image_;
-	std::filesystem::path mount_point_;
-	std::string device_;
-	bool mounted_ = false;
-};
-
-// A tmpfs mounted on `dir` for the life of the object.
-class TmpfsMount
-{
-      public:
-	explicit TmpfsMount(const std::filesystem::path &dir) : dir_(dir)
-	{
-		std::filesystem::create_directories(dir);
-		mounted_ =
-		    run({"mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir.string()}).status ==
-		    0;
-	}
-	~TmpfsMount()
-	{
-		if (mounted_)
-			run({"umount", "-l", dir_.string()});
-	}
-	TmpfsMount(const TmpfsMount &) = delete;
-	TmpfsMount &operator=(const TmpfsMount &) = delete;
-	bool mounted() const { return mounted_; }
-
-      private:
-	std::filesystem::path dir_;
-	bool mounted_;
-};
-
 void write_file(const std::string &path, size_t bytes = 0)
 {
 	std::ofstream out(path, std::ios::binary);
@@ -876,18 +723,11 @@ class HostVolumeTest : public testing::TestWithParam<std::string>
 	void SetUp() override
 	{
 		fstype_ = GetParam();
-		if (fstype_ == "ext4") {
+		if (fstype_ == "ext4")
 			SKIP_UNLESS_MOUNTABLE("losetup", "mkfs.ext4", "lsattr");
-			fs_ = std::make_unique<LoopFs>(
-			    dir_.path(), "ext4", 64,
-			    std::vector<std::string>{"mkfs.ext4", "-q", "-F"}, "dax=inode");
-		} else {
+		else
 			SKIP_UNLESS_MOUNTABLE("losetup", "mkfs.xfs", "xfs_io");
-			// xfsprogs 5.19 and later refuse a filesystem under 300 MiB.
-			fs_ = std::make_unique<LoopFs>(
-			    dir_.path(), "xfs", 300,
-			    std::vector<std::string>{"mkfs.xfs", "-q", "-f"}, "dax=inode");
-		}
+		fs_ = LoopFs::standard(dir_.path(), fstype_);
 		vol_ = open_volume(false);
 	}
 
