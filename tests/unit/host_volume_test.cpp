@@ -633,6 +633,29 @@ TEST(HostPathCache, RemembersTheLatestPathAndForgetsTheOldest)
 	EXPECT_EQ(cache.size(), 1u);
 }
 
+TEST(HostPathCache, MovesWhatIsBelowARenamedDirectory)
+{
+	PathCache cache(8);
+	cache.learn(1, 1, "/a");
+	cache.learn(2, 1, "/a/x");
+	cache.learn(3, 1, "/a/b/y");
+	cache.learn(4, 1, "/ab");    // a name that starts the same is not below /a
+	cache.learn(5, 1, "/c/a/z"); // nor is an /a further down
+	cache.rename_below("/a", "/q/r");
+	EXPECT_EQ(cache.find(1, 1), "/a") << "the directory itself is the caller's to learn";
+	EXPECT_EQ(cache.find(2, 1), "/q/r/x");
+	EXPECT_EQ(cache.find(3, 1), "/q/r/b/y");
+	EXPECT_EQ(cache.find(4, 1), "/ab");
+	EXPECT_EQ(cache.find(5, 1), "/c/a/z");
+	cache.rename_below("/", "/x"); // the root moves nowhere
+	EXPECT_EQ(cache.find(4, 1), "/ab");
+	// A create heard after a stat does not undo what the stat saw.
+	cache.learn_if_unknown(2, 1, "/a/x");
+	EXPECT_EQ(cache.find(2, 1), "/q/r/x");
+	cache.learn_if_unknown(6, 1, "/new");
+	EXPECT_EQ(cache.find(6, 1), "/new");
+}
+
 // ---- the kernel -----------------------------------------------------------------------
 
 void write_file(const std::string &path, size_t bytes = 0)
