@@ -12,15 +12,19 @@
 #include "fscore/host/volume_path.hpp"
 #include "fscore/lease_info.hpp"
 #include "tests/support/error_code.hpp"
+#include "tests/support/event_log.hpp"
 #include "tests/support/loop_mount.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
+#include <future>
 #include <gtest/gtest.h>
+#include <linux/capability.h>
 #include <linux/fanotify.h>
 #include <map>
 #include <random>
@@ -28,8 +32,10 @@
 #include <sstream>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace daxpolicy;
@@ -735,6 +741,84 @@ class Holder
 	int release_fd_ = -1;
 };
 
+// A child process that does to one file, step by step, what the test tells it: open it, map
+// it (MAP_SHARED), close its descriptor, unmap it; or open and close a marker file, whose
+// released event, once heard, shows that everything the child did before has been read (the
+// kernel queues a group's events in order). It exits when it goes.
+class Puppet
+{
+      public:
+	enum Step : char { open = 'o', map = 'm', close = 'c', unmap = 'u', marker = 't' };
+
+	Puppet(const std::string &file, const std::string &marker)
+	{
+		int to[2], from[2];
+		if (pipe2(to, O_CLOEXEC) != 0 || pipe2(from, O_CLOEXEC) != 0)
+			throw std::runtime_error("pipe");
+		pid_ = fork();
+		if (pid_ == 0) {
+			// Only async-signal-safe calls from here on.
+			::close(to[1]);
+			::close(from[0]);
+			int fd = -1;
+			void *mapped = MAP_FAILED;
+			char c;
+			while (read(to[0], &c, 1) == 1) {
+				bool ok = true;
+				switch (c) {
+				case 'o':
+					ok = (fd = ::open(file.c_str(), O_RDONLY)) >= 0;
+					break;
+				case 'm':
+					mapped = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
+					ok = mapped != MAP_FAILED;
+					break;
+				case 'c':
+					ok = ::close(fd) == 0;
+					break;
+				case 'u':
+					ok = munmap(mapped, 4096) == 0;
+					break;
+				case 't': {
+					int m = ::open(marker.c_str(), O_RDONLY);
+					ok = m >= 0 && ::close(m) == 0;
+					break;
+				}
+				}
+				char answer = ok ? 'y' : 'n';
+				if (write(from[1], &answer, 1) != 1)
+					_exit(2);
+			}
+			_exit(0);
+		}
+		::close(to[0]);
+		::close(from[1]);
+		to_ = to[1];
+		from_ = from[0];
+	}
+	~Puppet()
+	{
+		::close(to_); // EOF: it exits
+		::close(from_);
+		while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+		}
+	}
+	Puppet(const Puppet &) = delete;
+	Puppet &operator=(const Puppet &) = delete;
+
+	// Whether it did it.
+	bool step(Step what)
+	{
+		char c = what, answer = 0;
+		return write(to_, &c, 1) == 1 && read(from_, &answer, 1) == 1 && answer == 'y';
+	}
+
+      private:
+	pid_t pid_ = -1;
+	int to_ = -1;
+	int from_ = -1;
+};
+
 std::string fstype_name(const testing::TestParamInfo<std::string> &info)
 {
 	return info.param;
@@ -754,12 +838,13 @@ class HostVolumeTest : public testing::TestWithParam<std::string>
 		vol_ = open_volume(false);
 	}
 
-	std::unique_ptr<HostVolume> open_volume(bool force_ioctl)
+	std::unique_ptr<HostVolume> open_volume(bool force_ioctl, bool events = true)
 	{
 		HostVolume::Options options;
 		options.name = "pmem0";
 		options.path = fs_->mount_point();
 		options.force_ioctl_fallback = force_ioctl;
+		options.events = events;
 		return HostVolume::open(options);
 	}
 
@@ -800,7 +885,8 @@ TEST_P(HostVolumeTest, DescribesTheMount)
 	EXPECT_FALSE(info.dax_capable) << "a loop device cannot do DAX";
 	EXPECT_EQ(info.granularity, "page");
 	EXPECT_FALSE(info.can.reports_mappings);
-	EXPECT_FALSE(info.can.use_events);
+	EXPECT_TRUE(info.can.use_events) << vol_->events_unavailable();
+	EXPECT_EQ(vol_->events_unavailable(), "");
 	EXPECT_FALSE(info.can.layout_leases);
 	EXPECT_FALSE(info.can.io_sessions);
 	EXPECT_GE(info.files, 1u); // the root at least
@@ -1114,35 +1200,37 @@ TEST_P(HostVolumeTest, DirectoriesChangeByIdentityWithoutALease)
 
 TEST_P(HostVolumeTest, FindsFilesWhereItLastSawThem)
 {
+	// Without events: what the volume sees of renames itself.
+	auto vol = open_volume(false, false);
 	write_file(host("/old"), 10);
-	FileInfo f = vol_->stat("/old");
-	EXPECT_EQ(vol_->path_of(f.ino, f.generation), "/old");
+	FileInfo f = vol->stat("/old");
+	EXPECT_EQ(vol->path_of(f.ino, f.generation), "/old");
 	std::filesystem::create_directory(host("/moved"));
 	std::filesystem::rename(host("/old"), host("/moved/new"));
 	// A rename the volume did not see: the file looks gone until a walk sees it.
-	EXPECT_EQ(vol_->path_of(f.ino, f.generation), std::nullopt);
-	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	EXPECT_EQ(vol->path_of(f.ino, f.generation), std::nullopt);
+	EXPECT_EQ(vol->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
 	          SetFlagResult::Status::gone);
-	vol_->walk("/", [](const FileInfo &) {});
-	EXPECT_EQ(vol_->path_of(f.ino, f.generation), "/moved/new");
-	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	vol->walk("/", [](const FileInfo &) {});
+	EXPECT_EQ(vol->path_of(f.ino, f.generation), "/moved/new");
+	EXPECT_EQ(vol->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
 	          SetFlagResult::Status::applied);
-	EXPECT_TRUE(vol_->stat("/moved/new").dax_flag);
+	EXPECT_TRUE(vol->stat("/moved/new").dax_flag);
 	// Removed, and a new file in its place (which may well reuse the inode number): not
 	// the same file.
 	std::filesystem::remove(host("/moved/new"));
 	write_file(host("/moved/new"), 10);
-	EXPECT_EQ(vol_->path_of(f.ino, f.generation), std::nullopt);
-	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, false).status,
+	EXPECT_EQ(vol->path_of(f.ino, f.generation), std::nullopt);
+	EXPECT_EQ(vol->set_dax_flag_if_unmapped(f.ino, f.generation, false).status,
 	          SetFlagResult::Status::gone);
-	EXPECT_EQ(vol_->path_of(f.ino + 1000000, 1), std::nullopt);
+	EXPECT_EQ(vol->path_of(f.ino + 1000000, 1), std::nullopt);
 	// A directory replaced by a symbolic link on the way: not where it was either.
 	std::filesystem::create_directory(host("/d"));
 	write_file(host("/d/f"), 10);
-	FileInfo g = vol_->stat("/d/f");
+	FileInfo g = vol->stat("/d/f");
 	std::filesystem::rename(host("/d"), host("/d2"));
 	std::filesystem::create_directory_symlink(host("/d2"), host("/d"));
-	EXPECT_EQ(vol_->path_of(g.ino, g.generation), std::nullopt);
+	EXPECT_EQ(vol->path_of(g.ino, g.generation), std::nullopt);
 }
 
 TEST_P(HostVolumeTest, ConvertsHostPaths)
@@ -1176,6 +1264,303 @@ TEST_P(HostVolumeTest, RefusesAPathThatIsNotAMountPoint)
 	}
 	options.path = host("/missing");
 	EXPECT_EQ(error_code_of([&] { HostVolume::open(options); }), Errc::not_found);
+}
+
+// ---- events ---------------------------------------------------------------------------
+
+using Kind = VolumeEvent::Kind;
+using test::EventLog;
+
+// An event of `kind` for the file (ino, generation).
+EventLog::Match of(Kind kind, const FileInfo &f)
+{
+	return [kind, ino = f.ino, gen = f.generation](const VolumeEvent &e) {
+		return e.kind == kind && e.ino == ino && e.generation == gen;
+	};
+}
+
+TEST_P(HostVolumeTest, AFileClosedByAnotherProcessIsReleased)
+{
+	write_file(host("/f"), 4096);
+	write_file(host("/marker"));
+	FileInfo f = vol_->stat("/f");
+	EventLog log(*vol_);
+	Puppet child(host("/f"), host("/marker"));
+	// The volume's own opens (a stat reads the file's flags through one) are not heard:
+	// a listener that retries on released would hear its own retry.
+	vol_->stat("/f");
+	ASSERT_TRUE(child.step(Puppet::marker));
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::released, "/marker")));
+	EXPECT_FALSE(log.has(of(Kind::released, f))) << "the volume's own open and close";
+
+	size_t from = log.mark();
+	ASSERT_TRUE(child.step(Puppet::open));
+	ASSERT_TRUE(child.step(Puppet::close));
+	auto released = log.wait_for(of(Kind::released, f), from);
+	ASSERT_TRUE(released) << "no released for /f";
+	EXPECT_EQ(released->path, "/f");
+}
+
+TEST_P(HostVolumeTest, AMappedFileIsReleasedWhenItsMappingGoesNotAtItsClose)
+{
+	write_file(host("/mapped"), 8192);
+	write_file(host("/marker"));
+	FileInfo f = vol_->stat("/mapped");
+	EventLog log(*vol_);
+	Puppet child(host("/mapped"), host("/marker"));
+	ASSERT_TRUE(child.step(Puppet::open));
+	ASSERT_TRUE(child.step(Puppet::map));
+	ASSERT_TRUE(child.step(Puppet::close));
+	// The descriptor is closed and the mapping lives: once the marker is heard, whatever
+	// the close caused has been read, and it released nothing.
+	ASSERT_TRUE(child.step(Puppet::marker));
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::released, "/marker")));
+	EXPECT_FALSE(log.has(of(Kind::released, f))) << "released while still mapped";
+	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	          SetFlagResult::Status::mapped);
+
+	// The munmap drops the mapping's reference to the file, its last: released, with the
+	// child still alive (so not at its exit).
+	size_t from = log.mark();
+	ASSERT_TRUE(child.step(Puppet::unmap));
+	auto released = log.wait_for(of(Kind::released, f), from);
+	ASSERT_TRUE(released) << "no released after the munmap";
+	EXPECT_EQ(released->path, "/mapped");
+	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	          SetFlagResult::Status::applied);
+}
+
+TEST_P(HostVolumeTest, CreatesRenamesAndRemovesAreHeardWithVolumePaths)
+{
+	EventLog log(*vol_);
+	// Each change is waited for before the next: an event's path is the one its
+	// directory has when the event is read.
+	std::filesystem::create_directory(host("/d"));
+	auto dir = log.wait_for(EventLog::is(Kind::created, "/d"));
+	ASSERT_TRUE(dir);
+	FileInfo d = vol_->stat("/d");
+	EXPECT_EQ(dir->ino, d.ino);
+	EXPECT_EQ(dir->generation, d.generation);
+
+	write_file(host("/d/f"), 10);
+	auto created = log.wait_for(EventLog::is(Kind::created, "/d/f"));
+	ASSERT_TRUE(created);
+	FileInfo f = vol_->stat("/d/f");
+	EXPECT_EQ(created->ino, f.ino);
+	EXPECT_EQ(created->generation, f.generation);
+
+	std::filesystem::rename(host("/d/f"), host("/d/g"));
+	auto renamed = log.wait_for(of(Kind::renamed, f));
+	ASSERT_TRUE(renamed);
+	EXPECT_EQ(renamed->path, "/d/g");
+	EXPECT_EQ(renamed->old_path, "/d/f");
+
+	// A directory's move moves what is below it, without a walk.
+	std::filesystem::rename(host("/d"), host("/e"));
+	renamed = log.wait_for(of(Kind::renamed, d));
+	ASSERT_TRUE(renamed);
+	EXPECT_EQ(renamed->path, "/e");
+	EXPECT_EQ(renamed->old_path, "/d");
+	EXPECT_EQ(vol_->path_of(f.ino, f.generation), "/e/g");
+	EXPECT_EQ(vol_->path_of(d.ino, d.generation), "/e");
+
+	std::filesystem::remove(host("/e/g"));
+	auto removed = log.wait_for(of(Kind::removed, f));
+	ASSERT_TRUE(removed);
+	EXPECT_EQ(removed->path, "/e/g");
+	EXPECT_EQ(vol_->path_of(f.ino, f.generation), std::nullopt);
+	std::filesystem::remove(host("/e"));
+	ASSERT_TRUE(log.wait_for(of(Kind::removed, d)));
+
+	// A hard link's removal leaves the file: no removed for it.
+	write_file(host("/one"), 10);
+	std::filesystem::create_hard_link(host("/one"), host("/two"));
+	FileInfo one = vol_->stat("/one");
+	std::filesystem::remove(host("/two"));
+	write_file(host("/marker"));
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::created, "/marker")));
+	EXPECT_FALSE(log.has(of(Kind::removed, one))) << "removed while /one still names it";
+}
+
+TEST_P(HostVolumeTest, RenamesKeepPathOfRightWithoutAWalk)
+{
+	// Files the volume saw before (a walk), moved in a burst without waiting: once the last
+	// move is heard, path_of has them all where they are.
+	std::filesystem::create_directories(host("/a/b"));
+	write_file(host("/a/b/f"), 10);
+	write_file(host("/a/g"), 10);
+	FileInfo f = vol_->stat("/a/b/f");
+	FileInfo g = vol_->stat("/a/g");
+	FileInfo b = vol_->stat("/a/b");
+	EventLog log(*vol_);
+	std::filesystem::rename(host("/a/b"), host("/a/c"));     // /a/c/f
+	std::filesystem::rename(host("/a/c/f"), host("/a/c/h")); // /a/c/h
+	std::filesystem::rename(host("/a"), host("/z"));         // /z/c/h, /z/g
+	std::filesystem::create_directory(host("/a"));           // a new /a: nothing moves into it
+	write_file(host("/marker"));
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::created, "/marker")));
+	EXPECT_EQ(vol_->path_of(f.ino, f.generation), "/z/c/h");
+	EXPECT_EQ(vol_->path_of(g.ino, g.generation), "/z/g");
+	EXPECT_EQ(vol_->path_of(b.ino, b.generation), "/z/c");
+}
+
+TEST_P(HostVolumeTest, EventsOnAnotherMountBelowAreNotHeard)
+{
+	std::filesystem::create_directory(host("/src"));
+	TmpfsMount nested(host("/nested"));
+	ASSERT_TRUE(nested.mounted());
+	// The volume's own filesystem again, below the volume: its files are the volume's,
+	// and named by their paths in it.
+	BindMount again(host("/src"), host("/again"));
+	ASSERT_TRUE(again.mounted());
+	EventLog log(*vol_);
+	write_file(host("/nested/x"), 10);
+	std::filesystem::rename(host("/nested/x"), host("/nested/y"));
+	{
+		Puppet child(host("/nested/y"), host("/nested/y"));
+		ASSERT_TRUE(child.step(Puppet::marker));
+	}
+	std::filesystem::remove(host("/nested/y"));
+	write_file(host("/again/through-the-bind"), 10);
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::created, "/src/through-the-bind")));
+	write_file(host("/marker"));
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::created, "/marker")));
+	for (const auto &e : log.events()) {
+		EXPECT_NE(e.path.rfind("/nested/", 0), 0u) << e.path;
+		EXPECT_NE(e.path.rfind("/again/", 0), 0u) << e.path;
+	}
+}
+
+TEST_P(HostVolumeTest, AVolumeOnABindMountHearsOnlyWhatIsBelowItsRoot)
+{
+	// The filesystem mark hears the whole filesystem; a volume on a bind mount of one of
+	// its directories keeps what is below that directory, and names it from there.
+	std::filesystem::create_directory(host("/sub"));
+	std::filesystem::create_directory(host("/other"));
+	BindMount bind(host("/sub"), dir_ / "bound");
+	ASSERT_TRUE(bind.mounted());
+	auto vol = HostVolume::open({.name = "bound", .path = dir_ / "bound"});
+	ASSERT_TRUE(vol->info().can.use_events) << vol->events_unavailable();
+	EventLog log(*vol);
+	write_file(host("/other/x"), 10);
+	{
+		Puppet child(host("/other/x"), host("/other/x"));
+		ASSERT_TRUE(child.step(Puppet::marker));
+	}
+	write_file(host("/sub/x"), 10);
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::created, "/x")));
+	// Moved in from outside: new here. Moved out: gone from here.
+	std::filesystem::rename(host("/other/x"), host("/sub/in"));
+	auto in = log.wait_for(EventLog::is(Kind::created, "/in"));
+	ASSERT_TRUE(in);
+	std::filesystem::rename(host("/sub/in"), host("/other/out"));
+	auto out = log.wait_for(EventLog::is(Kind::removed, "/in"));
+	ASSERT_TRUE(out);
+	EXPECT_EQ(out->ino, in->ino);
+	std::filesystem::remove(host("/other/out"));
+	write_file(host("/sub/marker"));
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::created, "/marker")));
+	std::set<std::string> heard;
+	for (const auto &e : log.events())
+		heard.insert(e.path);
+	EXPECT_EQ(heard, (std::set<std::string>{"/x", "/in", "/marker"}));
+}
+
+// Holds the watcher in its listener from the first event on, until let go.
+struct BlockedListener {
+	explicit BlockedListener(Volume &vol)
+	    : let_go_future(let_go.get_future().share()),
+	      sub(vol.subscribe([this](const VolumeEvent &e) {
+		      calls++;
+		      if (e.kind == Kind::overflow)
+			      overflows++;
+		      if (!held.exchange(true)) {
+			      holding.set_value();
+			      let_go_future.wait();
+		      }
+	      }))
+	{
+	}
+	std::atomic<bool> held{false};
+	std::atomic<int> calls{0};
+	std::atomic<int> overflows{0};
+	std::promise<void> holding;
+	std::promise<void> let_go;
+	std::shared_future<void> let_go_future;
+	Subscription sub;
+};
+
+TEST_P(HostVolumeTest, ShutdownWithEventsPendingDoesNotHang)
+{
+	auto vol = open_volume(false);
+	auto blocked = std::make_unique<BlockedListener>(*vol);
+	write_file(host("/first"));
+	ASSERT_EQ(blocked->holding.get_future().wait_for(EventLog::kPatience),
+	          std::future_status::ready);
+	// Queued in the kernel while the watcher waits for its listener.
+	for (int i = 0; i < 2000; i++)
+		write_file(host("/pending-" + std::to_string(i)));
+	std::atomic<bool> gone{false};
+	int calls_when_gone = 0;
+	auto shutdown = std::async(std::launch::async, [&] {
+		vol.reset();
+		calls_when_gone = blocked->calls;
+		gone = true;
+	});
+	blocked->let_go.set_value();
+	ASSERT_EQ(shutdown.wait_for(std::chrono::seconds(30)), std::future_status::ready)
+	    << "the volume's destructor did not return";
+	EXPECT_EQ(blocked->calls, calls_when_gone) << "a listener called after the volume went";
+	EXPECT_LT(blocked->calls, 2001) << "the watcher worked through the queue first";
+}
+
+TEST_P(HostVolumeTest, AnOverflowOfTheKernelsQueueIsReported)
+{
+	std::ifstream limit("/proc/sys/fs/fanotify/max_queued_events");
+	int max_queued = 0;
+	ASSERT_TRUE(limit >> max_queued);
+	if (max_queued > 100000)
+		GTEST_SKIP() << "max_queued_events is " << max_queued << ": too many to fill";
+	BlockedListener blocked(*vol_);
+	write_file(host("/first"));
+	ASSERT_EQ(blocked.holding.get_future().wait_for(EventLog::kPatience),
+	          std::future_status::ready);
+	// Each name its own event (the kernel merges only events on one entry).
+	for (int i = 0; i < max_queued + 100; i++) {
+		std::string name = host("/o-" + std::to_string(i));
+		ASSERT_EQ(mknod(name.c_str(), S_IFREG | 0600, 0), 0) << name;
+		ASSERT_EQ(unlink(name.c_str()), 0);
+	}
+	EventLog log(*vol_);
+	blocked.let_go.set_value();
+	EXPECT_TRUE(log.wait_for(EventLog::is(Kind::overflow), 0, std::chrono::seconds(120)))
+	    << "no overflow after " << blocked.calls << " events";
+	EXPECT_EQ(blocked.overflows, 1);
+}
+
+TEST_P(HostVolumeTest, WithoutFanotifyThereAreNoEvents)
+{
+	auto off = open_volume(false, false);
+	EXPECT_FALSE(off->info().can.use_events);
+	EXPECT_NE(off->events_unavailable(), "");
+	// A thread without CAP_SYS_ADMIN (capabilities are a thread's own): the kernel
+	// refuses the filesystem mark, and the volume opens without events.
+	std::string why;
+	bool use_events = true;
+	std::thread([&] {
+		__user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+		__user_cap_data_struct caps[2] = {};
+		if (syscall(SYS_capget, &header, caps) != 0)
+			return;
+		caps[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
+		if (syscall(SYS_capset, &header, caps) != 0)
+			return;
+		auto vol = open_volume(false);
+		use_events = vol->info().can.use_events;
+		why = vol->events_unavailable();
+	}).join();
+	EXPECT_FALSE(use_events);
+	EXPECT_NE(why.find("EPERM"), std::string::npos) << why;
 }
 
 TEST(HostVolumeRefuses, FilesystemsWithoutAPerFileFlag)
