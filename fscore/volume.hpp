@@ -25,6 +25,11 @@ const char *file_type_name(FileType type);
 // `mapped` and `in_use` are what a volume may not know: without
 // VolumeCapabilities::reports_mappings (a host volume cannot see other processes' opens and
 // mappings) they stay 0 and false, and set_dax_flag_if_unmapped finds out at the change.
+// Nor need it know when a use ends: a host volume hears of it only while its fanotify
+// watcher runs (use_events), and then as `released` for every open file description that
+// goes (a mapping holds one), never as `unmapped`, and its listeners run on the watcher's
+// thread some time after the change, not before the change returns. Without use_events
+// whoever waits for a file must ask again from time to time.
 struct FileInfo {
 	std::string path;
 	uint64_t ino = 0;
@@ -79,6 +84,10 @@ struct VolumeEvent {
 		removed,
 		lease_break, // a layout lease was broken: `lease` says how it ended
 		lease_revoked,
+		// Events were lost (a host volume's fanotify queue overflowed, or its watcher
+		// stopped): any file may have been released, created, moved or removed unheard
+		// of. No file is named; whoever relies on events looks at everything again.
+		overflow,
 	};
 	struct LeaseBreak {
 		std::string op; // truncate, punch-hole, ... (layout_op_name)

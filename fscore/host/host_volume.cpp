@@ -89,8 +89,16 @@ std::unique_ptr<HostVolume> HostVolume::open(Options options)
 		                                   mount->super_options +
 		                                   "' give a dax= mode this version does not know");
 	bool capable = host::block_device_dax_capable(mount->dev_major, mount->dev_minor);
-	return std::unique_ptr<HostVolume>(
+	std::unique_ptr<HostVolume> vol(
 	    new HostVolume(std::move(options), std::move(root), std::move(*mount), *mode, capable));
+	vol->start_events();
+	return vol;
+}
+
+HostVolume::~HostVolume()
+{
+	// Before anything the watcher's handler uses goes.
+	watcher_.reset();
 }
 
 HostVolume::HostVolume(Options options, host::UniqueFd root, host::MountEntry mount, DaxMode mode,
@@ -141,9 +149,10 @@ VolumeInfo HostVolume::info() const
 	VolumeInfo vi;
 	vi.name = options_.name;
 	vi.kind = "host";
-	// Events (and with them reports of mappings and uses) come with the fanotify watcher,
-	// a later step; a host kernel has no layout leases or io sessions to offer.
+	// Releases, creates and renames while the fanotify watcher runs; never mappings or
+	// uses (FileInfo), layout leases or io sessions, which a host kernel does not offer.
 	vi.can = {};
+	vi.can.use_events = watcher_ && watcher_->running();
 	vi.path = options_.path.string();
 	vi.dax_mode = dax_mode_;
 	vi.dax_capable = dax_capable_;

@@ -16,22 +16,48 @@
 // across system calls; the path cache has its own, and the kernel serialises flag changes of
 // one inode (inode_lock in vfs_fileattr_set).
 //
-// Events (fanotify for opens, closes and renames; uevents for the device) are a later step:
-// listeners_ is where a watcher thread will notify, as the embedded core does.
+// Events (host_events.cpp): a watcher thread, started by open() and joined by the destructor,
+// reads a fanotify group marked on the whole filesystem (fanotify_group.hpp says which mark
+// and why) and tells listeners, on that thread and with no lock of the volume held:
+//   released  an open file description of a regular file went (FAN_CLOSE_*: its last
+//             reference, a mapping's included, so after the munmap, not at the close of a
+//             descriptor while the mapping lives). Each one, not only the file's last user:
+//             the listener asks set_dax_flag_if_unmapped again, which sees the rest. The
+//             volume's own opens (stat, walk, flag changes) are left out, by the event's pid:
+//             a listener that retries on released would otherwise hear its own retry.
+//   created, renamed, removed  a directory entry, with volume paths; renames keep path_of's
+//             cache right (a directory's moves the paths of everything cached below it).
+//   overflow  events were lost (the kernel's queue was full, or the watcher failed): look
+//             again at everything.
+// Events are asynchronous: a listener hears of a change some time after it is visible, and
+// paths are those at the time the watcher reads the event (a directory's handle is turned into
+// its path then), so a path may already be gone again. Nothing outside the mount's root is
+// reported (other mounts of the filesystem; another mount below the volume is another
+// filesystem, and no mark of ours). A file replaced by a rename is not reported removed: the
+// kernel reports only its link count (FAN_ATTRIB). No unmapped: the kernel says when a
+// file's last reference goes, not its last mapping.
+//
+// Without fanotify (no CAP_SYS_ADMIN, a kernel before 5.17, Options::events false) there are
+// no events and VolumeInfo::can.use_events is false: whoever depends on them must look again
+// from time to time instead. events_unavailable() says why.
 #pragma once
 
 #include "fscore/host/dax_flag_writer.hpp"
+#include "fscore/host/event_watcher.hpp"
+#include "fscore/host/fanotify_records.hpp"
 #include "fscore/host/mount_table.hpp"
 #include "fscore/host/path_cache.hpp"
 #include "fscore/host/unique_fd.hpp"
 #include "fscore/listener_set.hpp"
 #include "fscore/volume.hpp"
 
+#include <array>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace daxpolicy::fscore
@@ -52,12 +78,17 @@ class HostVolume final : public Volume
 		size_t path_cache_files = size_t{1} << 16;
 		// Tests: change flags with FS_IOC_FSSETXATTR even where file_setattr exists.
 		bool force_ioctl_fallback = false;
+		// Watch the filesystem with fanotify; false: no events (use_events false).
+		bool events = true;
 	};
 
 	// Throws Error: not-found when `path` does not exist; invalid-argument when it is not
 	// a mount point (naming the mount that holds it); unsupported for a filesystem other
 	// than ext4 or xfs, or a dax= option this version does not know.
 	static std::unique_ptr<HostVolume> open(Options options);
+	// Stops the watcher and waits for it: after it returns no listener is called. Must not
+	// run on the watcher's thread (from a listener).
+	~HostVolume() override;
 
 	VolumeInfo info() const override;
 	FileInfo stat(const std::string &path) override;
@@ -77,9 +108,10 @@ class HostVolume final : public Volume
 	// applied or unchanged. Directories, which cannot be leased nor mapped, are changed at
 	// once. Throws unsupported for a file the kernel refuses the flag.
 	SetFlagResult set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on) override;
-	// Where stat or walk last saw (ino, generation), if the file is still there; nothing
-	// otherwise. A rename the volume has not seen makes a file look gone until a walk or
-	// stat sees it again (a later step's fanotify watcher will see renames as they happen).
+	// Where stat or walk last saw (ino, generation), or the watcher last heard it created or
+	// moved, if the file is still there; nothing otherwise. A rename the volume has not
+	// heard of (without events, or not yet read) makes a file look gone until a walk or
+	// stat sees it again.
 	std::optional<std::string> path_of(uint64_t ino, uint64_t generation) override;
 	Subscription subscribe(VolumeListener listener) override;
 
@@ -91,6 +123,8 @@ class HostVolume final : public Volume
 	// is reported gone rather than served as if nothing happened.
 	std::optional<std::string> unavailable() const override;
 	const host::MountEntry &mount() const { return mount_; }
+	// Why there are no events ("fanotify_mark: EPERM ..."), or empty while they run.
+	std::string events_unavailable() const;
 
 	static constexpr size_t kMaxWalkDepth = 256;
 
@@ -110,6 +144,16 @@ class HostVolume final : public Volume
 	struct Found;
 	std::optional<Found> find(uint64_t ino, uint64_t generation);
 
+	// Events (host_events.cpp).
+	struct Place;
+	void start_events();
+	void on_kernel_event(const host::FanotifyEvent &event);
+	// Where a directory record of an event is in the volume now.
+	Place place_of(const host::FidRecord &dir) const;
+	std::optional<host::InodeIdentity> identity_of(const host::FanotifyEvent &event,
+	                                               const std::string &path);
+	bool ours(const host::FidRecord &record) const;
+
 	Options options_;
 	host::UniqueFd root_; // O_PATH of the mount's root
 	host::MountEntry mount_;
@@ -118,6 +162,13 @@ class HostVolume final : public Volume
 	host::DaxFlagWriter flag_writer_;
 	host::PathCache paths_;
 	ListenerSet listeners_;
+	// The mount's root opened O_RDONLY, for open_by_handle_at and fanotify_mark, which
+	// refuse an O_PATH descriptor; and the filesystem's fsid, as events name it.
+	host::UniqueFd events_root_;
+	std::array<int32_t, 2> fsid_ = {};
+	pid_t self_ = 0;
+	std::string events_unavailable_;
+	std::unique_ptr<host::EventWatcher> watcher_; // last: stopped before the rest goes
 };
 
 } // namespace daxpolicy::fscore

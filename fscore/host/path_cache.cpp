@@ -12,6 +12,19 @@ void PathCache::learn(uint64_t ino, uint64_t generation, const std::string &path
 		lru_.splice(lru_.begin(), lru_, it->second);
 		return;
 	}
+	add(key, path);
+}
+
+void PathCache::learn_if_unknown(uint64_t ino, uint64_t generation, const std::string &path)
+{
+	std::lock_guard lock(mutex_);
+	Key key{ino, generation};
+	if (!index_.count(key))
+		add(key, path);
+}
+
+void PathCache::add(const Key &key, const std::string &path)
+{
 	if (lru_.size() == capacity_) {
 		index_.erase(lru_.back().first);
 		lru_.pop_back();
@@ -38,6 +51,17 @@ void PathCache::forget(uint64_t ino, uint64_t generation)
 		return;
 	lru_.erase(it->second);
 	index_.erase(it);
+}
+
+void PathCache::rename_below(const std::string &from, const std::string &to)
+{
+	if (from == "/" || to == "/")
+		return; // the root moves nowhere
+	std::string prefix = from + "/";
+	std::lock_guard lock(mutex_);
+	for (auto &[key, path] : lru_)
+		if (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0)
+			path = to + path.substr(from.size());
 }
 
 size_t PathCache::size() const

@@ -1,7 +1,8 @@
 // Where the host volume last saw each file, by identity. A host kernel has no lookup from an
 // inode back to a path (open_by_handle_at needs CAP_DAC_READ_SEARCH, and the dentry it gives
 // may be disconnected, so its path is not known either), so the volume remembers what stat
-// and walk saw, and checks an entry before it believes it.
+// and walk saw, and what the fanotify watcher hears of creates and renames, and checks an
+// entry before it believes it.
 #pragma once
 
 #include <cstddef>
@@ -22,8 +23,14 @@ class PathCache
 	explicit PathCache(size_t capacity) : capacity_(capacity ? capacity : 1) {}
 
 	void learn(uint64_t ino, uint64_t generation, const std::string &path);
+	// The same for a file not known yet; a path already cached (a stat's, since) stays.
+	void learn_if_unknown(uint64_t ino, uint64_t generation, const std::string &path);
 	std::optional<std::string> find(uint64_t ino, uint64_t generation);
 	void forget(uint64_t ino, uint64_t generation);
+	// A directory moved from `from` to `to`: every file cached strictly below `from` is
+	// now below `to` ("/a/x" becomes "/b/x" for "/a" -> "/b"; "/ab" stays). Looks at
+	// every entry, so only for directories.
+	void rename_below(const std::string &from, const std::string &to);
 	size_t size() const;
 
       private:
@@ -40,6 +47,8 @@ class PathCache
 		}
 	};
 	using Lru = std::list<std::pair<Key, std::string>>; // most recently used first
+	// A key not in the index; with mutex_ held.
+	void add(const Key &key, const std::string &path);
 
 	size_t capacity_;
 	mutable std::mutex mutex_; // protects lru_ and index_

@@ -3,6 +3,8 @@
 #include "common/error.hpp"
 #include "fscore/host/block_device.hpp"
 #include "fscore/host/dirent_reader.hpp"
+#include "fscore/host/fanotify_records.hpp"
+#include "fscore/host/file_handle.hpp"
 #include "fscore/host/host_volume.hpp"
 #include "fscore/host/mount_table.hpp"
 #include "fscore/host/path_cache.hpp"
@@ -10,31 +12,42 @@
 #include "fscore/host/volume_path.hpp"
 #include "fscore/lease_info.hpp"
 #include "tests/support/error_code.hpp"
+#include "tests/support/event_log.hpp"
+#include "tests/support/loop_mount.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
+#include <future>
 #include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <linux/fanotify.h>
 #include <map>
+#include <random>
 #include <set>
-#include <spawn.h>
 #include <sstream>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
-
-extern char **environ;
 
 using namespace daxpolicy;
 using namespace daxpolicy::fscore;
 using namespace daxpolicy::fscore::host;
+using test::BindMount;
 using test::error_code_of;
+using test::LoopFs;
+using test::Ran;
+using test::run;
 using test::TempDir;
+using test::TmpfsMount;
 using namespace std::string_literals;
 
 namespace
@@ -226,6 +239,315 @@ TEST(HostDirents, RefusesRecordsThatDoNotFit)
 	EXPECT_FALSE(parse_dirents(empty));
 }
 
+// ---- fanotify records and file handles ------------------------------------------------
+
+// One event as the kernel lays it out: fanotify_event_metadata, then info records, each
+// padded to 4 bytes.
+class EventBytes
+{
+      public:
+	// A fanotify_event_info_fid record; a name (for the *_DFID_NAME types) is followed by
+	// its NUL.
+	EventBytes &fid(uint8_t type, int32_t handle_type, std::vector<unsigned char> handle,
+	                const std::optional<std::string> &name = std::nullopt,
+	                std::array<int32_t, 2> fsid = {0x11, 0x22})
+	{
+		std::vector<std::byte> rec(20);
+		std::memcpy(&rec[4], fsid.data(), 8);
+		uint32_t bytes = static_cast<uint32_t>(handle.size());
+		std::memcpy(&rec[12], &bytes, 4);
+		std::memcpy(&rec[16], &handle_type, 4);
+		for (unsigned char c : handle)
+			rec.push_back(std::byte(c));
+		if (name) {
+			for (char c : *name)
+				rec.push_back(std::byte(c));
+			rec.push_back(std::byte(0));
+		}
+		rec.resize((rec.size() + 3) / 4 * 4);
+		return raw(type, rec);
+	}
+	// Any record: `rec` from its first byte (its header is filled in here).
+	EventBytes &raw(uint8_t type, std::vector<std::byte> rec, std::optional<uint16_t> len = {})
+	{
+		rec[0] = std::byte(type);
+		uint16_t l = len ? *len : static_cast<uint16_t>(rec.size());
+		std::memcpy(&rec[2], &l, 2);
+		records_.insert(records_.end(), rec.begin(), rec.end());
+		return *this;
+	}
+	std::vector<std::byte> event(uint64_t mask, int32_t pid = 42) const
+	{
+		std::vector<std::byte> out(24);
+		uint32_t len = static_cast<uint32_t>(24 + records_.size());
+		std::memcpy(&out[0], &len, 4);
+		out[4] = std::byte(FANOTIFY_METADATA_VERSION);
+		uint16_t metadata_len = 24;
+		std::memcpy(&out[6], &metadata_len, 2);
+		std::memcpy(&out[8], &mask, 8);
+		int32_t fd = FAN_NOFD;
+		std::memcpy(&out[16], &fd, 4);
+		std::memcpy(&out[20], &pid, 4);
+		out.insert(out.end(), records_.begin(), records_.end());
+		return out;
+	}
+
+      private:
+	std::vector<std::byte> records_;
+};
+
+std::vector<std::byte> concat(std::initializer_list<std::vector<std::byte>> parts)
+{
+	std::vector<std::byte> out;
+	for (const auto &p : parts)
+		out.insert(out.end(), p.begin(), p.end());
+	return out;
+}
+
+// ext4's handles: FILEID_INO32_GEN, u32 ino and u32 generation.
+std::vector<unsigned char> ino32_handle(uint32_t ino, uint32_t gen)
+{
+	std::vector<unsigned char> h(8);
+	std::memcpy(&h[0], &ino, 4);
+	std::memcpy(&h[4], &gen, 4);
+	return h;
+}
+
+// A create, as ext4 reports it: directory 2 (the root) and the name, then the new file.
+std::vector<std::byte> create_event()
+{
+	return EventBytes()
+	    .fid(FAN_EVENT_INFO_TYPE_DFID_NAME, 1, ino32_handle(2, 0), "new")
+	    .fid(FAN_EVENT_INFO_TYPE_FID, 1, ino32_handle(12, 0xdeadbeef))
+	    .event(FAN_CREATE);
+}
+
+TEST(HostFanotifyRecords, ParsesWhatTheKernelSends)
+{
+	auto rename = EventBytes()
+	                  .fid(FAN_EVENT_INFO_TYPE_OLD_DFID_NAME, 1, ino32_handle(2, 0), "a")
+	                  .fid(FAN_EVENT_INFO_TYPE_NEW_DFID_NAME, 1, ino32_handle(7, 5), "b")
+	                  .fid(FAN_EVENT_INFO_TYPE_FID, 1, ino32_handle(12, 9))
+	                  .event(FAN_RENAME | FAN_ONDIR, 7);
+	auto dir_close = EventBytes()
+	                     .fid(FAN_EVENT_INFO_TYPE_DFID_NAME, 1, ino32_handle(7, 5), ".")
+	                     .event(FAN_CLOSE_NOWRITE | FAN_ONDIR);
+	auto overflow = EventBytes().event(FAN_Q_OVERFLOW, 0);
+	// A record of a type this version does not know is stepped over.
+	auto unknown = EventBytes()
+	                   .raw(99, std::vector<std::byte>(12))
+	                   .fid(FAN_EVENT_INFO_TYPE_DFID, 1, ino32_handle(7, 5))
+	                   .event(FAN_CLOSE_WRITE);
+	auto parsed =
+	    parse_fanotify_events(concat({create_event(), rename, dir_close, overflow, unknown}));
+	EXPECT_EQ(parsed.garbled, 0u);
+	EXPECT_FALSE(parsed.cut);
+	ASSERT_EQ(parsed.events.size(), 5u);
+
+	const FanotifyEvent &create = parsed.events[0];
+	EXPECT_EQ(create.mask, FAN_CREATE);
+	EXPECT_EQ(create.pid, 42);
+	ASSERT_TRUE(create.dir);
+	EXPECT_EQ(create.dir->name, "new");
+	EXPECT_EQ(create.dir->fsid, (std::array<int32_t, 2>{0x11, 0x22}));
+	EXPECT_EQ(create.dir->handle, (FileHandle{1, ino32_handle(2, 0)}));
+	ASSERT_TRUE(create.object);
+	EXPECT_EQ(create.object->name, "");
+	EXPECT_EQ(identity_of_handle(create.object->handle), (InodeIdentity{12, 0xdeadbeef}));
+	EXPECT_FALSE(create.old_dir || create.new_dir);
+
+	const FanotifyEvent &moved = parsed.events[1];
+	EXPECT_EQ(moved.pid, 7);
+	ASSERT_TRUE(moved.old_dir && moved.new_dir && moved.object);
+	EXPECT_FALSE(moved.dir);
+	EXPECT_EQ(moved.old_dir->name, "a");
+	EXPECT_EQ(moved.new_dir->name, "b");
+	EXPECT_EQ(identity_of_handle(moved.new_dir->handle), (InodeIdentity{7, 5}));
+
+	EXPECT_EQ(parsed.events[2].dir->name, ".");
+	EXPECT_FALSE(parsed.events[2].object);
+	EXPECT_EQ(parsed.events[3].mask, FAN_Q_OVERFLOW);
+	EXPECT_FALSE(parsed.events[3].dir || parsed.events[3].object);
+	ASSERT_TRUE(parsed.events[4].dir);
+	EXPECT_EQ(parsed.events[4].dir->name, "") << "a DFID record has no name";
+
+	EXPECT_TRUE(parse_fanotify_events({}).events.empty());
+	EXPECT_FALSE(parse_fanotify_events({}).cut);
+}
+
+TEST(HostFanotifyRecords, ABufferCutAnywhereLosesOnlyWhatWasCut)
+{
+	auto first = create_event();
+	auto buf = concat({first, create_event()});
+	for (size_t cut = 0; cut < buf.size(); cut++) {
+		auto parsed = parse_fanotify_events(std::span(buf).first(cut));
+		size_t whole = cut >= first.size() ? 1 : 0;
+		EXPECT_EQ(parsed.events.size(), whole) << "cut at " << cut;
+		EXPECT_EQ(parsed.cut, cut != 0 && cut != first.size()) << "cut at " << cut;
+		EXPECT_EQ(parsed.garbled, 0u);
+	}
+	EXPECT_EQ(parse_fanotify_events(buf).events.size(), 2u);
+}
+
+TEST(HostFanotifyRecords, ImpossibleEventHeadersStopTheBuffer)
+{
+	auto good = create_event();
+	auto with = [&](size_t at, auto value) {
+		auto buf = concat({good, good});
+		std::memcpy(&buf[at], &value, sizeof value);
+		return parse_fanotify_events(buf);
+	};
+	for (uint32_t len : {0u, 1u, 23u, static_cast<uint32_t>(2 * good.size() + 1), ~0u}) {
+		auto parsed = with(0, len);
+		EXPECT_TRUE(parsed.cut) << "event_len " << len;
+		EXPECT_TRUE(parsed.events.empty()) << "event_len " << len;
+	}
+	auto parsed = with(4, uint8_t{FANOTIFY_METADATA_VERSION + 1});
+	EXPECT_TRUE(parsed.cut);
+	EXPECT_TRUE(parsed.events.empty());
+	// In the second event: the first is kept.
+	parsed = with(good.size(), uint32_t{7});
+	EXPECT_TRUE(parsed.cut);
+	EXPECT_EQ(parsed.events.size(), 1u);
+}
+
+TEST(HostFanotifyRecords, RecordsThatDoNotFitLoseTheirEventOnly)
+{
+	auto good = create_event();
+	// The bad event between two good ones: event_len still says where the next starts.
+	auto check = [&](const std::vector<std::byte> &bad, const std::string &what) {
+		auto parsed = parse_fanotify_events(concat({good, bad, good}));
+		EXPECT_EQ(parsed.events.size(), 2u) << what;
+		EXPECT_EQ(parsed.garbled, 1u) << what;
+		EXPECT_FALSE(parsed.cut) << what;
+	};
+	auto patched = [&](size_t at, auto value) {
+		auto buf = good;
+		std::memcpy(&buf[at], &value, sizeof value);
+		return buf;
+	};
+	// metadata_len: shorter than the header, longer than the event.
+	check(patched(6, uint16_t{8}), "metadata_len 8");
+	check(patched(6, static_cast<uint16_t>(good.size() + 4)), "metadata_len past the event");
+	// The first record's len (at 24 + 2): under a header, into the next record's, past
+	// the event.
+	check(patched(26, uint16_t{0}), "record len 0");
+	check(patched(26, uint16_t{3}), "record len 3");
+	check(patched(26, uint16_t{16}), "record len under a fid record");
+	check(patched(26, static_cast<uint16_t>(good.size())), "record len past the event");
+	// handle_bytes (at 24 + 12): past the record, past MAX_HANDLE_SZ.
+	check(patched(36, uint32_t{13}), "handle_bytes past the record");
+	check(patched(36, uint32_t{129}), "handle_bytes 129");
+	check(patched(36, ~uint32_t{0}), "handle_bytes ~0");
+	// A record cut short by the event's end: the last 4 bytes of the event left out.
+	{
+		auto buf = good;
+		buf.resize(buf.size() - 4);
+		uint32_t len = static_cast<uint32_t>(buf.size());
+		std::memcpy(&buf[0], &len, 4);
+		check(buf, "a record past event_len");
+	}
+	// Names: none (no NUL), empty, "..", or holding a slash.
+	check(EventBytes()
+	          .raw(FAN_EVENT_INFO_TYPE_DFID_NAME,
+	               [] {
+		               std::vector<std::byte> rec(32, std::byte('x'));
+		               uint32_t bytes = 8;
+		               std::memcpy(&rec[12], &bytes, 4);
+		               return rec;
+	               }())
+	          .event(FAN_CREATE),
+	      "a name without its NUL");
+	for (std::string name : {"", "..", "a/b", "/"})
+		check(EventBytes()
+		          .fid(FAN_EVENT_INFO_TYPE_DFID_NAME, 1, ino32_handle(2, 0), name)
+		          .event(FAN_CREATE),
+		      "name '" + name + "'");
+	// One record type twice.
+	check(EventBytes()
+	          .fid(FAN_EVENT_INFO_TYPE_FID, 1, ino32_handle(2, 0))
+	          .fid(FAN_EVENT_INFO_TYPE_FID, 1, ino32_handle(3, 0))
+	          .event(FAN_CLOSE_WRITE),
+	      "two FID records");
+	check(EventBytes()
+	          .fid(FAN_EVENT_INFO_TYPE_DFID, 1, ino32_handle(2, 0))
+	          .fid(FAN_EVENT_INFO_TYPE_DFID_NAME, 1, ino32_handle(2, 0), "x")
+	          .event(FAN_CLOSE_WRITE),
+	      "two directory records");
+	// A record header with nothing after it, and three bytes, less than a header.
+	check(EventBytes()
+	          .fid(FAN_EVENT_INFO_TYPE_FID, 1, ino32_handle(2, 0))
+	          .raw(FAN_EVENT_INFO_TYPE_DFID, std::vector<std::byte>(4))
+	          .event(FAN_CLOSE_WRITE),
+	      "a bare record header");
+	{
+		auto buf = good;
+		buf.resize(buf.size() + 3);
+		uint32_t len = static_cast<uint32_t>(buf.size());
+		std::memcpy(&buf[0], &len, 4);
+		check(buf, "three bytes after the last record");
+	}
+}
+
+TEST(HostFanotifyRecords, GarbageNeverReadsPastTheBuffer)
+{
+	// Random bytes, and valid buffers with random bytes overwritten: whatever comes out,
+	// every handle and name it holds lies within what was given (a read past the buffer
+	// would show under the sanitizers, which the CI build runs).
+	std::mt19937 rng(20251118);
+	auto good = concat({create_event(), create_event()});
+	for (int round = 0; round < 20000; round++) {
+		std::vector<std::byte> buf;
+		if (round % 2) {
+			buf.resize(rng() % 200);
+			for (auto &b : buf)
+				b = std::byte(rng());
+		} else {
+			buf = good;
+			for (int i = 0, n = 1 + rng() % 4; i < n; i++)
+				buf[rng() % buf.size()] = std::byte(rng());
+		}
+		auto parsed = parse_fanotify_events(buf);
+		size_t bytes = 0;
+		for (const auto &e : parsed.events)
+			for (const auto *r : {&e.object, &e.dir, &e.old_dir, &e.new_dir})
+				if (*r) {
+					EXPECT_LE((*r)->handle.bytes.size(), kMaxHandleBytes);
+					bytes += (*r)->handle.bytes.size() + (*r)->name.size();
+				}
+		EXPECT_LE(bytes, buf.size());
+		EXPECT_LE(parsed.events.size() * 24, buf.size());
+	}
+}
+
+TEST(HostFileHandle, ReadsOnlyTheTypesWhoseLayoutIsKnown)
+{
+	EXPECT_EQ(identity_of_handle({1, ino32_handle(12, 34)}), (InodeIdentity{12, 34}));
+	EXPECT_EQ(identity_of_handle({2,
+	                              [] {
+		                              auto h = ino32_handle(12, 34);
+		                              auto parent = ino32_handle(2, 0);
+		                              h.insert(h.end(), parent.begin(), parent.end());
+		                              return h;
+	                              }()}),
+	          (InodeIdentity{12, 34}));
+	// xfs: struct xfs_fid64, a 64-bit inode number and then the generation, packed.
+	std::vector<unsigned char> xfs(12);
+	uint64_t ino = 0x100000083;
+	uint32_t gen = 0x44f70ac0;
+	std::memcpy(&xfs[0], &ino, 8);
+	std::memcpy(&xfs[8], &gen, 4);
+	EXPECT_EQ(identity_of_handle({0x81, xfs}), (InodeIdentity{0x100000083, 0x44f70ac0}));
+	xfs.resize(24);
+	EXPECT_EQ(identity_of_handle({0x82, xfs}), (InodeIdentity{0x100000083, 0x44f70ac0}));
+	// Too short for their type, or a type of another filesystem (btrfs's 0x4d), or none.
+	EXPECT_EQ(identity_of_handle({1, std::vector<unsigned char>(7)}), std::nullopt);
+	EXPECT_EQ(identity_of_handle({0x81, std::vector<unsigned char>(11)}), std::nullopt);
+	EXPECT_EQ(identity_of_handle({0x4d, std::vector<unsigned char>(40)}), std::nullopt);
+	EXPECT_EQ(identity_of_handle({0, {}}), std::nullopt);
+	EXPECT_EQ(identity_of_handle({-1, ino32_handle(1, 1)}), std::nullopt);
+}
+
 // ---- volume paths ---------------------------------------------------------------------
 
 TEST(HostVolumePath, SplitsAndRefuses)
@@ -317,163 +639,30 @@ TEST(HostPathCache, RemembersTheLatestPathAndForgetsTheOldest)
 	EXPECT_EQ(cache.size(), 1u);
 }
 
+TEST(HostPathCache, MovesWhatIsBelowARenamedDirectory)
+{
+	PathCache cache(8);
+	cache.learn(1, 1, "/a");
+	cache.learn(2, 1, "/a/x");
+	cache.learn(3, 1, "/a/b/y");
+	cache.learn(4, 1, "/ab");    // a name that starts the same is not below /a
+	cache.learn(5, 1, "/c/a/z"); // nor is an /a further down
+	cache.rename_below("/a", "/q/r");
+	EXPECT_EQ(cache.find(1, 1), "/a") << "the directory itself is the caller's to learn";
+	EXPECT_EQ(cache.find(2, 1), "/q/r/x");
+	EXPECT_EQ(cache.find(3, 1), "/q/r/b/y");
+	EXPECT_EQ(cache.find(4, 1), "/ab");
+	EXPECT_EQ(cache.find(5, 1), "/c/a/z");
+	cache.rename_below("/", "/x"); // the root moves nowhere
+	EXPECT_EQ(cache.find(4, 1), "/ab");
+	// A create heard after a stat does not undo what the stat saw.
+	cache.learn_if_unknown(2, 1, "/a/x");
+	EXPECT_EQ(cache.find(2, 1), "/q/r/x");
+	cache.learn_if_unknown(6, 1, "/new");
+	EXPECT_EQ(cache.find(6, 1), "/new");
+}
+
 // ---- the kernel -----------------------------------------------------------------------
-
-struct Ran {
-	int status = -1; // the exit status, or -1 when it did not exit
-	std::string output;
-};
-
-// Runs a program without a shell, its stdout and stderr captured.
-Ran run(std::vector<std::string> argv)
-{
-	std::vector<char *> args;
-	for (auto &a : argv)
-		args.push_back(a.data());
-	args.push_back(nullptr);
-	int pipe_fds[2];
-	if (pipe2(pipe_fds, O_CLOEXEC) != 0)
-		return {};
-	posix_spawn_file_actions_t actions;
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-	posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
-	pid_t pid;
-	int err = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-	posix_spawn_file_actions_destroy(&actions);
-	close(pipe_fds[1]);
-	Ran ran;
-	if (err) {
-		close(pipe_fds[0]);
-		ran.output = argv[0] + ": " + std::strerror(err);
-		return ran;
-	}
-	char buf[4096];
-	for (ssize_t n; (n = read(pipe_fds[0], buf, sizeof buf)) > 0;)
-		ran.output.append(buf, static_cast<size_t>(n));
-	close(pipe_fds[0]);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-	}
-	if (WIFEXITED(status))
-		ran.status = WEXITSTATUS(status);
-	return ran;
-}
-
-bool have(const char *tool)
-{
-	return run({"sh", "-c", std::string("command -v ") + tool}).status == 0;
-}
-
-// Why the kernel tests cannot run here, or nothing when they can. Where CI says they must
-// (DAXPOLICY_REQUIRE_PRIVILEGED=1), not being able to is a failure.
-std::optional<std::string> cannot_mount(const std::vector<const char *> &tools)
-{
-	std::optional<std::string> why;
-	if (geteuid() != 0)
-		why = "needs root (loop devices and mounts)";
-	else if (access("/dev/loop-control", F_OK) != 0)
-		why = "needs loop devices (/dev/loop-control)";
-	else
-		for (const char *tool : tools)
-			if (!have(tool))
-				why = std::string("needs ") + tool;
-	const char *must = std::getenv("DAXPOLICY_REQUIRE_PRIVILEGED");
-	if (why && must && std::string(must) == "1")
-		ADD_FAILURE() << *why << " but DAXPOLICY_REQUIRE_PRIVILEGED=1";
-	return why;
-}
-
-#define SKIP_UNLESS_MOUNTABLE(...)                                                                 \
-	do {                                                                                       \
-		if (auto why = cannot_mount({__VA_ARGS__}))                                        \
-			GTEST_SKIP() << *why;                                                      \
-	} while (0)
-
-// A filesystem on a sparse image, on its own loop device, mounted on `dir`/mnt; unmounted
-// and its loop device detached when it goes, whatever happened meanwhile.
-class LoopFs
-{
-      public:
-	// `mkfs` is the command and its options; the image is appended.
-	LoopFs(const std::filesystem::path &dir, const std::string &name, uint64_t size_mib,
-	       std::vector<std::string> mkfs, const std::string &mount_options)
-	    : image_(dir / (name + ".img")), mount_point_(dir / name)
-	{
-		try {
-			std::ofstream(image_.string()).close();
-			std::filesystem::resize_file(image_, size_mib << 20);
-			mkfs.push_back(image_.string());
-			expect_ok(run(mkfs));
-			Ran lo = run({"losetup", "-f", "--show", image_.string()});
-			expect_ok(lo);
-			device_ = lo.output.substr(0, lo.output.find('\n'));
-			std::filesystem::create_directory(mount_point_);
-			std::vector<std::string> mount{"mount"};
-			if (!mount_options.empty())
-				mount.insert(mount.end(), {"-o", mount_options});
-			mount.insert(mount.end(), {device_, mount_point_.string()});
-			expect_ok(run(mount));
-			mounted_ = true;
-		} catch (...) {
-			cleanup();
-			throw;
-		}
-	}
-	~LoopFs() { cleanup(); }
-	LoopFs(const LoopFs &) = delete;
-	LoopFs &operator=(const LoopFs &) = delete;
-
-	const std::filesystem::path &mount_point() const { return mount_point_; }
-	std::string host(const std::string &volume_path) const
-	{
-		return mount_point_.string() + volume_path;
-	}
-
-      private:
-	void cleanup()
-	{
-		// Lazily, so that a test that failed with something still open cleans up too.
-		if (mounted_)
-			run({"umount", "-l", mount_point_.string()});
-		if (!device_.empty())
-			run({"losetup", "-d", device_});
-	}
-	static void expect_ok(const Ran &ran)
-	{
-		if (ran.status != 0)
-			throw std::runtime_error("setting up a loop mount: " + ran.output);
-	}
-	std::filesystem::path image_;
-	std::filesystem::path mount_point_;
-	std::string device_;
-	bool mounted_ = false;
-};
-
-// A tmpfs mounted on `dir` for the life of the object.
-class TmpfsMount
-{
-      public:
-	explicit TmpfsMount(const std::filesystem::path &dir) : dir_(dir)
-	{
-		std::filesystem::create_directories(dir);
-		mounted_ =
-		    run({"mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir.string()}).status ==
-		    0;
-	}
-	~TmpfsMount()
-	{
-		if (mounted_)
-			run({"umount", "-l", dir_.string()});
-	}
-	TmpfsMount(const TmpfsMount &) = delete;
-	TmpfsMount &operator=(const TmpfsMount &) = delete;
-	bool mounted() const { return mounted_; }
-
-      private:
-	std::filesystem::path dir_;
-	bool mounted_;
-};
 
 void write_file(const std::string &path, size_t bytes = 0)
 {
@@ -552,6 +741,84 @@ class Holder
 	int release_fd_ = -1;
 };
 
+// A child process that does to one file, step by step, what the test tells it: open it, map
+// it (MAP_SHARED), close its descriptor, unmap it; or open and close a marker file, whose
+// released event, once heard, shows that everything the child did before has been read (the
+// kernel queues a group's events in order). It exits when it goes.
+class Puppet
+{
+      public:
+	enum Step : char { open = 'o', map = 'm', close = 'c', unmap = 'u', marker = 't' };
+
+	Puppet(const std::string &file, const std::string &marker)
+	{
+		int to[2], from[2];
+		if (pipe2(to, O_CLOEXEC) != 0 || pipe2(from, O_CLOEXEC) != 0)
+			throw std::runtime_error("pipe");
+		pid_ = fork();
+		if (pid_ == 0) {
+			// Only async-signal-safe calls from here on.
+			::close(to[1]);
+			::close(from[0]);
+			int fd = -1;
+			void *mapped = MAP_FAILED;
+			char c;
+			while (read(to[0], &c, 1) == 1) {
+				bool ok = true;
+				switch (c) {
+				case 'o':
+					ok = (fd = ::open(file.c_str(), O_RDONLY)) >= 0;
+					break;
+				case 'm':
+					mapped = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
+					ok = mapped != MAP_FAILED;
+					break;
+				case 'c':
+					ok = ::close(fd) == 0;
+					break;
+				case 'u':
+					ok = munmap(mapped, 4096) == 0;
+					break;
+				case 't': {
+					int m = ::open(marker.c_str(), O_RDONLY);
+					ok = m >= 0 && ::close(m) == 0;
+					break;
+				}
+				}
+				char answer = ok ? 'y' : 'n';
+				if (write(from[1], &answer, 1) != 1)
+					_exit(2);
+			}
+			_exit(0);
+		}
+		::close(to[0]);
+		::close(from[1]);
+		to_ = to[1];
+		from_ = from[0];
+	}
+	~Puppet()
+	{
+		::close(to_); // EOF: it exits
+		::close(from_);
+		while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+		}
+	}
+	Puppet(const Puppet &) = delete;
+	Puppet &operator=(const Puppet &) = delete;
+
+	// Whether it did it.
+	bool step(Step what)
+	{
+		char c = what, answer = 0;
+		return write(to_, &c, 1) == 1 && read(from_, &answer, 1) == 1 && answer == 'y';
+	}
+
+      private:
+	pid_t pid_ = -1;
+	int to_ = -1;
+	int from_ = -1;
+};
+
 std::string fstype_name(const testing::TestParamInfo<std::string> &info)
 {
 	return info.param;
@@ -563,27 +830,21 @@ class HostVolumeTest : public testing::TestWithParam<std::string>
 	void SetUp() override
 	{
 		fstype_ = GetParam();
-		if (fstype_ == "ext4") {
+		if (fstype_ == "ext4")
 			SKIP_UNLESS_MOUNTABLE("losetup", "mkfs.ext4", "lsattr");
-			fs_ = std::make_unique<LoopFs>(
-			    dir_.path(), "ext4", 64,
-			    std::vector<std::string>{"mkfs.ext4", "-q", "-F"}, "dax=inode");
-		} else {
+		else
 			SKIP_UNLESS_MOUNTABLE("losetup", "mkfs.xfs", "xfs_io");
-			// xfsprogs 5.19 and later refuse a filesystem under 300 MiB.
-			fs_ = std::make_unique<LoopFs>(
-			    dir_.path(), "xfs", 300,
-			    std::vector<std::string>{"mkfs.xfs", "-q", "-f"}, "dax=inode");
-		}
+		fs_ = LoopFs::standard(dir_.path(), fstype_);
 		vol_ = open_volume(false);
 	}
 
-	std::unique_ptr<HostVolume> open_volume(bool force_ioctl)
+	std::unique_ptr<HostVolume> open_volume(bool force_ioctl, bool events = true)
 	{
 		HostVolume::Options options;
 		options.name = "pmem0";
 		options.path = fs_->mount_point();
 		options.force_ioctl_fallback = force_ioctl;
+		options.events = events;
 		return HostVolume::open(options);
 	}
 
@@ -624,7 +885,8 @@ TEST_P(HostVolumeTest, DescribesTheMount)
 	EXPECT_FALSE(info.dax_capable) << "a loop device cannot do DAX";
 	EXPECT_EQ(info.granularity, "page");
 	EXPECT_FALSE(info.can.reports_mappings);
-	EXPECT_FALSE(info.can.use_events);
+	EXPECT_TRUE(info.can.use_events) << vol_->events_unavailable();
+	EXPECT_EQ(vol_->events_unavailable(), "");
 	EXPECT_FALSE(info.can.layout_leases);
 	EXPECT_FALSE(info.can.io_sessions);
 	EXPECT_GE(info.files, 1u); // the root at least
@@ -938,35 +1200,37 @@ TEST_P(HostVolumeTest, DirectoriesChangeByIdentityWithoutALease)
 
 TEST_P(HostVolumeTest, FindsFilesWhereItLastSawThem)
 {
+	// Without events: what the volume sees of renames itself.
+	auto vol = open_volume(false, false);
 	write_file(host("/old"), 10);
-	FileInfo f = vol_->stat("/old");
-	EXPECT_EQ(vol_->path_of(f.ino, f.generation), "/old");
+	FileInfo f = vol->stat("/old");
+	EXPECT_EQ(vol->path_of(f.ino, f.generation), "/old");
 	std::filesystem::create_directory(host("/moved"));
 	std::filesystem::rename(host("/old"), host("/moved/new"));
 	// A rename the volume did not see: the file looks gone until a walk sees it.
-	EXPECT_EQ(vol_->path_of(f.ino, f.generation), std::nullopt);
-	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	EXPECT_EQ(vol->path_of(f.ino, f.generation), std::nullopt);
+	EXPECT_EQ(vol->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
 	          SetFlagResult::Status::gone);
-	vol_->walk("/", [](const FileInfo &) {});
-	EXPECT_EQ(vol_->path_of(f.ino, f.generation), "/moved/new");
-	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	vol->walk("/", [](const FileInfo &) {});
+	EXPECT_EQ(vol->path_of(f.ino, f.generation), "/moved/new");
+	EXPECT_EQ(vol->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
 	          SetFlagResult::Status::applied);
-	EXPECT_TRUE(vol_->stat("/moved/new").dax_flag);
+	EXPECT_TRUE(vol->stat("/moved/new").dax_flag);
 	// Removed, and a new file in its place (which may well reuse the inode number): not
 	// the same file.
 	std::filesystem::remove(host("/moved/new"));
 	write_file(host("/moved/new"), 10);
-	EXPECT_EQ(vol_->path_of(f.ino, f.generation), std::nullopt);
-	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, false).status,
+	EXPECT_EQ(vol->path_of(f.ino, f.generation), std::nullopt);
+	EXPECT_EQ(vol->set_dax_flag_if_unmapped(f.ino, f.generation, false).status,
 	          SetFlagResult::Status::gone);
-	EXPECT_EQ(vol_->path_of(f.ino + 1000000, 1), std::nullopt);
+	EXPECT_EQ(vol->path_of(f.ino + 1000000, 1), std::nullopt);
 	// A directory replaced by a symbolic link on the way: not where it was either.
 	std::filesystem::create_directory(host("/d"));
 	write_file(host("/d/f"), 10);
-	FileInfo g = vol_->stat("/d/f");
+	FileInfo g = vol->stat("/d/f");
 	std::filesystem::rename(host("/d"), host("/d2"));
 	std::filesystem::create_directory_symlink(host("/d2"), host("/d"));
-	EXPECT_EQ(vol_->path_of(g.ino, g.generation), std::nullopt);
+	EXPECT_EQ(vol->path_of(g.ino, g.generation), std::nullopt);
 }
 
 TEST_P(HostVolumeTest, ConvertsHostPaths)
@@ -1000,6 +1264,303 @@ TEST_P(HostVolumeTest, RefusesAPathThatIsNotAMountPoint)
 	}
 	options.path = host("/missing");
 	EXPECT_EQ(error_code_of([&] { HostVolume::open(options); }), Errc::not_found);
+}
+
+// ---- events ---------------------------------------------------------------------------
+
+using Kind = VolumeEvent::Kind;
+using test::EventLog;
+
+// An event of `kind` for the file (ino, generation).
+EventLog::Match of(Kind kind, const FileInfo &f)
+{
+	return [kind, ino = f.ino, gen = f.generation](const VolumeEvent &e) {
+		return e.kind == kind && e.ino == ino && e.generation == gen;
+	};
+}
+
+TEST_P(HostVolumeTest, AFileClosedByAnotherProcessIsReleased)
+{
+	write_file(host("/f"), 4096);
+	write_file(host("/marker"));
+	FileInfo f = vol_->stat("/f");
+	EventLog log(*vol_);
+	Puppet child(host("/f"), host("/marker"));
+	// The volume's own opens (a stat reads the file's flags through one) are not heard:
+	// a listener that retries on released would hear its own retry.
+	vol_->stat("/f");
+	ASSERT_TRUE(child.step(Puppet::marker));
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::released, "/marker")));
+	EXPECT_FALSE(log.has(of(Kind::released, f))) << "the volume's own open and close";
+
+	size_t from = log.mark();
+	ASSERT_TRUE(child.step(Puppet::open));
+	ASSERT_TRUE(child.step(Puppet::close));
+	auto released = log.wait_for(of(Kind::released, f), from);
+	ASSERT_TRUE(released) << "no released for /f";
+	EXPECT_EQ(released->path, "/f");
+}
+
+TEST_P(HostVolumeTest, AMappedFileIsReleasedWhenItsMappingGoesNotAtItsClose)
+{
+	write_file(host("/mapped"), 8192);
+	write_file(host("/marker"));
+	FileInfo f = vol_->stat("/mapped");
+	EventLog log(*vol_);
+	Puppet child(host("/mapped"), host("/marker"));
+	ASSERT_TRUE(child.step(Puppet::open));
+	ASSERT_TRUE(child.step(Puppet::map));
+	ASSERT_TRUE(child.step(Puppet::close));
+	// The descriptor is closed and the mapping lives: once the marker is heard, whatever
+	// the close caused has been read, and it released nothing.
+	ASSERT_TRUE(child.step(Puppet::marker));
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::released, "/marker")));
+	EXPECT_FALSE(log.has(of(Kind::released, f))) << "released while still mapped";
+	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	          SetFlagResult::Status::mapped);
+
+	// The munmap drops the mapping's reference to the file, its last: released, with the
+	// child still alive (so not at its exit).
+	size_t from = log.mark();
+	ASSERT_TRUE(child.step(Puppet::unmap));
+	auto released = log.wait_for(of(Kind::released, f), from);
+	ASSERT_TRUE(released) << "no released after the munmap";
+	EXPECT_EQ(released->path, "/mapped");
+	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	          SetFlagResult::Status::applied);
+}
+
+TEST_P(HostVolumeTest, CreatesRenamesAndRemovesAreHeardWithVolumePaths)
+{
+	EventLog log(*vol_);
+	// Each change is waited for before the next: an event's path is the one its
+	// directory has when the event is read.
+	std::filesystem::create_directory(host("/d"));
+	auto dir = log.wait_for(EventLog::is(Kind::created, "/d"));
+	ASSERT_TRUE(dir);
+	FileInfo d = vol_->stat("/d");
+	EXPECT_EQ(dir->ino, d.ino);
+	EXPECT_EQ(dir->generation, d.generation);
+
+	write_file(host("/d/f"), 10);
+	auto created = log.wait_for(EventLog::is(Kind::created, "/d/f"));
+	ASSERT_TRUE(created);
+	FileInfo f = vol_->stat("/d/f");
+	EXPECT_EQ(created->ino, f.ino);
+	EXPECT_EQ(created->generation, f.generation);
+
+	std::filesystem::rename(host("/d/f"), host("/d/g"));
+	auto renamed = log.wait_for(of(Kind::renamed, f));
+	ASSERT_TRUE(renamed);
+	EXPECT_EQ(renamed->path, "/d/g");
+	EXPECT_EQ(renamed->old_path, "/d/f");
+
+	// A directory's move moves what is below it, without a walk.
+	std::filesystem::rename(host("/d"), host("/e"));
+	renamed = log.wait_for(of(Kind::renamed, d));
+	ASSERT_TRUE(renamed);
+	EXPECT_EQ(renamed->path, "/e");
+	EXPECT_EQ(renamed->old_path, "/d");
+	EXPECT_EQ(vol_->path_of(f.ino, f.generation), "/e/g");
+	EXPECT_EQ(vol_->path_of(d.ino, d.generation), "/e");
+
+	std::filesystem::remove(host("/e/g"));
+	auto removed = log.wait_for(of(Kind::removed, f));
+	ASSERT_TRUE(removed);
+	EXPECT_EQ(removed->path, "/e/g");
+	EXPECT_EQ(vol_->path_of(f.ino, f.generation), std::nullopt);
+	std::filesystem::remove(host("/e"));
+	ASSERT_TRUE(log.wait_for(of(Kind::removed, d)));
+
+	// A hard link's removal leaves the file: no removed for it.
+	write_file(host("/one"), 10);
+	std::filesystem::create_hard_link(host("/one"), host("/two"));
+	FileInfo one = vol_->stat("/one");
+	std::filesystem::remove(host("/two"));
+	write_file(host("/marker"));
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::created, "/marker")));
+	EXPECT_FALSE(log.has(of(Kind::removed, one))) << "removed while /one still names it";
+}
+
+TEST_P(HostVolumeTest, RenamesKeepPathOfRightWithoutAWalk)
+{
+	// Files the volume saw before (a walk), moved in a burst without waiting: once the last
+	// move is heard, path_of has them all where they are.
+	std::filesystem::create_directories(host("/a/b"));
+	write_file(host("/a/b/f"), 10);
+	write_file(host("/a/g"), 10);
+	FileInfo f = vol_->stat("/a/b/f");
+	FileInfo g = vol_->stat("/a/g");
+	FileInfo b = vol_->stat("/a/b");
+	EventLog log(*vol_);
+	std::filesystem::rename(host("/a/b"), host("/a/c"));     // /a/c/f
+	std::filesystem::rename(host("/a/c/f"), host("/a/c/h")); // /a/c/h
+	std::filesystem::rename(host("/a"), host("/z"));         // /z/c/h, /z/g
+	std::filesystem::create_directory(host("/a"));           // a new /a: nothing moves into it
+	write_file(host("/marker"));
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::created, "/marker")));
+	EXPECT_EQ(vol_->path_of(f.ino, f.generation), "/z/c/h");
+	EXPECT_EQ(vol_->path_of(g.ino, g.generation), "/z/g");
+	EXPECT_EQ(vol_->path_of(b.ino, b.generation), "/z/c");
+}
+
+TEST_P(HostVolumeTest, EventsOnAnotherMountBelowAreNotHeard)
+{
+	std::filesystem::create_directory(host("/src"));
+	TmpfsMount nested(host("/nested"));
+	ASSERT_TRUE(nested.mounted());
+	// The volume's own filesystem again, below the volume: its files are the volume's,
+	// and named by their paths in it.
+	BindMount again(host("/src"), host("/again"));
+	ASSERT_TRUE(again.mounted());
+	EventLog log(*vol_);
+	write_file(host("/nested/x"), 10);
+	std::filesystem::rename(host("/nested/x"), host("/nested/y"));
+	{
+		Puppet child(host("/nested/y"), host("/nested/y"));
+		ASSERT_TRUE(child.step(Puppet::marker));
+	}
+	std::filesystem::remove(host("/nested/y"));
+	write_file(host("/again/through-the-bind"), 10);
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::created, "/src/through-the-bind")));
+	write_file(host("/marker"));
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::created, "/marker")));
+	for (const auto &e : log.events()) {
+		EXPECT_NE(e.path.rfind("/nested/", 0), 0u) << e.path;
+		EXPECT_NE(e.path.rfind("/again/", 0), 0u) << e.path;
+	}
+}
+
+TEST_P(HostVolumeTest, AVolumeOnABindMountHearsOnlyWhatIsBelowItsRoot)
+{
+	// The filesystem mark hears the whole filesystem; a volume on a bind mount of one of
+	// its directories keeps what is below that directory, and names it from there.
+	std::filesystem::create_directory(host("/sub"));
+	std::filesystem::create_directory(host("/other"));
+	BindMount bind(host("/sub"), dir_ / "bound");
+	ASSERT_TRUE(bind.mounted());
+	auto vol = HostVolume::open({.name = "bound", .path = dir_ / "bound"});
+	ASSERT_TRUE(vol->info().can.use_events) << vol->events_unavailable();
+	EventLog log(*vol);
+	write_file(host("/other/x"), 10);
+	{
+		Puppet child(host("/other/x"), host("/other/x"));
+		ASSERT_TRUE(child.step(Puppet::marker));
+	}
+	write_file(host("/sub/x"), 10);
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::created, "/x")));
+	// Moved in from outside: new here. Moved out: gone from here.
+	std::filesystem::rename(host("/other/x"), host("/sub/in"));
+	auto in = log.wait_for(EventLog::is(Kind::created, "/in"));
+	ASSERT_TRUE(in);
+	std::filesystem::rename(host("/sub/in"), host("/other/out"));
+	auto out = log.wait_for(EventLog::is(Kind::removed, "/in"));
+	ASSERT_TRUE(out);
+	EXPECT_EQ(out->ino, in->ino);
+	std::filesystem::remove(host("/other/out"));
+	write_file(host("/sub/marker"));
+	ASSERT_TRUE(log.wait_for(EventLog::is(Kind::created, "/marker")));
+	std::set<std::string> heard;
+	for (const auto &e : log.events())
+		heard.insert(e.path);
+	EXPECT_EQ(heard, (std::set<std::string>{"/x", "/in", "/marker"}));
+}
+
+// Holds the watcher in its listener from the first event on, until let go.
+struct BlockedListener {
+	explicit BlockedListener(Volume &vol)
+	    : let_go_future(let_go.get_future().share()),
+	      sub(vol.subscribe([this](const VolumeEvent &e) {
+		      calls++;
+		      if (e.kind == Kind::overflow)
+			      overflows++;
+		      if (!held.exchange(true)) {
+			      holding.set_value();
+			      let_go_future.wait();
+		      }
+	      }))
+	{
+	}
+	std::atomic<bool> held{false};
+	std::atomic<int> calls{0};
+	std::atomic<int> overflows{0};
+	std::promise<void> holding;
+	std::promise<void> let_go;
+	std::shared_future<void> let_go_future;
+	Subscription sub;
+};
+
+TEST_P(HostVolumeTest, ShutdownWithEventsPendingDoesNotHang)
+{
+	auto vol = open_volume(false);
+	auto blocked = std::make_unique<BlockedListener>(*vol);
+	write_file(host("/first"));
+	ASSERT_EQ(blocked->holding.get_future().wait_for(EventLog::kPatience),
+	          std::future_status::ready);
+	// Queued in the kernel while the watcher waits for its listener.
+	for (int i = 0; i < 2000; i++)
+		write_file(host("/pending-" + std::to_string(i)));
+	std::atomic<bool> gone{false};
+	int calls_when_gone = 0;
+	auto shutdown = std::async(std::launch::async, [&] {
+		vol.reset();
+		calls_when_gone = blocked->calls;
+		gone = true;
+	});
+	blocked->let_go.set_value();
+	ASSERT_EQ(shutdown.wait_for(std::chrono::seconds(30)), std::future_status::ready)
+	    << "the volume's destructor did not return";
+	EXPECT_EQ(blocked->calls, calls_when_gone) << "a listener called after the volume went";
+	EXPECT_LT(blocked->calls, 2001) << "the watcher worked through the queue first";
+}
+
+TEST_P(HostVolumeTest, AnOverflowOfTheKernelsQueueIsReported)
+{
+	std::ifstream limit("/proc/sys/fs/fanotify/max_queued_events");
+	int max_queued = 0;
+	ASSERT_TRUE(limit >> max_queued);
+	if (max_queued > 100000)
+		GTEST_SKIP() << "max_queued_events is " << max_queued << ": too many to fill";
+	BlockedListener blocked(*vol_);
+	write_file(host("/first"));
+	ASSERT_EQ(blocked.holding.get_future().wait_for(EventLog::kPatience),
+	          std::future_status::ready);
+	// Each name its own event (the kernel merges only events on one entry).
+	for (int i = 0; i < max_queued + 100; i++) {
+		std::string name = host("/o-" + std::to_string(i));
+		ASSERT_EQ(mknod(name.c_str(), S_IFREG | 0600, 0), 0) << name;
+		ASSERT_EQ(unlink(name.c_str()), 0);
+	}
+	EventLog log(*vol_);
+	blocked.let_go.set_value();
+	EXPECT_TRUE(log.wait_for(EventLog::is(Kind::overflow), 0, std::chrono::seconds(120)))
+	    << "no overflow after " << blocked.calls << " events";
+	EXPECT_EQ(blocked.overflows, 1);
+}
+
+TEST_P(HostVolumeTest, WithoutFanotifyThereAreNoEvents)
+{
+	auto off = open_volume(false, false);
+	EXPECT_FALSE(off->info().can.use_events);
+	EXPECT_NE(off->events_unavailable(), "");
+	// A thread without CAP_SYS_ADMIN (capabilities are a thread's own): the kernel
+	// refuses the filesystem mark, and the volume opens without events.
+	std::string why;
+	bool use_events = true;
+	std::thread([&] {
+		__user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+		__user_cap_data_struct caps[2] = {};
+		if (syscall(SYS_capget, &header, caps) != 0)
+			return;
+		caps[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
+		if (syscall(SYS_capset, &header, caps) != 0)
+			return;
+		auto vol = open_volume(false);
+		use_events = vol->info().can.use_events;
+		why = vol->events_unavailable();
+	}).join();
+	EXPECT_FALSE(use_events);
+	EXPECT_NE(why.find("EPERM"), std::string::npos) << why;
 }
 
 TEST(HostVolumeRefuses, FilesystemsWithoutAPerFileFlag)

@@ -1,15 +1,21 @@
 // What fscore/volume.hpp promises, checked on every Volume: the policy engine relies on each
 // of these, whatever the volume under it.
 #include "common/error.hpp"
+#include "fscore/host/host_volume.hpp"
 #include "tests/support/error_code.hpp"
+#include "tests/support/event_log.hpp"
 #include "tests/support/fake_volume.hpp"
+#include "tests/support/loop_mount.hpp"
 #include "tests/support/pool_test.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <fstream>
 #include <future>
 #include <gtest/gtest.h>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -19,36 +25,133 @@ using namespace daxpolicy::fscore;
 namespace
 {
 
-// How each kind of volume is made for a test, and how files appear in it.
+// How each kind of volume is made for a test, what a fresh one holds, how files appear and
+// move in it, and whether its listeners hear of a change before the change returns
+// (synchronous_events) or some time after, from a thread of its own: then a test waits for
+// the event, boundedly, before it relies on what the event tells the volume (path_of after
+// a rename).
 struct FakeKind {
+	static constexpr const char *kName = "fake";
+	static constexpr bool synchronous_events = true;
+	std::optional<std::string> set_up() { return std::nullopt; }
+	std::set<std::string> fresh() const { return {"/"}; }
 	Volume &volume() { return vol; }
 	void create(const std::string &path) { vol.create(path); }
+	void mkdir(const std::string &path) { vol.mkdir(path); }
+	void rename(const std::string &from, const std::string &to) { vol.rename(from, to); }
+	void remove(const std::string &path) { vol.remove(path); }
 	test::FakeVolume vol;
 };
 
 struct EmbeddedKind {
-	EmbeddedKind()
+	static constexpr const char *kName = "embedded";
+	static constexpr bool synchronous_events = true;
+	std::optional<std::string> set_up()
 	{
 		mkfs(pool, 64ull << 20);
 		vol = EmbeddedVolume::mount(pool, {});
+		return std::nullopt;
 	}
+	std::set<std::string> fresh() const { return {"/"}; }
 	Volume &volume() { return *vol; }
 	void create(const std::string &path) { vol->create(path); }
+	void mkdir(const std::string &path) { vol->mkdir(path); }
+	void rename(const std::string &from, const std::string &to) { vol->rename(from, to); }
+	void remove(const std::string &path) { vol->remove(path); }
 	test::TempDir dir;
 	std::filesystem::path pool = dir / "pool0.pool";
 	std::unique_ptr<EmbeddedVolume> vol;
 };
 
+// A loop-mounted ext4 or xfs image. A host volume has no namespace calls (io_sessions is
+// false): files are made, moved and removed through the host's filesystem, as its users
+// do, and the volume hears of them through fanotify.
+struct HostKind {
+	static constexpr bool synchronous_events = false;
+	explicit HostKind(std::string fs) : fstype(std::move(fs)) {}
+	std::optional<std::string> set_up()
+	{
+		if (auto why = test::cannot_mount(test::LoopFs::tools_for(fstype)))
+			return why;
+		fs = test::LoopFs::standard(dir.path(), fstype);
+		vol = HostVolume::open({.name = "host0", .path = fs->mount_point()});
+		if (!vol->info().can.use_events)
+			return "needs fanotify events: " + vol->events_unavailable();
+		return std::nullopt;
+	}
+	// What mkfs leaves: ext4 has its lost+found.
+	std::set<std::string> fresh() const
+	{
+		if (fstype == "ext4")
+			return {"/", "/lost+found"};
+		return {"/"};
+	}
+	Volume &volume() { return *vol; }
+	void create(const std::string &path) { std::ofstream(fs->host(path)).close(); }
+	void mkdir(const std::string &path) { std::filesystem::create_directory(fs->host(path)); }
+	void rename(const std::string &from, const std::string &to)
+	{
+		std::filesystem::rename(fs->host(from), fs->host(to));
+	}
+	void remove(const std::string &path) { std::filesystem::remove(fs->host(path)); }
+	std::string fstype;
+	test::TempDir dir;
+	std::unique_ptr<test::LoopFs> fs; // after dir: unmounted before the folder goes
+	std::unique_ptr<HostVolume> vol;  // after fs: closed before the unmount
+};
+
+struct HostExt4Kind : HostKind {
+	static constexpr const char *kName = "host_ext4";
+	HostExt4Kind() : HostKind("ext4") {}
+};
+
+struct HostXfsKind : HostKind {
+	static constexpr const char *kName = "host_xfs";
+	HostXfsKind() : HostKind("xfs") {}
+};
+
 template <typename Kind> class VolumeContract : public ::testing::Test
 {
       protected:
+	void SetUp() override
+	{
+		if (auto why = kind_.set_up())
+			GTEST_SKIP() << *why;
+		log_.emplace(vol());
+	}
 	Volume &vol() { return kind_.volume(); }
 	void create(const std::string &path) { kind_.create(path); }
+	void mkdir(const std::string &path) { kind_.mkdir(path); }
+	void rename(const std::string &from, const std::string &to) { kind_.rename(from, to); }
+	void remove(const std::string &path) { kind_.remove(path); }
+
+	// How long a test waits for an event the volume owes it: not at all where listeners
+	// hear of a change before it returns.
+	static std::chrono::milliseconds patience()
+	{
+		return Kind::synchronous_events ? std::chrono::milliseconds(0)
+		                                : test::EventLog::kPatience;
+	}
+	// The event of `kind` for `path` that `change` caused.
+	template <class Change>
+	std::optional<VolumeEvent> heard(VolumeEvent::Kind kind, const std::string &path,
+	                                 Change change)
+	{
+		size_t from = log_->mark();
+		change();
+		return log_->wait_for(test::EventLog::is(kind, path), from, patience());
+	}
+
 	Kind kind_;
+	std::optional<test::EventLog> log_;
 };
 
-using Kinds = ::testing::Types<FakeKind, EmbeddedKind>;
-TYPED_TEST_SUITE(VolumeContract, Kinds);
+struct KindNames {
+	template <typename Kind> static std::string GetName(int) { return Kind::kName; }
+};
+
+using Kinds = ::testing::Types<FakeKind, EmbeddedKind, HostExt4Kind, HostXfsKind>;
+TYPED_TEST_SUITE(VolumeContract, Kinds, KindNames);
 
 std::string parent_of(const std::string &path)
 {
@@ -60,7 +163,7 @@ TYPED_TEST(VolumeContract, WalkVisitsEachFileOnceAndParentsBeforeChildren)
 {
 	// Names that sort between a directory and its children ("a-b" < "a/b") included.
 	for (const char *d : {"/a", "/a/b", "/a/b/c", "/a-b", "/z"})
-		this->vol().mkdir(d);
+		this->mkdir(d);
 	for (const char *f : {"/a/b/c/f", "/a/b-x", "/a-b/g", "/a/b/h", "/top"})
 		this->create(f);
 
@@ -73,8 +176,10 @@ TYPED_TEST(VolumeContract, WalkVisitsEachFileOnceAndParentsBeforeChildren)
 			EXPECT_TRUE(seen.count(parent_of(path))) << path << " before its directory";
 		}
 	}
-	EXPECT_EQ(seen, (std::set<std::string>{"/", "/a", "/a/b", "/a/b/c", "/a-b", "/z",
-	                                       "/a/b/c/f", "/a/b-x", "/a-b/g", "/a/b/h", "/top"}));
+	std::set<std::string> want = this->kind_.fresh();
+	want.insert({"/a", "/a/b", "/a/b/c", "/a-b", "/z", "/a/b/c/f", "/a/b-x", "/a-b/g", "/a/b/h",
+	             "/top"});
+	EXPECT_EQ(seen, want);
 
 	std::vector<std::string> below;
 	this->vol().walk("/a/b", [&](const FileInfo &fi) { below.push_back(fi.path); });
@@ -87,10 +192,10 @@ TYPED_TEST(VolumeContract, WalkVisitsEachFileOnceAndParentsBeforeChildren)
 
 TYPED_TEST(VolumeContract, FlagIsInheritedWhenAFileIsMadeAndOnlyThen)
 {
-	this->vol().mkdir("/d");
+	this->mkdir("/d");
 	this->vol().set_dax_flag("/d", true);
 	this->create("/d/early");
-	this->vol().mkdir("/d/sub");
+	this->mkdir("/d/sub");
 	EXPECT_TRUE(this->vol().stat("/d/early").dax_flag);
 	EXPECT_TRUE(this->vol().stat("/d/sub").dax_flag);
 
@@ -103,15 +208,17 @@ TYPED_TEST(VolumeContract, FlagIsInheritedWhenAFileIsMadeAndOnlyThen)
 
 TYPED_TEST(VolumeContract, FileIsFoundByIdentityWhereverItWasMoved)
 {
-	this->vol().mkdir("/a");
-	this->vol().mkdir("/b");
+	using Kind = VolumeEvent::Kind;
+	this->mkdir("/a");
+	this->mkdir("/b");
 	this->create("/a/f");
 	FileInfo f = this->vol().stat("/a/f");
 	EXPECT_EQ(this->vol().path_of(f.ino, f.generation), std::optional<std::string>("/a/f"));
 
-	this->vol().rename("/a/f", "/b/g");
+	// Once the volume has told of the move, it knows where the file went.
+	ASSERT_TRUE(this->heard(Kind::renamed, "/b/g", [&] { this->rename("/a/f", "/b/g"); }));
 	EXPECT_EQ(this->vol().path_of(f.ino, f.generation), std::optional<std::string>("/b/g"));
-	this->vol().rename("/b", "/c");
+	ASSERT_TRUE(this->heard(Kind::renamed, "/c", [&] { this->rename("/b", "/c"); }));
 	EXPECT_EQ(this->vol().path_of(f.ino, f.generation), std::optional<std::string>("/c/g"))
 	    << "moved with its directory";
 
@@ -124,16 +231,44 @@ TYPED_TEST(VolumeContract, FileIsFoundByIdentityWhereverItWasMoved)
 	EXPECT_EQ(this->vol().set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
 	          SetFlagResult::Status::unchanged);
 
-	this->vol().remove("/c/g");
+	auto removed = this->heard(Kind::removed, "/c/g", [&] { this->remove("/c/g"); });
+	ASSERT_TRUE(removed);
+	EXPECT_EQ(removed->ino, f.ino);
+	EXPECT_EQ(removed->generation, f.generation);
 	EXPECT_EQ(this->vol().path_of(f.ino, f.generation), std::nullopt);
 	EXPECT_EQ(this->vol().set_dax_flag_if_unmapped(f.ino, f.generation, false).status,
 	          SetFlagResult::Status::gone);
+}
+
+TYPED_TEST(VolumeContract, EventsNameTheFileAndWhereItIs)
+{
+	using Kind = VolumeEvent::Kind;
+	auto dir = this->heard(Kind::created, "/d", [&] { this->mkdir("/d"); });
+	ASSERT_TRUE(dir);
+	FileInfo d = this->vol().stat("/d");
+	EXPECT_EQ(dir->ino, d.ino);
+	EXPECT_EQ(dir->generation, d.generation);
+	auto created = this->heard(Kind::created, "/d/f", [&] { this->create("/d/f"); });
+	ASSERT_TRUE(created);
+	FileInfo f = this->vol().stat("/d/f");
+	EXPECT_EQ(created->ino, f.ino);
+	EXPECT_EQ(created->generation, f.generation);
+	auto renamed = this->heard(Kind::renamed, "/g", [&] { this->rename("/d/f", "/g"); });
+	ASSERT_TRUE(renamed);
+	EXPECT_EQ(renamed->old_path, "/d/f");
+	EXPECT_EQ(renamed->ino, f.ino);
+	EXPECT_EQ(renamed->generation, f.generation);
+	auto removed = this->heard(Kind::removed, "/d", [&] { this->remove("/d"); });
+	ASSERT_TRUE(removed);
+	EXPECT_EQ(removed->ino, d.ino);
+	EXPECT_EQ(removed->generation, d.generation);
 }
 
 TYPED_TEST(VolumeContract, ListenersHearOfAChangeAfterItAndMayCallBackIn)
 {
 	Volume &vol = this->vol();
 	std::mutex mutex;
+	std::condition_variable grew;
 	std::vector<std::string> heard; // what the listener saw of the volume, per event
 	auto sub = vol.subscribe([&](const VolumeEvent &e) {
 		if (e.kind != VolumeEvent::Kind::created && e.kind != VolumeEvent::Kind::renamed)
@@ -151,10 +286,18 @@ TYPED_TEST(VolumeContract, ListenersHearOfAChangeAfterItAndMayCallBackIn)
 		    answered.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
 		std::lock_guard lock(mutex);
 		heard.push_back(ready ? answered.get() : "(the volume stayed locked)");
+		grew.notify_all();
 	});
-	vol.mkdir("/d");
-	this->create("/d/f");
-	vol.rename("/d/f", "/d/g");
+	// Each change once the listener is done with the one before: an asynchronous
+	// volume's listener would otherwise look for a file already moved on.
+	auto after = [&](size_t n, auto change) {
+		change();
+		std::unique_lock lock(mutex);
+		grew.wait_for(lock, this->patience(), [&] { return heard.size() >= n; });
+	};
+	after(1, [&] { this->mkdir("/d"); });
+	after(2, [&] { this->create("/d/f"); });
+	after(3, [&] { this->rename("/d/f", "/d/g"); });
 	std::lock_guard lock(mutex);
 	EXPECT_EQ(heard, (std::vector<std::string>{"/d", "/d/f", "/d/g"}))
 	    << "each listener runs once the change is visible, with no lock of the volume held";

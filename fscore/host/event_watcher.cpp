@@ -1,0 +1,84 @@
+#include "fscore/host/event_watcher.hpp"
+
+#include <cerrno>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace daxpolicy::fscore::host
+{
+
+EventWatcher::EventWatcher(UniqueFd group, Handler handler)
+    : group_(std::move(group)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      handler_(std::move(handler)), buffer_(kBufferBytes)
+{
+	if (!wake_)
+		throw std::system_error(errno, std::generic_category(), "eventfd");
+	thread_ = std::thread([this] { run(); });
+}
+
+EventWatcher::~EventWatcher()
+{
+	stopping_ = true;
+	uint64_t one = 1;
+	// Only EAGAIN can fail it (the counter at its maximum), and then the thread has
+	// been woken already.
+	[[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof one);
+	thread_.join();
+}
+
+void EventWatcher::lost()
+{
+	FanotifyEvent overflow;
+	overflow.mask = FAN_Q_OVERFLOW;
+	try {
+		handler_(overflow);
+	} catch (...) {
+	}
+}
+
+void EventWatcher::run()
+{
+	while (!stopping_) {
+		pollfd fds[2] = {{group_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+		if (::poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (stopping_ || fds[1].revents)
+			return;
+		if (fds[0].revents & (POLLERR | POLLNVAL))
+			break;
+		if (!(fds[0].revents & POLLIN))
+			continue;
+		ssize_t got = ::read(group_.get(), buffer_.data(), buffer_.size());
+		if (got < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			break;
+		}
+		ParsedEvents parsed =
+		    parse_fanotify_events(std::span(buffer_).first(static_cast<size_t>(got)));
+		for (const auto &event : parsed.events) {
+			if (stopping_)
+				return;
+			try {
+				handler_(event);
+			} catch (...) {
+				// The listener's or the volume's trouble with this one event; the
+				// next ones are still worth handing on.
+			}
+		}
+		if (parsed.garbled || parsed.cut)
+			lost();
+	}
+	if (stopping_)
+		return;
+	running_ = false;
+	lost();
+}
+
+} // namespace daxpolicy::fscore::host

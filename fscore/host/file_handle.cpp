@@ -1,0 +1,67 @@
+#include "fscore/host/file_handle.hpp"
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <fcntl.h>
+#include <new>
+
+namespace daxpolicy::fscore::host
+{
+
+namespace
+{
+
+// enum fid_type, include/linux/exportfs.h: part of the kernel's ABI (NFS handles on the
+// wire carry them).
+constexpr int32_t kFileIdIno32Gen = 1;
+constexpr int32_t kFileIdIno32GenParent = 2;
+constexpr int32_t kFileIdIno64Gen = 0x81;
+constexpr int32_t kFileIdIno64GenParent = 0x82;
+
+template <class T> T load(const std::vector<unsigned char> &bytes, size_t at)
+{
+	T value;
+	std::memcpy(&value, bytes.data() + at, sizeof value);
+	return value;
+}
+
+} // namespace
+
+std::optional<InodeIdentity> identity_of_handle(const FileHandle &handle)
+{
+	const auto &b = handle.bytes;
+	switch (handle.type) {
+	case kFileIdIno32Gen:
+	case kFileIdIno32GenParent:
+		if (b.size() < 8)
+			return std::nullopt;
+		return InodeIdentity{load<uint32_t>(b, 0), load<uint32_t>(b, 4)};
+	case kFileIdIno64Gen:
+	case kFileIdIno64GenParent:
+		if (b.size() < 12)
+			return std::nullopt;
+		return InodeIdentity{load<uint64_t>(b, 0), load<uint32_t>(b, 8)};
+	default:
+		return std::nullopt;
+	}
+}
+
+UniqueFd open_handle(int mount_fd, const FileHandle &handle, int flags)
+{
+	if (handle.bytes.size() > kMaxHandleBytes) {
+		errno = EINVAL;
+		return UniqueFd();
+	}
+	// struct file_handle with room for the longest handle, aligned for its int members.
+	alignas(
+	    struct file_handle) unsigned char storage[sizeof(struct file_handle) + kMaxHandleBytes];
+	auto *fh = new (storage) file_handle;
+	fh->handle_bytes = static_cast<unsigned>(handle.bytes.size());
+	fh->handle_type = handle.type;
+	std::memcpy(storage + offsetof(struct file_handle, f_handle), handle.bytes.data(),
+	            handle.bytes.size());
+	return UniqueFd(::open_by_handle_at(mount_fd, fh, flags | O_CLOEXEC));
+}
+
+} // namespace daxpolicy::fscore::host
