@@ -396,6 +396,13 @@ void Engine::on_volume_event(const std::string &volume, const fscore::VolumeEven
 			     {"outcome", l.outcome}});
 			break;
 		}
+		case Kind::overflow:
+			// Events were lost: any queued file may have been let go, any file under
+			// a rule made or moved, unheard of. Everything is looked at again.
+			log("volume", volume, "/", {{"action", "events-lost"}});
+			retry_pending(volume, SIZE_MAX);
+			reconcile_with(matcher_, volume, std::nullopt, "drift");
+			break;
 		}
 	} catch (const Error &e) {
 		// The file went again before its notification was handled (not-found): there

@@ -15,7 +15,7 @@ extern char **environ;
 namespace daxpolicy::test
 {
 
-Ran run(std::vector<std::string> argv)
+Ran run_tool(std::vector<std::string> argv)
 {
 	std::vector<char *> args;
 	for (auto &a : argv)
@@ -52,7 +52,7 @@ Ran run(std::vector<std::string> argv)
 
 bool have(const char *tool)
 {
-	return run({"sh", "-c", std::string("command -v ") + tool}).status == 0;
+	return run_tool({"sh", "-c", std::string("command -v ") + tool}).status == 0;
 }
 
 std::optional<std::string> cannot_mount(const std::vector<const char *> &tools)
@@ -91,8 +91,8 @@ LoopFs::LoopFs(const std::filesystem::path &dir, const std::string &name, uint64
 		std::ofstream(image_.string()).close();
 		std::filesystem::resize_file(image_, size_mib << 20);
 		mkfs.push_back(image_.string());
-		expect_ok(run(mkfs));
-		Ran lo = run({"losetup", "-f", "--show", image_.string()});
+		expect_ok(run_tool(mkfs));
+		Ran lo = run_tool({"losetup", "-f", "--show", image_.string()});
 		expect_ok(lo);
 		device_ = lo.output.substr(0, lo.output.find('\n'));
 		std::filesystem::create_directory(mount_point_);
@@ -100,7 +100,7 @@ LoopFs::LoopFs(const std::filesystem::path &dir, const std::string &name, uint64
 		if (!mount_options.empty())
 			mount.insert(mount.end(), {"-o", mount_options});
 		mount.insert(mount.end(), {device_, mount_point_.string()});
-		expect_ok(run(mount));
+		expect_ok(run_tool(mount));
 		mounted_ = true;
 	} catch (...) {
 		cleanup();
@@ -130,10 +130,10 @@ void LoopFs::cleanup()
 {
 	// Lazily, so that a test that failed with something still open cleans up too.
 	if (mounted_)
-		run({"umount", "-l", mount_point_.string()});
+		run_tool({"umount", "-l", mount_point_.string()});
 	mounted_ = false;
 	if (!device_.empty())
-		run({"losetup", "-d", device_});
+		run_tool({"losetup", "-d", device_});
 	device_.clear();
 }
 
@@ -141,13 +141,13 @@ ScopedMount::ScopedMount(const std::filesystem::path &dir, std::vector<std::stri
     : dir_(dir)
 {
 	std::filesystem::create_directories(dir);
-	mounted_ = run(std::move(mount)).status == 0;
+	mounted_ = run_tool(std::move(mount)).status == 0;
 }
 
 ScopedMount::~ScopedMount()
 {
 	if (mounted_)
-		run({"umount", "-l", dir_.string()});
+		run_tool({"umount", "-l", dir_.string()});
 }
 
 } // namespace daxpolicy::test

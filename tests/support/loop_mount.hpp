@@ -18,8 +18,9 @@ struct Ran {
 	std::string output;
 };
 
-// Runs a program without a shell, its stdout and stderr captured.
-Ran run(std::vector<std::string> argv);
+// Runs a program without a shell, its stdout and stderr captured (a tool a test uses:
+// mkfs, mount, lsattr).
+Ran run_tool(std::vector<std::string> argv);
 
 // Whether `tool` is on PATH.
 bool have(const char *tool);

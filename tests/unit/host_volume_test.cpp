@@ -45,7 +45,7 @@ using test::BindMount;
 using test::error_code_of;
 using test::LoopFs;
 using test::Ran;
-using test::run;
+using test::run_tool;
 using test::TempDir;
 using test::TmpfsMount;
 using namespace std::string_literals;
@@ -855,12 +855,12 @@ class HostVolumeTest : public testing::TestWithParam<std::string>
 	bool tool_says_dax(const std::string &volume_path)
 	{
 		if (fstype_ == "ext4") {
-			Ran ran = run({"lsattr", "-d", host(volume_path)});
+			Ran ran = run_tool({"lsattr", "-d", host(volume_path)});
 			EXPECT_EQ(ran.status, 0) << ran.output;
 			return ran.output.substr(0, ran.output.find(' ')).find('x') !=
 			       std::string::npos;
 		}
-		Ran ran = run({"xfs_io", "-r", "-c", "stat", host(volume_path)});
+		Ran ran = run_tool({"xfs_io", "-r", "-c", "stat", host(volume_path)});
 		EXPECT_EQ(ran.status, 0) << ran.output;
 		auto at = ran.output.find("fsxattr.xflags = ");
 		EXPECT_NE(at, std::string::npos) << ran.output;
@@ -983,12 +983,12 @@ TEST_P(HostVolumeTest, KeepsTheOtherAttributes)
 {
 	// Only FS_XFLAG_DAX changes: flags set by others (here noatime, 'A') stay.
 	write_file(host("/f"), 10);
-	ASSERT_EQ(run({"chattr", "+A", host("/f")}).status, 0);
+	ASSERT_EQ(run_tool({"chattr", "+A", host("/f")}).status, 0);
 	for (bool force_ioctl : {false, true}) {
 		auto vol = open_volume(force_ioctl);
 		vol->set_dax_flag("/f", true);
 		vol->set_dax_flag("/f", false);
-		Ran ran = run({"lsattr", host("/f")});
+		Ran ran = run_tool({"lsattr", host("/f")});
 		EXPECT_NE(ran.output.substr(0, ran.output.find(' ')).find('A'), std::string::npos)
 		    << ran.output;
 	}

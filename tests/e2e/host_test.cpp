@@ -1,0 +1,276 @@
+// Host volumes end to end: the real daxpolicyd managing a loop-mounted ext4 or xfs image
+// (-o dax=inode), driven by the real daxpolicy, and checked with tools no one here wrote
+// (lsattr, xfs_io). They need root and loop devices, and skip without them (fail in CI).
+#include "tests/e2e/harness.hpp"
+#include "tests/support/loop_mount.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <thread>
+
+using namespace daxpolicy;
+using nlohmann::json;
+
+namespace
+{
+
+using Clock = std::chrono::steady_clock;
+
+class HostE2E : public ::testing::TestWithParam<std::string>
+{
+      protected:
+	void SetUp() override
+	{
+		auto tools = test::LoopFs::tools_for(GetParam());
+		tools.push_back(GetParam() == "xfs" ? "xfs_io" : "lsattr");
+		tools.push_back("python3");
+		SKIP_UNLESS_MOUNTABLE(tools);
+		fs_ = test::LoopFs::standard(dir_.path(), GetParam());
+		daemon_ = std::make_unique<test::Daemon>("[[volume]]\nname = \"pmem0\"\nkind = "
+		                                         "\"host\"\npath = \"" +
+		                                         fs_->mount_point().string() + "\"\n");
+	}
+	void TearDown() override { daemon_.reset(); }
+
+	std::string host(const std::string &path) const { return fs_->host(path); }
+	void make_dirs(const std::string &path) const
+	{
+		std::filesystem::create_directories(host(path));
+	}
+	void make_file(const std::string &path) const { std::ofstream(host(path)) << "data\n"; }
+
+	// FS_XFLAG_DAX as the filesystem's own tool shows it.
+	bool flag_on_disk(const std::string &path) const
+	{
+		if (GetParam() == "xfs") {
+			// "xfs_io -c lsattr" prints the xflags, 'x' for DAX, then the path.
+			auto r = test::run_tool({"xfs_io", "-r", "-c", "lsattr", host(path)});
+			EXPECT_EQ(r.status, 0) << r.output;
+			return r.output.substr(0, r.output.find(' ')).find('x') !=
+			       std::string::npos;
+		}
+		auto r = test::run_tool({"lsattr", "-d", host(path)});
+		EXPECT_EQ(r.status, 0) << r.output;
+		return r.output.substr(0, r.output.find(' ')).find('x') != std::string::npos;
+	}
+	// Polls until the flag on disk is `on`, bounded; how long it took.
+	std::optional<std::chrono::milliseconds> wait_flag(const std::string &path, bool on) const
+	{
+		auto start = Clock::now();
+		while (Clock::now() - start < std::chrono::seconds(20)) {
+			if (flag_on_disk(path) == on)
+				return std::chrono::duration_cast<std::chrono::milliseconds>(
+				    Clock::now() - start);
+			std::this_thread::sleep_for(std::chrono::milliseconds(20));
+		}
+		return std::nullopt;
+	}
+	json events(const std::string &type) const
+	{
+		return daemon_->ok({"list-events", "--type", type});
+	}
+
+	test::TempDir dir_;
+	std::unique_ptr<test::LoopFs> fs_;
+	std::unique_ptr<test::Daemon> daemon_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Fs, HostE2E, ::testing::Values("ext4", "xfs"));
+
+TEST_P(HostE2E, ListVolumesShowsTheMountAsTheKernelHasIt)
+{
+	json vols = daemon_->ok({"list-volumes"});
+	ASSERT_EQ(vols.size(), 1u);
+	const json &v = vols[0];
+	EXPECT_EQ(v["name"], "pmem0");
+	EXPECT_EQ(v["kind"], "host");
+	EXPECT_EQ(v["fstype"], GetParam());
+	EXPECT_EQ(v["dax_mode"], "inode");
+	EXPECT_EQ(v["dax_capable"], false) << "a loop device cannot do DAX";
+	EXPECT_GT(v["size_bytes"].get<uint64_t>(), 0u);
+	EXPECT_GE(v["size_bytes"].get<uint64_t>(), v["used_bytes"].get<uint64_t>());
+}
+
+TEST_P(HostE2E, RuleSetsTheFlagOnFilesAndDirectoriesAndTheKernelPassesItOn)
+{
+	make_dirs("/db/wal/sub");
+	make_file("/db/wal/a.log");
+	make_file("/db/wal/sub/b.log");
+	make_file("/db/other");
+	daemon_->ok({"add-rule", "--name", "wal", "--subtree", "pmem0:/db/wal", "--dax", "on"});
+	for (const char *p : {"/db/wal", "/db/wal/sub", "/db/wal/a.log", "/db/wal/sub/b.log"})
+		EXPECT_TRUE(flag_on_disk(p)) << p;
+	EXPECT_FALSE(flag_on_disk("/db/other"));
+	EXPECT_FALSE(flag_on_disk("/db"));
+	EXPECT_EQ(daemon_->ok({"list", "pmem0:/db/wal/a.log"})[0]["state"], "in-sync");
+
+	// Made while the rule holds, by someone else: the kernel's inheritance gives it the
+	// flag, whether or not the daemon hears of it.
+	make_file("/db/wal/new.log");
+	std::filesystem::create_directory(host("/db/wal/newdir"));
+	EXPECT_TRUE(flag_on_disk("/db/wal/new.log"));
+	EXPECT_TRUE(flag_on_disk("/db/wal/newdir"));
+
+	// Clearing works the same way.
+	daemon_->ok({"clear-dax", "pmem0:/db/wal/a.log"});
+	EXPECT_FALSE(flag_on_disk("/db/wal/a.log"));
+}
+
+TEST_P(HostE2E, HostPathsNameFilesAsVolumePathsDo)
+{
+	make_dirs("/db");
+	make_file("/db/x");
+	json by_host = daemon_->ok({"list", host("/db/x")});
+	ASSERT_EQ(by_host.size(), 1u);
+	EXPECT_EQ(by_host[0]["path"], "pmem0:/db/x");
+	daemon_->ok({"set-dax", host("/db/x")});
+	EXPECT_TRUE(flag_on_disk("/db/x"));
+	daemon_->ok({"add-rule", "--name", "db", "--subtree", host("/db"), "--dax", "on"});
+	EXPECT_EQ(daemon_->ok({"list-rules"})[0]["subtree"], "/db");
+
+	auto outside = daemon_->cli({"list", dir_.path().string()});
+	EXPECT_EQ(outside.exit_code, 1);
+	EXPECT_EQ(test::error_of(outside)["error"], "invalid-argument");
+}
+
+TEST_P(HostE2E, MappedFileIsChangedOnlyOnceItsMapperLetsGo)
+{
+	make_dirs("/db");
+	{
+		std::ofstream f(host("/db/wal"));
+		f << std::string(8192, 'w');
+	}
+	// Another process maps the file (its descriptor closed: the mapping alone holds it),
+	// says so when asked, and unmaps and exits when told: a line on stdin each.
+	auto python = test::run_tool({"sh", "-c", "command -v python3"}).output;
+	python.erase(python.find_last_not_of("\n") + 1);
+	test::IoProcess mapper({python, "-c",
+	                        "import mmap, os, sys\n"
+	                        "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+	                        "m = mmap.mmap(fd, 8192)\n"
+	                        "os.close(fd)\n"
+	                        "sys.stdin.readline()\n"
+	                        "print('{\"mapped\": true}', flush=True)\n"
+	                        "sys.stdin.readline()\n"
+	                        "m.close()\n",
+	                        host("/db/wal")});
+	ASSERT_EQ(mapper.command("report")["mapped"], true);
+
+	json r = daemon_->ok({"set-dax", "pmem0:/db/wal"});
+	EXPECT_EQ(r[0]["result"], "deferred");
+	EXPECT_EQ(r[0]["state"], "pending-unmap");
+	EXPECT_FALSE(flag_on_disk("/db/wal")) << "flipped under a live mapping";
+	EXPECT_EQ(daemon_->ok({"list-pending"}).size(), 1u);
+
+	mapper.send("unmap");
+	EXPECT_EQ(mapper.finish(), 0);
+	auto took = wait_flag("/db/wal", true);
+	ASSERT_TRUE(took) << "the change never followed the unmap";
+	RecordProperty("applied_after_unmap_ms", int(took->count()));
+	EXPECT_LT(*took, std::chrono::seconds(5));
+	EXPECT_TRUE(daemon_->ok({"list-pending"}).empty());
+	ASSERT_EQ(events("deferred").size(), 1u);
+	json changes = events("flag-change");
+	ASSERT_EQ(changes.size(), 1u);
+	EXPECT_EQ(changes[0]["cause"], "pending");
+	EXPECT_EQ(changes[0]["path"], "/db/wal");
+}
+
+TEST_P(HostE2E, SymbolicLinksAreReportedAndNeverFollowed)
+{
+	make_dirs("/db");
+	make_dirs("/elsewhere");
+	make_file("/elsewhere/target");
+	std::filesystem::create_symlink("../elsewhere/target", host("/db/inside-link"));
+	std::filesystem::create_symlink(host("/elsewhere"), host("/db/dir-link"));
+	daemon_->ok({"add-rule", "--name", "db", "--subtree", "pmem0:/db", "--dax", "on"});
+	EXPECT_FALSE(flag_on_disk("/elsewhere/target")) << "a link's target was changed";
+	EXPECT_FALSE(flag_on_disk("/elsewhere"));
+	json link = daemon_->ok({"list", "pmem0:/db/inside-link"})[0];
+	EXPECT_EQ(link["state"], "unsupported");
+	// A path through a link is refused, not followed.
+	auto through = daemon_->cli({"set-dax", "pmem0:/db/dir-link/target"});
+	EXPECT_EQ(through.exit_code, 1);
+	EXPECT_FALSE(flag_on_disk("/elsewhere/target"));
+}
+
+TEST_P(HostE2E, AMountBelowTheVolumeIsNotCrossed)
+{
+	make_dirs("/db/inner");
+	test::TmpfsMount inner(host("/db/inner"));
+	ASSERT_TRUE(inner.mounted());
+	std::ofstream(host("/db/inner/f")) << "x";
+	daemon_->ok({"add-rule", "--name", "db", "--subtree", "pmem0:/db", "--dax", "on"});
+	json all = daemon_->ok({"list", "-r", "pmem0:/db"});
+	for (const auto &f : all)
+		EXPECT_NE(f["path"], "pmem0:/db/inner/f") << "walked into another mount";
+	auto across = daemon_->cli({"set-dax", "pmem0:/db/inner/f"});
+	EXPECT_EQ(across.exit_code, 1) << across.out;
+}
+
+TEST_P(HostE2E, AMountThatGoesAwayIsAVolumeEventNotACrash)
+{
+	make_dirs("/db");
+	ASSERT_EQ(test::run_tool({"umount", "-l", fs_->mount_point().string()}).status, 0);
+	// The daemon hears of the mount table's change; bounded wait for it to say so.
+	json v;
+	for (auto start = Clock::now(); Clock::now() - start < std::chrono::seconds(20);) {
+		v = daemon_->ok({"list-volumes"})[0];
+		if (v["available"] == false)
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
+	ASSERT_EQ(v["available"], false) << v.dump();
+	EXPECT_NE(v["unavailable"].get<std::string>().find("is gone"), std::string::npos);
+	auto list = daemon_->cli({"list", "pmem0:/db"});
+	EXPECT_EQ(list.exit_code, 1);
+	EXPECT_EQ(test::error_of(list)["error"], "busy");
+	json gone = events("volume");
+	ASSERT_FALSE(gone.empty());
+	EXPECT_EQ(gone.back()["action"], "unavailable");
+	EXPECT_EQ(daemon_->ok({"status"})["version"].is_string(), true) << "still serving";
+}
+
+TEST_P(HostE2E, AUeventOfTheVolumesDeviceIsLoggedAndTheVolumeChecked)
+{
+	struct stat st = {};
+	ASSERT_EQ(::stat(fs_->mount_point().c_str(), &st), 0);
+	std::string device =
+	    std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+	// The kernel sends a uevent for a device when asked to through sysfs, as udevadm
+	// trigger does; the device stays.
+	std::ofstream("/sys/dev/block/" + device + "/uevent") << "change";
+	json heard;
+	for (auto start = Clock::now(); Clock::now() - start < std::chrono::seconds(20);) {
+		for (const auto &e : events("volume"))
+			if (e["action"] == "device-change")
+				heard = e;
+		if (!heard.is_null())
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
+	ASSERT_FALSE(heard.is_null()) << "no volume event for the device's uevent";
+	EXPECT_EQ(heard["volume"], "pmem0");
+	EXPECT_EQ(daemon_->ok({"list-volumes"})[0]["available"], true)
+	    << "the device is still there";
+}
+
+TEST(HostE2EConfig, AVolumeOnAnUnsupportedFilesystemIsRefusedWithItsReason)
+{
+	SKIP_UNLESS_MOUNTABLE();
+	test::TempDir dir;
+	test::TmpfsMount tmpfs(dir / "mnt");
+	ASSERT_TRUE(tmpfs.mounted());
+	std::string config_path = (dir / "daxpolicyd.toml").string();
+	std::ofstream(config_path) << "[[volume]]\nname = \"t\"\nkind = \"host\"\npath = \""
+	                           << (dir / "mnt").string() << "\"\n";
+	auto r = test::run({DAXPOLICYD_BIN, "--foreground", "--config", config_path, "--socket",
+	                    (dir / "s.sock").string(), "--state-dir", (dir / "state").string()});
+	EXPECT_NE(r.exit_code, 0);
+	EXPECT_NE(r.err.find("tmpfs"), std::string::npos) << r.err;
+}
+
+} // namespace
