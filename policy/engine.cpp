@@ -18,6 +18,10 @@ using fscore::FileType;
 namespace
 {
 
+// The reason of a change queued because the volume found the file in use by someone else
+// without being able to say it is mapped (a host volume's refused write lease).
+constexpr const char *kInUseReason = "in use by another process";
+
 constexpr std::array<NameTable<Outcome>, 3> kOutcomeNames{{
     {Outcome::applied, "applied"},
     {Outcome::deferred, "deferred"},
@@ -190,8 +194,11 @@ FileView Engine::view(const std::string &volume, const FileInfo &file) const
 	const fscore::VolumeInfo &vi = volume_info_.at(volume);
 	bool expected_effective =
 	    fscore::effective_dax(vi.dax_mode, vi.dax_capable, file.type, file.dax_flag);
-	if (store_.pending_for(volume, file.ino, file.generation))
-		v.state = FileState::pending_unmap;
+	if (auto queued = store_.pending_for(volume, file.ino, file.generation))
+		// Waiting for mappings to go, or (where the volume cannot tell mappings from
+		// opens) for its users to let go, as an eviction waits.
+		v.state = queued->reason == kInUseReason ? FileState::pending_evict
+		                                         : FileState::pending_unmap;
 	else if (file.in_use && file.dax_effective != expected_effective)
 		v.state = FileState::pending_evict;
 	else if (!v.desired)
@@ -281,7 +288,7 @@ Outcome Engine::defer(const std::string &volume, const FileInfo &file, bool want
 	uint32_t mappings = refused.mappings;
 	std::string reason =
 	    refused.status == fscore::SetFlagResult::Status::in_use
-	        ? std::string("in use by another process")
+	        ? std::string(kInUseReason)
 	        : std::to_string(mappings) + " live mapping" + (mappings == 1 ? "" : "s");
 	nlohmann::json data = {
 	    {"want", want}, {"rule", rule_json(rule)}, {"reason", reason}, {"mapped", mappings}};

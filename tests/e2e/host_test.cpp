@@ -179,6 +179,32 @@ TEST_P(HostE2E, MappedFileIsChangedOnlyOnceItsMapperLetsGo)
 	EXPECT_EQ(changes[0]["path"], "/db/wal");
 }
 
+TEST_P(HostE2E, FileOnlyOpenElsewhereWaitsAsAnEvictionDoes)
+{
+	make_dirs("/db");
+	make_file("/db/log");
+	auto python = test::run_tool({"sh", "-c", "command -v python3"}).output;
+	python.erase(python.find_last_not_of("\n") + 1);
+	// Open, not mapped: the write lease is refused and no mapping is found.
+	test::IoProcess holder({python, "-c",
+	                        "import os, sys\n"
+	                        "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+	                        "sys.stdin.readline()\n"
+	                        "print('{\"open\": true}', flush=True)\n"
+	                        "sys.stdin.readline()\n"
+	                        "os.close(fd)\n",
+	                        host("/db/log")});
+	ASSERT_EQ(holder.command("report")["open"], true);
+	json r = daemon_->ok({"set-dax", "pmem0:/db/log"});
+	EXPECT_EQ(r[0]["result"], "deferred");
+	EXPECT_EQ(r[0]["state"], "pending-evict");
+	EXPECT_EQ(events("deferred").at(0)["reason"], "in use by another process");
+	EXPECT_FALSE(flag_on_disk("/db/log"));
+	holder.send("close");
+	EXPECT_EQ(holder.finish(), 0);
+	EXPECT_TRUE(wait_flag("/db/log", true)) << "the change never followed the close";
+}
+
 TEST_P(HostE2E, SymbolicLinksAreReportedAndNeverFollowed)
 {
 	make_dirs("/db");
