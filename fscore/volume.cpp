@@ -82,6 +82,8 @@ std::optional<std::string> Volume::unavailable() const
 	return std::nullopt;
 }
 
+void Volume::count_uses(FileInfo &) {}
+
 Subscription &Subscription::operator=(Subscription &&other) noexcept
 {
 	if (this != &other) {

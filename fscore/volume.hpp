@@ -171,6 +171,10 @@ class Volume
 	// Why the volume cannot serve now (a host volume whose mount went away: unmounted, or
 	// its device gone), or nothing when it can. Asked when the mount table changes.
 	virtual std::optional<std::string> unavailable() const;
+	// Fills `file`'s mapped and in_use from what the system shows of other processes, for a
+	// volume that does not report them (no reports_mappings): costly (a host volume scans
+	// /proc), so for one file a user asked about, never for a walk. By default nothing.
+	virtual void count_uses(FileInfo &file);
 
 	// With VolumeCapabilities::io_sessions: a session for one client, and the namespace
 	// calls of `daxpolicy io`. Without, each throws unsupported.

@@ -216,7 +216,12 @@ std::vector<FileView> Engine::list(const std::string &volume, const std::string 
 	fscore::Volume &vol = this->volume(volume);
 	std::vector<FileView> out;
 	if (!recursive) {
-		out.push_back(view(volume, vol.stat(path)));
+		FileInfo file = vol.stat(path);
+		// One file asked about: worth the cost of asking who uses it, where the volume
+		// does not know (a host volume).
+		if (!volume_info_.at(volume).can.reports_mappings)
+			vol.count_uses(file);
+		out.push_back(view(volume, file));
 		return out;
 	}
 	vol.walk(path, [&](const FileInfo &fi) { out.push_back(view(volume, fi)); });

@@ -6,6 +6,8 @@
 #include "fscore/host/host_error.hpp"
 #include "fscore/host/inode_probe.hpp"
 #include "fscore/host/kernel_calls.hpp"
+#include "fscore/host/proc_fds.hpp"
+#include "fscore/host/proc_maps.hpp"
 #include "fscore/host/volume_path.hpp"
 #include "fscore/host/write_lease.hpp"
 
@@ -15,6 +17,7 @@
 #include <sstream>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 namespace daxpolicy::fscore
 {
@@ -311,6 +314,15 @@ SetFlagResult HostVolume::set_dax_flag_if_unmapped(uint64_t ino, uint64_t genera
 	// Under the lease: no open, and so no mapping, can begin until it is given back.
 	bool changed = flag_writer_.set(found->path_fd.get(), file.opened.get(), false, on, w);
 	return {changed ? Status::applied : Status::unchanged, 0};
+}
+
+void HostVolume::count_uses(FileInfo &file)
+{
+	if (file.type != FileType::regular)
+		return;
+	host::FileId id{mount_.dev_major, mount_.dev_minor, file.ino};
+	file.mapped = host::count_mappings(id);
+	file.in_use = file.mapped > 0 || host::opened_elsewhere(id, ::getpid());
 }
 
 Subscription HostVolume::subscribe(VolumeListener listener)

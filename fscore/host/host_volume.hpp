@@ -122,6 +122,9 @@ class HostVolume final : public Volume
 	// descriptors still reach the detached filesystem, but nobody else does: the volume
 	// is reported gone rather than served as if nothing happened.
 	std::optional<std::string> unavailable() const override;
+	// From /proc/*/maps and /proc/*/fd of every process but this one, as far as it may
+	// read them (root reads all).
+	void count_uses(FileInfo &file) override;
 	const host::MountEntry &mount() const { return mount_; }
 	// Why there are no events ("fanotify_mark: EPERM ..."), or empty while they run.
 	std::string events_unavailable() const;

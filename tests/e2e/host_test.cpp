@@ -164,6 +164,10 @@ TEST_P(HostE2E, MappedFileIsChangedOnlyOnceItsMapperLetsGo)
 	EXPECT_EQ(r[0]["state"], "pending-unmap");
 	EXPECT_FALSE(flag_on_disk("/db/wal")) << "flipped under a live mapping";
 	EXPECT_EQ(daemon_->ok({"list-pending"}).size(), 1u);
+	// Asked about one file, the daemon looks at who maps it (/proc/*/maps).
+	json seen = daemon_->ok({"list", "pmem0:/db/wal"})[0];
+	EXPECT_EQ(seen["mapped"], 1);
+	EXPECT_EQ(seen["in_use"], true);
 
 	mapper.send("unmap");
 	EXPECT_EQ(mapper.finish(), 0);
@@ -199,6 +203,9 @@ TEST_P(HostE2E, FileOnlyOpenElsewhereWaitsAsAnEvictionDoes)
 	EXPECT_EQ(r[0]["result"], "deferred");
 	EXPECT_EQ(r[0]["state"], "pending-evict");
 	EXPECT_EQ(events("deferred").at(0)["reason"], "in use by another process");
+	json seen = daemon_->ok({"list", "pmem0:/db/log"})[0];
+	EXPECT_EQ(seen["mapped"], 0);
+	EXPECT_EQ(seen["in_use"], true) << "open by another process (/proc/*/fd)";
 	EXPECT_FALSE(flag_on_disk("/db/log"));
 	holder.send("close");
 	EXPECT_EQ(holder.finish(), 0);
