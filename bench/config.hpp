@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What one run measures and how long it may take. Persisting to a pool that is an ordinary
 // file means msync, whose cost is the storage's flush latency: on a virtual disk that is
 // milliseconds. So every measurement is bounded by time as well as by size, and a run stays

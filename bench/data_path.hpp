@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The data-path figures: 1 MiB sequential writes and reads and 4 KiB random writes through a
 // session, in a DAX file and in a page-cache file of the same volume, each next to raw pmem2
 // copies into a scratch pool file of the same kind in the same directory.

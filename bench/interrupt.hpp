@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Ctrl-C, SIGTERM and SIGPIPE end a run by an exception from the measuring loops, so that
 // destructors still unmount the loop mount and remove the temporary directory.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The kernel baseline's filesystem: ext4 made on a sparse image file and loop-mounted, so the
 // kernel's figures come from the same machine and disk as the embedded core's. Needs root.
 #pragma once

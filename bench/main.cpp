@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // daxpolicy_bench: measures the embedded core's data path and metadata operations next to
 // baselines from the same run, and prints one JSON line per figure on stdout and a table on
 // stderr. See docs/BENCHMARKS.md.
@@ -6,10 +7,10 @@
 #include "bench/interrupt.hpp"
 #include "bench/metadata.hpp"
 #include "bench/report.hpp"
-#include "tests/support/temp_dir.hpp"
 #include "fscore/embedded/embedded_volume.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
 #include "fscore/embedded/ondisk/pmem_pool.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <CLI/CLI.hpp>
 #include <iostream>

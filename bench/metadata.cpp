@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "bench/metadata.hpp"
 
 #include "bench/loop_mount.hpp"

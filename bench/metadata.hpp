@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The metadata figure: create+unlink of empty files in one directory of the embedded volume,
 // next to the kernel doing the same on ext4 loop-mounted from the same disk.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The figures of a run: one JSON line each on stdout, for machines, and a table on stderr,
 // for people.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Summaries of repeated measurements.
 #pragma once
 

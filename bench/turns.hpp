@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Variants of one measurement run in turns of a fixed time slice, so that a noisy neighbour on
 // a shared machine slows each of them alike rather than whichever happened to be running, and
 // so that the whole measurement ends after a fixed time however slow the storage is.

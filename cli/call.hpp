@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What the commands that talk to daxpolicyd share: one call, and the shaping of parameters.
 #pragma once
 

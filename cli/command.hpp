@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The CLI's commands, one file per family, registered from main.cpp's table as ndctl's
 // builtin.h and commands[] do. A command's setup function adds its options and arguments to
 // its subcommand and returns the action that runs it; the options live in that action, so no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The event log: list-events reads it, monitor follows it.
 #include "cli/call.hpp"
 #include "cli/command.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Files and their DAX flag: list, set-dax, clear-dax. One shape for three methods: VOLUME:/path
 // arguments in, one row per file out.
 #include "cli/call.hpp"

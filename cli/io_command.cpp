@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // `io [-f] [-c CMD]... PATH`: an xfs_io-style session, commands from -c or one a line from stdin.
 #include "cli/call.hpp"
 #include "cli/command.hpp"

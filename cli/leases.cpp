@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Layout leases and pins: list-leases.
 #include "cli/call.hpp"
 #include "cli/command.hpp"

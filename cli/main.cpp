@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // daxpolicy: the administrator's CLI for daxpolicyd. This file holds the global options, the
 // table of commands and the mapping of failures to exit codes; each command lives with its
 // family (cli/command.hpp).

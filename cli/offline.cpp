@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // mkfs and fsck of an embedded pool, offline: they open the pool themselves, not through the
 // daemon.
 #include "cli/command.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // How the CLI prints: JSON on stdout by default (objects for single things, arrays for lists),
 // tables with -u/--human; errors on stderr as {"error", "message"} or "daxpolicy: message".
 #pragma once

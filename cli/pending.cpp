@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Flag changes waiting for unmap: list-pending, cancel-pending.
 #include "cli/call.hpp"
 #include "cli/command.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Rules: the local ones (add-rule, remove-rule), all of them (list-rules), the policy drop-ins
 // (check offline, apply through the daemon) and evaluating them again (reconcile).
 #include "cli/call.hpp"

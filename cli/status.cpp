@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The daemon itself: status, list-volumes, metrics.
 #include "cli/call.hpp"
 #include "cli/command.hpp"

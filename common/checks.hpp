@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Rules that comments would otherwise state ("called with mutex_ held", "the in-core counts
 // match the sessions") are checked in debug and sanitizer builds, as xfs's ASSERT and sqlite's
 // assert() are: a broken rule stops the program where it was broken, with what and where.

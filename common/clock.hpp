@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The clocks, in the units the stores keep: inode times in nanoseconds, event and lease times in
 // milliseconds, both since the Unix epoch.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Names of enum values from one table each: a table lists every value once with its name, in
 // the enum's order, and name_of finds it there. A value missing from its table fails to compile
 // (tables are checked by names_in_order), so no switch falls through to a made-up name.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Errors of every layer: an exception that carries one of the error codes of the interface, so
 // the daemon can hand it to the CLI unchanged and the CLI can print it as it came.
 #pragma once

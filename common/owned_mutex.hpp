@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A mutex that knows which thread holds it, so that "with mutex_ held" is an assertion
 // (xfs_isilocked(), RocksDB's mutex_.AssertHeld()) rather than a comment. Meets the Lockable
 // requirements: std::unique_lock and std::condition_variable_any work with it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Sizes and durations as users write them, in config files and on command lines.
 #pragma once
 

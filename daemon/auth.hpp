@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Who is on the other end of a connection (SO_PEERCRED), and whether they may change things:
 // root and members of admin_group may; everyone else may only read.
 #pragma once

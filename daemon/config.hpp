@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // daxpolicyd.toml: where the daemon keeps its state and socket, who may change things, and
 // the volumes it serves. With no file, one embedded volume "pool0" (the embedded default).
 #pragma once

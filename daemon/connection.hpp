@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // One client connection: reads NUL-terminated varlink calls, answers each in order, and owns
 // the client's io session (and so its open files and mappings) until it goes.
 //

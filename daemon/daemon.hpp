@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Everything one daxpolicyd process serves: config, volumes, store, engine, and the socket.
 // All of it lives on one thread, the Asio event loop; volume notifications are posted to it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The commands of `daxpolicy io`, one table row each (name, arguments, what they need, the
 // function), as xfs_io's cmdinfo_t table: adding a command is adding a row.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The daemon's side of `daxpolicy io`: an xfs_io-style session on one file of a volume that
 // serves io sessions. One per connection; its open file and mappings last until the connection
 // ends.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // daxpolicyd: serves DAX policy for its volumes over a Unix socket.
 #include "common/error.hpp"
 #include "daemon/config.hpp"

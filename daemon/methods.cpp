@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "daemon/methods.hpp"
 
 #include "common/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The io.daxpolicy interface: one method per CLI command.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The daemon's counters, rendered in the Prometheus text format by `daxpolicy metrics`.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "daemon/mount_watcher.hpp"
 
 #include "common/error.hpp"

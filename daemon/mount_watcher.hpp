@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Tells the daemon when this process's mount table changes: the kernel marks
 // /proc/self/mountinfo readable-with-priority (POLLPRI) whenever a mount comes or goes
 // (proc(5)), which the event loop waits for like any descriptor. A host volume whose mount

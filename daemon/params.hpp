@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Reading a call's parameters, with errors that name the parameter.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Kernel uevents (NETLINK_KOBJECT_UEVENT), heard with libnl: the daemon learns that a pmem,
 // dax or block device came or went, and checks the volumes on it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // How the daemon's objects look on the wire (and so in the CLI's JSON output).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/dax_model.hpp"
 
 namespace daxpolicy::fscore

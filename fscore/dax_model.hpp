@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The kernel's per-file DAX rule (Documentation/filesystems/dax.rst), stated once for every
 // volume and for the engine that predicts what a volume will do.
 #pragma once

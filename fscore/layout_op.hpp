@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The operations that change a file's extent map, named as lease-break events name them.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/lease_info.hpp"
 
 #include "common/enum_names.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Layout leases as every volume that has them reports them: who holds which range of which
 // file, and what a holder is told when its lease is broken.
 #pragma once

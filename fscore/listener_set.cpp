@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/listener_set.hpp"
 
 namespace daxpolicy::fscore

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The subscribers of a volume. Notification copies the list under its own lock and calls
 // listeners outside it, so a listener may subscribe, unsubscribe or call back into the volume.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A session owns the open files, mappings and pins of one client (one connection), on a
 // volume that serves io sessions (VolumeCapabilities::io_sessions). Everything it holds is
 // released when it is destroyed, however the client went away. One thread uses a session at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The Volume interface: what the policy engine needs of any filesystem it manages, whether
 // the embedded pmem core or a host ext4/xfs mount. Paths are absolute and inside the volume.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/volume_factory.hpp"
 
 #include "common/enum_names.hpp"

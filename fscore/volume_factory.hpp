@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // One place that knows the kinds of volume: it makes a Volume from its spec (a [[volume]] of
 // the daemon's config). Everything else holds volumes as Volume and asks their capabilities.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The policy engine: decides what each file's DAX flag should be (rules, precedence), applies
 // it where it can, queues it where the file is mapped, and applies queued changes when the
 // file's mappings go. Every change, deferral and rule change is an event in the store.

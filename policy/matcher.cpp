@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "policy/matcher.hpp"
 
 #include <algorithm>

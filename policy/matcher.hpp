@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Which rule decides a file's DAX flag: the precedence of INTERFACE.md, "Policy files".
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "policy/policy_file.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Policy files: the [[rule]] tables of /etc/daxpolicy/policy.d/*.toml, read with every problem
 // reported at its place, as `daxpolicy check` shows them.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A subtree DAX rule, as written in a policy file or made with add-rule.
 #pragma once
 
@@ -5,7 +6,8 @@
 #include <string>
 #include <vector>
 
-namespace daxpolicy::policy {
+namespace daxpolicy::policy
+{
 
 struct Rule {
 	std::string name;    // unique; [a-z0-9][a-z0-9._-]*

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "policy/sqlite.hpp"
 
 #include "common/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // RAII handles for sqlite3: a connection and a prepared statement. Every failure becomes an
 // Error(internal) carrying sqlite's message; nothing is ignored.
 #pragma once

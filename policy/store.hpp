@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The daemon's durable state in sqlite (state_dir/daxpolicy.db): rules, the queue of pending
 // flag changes, and the event log. WAL with synchronous=FULL: a change is on disk when the
 // call returns, so the queue and the rules survive kill -9 and power loss.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Configures and builds into DIR (default build/) with the given CMake options.
 # Usage: scripts/build.sh DIR [cmake options...]
 set -euo pipefail

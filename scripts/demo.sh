@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The main job: daxpolicyd on its embedded default (one 1 GiB sparse pool, dax=inode) in a
 # local state folder, a few files, the example policy applied, a change deferred while a
 # file is mapped and applied when it is unmapped, then status and the file list.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Builds the libFuzzer targets of tests/fuzz/ with clang (into build-fuzz/, or
 # $DAXPOLICY_FUZZ_BUILD) and runs each for N seconds, seeded with its corpus in
 # tests/fuzz/corpus/TARGET (the seeds and every past finding's reproducer, each run first).

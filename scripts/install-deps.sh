@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Installs everything daxpolicy needs to build, test and run on Debian 12.
 # Idempotent: packages already present are left alone. Needs root (apt-get).
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The test command: installs what is missing, builds, and runs every test through CTest
 # (GoogleTest unit tests and end-to-end tests of the real binaries), then a short run of each
 # libFuzzer target (scripts/fuzz.sh: clang, its own build-fuzz/, about 30 s a target).

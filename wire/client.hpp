@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A blocking varlink client over the daemon's Unix socket (the CLI's side of the wire).
 #pragma once
 

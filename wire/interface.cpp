@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "wire/interface.hpp"
 
 #include "common/error.hpp"

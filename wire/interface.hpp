@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The io.daxpolicy interface, declared once for the daemon that serves it and the CLI that
 // calls it: each method's name, whether it changes state, whether it streams, the parameter
 // keys, the top-level reply keys and the interface description in varlink IDL.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The varlink wire format shared by daxpolicyd and the CLI: JSON objects, each terminated by a
 // NUL byte, over a Unix stream socket. Calls name "io.daxpolicy.<Method>"; errors are
 // "io.daxpolicy.<Name>" with {"message"} as parameters.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The data path of the embedded core: extents, direct (DAX) I/O into the pool, the page cache
 // of non-DAX files, and the in-core state that fixes a file's effective mode while in use.
 #include "common/clock.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/embedded/embedded_volume.hpp"
 
 #include "common/clock.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The embedded pmem filesystem core: a pool mapped with libpmem2, holding inodes, directories
 // and extents, every metadata change made atomic by the redo journal.
 //

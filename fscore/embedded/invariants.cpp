@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // EmbeddedVolume::check_invariants: the in-core state against the pool and against itself,
 // as sqlite's assert_pager_state() checks the pager. The stress and crash tests call it
 // between steps; a problem is named, so a failing test says what drifted.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Layout leases of the embedded core: breaking them, the same way for every operation that
 // changes a file's extent map, and keeping freed blocks from reuse while a revoked holder
 // may still reach them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Layout leases: every mapping holds one on its range, and so does every pin. An operation
 // that changes a file's extent map breaks the leases it overlaps, the same way whatever the
 // operation (see EmbeddedVolume::break_layout).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Path lookup and the namespace operations of the embedded core: create, mkdir, remove,
 // rename. Each is one journal transaction.
 #include "common/clock.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The page cache of a file that is not DAX: DRAM copies of its blocks. Writes go here and
 // reach the pool at fsync, at last close and before the effective mode can change (which is
 // only after last close), so a mode switch never loses cached data.

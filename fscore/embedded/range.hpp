@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Byte ranges of files. Every offset and length a caller hands the embedded core is checked
 // here before any arithmetic on it, as the kernel's generic_write_checks and
 // remap_verify_area do: `off + len` must not wrap, nor pass the largest file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A reader-writer lock that prefers writers: once a writer waits, new readers wait behind it,
 // as with the kernel's rw_semaphore. std::shared_mutex on glibc lets readers in ahead of a
 // waiting writer, so a steady stream of reads (or of mapped accesses) could hold off a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The embedded core's sessions (fscore/session.hpp says what a session is): each open file,
 // mapping and pin of one client, and the layout leases they hold.
 #pragma once

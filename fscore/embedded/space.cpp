@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Space operations of the embedded core: truncate and fallocate's modes, with the kernel's
 // rules for alignment and errors. Each is one journal transaction.
 #include "fscore/embedded/space.hpp"

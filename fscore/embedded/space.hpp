@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The kernel's rules for the arguments of ftruncate and fallocate on the embedded core: a zero
 // length, a range that wraps or passes the largest file, a misaligned collapse or insert, or
 // one past end-of-file is invalid-argument. Checked before any lease is broken, so a call that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What the block device under a mount can do, from sysfs.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/host/dax_flag_writer.hpp"
 
 #include "fscore/host/host_error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // How a host volume changes FS_XFLAG_DAX of one file: file_setattr(2) where the kernel has
 // it (Linux 6.17), which reads and writes the flags by name without opening the file; else
 // FS_IOC_FSGETXATTR / FS_IOC_FSSETXATTR on a descriptor opened O_RDONLY (the ioctls need no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/host/dirent_reader.hpp"
 
 #include "common/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A directory's entries as getdents64(2) returns them, read from a descriptor a buffer at a
 // time, so that a directory of any size is read in bounded memory.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/host/event_watcher.hpp"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The thread that reads a fanotify group and hands each event on, for as long as it lives.
 //
 // It sleeps in poll(2) on the group and on an eventfd of its own; the destructor sets the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What a read(2) of a fanotify group that reports file handles returns (fanotify(7)), taken
 // apart as a pure function over bytes, so that a garbled or hostile buffer is tested without
 // a kernel. Each event is a struct fanotify_event_metadata, event_len bytes in all, followed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // File handles (name_to_handle_at(2), open_by_handle_at(2)) as fanotify reports them: the
 // filesystem's own name of an inode, which outlives every path to it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The Error of a failed system call of a host volume. Beyond what errc_from_errno gives for
 // every layer, two errnos have one meaning here, because every name a host volume looks up
 // goes through openat2 with RESOLVE_NO_SYMLINKS and RESOLVE_NO_XDEV (kernel_calls.hpp):

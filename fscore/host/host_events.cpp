@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // HostVolume's events: what the fanotify watcher reads (fanotify_records.hpp), turned into
 // VolumeEvents with volume paths and told to the listeners, on the watcher's thread.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A host volume: an ext4 or xfs mount of the running kernel (normally -o dax=inode), whose
 // files carry FS_XFLAG_DAX on disk and whose S_DAX the kernel reports through statx.
 //

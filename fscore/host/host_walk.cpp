@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // HostVolume::walk: a depth-first walk of a host directory tree on descriptors.
 #include "fscore/host/dirent_reader.hpp"
 #include "fscore/host/host_error.hpp"

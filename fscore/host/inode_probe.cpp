@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/host/inode_probe.hpp"
 
 #include "fscore/dax_model.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What a host volume reports of one file: its FileInfo, read from the kernel through an
 // O_PATH descriptor, which names the inode without opening it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/host/kernel_calls.hpp"
 
 #include <cerrno>

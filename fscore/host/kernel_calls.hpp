@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The system calls of a host volume that glibc 2.36 does not wrap (openat2, file_getattr,
 // file_setattr), and reopening an O_PATH descriptor. Each returns as the kernel does: a
 // descriptor (empty, with errno set, on failure) or 0 / an errno value; the volume turns

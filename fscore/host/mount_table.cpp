@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/host/mount_table.hpp"
 
 #include <charconv>

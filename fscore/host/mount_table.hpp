@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The kernel's table of mounts, /proc/self/mountinfo (proc(5)), read as text so that what it
 // says can be tested without mounting anything.
 #pragma once

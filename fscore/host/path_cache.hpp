@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Where the host volume last saw each file, by identity. A host kernel has no lookup from an
 // inode back to a path (open_by_handle_at needs CAP_DAC_READ_SEARCH, and the dentry it gives
 // may be disconnected, so its path is not known either), so the volume remembers what stat

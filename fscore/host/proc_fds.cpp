@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/host/proc_fds.hpp"
 
 #include <string>

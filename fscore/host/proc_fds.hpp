@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Who has a file open, from /proc/PID/fd (proc(5)): for reporting one file's `in_use` on a
 // host volume, where the kernel offers no cheaper way to ask.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Who maps a file, from /proc/PID/maps (proc(5)): the kernel offers no other way to ask
 // another process's mappings of one inode.
 #pragma once

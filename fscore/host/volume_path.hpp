@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Paths inside a host volume: "/db/x" names <mount point>/db/x. They are checked and split
 // here, before any reaches the kernel, and resolved only beneath the volume's root.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/host/write_lease.hpp"
 
 #include "fscore/host/host_error.hpp"

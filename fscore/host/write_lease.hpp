@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A write lease (fcntl(2) F_SETLEASE, F_WRLCK), taken for the few system calls of a flag
 // change and given back at once. The kernel grants it only while no other open file
 // description of the inode exists (fs/locks.c, lease_open_conflict / check_conflicting_open:

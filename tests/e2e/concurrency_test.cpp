@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Several client processes at once against one daemon: io sessions writing and mapping,
 // flag toggles and listing, with every file's content checked at the end.
 #include "tests/e2e/harness.hpp"

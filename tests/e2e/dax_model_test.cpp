@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The kernel's per-file DAX model, as daxpolicy io shows it: xfstests generic/606, 607, 608.
 #include "tests/e2e/harness.hpp"
 

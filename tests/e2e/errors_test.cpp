@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Bad input gets the documented error and exit code, and changes nothing.
 #include "tests/e2e/harness.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "tests/e2e/harness.hpp"
 
 #include <csignal>

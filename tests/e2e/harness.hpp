@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // End-to-end harness: the real daxpolicyd on a pool in a temporary folder, driven by the
 // real daxpolicy binary, as an administrator would.
 #pragma once

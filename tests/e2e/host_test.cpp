@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Host volumes end to end: the real daxpolicyd managing a loop-mounted ext4 or xfs image
 // (-o dax=inode), driven by the real daxpolicy, and checked with tools no one here wrote
 // (lsattr, xfs_io). They need root and loop devices, and skip without them (fail in CI).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Layout leases through the real binaries: one `daxpolicy io` maps or pins, another punches,
 // collapses or truncates under it.
 #include "tests/e2e/harness.hpp"

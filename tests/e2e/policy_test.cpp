@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Rules, deferral and the queue, as an administrator drives them with daxpolicy.
 #include "tests/e2e/harness.hpp"
 

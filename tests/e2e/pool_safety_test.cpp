@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // One pool, one daemon (issue 7, items 5, 6 and 19): a second daemon, fsck or mkfs is refused
 // while a pool is in use, a damaged pool is refused as corrupted, and a missing pool is made
 // only where the config asks for it.

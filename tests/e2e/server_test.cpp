@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The daemon under hostile or careless peers: each holds only a bounded share of it, a peer
 // that goes away is noticed at once, and no request, however malformed, ends it.
 #include "tests/e2e/harness.hpp"

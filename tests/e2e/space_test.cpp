@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Space operations through `daxpolicy io`, as a user of xfs_io would run them.
 #include "tests/e2e/harness.hpp"
 

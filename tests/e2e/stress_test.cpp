@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Several client processes on the same files through the real daemon: `daxpolicy io`
 // sessions writing, storing through mappings, truncating, punching, zeroing, collapsing and
 // inserting; sessions holding mappings across those changes; and `set-dax` / `clear-dax`

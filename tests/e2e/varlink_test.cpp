@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The daemon as a varlink service: what a generic varlink client (varlinkctl) asks of it.
 #include "tests/e2e/harness.hpp"
 #include "wire/interface.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // daxpolicyd.toml (daemon/config.cpp): any text gives a Config or an invalid-argument Error
 // that says where ("file:line:col: ..."), never a crash or another exception. A Config that
 // loads names each volume once, with a known kind, and finish_config completes it.

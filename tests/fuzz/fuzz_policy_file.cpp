@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Policy files (policy/policy_file.cpp): any text gives rules and diagnostics, never a crash
 // or an exception. A load without errors holds only valid, uniquely named rules, which the
 // Matcher must then accept; every diagnostic points into the text.

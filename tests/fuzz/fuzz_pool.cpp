@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Mounting a damaged pool image (fscore): the input is a list of patches applied to the sample
 // pool of tests/pool_image.hpp, each at an offset mapped into the regions where damage matters
 // (superblock, journal, inodes in use, bitmap, directory and extent-chain blocks). Each run

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The wire decoder and request parameters (daemon/connection.cpp, params.cpp, methods.cpp):
 // the input is what a peer sends on its connection, NUL-separated varlink calls. A real Daemon,
 // made once per process on a small embedded pool in /dev/shm, serves it through a real

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What every fuzz target treats as a finding besides a sanitizer report: a broken invariant
 // (check) or an exception that is not a daxpolicy::Error (run_guarded). Either aborts, so
 // libFuzzer saves the input as a crash.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Byte buffers for tests: `n` copies of one byte.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // An engine and its store over one volume, pool0, and what a user of `list` and `list-events`
 // sees of its files: shared by the engine's tests over the fake volume (the policy on its
 // own) and over the embedded one (the engine and the core together).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The code of the daxpolicy::Error an operation throws, for tests that expect one.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What a volume's listeners hear, kept for a test to wait on: every event in the order it
 // came, and a bounded wait for the one a test expects, for volumes whose events come from
 // another thread some time after the change (a host volume's fanotify watcher).

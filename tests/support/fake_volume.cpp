@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "tests/support/fake_volume.hpp"
 
 #include "common/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A Volume in memory, for testing what sits above the interface (the policy engine) without
 // a pool: the test plays the other processes, opening and mapping files and firing the
 // notifications they would cause, and may run a hook just before a flag change lands.

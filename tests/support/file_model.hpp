@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What a file must hold after each operation, by the kernel's rules: the byte model fsx keeps.
 // Callers apply an operation to the file and to the model, then compare the two.
 #pragma once

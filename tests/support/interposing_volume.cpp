@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "tests/support/interposing_volume.hpp"
 
 #include <utility>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The Volume an engine sees, forwarding to another, with a hook that runs once just before
 // the next flag change reaches that volume: what another process may do between the engine's
 // look at a file and its change. FakeVolume has the same hook of its own; this one puts it in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // EXPECT_TRUE(test::invariants_hold(vol)): the embedded volume's in-core state agrees with its
 // pool and with itself, or the failure lists what does not.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "tests/support/loop_mount.hpp"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Real filesystems for tests of the host volume: an image on a loop device, mounted, or a
 // tmpfs; and running the tools that make and inspect them. They need root and loop devices;
 // a test asks cannot_mount first and skips (SKIP_UNLESS_MOUNTABLE) without them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A small sample pool and what "serves it correctly" means, for the tests and fuzz targets that
 // damage pool images (tests/unit/corrupt_image_test.cpp, tests/fuzz/fuzz_pool.cpp). Header-only:
 // each links only fscore.

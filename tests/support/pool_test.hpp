@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A test with one embedded pool in a fresh folder, made and mounted before it runs.
 #pragma once
 

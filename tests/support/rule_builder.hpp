@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Rules as the tests write them: a name, a subtree and the flag it wants, on pool0 (the
 // volume every test serves) unless said otherwise; the other fields only where a test needs
 // them, by name, so that a call says which field a value is for:

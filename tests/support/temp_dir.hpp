@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A fresh folder, removed with everything in it when it goes: one per test, one per
 // benchmark run.
 #pragma once

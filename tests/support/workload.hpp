@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A random workload on an embedded volume, and the state it leaves, shared by the tests that
 // interrupt it: crash images (a power loss at every fence) and fault injection (a failure at
 // every persistence call, allocation and journal stage).

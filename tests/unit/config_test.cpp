@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // daxpolicyd.toml as an administrator writes it: every key, and errors that say where.
 #include "common/error.hpp"
 #include "common/units.hpp"

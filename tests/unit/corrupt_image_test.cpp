@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Corrupted pool images: the sample pool (tests/pool_image.hpp) with targeted damage to each
 // region (superblock, journal, inode table, bitmap, directories, extent chains) and random
 // damage to the fields of each. For every image: fsck reports the damage (targeted cases; a

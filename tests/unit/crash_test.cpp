@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Crash images: every flush and fence of the pool is recorded while random operations run;
 // then, for each fence, the images a power loss there could leave are built (what was
 // drained, plus random subsets of what was only on its way), recovered, and checked: fsck

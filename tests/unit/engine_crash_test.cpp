@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The cross-store step: a queued flag change lives in sqlite, the flag in the pool. Applying
 // it changes the pool, then logs the change and retires the row in sqlite. Here the daemon
 // is killed (-9) at every point of that step in turn: a child process applies the queued

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Fault injection into the store, as sqlite's test VFS does: a randomized sequence of engine
 // operations (add-rule, set-dax and clear-dax on mapped and unmapped files, mmap, munmap,
 // remove-rule, apply, reconcile) runs once per sqlite statement it makes, with that one

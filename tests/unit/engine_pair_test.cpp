@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The policy engine and the embedded core together, where what the user sees depends on
 // both: clients mapping files through sessions and going away, the pool unmounted and
 // mounted again under a queued change, and the core's own check-and-set refusing a file

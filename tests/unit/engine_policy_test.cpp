@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The policy engine on its own, over a volume in memory, as a user of `list`, `list-events`,
 // `list-pending`, `set-dax`, `add-rule` and `apply` sees it: states, flags and events. The
 // test plays the other processes, creating, opening and mapping files, and may act between

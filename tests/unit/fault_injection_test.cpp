@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Fault injection (issue 7): during a fixed random workload, each persistence call, block
 // allocation and journal stage fails in turn, as sqlite's test VFS and PMDK's fault injection
 // make every call fail once. Every failure must reach the caller as a daxpolicy::Error (never
@@ -62,7 +63,8 @@ class FaultInjection : public ::testing::TestWithParam<fault::Site>
 					failures_++; // the clean error the caller gets
 				}
 				// What a failed transaction staged in core was undone with it.
-				EXPECT_TRUE(test::invariants_hold(*vol)) << "after operation " << op;
+				EXPECT_TRUE(test::invariants_hold(*vol))
+				    << "after operation " << op;
 				// Anything else escaping is a test failure by itself.
 			}
 			s.reset();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // How a file is named on the wire and on the command line: VOLUME:/path.
 #include "common/error.hpp"
 #include "daemon/views.hpp"

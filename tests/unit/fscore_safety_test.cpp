@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Data safety of the embedded core under bad input, full pools, failed transactions and
 // damaged images (issue 7): nothing acknowledged is lost, nothing is handed out twice, and
 // what is refused changes nothing.
@@ -87,7 +88,6 @@ class SafetyTest : public test::PoolTest
 			EXPECT_EQ(e.code(), Errc::corrupted) << e.what();
 		}
 	}
-
 };
 
 // Item 1: a transaction that fails while it stages (here: the journal full at the k-th

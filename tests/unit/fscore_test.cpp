@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The embedded core as a user of `daxpolicy io` sees it: namespace, data, the per-file DAX
 // model of dax.rst (generic/606, 607, 608), sessions, persistence and fsck.
 #include "common/error.hpp"

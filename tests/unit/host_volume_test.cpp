@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The host volume: its parsers on hostile text, and the volume itself on real ext4 and xfs
 // images, loop-mounted -o dax=inode, checked against what lsattr and xfs_io say.
 #include "common/error.hpp"

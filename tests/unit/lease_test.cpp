@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Layout leases of the embedded core: every operation that changes the extent map breaks
 // the leases it overlaps, in the same way; pins hold blocks as in-flight DMA does.
 #include "common/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Which rule decides a file: the precedence of INTERFACE.md, "Policy files".
 #include "policy/matcher.hpp"
 #include "tests/support/rule_builder.hpp"

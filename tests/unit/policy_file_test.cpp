@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Policy files as `daxpolicy check` and `apply` read them, and the rule checks behind them.
 #include "policy/policy_file.hpp"
 #include "policy/rule.hpp"

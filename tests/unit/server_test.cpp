@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The server library in-process, for what would take too long through the binaries: the idle
 // timeout, shortened here (daxpolicyd's is a minute).
 #include "daemon/config.hpp"

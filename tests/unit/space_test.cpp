@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Space operations against a model of the file's bytes, in the manner of fsx: random writes,
 // mapped writes, truncates and every fallocate mode, in DAX and page-cache mode, with the
 // mode switched between rounds. After every step the file must read exactly as the model.

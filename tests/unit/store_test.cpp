@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The durable state (policy/store.hpp): schema versioning, rules, the pending queue and the
 // event log, as the daemon reads them back after a restart; and the time format of events.
 #include "common/clock.hpp"

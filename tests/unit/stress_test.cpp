@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Threads racing on the same files, as fsx under flag toggles (the seed crash): pwrite,
 // mapped writes, truncate and every fallocate mode, reads and mapped reads, holders of
 // mappings that the layout changes break, and DAX flag changes by path as the policy engine
@@ -9,9 +10,9 @@
 #include "fscore/embedded/ondisk/fsck.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
 #include "fscore/embedded/session.hpp"
-#include "tests/support/invariants.hpp"
 #include "tests/support/bytes.hpp"
 #include "tests/support/file_model.hpp"
+#include "tests/support/invariants.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <atomic>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Kernel uevents as the daemon reads them off the netlink socket: what it accepts, and that
 // nothing malformed is taken for a device event.
 #include "daemon/uevent.hpp"

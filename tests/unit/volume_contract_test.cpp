@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What fscore/volume.hpp promises, checked on every Volume: the policy engine relies on each
 // of these, whatever the volume under it.
 #include "common/error.hpp"

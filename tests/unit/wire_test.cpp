@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The wire format both ends agree on.
 #include "common/error.hpp"
 #include "wire/varlink.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The block allocator: a DRAM mirror of the on-pool bitmap. Changes are staged in the caller's
 // transaction; the mirror is updated at once and restored if the transaction is abandoned.
 #pragma once

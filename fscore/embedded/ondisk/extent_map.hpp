@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A file's extent map in DRAM: loaded whole from the inode and its chain of extent blocks,
 // changed with the operations below, and stored back within one journal transaction.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Fault injection for tests, as sqlite's test VFS and PMDK's core_inject_fault_at do: the
 // n-th call at a site fails the way the real call can, so that every failure path runs in
 // tests and not only the happy one. Inert unless a test arms it (one relaxed load a call).

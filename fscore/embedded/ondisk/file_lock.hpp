@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Advisory whole-file locks (flock(2)) that keep two processes off one pool or state dir: a
 // daemon holds its pools and state dir exclusively for as long as it runs, fsck holds a
 // pool shared, mkfs exclusively. A lock lasts as long as the descriptor it was taken on.

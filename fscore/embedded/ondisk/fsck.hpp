@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Offline check of an embedded pool: every structural invariant of the on-pool format.
 #pragma once
 

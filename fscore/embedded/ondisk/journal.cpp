@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/embedded/ondisk/journal.hpp"
 
 #include "common/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The redo journal: every metadata change (namespace, inodes, extents, bitmap, flags) is staged
 // in a Transaction and becomes durable all at once at commit, or not at all.
 #pragma once

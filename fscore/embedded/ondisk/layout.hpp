@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The on-pool format of the embedded core. Every structure here is stored as-is in the pool
 // (little-endian, naturally aligned), so its size and field order are part of the format:
 // change them only with a new kFormatVersion.

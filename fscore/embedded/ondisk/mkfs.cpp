@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // mkfs of an embedded pool: lays out an empty filesystem, the root directory its only file.
 #include "fscore/embedded/ondisk/mkfs.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // mkfs of an embedded pool, shared by the daemon (the embedded default's first start) and the
 // CLI's offline `mkfs`.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/embedded/ondisk/pmem_pool.hpp"
 
 #include "common/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A pool: a file or devdax device mapped with libpmem2, and the persistence primitives of that
 // mapping. Every durable store in the embedded core goes through these functions, so the
 // ordering the journal relies on is visible in one place.

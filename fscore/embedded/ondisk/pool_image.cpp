@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/embedded/ondisk/pool_image.hpp"
 
 #include "common/error.hpp"

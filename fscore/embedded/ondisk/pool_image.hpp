@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A pool opened for checking only: the file is opened read-only (so fsck works on a read-only
 // image) and locked shared (so it cannot be checked while a daemon has it mounted), and mapped
 // copy-on-write, so that the journal can be replayed into a private copy exactly as mount

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/embedded/ondisk/superblock.hpp"
 
 #include "common/error.hpp"

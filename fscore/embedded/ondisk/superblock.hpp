@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The pool's geometry, derived from its size alone, and the checks a superblock must pass
 // before anything in the pool is trusted.
 #pragma once

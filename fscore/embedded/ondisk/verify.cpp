@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/embedded/ondisk/verify.hpp"
 
 #include "common/error.hpp"

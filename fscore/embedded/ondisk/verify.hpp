@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The structural checks of the on-pool format, shared by mount and fsck as xfs's libxfs
 // verifiers serve both the kernel and xfs_repair: a pool that mount accepts is one that fsck
 // calls clean, and the other way round. Mount refuses a pool that fails them with `corrupted`.
