@@ -106,6 +106,12 @@ EmbeddedVolume::InodeRef EmbeddedSession::use_file(int fd) const
 	return EmbeddedVolume::InodeRef(vol_, regular_file(fd));
 }
 
+EmbeddedVolume::InodeRef EmbeddedSession::use_open(int fd) const
+{
+	std::lock_guard lock(vol_.mutex_);
+	return EmbeddedVolume::InodeRef(vol_, file(fd).ino);
+}
+
 size_t EmbeddedSession::pread(int fd, uint64_t off, std::span<std::byte> out)
 {
 	EventFlush flush(vol_);
@@ -135,10 +141,7 @@ void EmbeddedSession::pwrite(int fd, uint64_t off, std::span<const std::byte> da
 void EmbeddedSession::fsync(int fd)
 {
 	EventFlush flush(vol_);
-	auto ref = [&] {
-		std::lock_guard lock(vol_.mutex_);
-		return EmbeddedVolume::InodeRef(vol_, file(fd).ino);
-	}();
+	auto ref = use_open(fd);
 	std::unique_lock ilock(ref->ilock);
 	std::lock_guard lock(vol_.mutex_);
 	vol_.sync_file(ref.ino(), *ref);
@@ -192,10 +195,7 @@ void EmbeddedSession::set_dax_flag(int fd, bool on)
 	EventFlush flush(vol_);
 	// The file this session has open, by inode: it may have been renamed, or removed (an
 	// orphan has no path) since it was opened.
-	auto ref = [&] {
-		std::lock_guard lock(vol_.mutex_);
-		return EmbeddedVolume::InodeRef(vol_, file(fd).ino);
-	}();
+	auto ref = use_open(fd);
 	std::unique_lock ilock(ref->ilock);
 	std::lock_guard lock(vol_.mutex_);
 	// The mode a mapping was made with does not change under it; its holders are told the

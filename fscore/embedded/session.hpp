@@ -68,6 +68,8 @@ class EmbeddedSession final : public Session
 	// A use of the file open as `fd` (a regular file), or mapped as `map`, for the length
 	// of one operation. These take the volume's mutex themselves.
 	EmbeddedVolume::InodeRef use_file(int fd) const;
+	// The same for whatever `fd` is open on, a directory too.
+	EmbeddedVolume::InodeRef use_open(int fd) const;
 	EmbeddedVolume::InodeRef use_mapping(int map, Mapping &out);
 	// Checks an access through a mapping, with the file's invalidate lock shared held;
 	// returns the file's size.

@@ -2,6 +2,7 @@
 #include "fscore/host/dirent_reader.hpp"
 
 #include "common/error.hpp"
+#include "fscore/host/load_bytes.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -19,13 +20,6 @@ constexpr size_t kReclenOffset = 16;
 constexpr size_t kTypeOffset = 18;
 constexpr size_t kNameOffset = 19;
 
-template <class T> T load(std::span<const std::byte> bytes, size_t offset)
-{
-	T value;
-	std::memcpy(&value, bytes.data() + offset, sizeof value);
-	return value;
-}
-
 } // namespace
 
 std::optional<std::vector<Dirent>> parse_dirents(std::span<const std::byte> buffer)
@@ -36,7 +30,7 @@ std::optional<std::vector<Dirent>> parse_dirents(std::span<const std::byte> buff
 		auto rest = buffer.subspan(pos);
 		if (rest.size() < kNameOffset)
 			return std::nullopt;
-		auto reclen = load<uint16_t>(rest, kReclenOffset);
+		auto reclen = load_bytes<uint16_t>(rest, kReclenOffset);
 		// At least the header and one byte of name (its NUL), and within the buffer.
 		if (reclen <= kNameOffset || reclen > rest.size())
 			return std::nullopt;
@@ -49,8 +43,8 @@ std::optional<std::vector<Dirent>> parse_dirents(std::span<const std::byte> buff
 		if (n.empty())
 			return std::nullopt;
 		if (n != "." && n != "..")
-			entries.push_back({load<uint64_t>(rest, kInoOffset),
-			                   load<unsigned char>(rest, kTypeOffset), n});
+			entries.push_back({load_bytes<uint64_t>(rest, kInoOffset),
+			                   load_bytes<unsigned char>(rest, kTypeOffset), n});
 		pos += reclen;
 	}
 	return entries;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/host/fanotify_records.hpp"
 
+#include "fscore/host/load_bytes.hpp"
+
 #include <cstring>
 #include <linux/fanotify.h>
 
@@ -19,22 +21,15 @@ constexpr size_t kFidHeaderLen = sizeof(struct fanotify_event_info_fid); // head
 constexpr size_t kHandleHeaderLen = 8; // struct file_handle: handle_bytes, handle_type
 static_assert(kMetadataLen == 24 && kInfoHeaderLen == 4 && kFidHeaderLen == 12);
 
-template <class T> T load(Bytes bytes, size_t at)
-{
-	T value;
-	std::memcpy(&value, bytes.data() + at, sizeof value);
-	return value;
-}
-
 // One fanotify_event_info_fid record, `rec` exactly its header's len.
 std::optional<FidRecord> parse_fid(Bytes rec, bool with_name)
 {
 	if (rec.size() < kFidHeaderLen + kHandleHeaderLen)
 		return std::nullopt;
 	FidRecord fid;
-	fid.fsid = {load<int32_t>(rec, 4), load<int32_t>(rec, 8)};
-	auto handle_bytes = load<uint32_t>(rec, kFidHeaderLen);
-	fid.handle.type = load<int32_t>(rec, kFidHeaderLen + 4);
+	fid.fsid = {load_bytes<int32_t>(rec, 4), load_bytes<int32_t>(rec, 8)};
+	auto handle_bytes = load_bytes<uint32_t>(rec, kFidHeaderLen);
+	fid.handle.type = load_bytes<int32_t>(rec, kFidHeaderLen + 4);
 	Bytes rest = rec.subspan(kFidHeaderLen + kHandleHeaderLen);
 	if (handle_bytes > kMaxHandleBytes || handle_bytes > rest.size())
 		return std::nullopt;
@@ -60,8 +55,8 @@ bool parse_records(Bytes records, FanotifyEvent &event)
 	while (!records.empty()) {
 		if (records.size() < kInfoHeaderLen)
 			return false;
-		auto type = load<uint8_t>(records, 0);
-		auto len = load<uint16_t>(records, 2);
+		auto type = load_bytes<uint8_t>(records, 0);
+		auto len = load_bytes<uint16_t>(records, 2);
 		if (len < kInfoHeaderLen || len > records.size())
 			return false;
 		Bytes rec = records.first(len);
@@ -109,9 +104,9 @@ ParsedEvents parse_fanotify_events(Bytes buffer)
 			out.cut = true;
 			break;
 		}
-		auto event_len = load<uint32_t>(buffer, 0);
-		auto vers = load<uint8_t>(buffer, 4);
-		auto metadata_len = load<uint16_t>(buffer, 6);
+		auto event_len = load_bytes<uint32_t>(buffer, 0);
+		auto vers = load_bytes<uint8_t>(buffer, 4);
+		auto metadata_len = load_bytes<uint16_t>(buffer, 6);
 		if (vers != FANOTIFY_METADATA_VERSION || event_len < kMetadataLen ||
 		    event_len > buffer.size()) {
 			out.cut = true;
@@ -124,8 +119,8 @@ ParsedEvents parse_fanotify_events(Bytes buffer)
 			continue;
 		}
 		FanotifyEvent event;
-		event.mask = load<uint64_t>(bytes, 8);
-		event.pid = load<int32_t>(bytes, 20);
+		event.mask = load_bytes<uint64_t>(bytes, 8);
+		event.pid = load_bytes<int32_t>(bytes, 20);
 		if (!parse_records(bytes.subspan(metadata_len), event)) {
 			out.garbled++;
 			continue;

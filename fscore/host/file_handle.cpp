@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/host/file_handle.hpp"
 
+#include "fscore/host/load_bytes.hpp"
+
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -20,29 +22,22 @@ constexpr int32_t kFileIdIno32GenParent = 2;
 constexpr int32_t kFileIdIno64Gen = 0x81;
 constexpr int32_t kFileIdIno64GenParent = 0x82;
 
-template <class T> T load(const std::vector<unsigned char> &bytes, size_t at)
-{
-	T value;
-	std::memcpy(&value, bytes.data() + at, sizeof value);
-	return value;
-}
-
 } // namespace
 
 std::optional<InodeIdentity> identity_of_handle(const FileHandle &handle)
 {
-	const auto &b = handle.bytes;
+	auto b = std::as_bytes(std::span(handle.bytes));
 	switch (handle.type) {
 	case kFileIdIno32Gen:
 	case kFileIdIno32GenParent:
 		if (b.size() < 8)
 			return std::nullopt;
-		return InodeIdentity{load<uint32_t>(b, 0), load<uint32_t>(b, 4)};
+		return InodeIdentity{load_bytes<uint32_t>(b, 0), load_bytes<uint32_t>(b, 4)};
 	case kFileIdIno64Gen:
 	case kFileIdIno64GenParent:
 		if (b.size() < 12)
 			return std::nullopt;
-		return InodeIdentity{load<uint64_t>(b, 0), load<uint32_t>(b, 8)};
+		return InodeIdentity{load_bytes<uint64_t>(b, 0), load_bytes<uint32_t>(b, 8)};
 	default:
 		return std::nullopt;
 	}
