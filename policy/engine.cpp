@@ -293,7 +293,9 @@ Outcome Engine::change_file(const std::string &volume, const FileInfo &file, boo
 	using Status = fscore::SetFlagResult::Status;
 	if (file.type == FileType::other)
 		return Outcome::unchanged;
-	auto queued = store_.pending_for(volume, file.ino, file.generation);
+	std::optional<PendingChange> queued;
+	if (!queued_in_pass_ || queued_in_pass_->count({file.ino, file.generation}))
+		queued = store_.pending_for(volume, file.ino, file.generation);
 	if (file.dax_flag == want) {
 		// Already so: a change queued the other way is no longer wanted.
 		if (queued && !dry_run)
@@ -351,6 +353,8 @@ Outcome Engine::defer(const std::string &volume, const FileInfo &file, bool want
 	WriteTransaction txn = transaction();
 	store_.put_pending(
 	    {volume, file.ino, file.generation, file.path, want, rule, unix_now_ms(), reason});
+	if (queued_in_pass_)
+		queued_in_pass_->insert({file.ino, file.generation});
 	Event e = store_.append_event("deferred", volume, file.path, std::move(data));
 	txn.commit();
 	publish({e});
@@ -609,6 +613,17 @@ FileCounts Engine::reconcile_tree(const Matcher &matcher, const std::string &vol
 	std::vector<FileInfo> files;
 	this->volume(volume).walk(path, [&](const FileInfo &fi) { files.push_back(fi); });
 	ChangeBatch batch(*this);
+	// Rows are only ever added for the file being changed, and a superset is harmless
+	// (the store is asked), so the set stays right for the whole pass.
+	std::set<std::pair<uint64_t, uint64_t>> queued;
+	for (const auto &c : store_.pending())
+		if (c.volume == volume)
+			queued.insert({c.ino, c.generation});
+	struct PassQueue {
+		Engine &engine;
+		~PassQueue() { engine.queued_in_pass_.reset(); }
+	} pass_queue{*this};
+	queued_in_pass_ = std::move(queued);
 	// Directories whose flag this pass takes away (parents come before their children).
 	// A file in one of them that no rule covers had the flag from the directory, the
 	// only way such a file gets it but set-dax: no rule wants it, so it goes too.

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -166,6 +167,10 @@ class Engine
 	Matcher matcher_;
 	// While a reconcile batches its changes: the open transaction and its events.
 	bool batching_ = false; // a reconcile pass is running (ChangeBatch)
+	// During a reconcile pass, the files of its volume with a queued change, read once:
+	// asking the store for each file was a query per file for a queue that is mostly
+	// empty. defer() adds to it, the only writer of queued changes.
+	std::optional<std::set<std::pair<uint64_t, uint64_t>>> queued_in_pass_;
 	std::optional<WriteTransaction> batch_;
 	std::vector<Event> batch_events_;
 	std::map<std::string, fscore::Subscription> subscriptions_;
