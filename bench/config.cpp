@@ -20,6 +20,8 @@ Config make_config(bool quick)
 	cfg.meta_max_ops = 5000;
 	cfg.meta_cap_s = 0.4;
 	cfg.ext4_image_mib = 64;
+	cfg.host_files = 2000;
+	cfg.host_files_per_dir = 200;
 	return cfg;
 }
 

@@ -32,6 +32,9 @@ struct Config {
 	size_t meta_max_ops = 100000;
 	double meta_cap_s = 5;
 	uint64_t ext4_image_mib = 128;
+	// The host volume's trees: this many regular files, host_files_per_dir to a directory.
+	uint64_t host_files = 100000;
+	uint64_t host_files_per_dir = 1000;
 };
 
 // The defaults, or with `quick` the small sizes of a CI smoke run (under 5 s).

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace daxpolicy::bench
 {
@@ -12,10 +14,19 @@ namespace daxpolicy::bench
 class LoopMount
 {
       public:
-	// Creates `dir`/ext4.img of `size_mib` (sparse), runs `mkfs.ext4 -q -F` on it and
-	// `mount -o loop` onto `dir`/ext4.mnt. Throws std::runtime_error saying why when any
+	struct Options {
+		std::string name = "ext4"; // of the image, NAME.img, and the mount point, NAME.mnt
+		std::vector<std::string> mkfs_options;
+		std::string mount_options; // appended to "loop": ",dax=inode"
+	};
+	// Creates `dir`/NAME.img of `size_mib` (sparse), runs `mkfs.ext4 -q -F` on it and
+	// `mount -o loop` onto `dir`/NAME.mnt. Throws std::runtime_error saying why when any
 	// step fails, having undone the steps before it.
-	LoopMount(const std::filesystem::path &dir, uint64_t size_mib);
+	LoopMount(const std::filesystem::path &dir, uint64_t size_mib, const Options &options);
+	LoopMount(const std::filesystem::path &dir, uint64_t size_mib)
+	    : LoopMount(dir, size_mib, Options{})
+	{
+	}
 	// Unmounts (which also frees the loop device mount(8) attached) and removes the image.
 	~LoopMount();
 	LoopMount(const LoopMount &) = delete;

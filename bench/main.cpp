@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// daxpolicy_bench: measures the embedded core's data path and metadata operations next to
-// baselines from the same run, and prints one JSON line per figure on stdout and a table on
-// stderr. See docs/BENCHMARKS.md.
+// daxpolicy_bench: measures the embedded core's data path and metadata operations, and a host
+// volume's reconciles of a large tree, next to baselines from the same run, and prints one JSON
+// line per figure on stdout and a table on stderr. See docs/BENCHMARKS.md.
 #include "bench/config.hpp"
 #include "bench/data_path.hpp"
+#include "bench/host_tree.hpp"
 #include "bench/interrupt.hpp"
 #include "bench/metadata.hpp"
 #include "bench/report.hpp"
@@ -22,7 +23,7 @@ using namespace daxpolicy::bench;
 namespace
 {
 
-int run(const Config &cfg)
+int run(const Config &cfg, bool host_only)
 {
 	test::TempDir dir(cfg.parent_dir);
 	std::vector<Figure> figures;
@@ -32,7 +33,7 @@ int run(const Config &cfg)
 			figures.push_back(f);
 		}
 	};
-	{
+	if (!host_only) {
 		// Both pools are ordinary files in the same directory, so they persist the same
 		// way (libpmem2 says which); the baselines are only fair if they do.
 		auto raw = fscore::PmemPool::create(dir.path() / "raw.pool", cfg.size_mib << 20);
@@ -52,6 +53,7 @@ int run(const Config &cfg)
 		emit(run_random_write(cfg, *vol, files, *raw, seq.written_mib));
 		emit({run_create_unlink(cfg, *vol, dir.path())});
 	}
+	emit(run_host_tree(cfg, dir.path()));
 	print_table(std::cerr, figures);
 	return 0;
 }
@@ -61,10 +63,13 @@ int run(const Config &cfg)
 int main(int argc, char **argv)
 {
 	CLI::App app{"Benchmarks of the embedded pmem core against raw pmem2 copies and the "
-	             "kernel. Figures as JSON lines on stdout, a table on stderr."};
+	             "kernel, and of a host volume against chattr and lsattr. Figures as JSON "
+	             "lines on stdout, a table on stderr."};
 	std::string dir;
 	uint64_t size_mib = 0;
+	uint64_t host_files = 0;
 	bool quick = false;
+	bool host_only = false;
 	app.add_option("--dir", dir,
 	               "Directory to hold the pools and the ext4 image, in a fresh "
 	               "subdirectory removed afterwards (default /var/tmp)")
@@ -72,18 +77,25 @@ int main(int argc, char **argv)
 	app.add_option("--size", size_mib,
 	               "MiB of the data-path file (default 256, 16 with --quick)")
 	    ->check(CLI::Range(1, 1 << 20));
+	app.add_option("--host-files", host_files,
+	               "Files in each tree of the host volume benchmark (default 100000, 2000 "
+	               "with --quick)")
+	    ->check(CLI::Range(1, 10000000));
+	app.add_flag("--host-only", host_only, "Only the host volume benchmark");
 	app.add_flag("--quick", quick, "Small sizes and short runs, for a CI smoke test");
 	CLI11_PARSE(app, argc, argv);
 
 	Config cfg = make_config(quick);
 	if (size_mib)
 		cfg.size_mib = size_mib;
+	if (host_files)
+		cfg.host_files = host_files;
 	if (!dir.empty())
 		cfg.parent_dir = dir;
 
 	install_interrupt_handlers();
 	try {
-		return run(cfg);
+		return run(cfg, host_only);
 	} catch (const Interrupted &) {
 		std::cerr << "daxpolicy_bench: interrupted\n";
 		return 130;

@@ -156,10 +156,70 @@ fscore::Volume &Engine::volume(const std::string &name) const
 Event Engine::log(const std::string &type, const std::string &volume, const std::string &path,
                   nlohmann::json data)
 {
+	flush_batch();
 	Event e = store_.append_event(type, volume, path, std::move(data));
 	publish({e});
 	return e;
 }
+
+WriteTransaction Engine::transaction()
+{
+	flush_batch();
+	return WriteTransaction(store_.database());
+}
+
+void Engine::flush_batch()
+{
+	if (!batch_)
+		return;
+	std::vector<Event> events = std::move(batch_events_);
+	batch_events_.clear();
+	try {
+		batch_->commit();
+	} catch (const Error &) {
+		// The batch is over either way: a failed one rolls back (the transaction's
+		// destructor), losing events of changes made, as a crash would.
+		batch_.reset();
+		throw;
+	}
+	batch_.reset();
+	publish(events);
+}
+
+// For the life of a reconcile pass: record_change adds to a batch, committed every
+// kBatchedChanges changes and at the end. Not nested: an inner pass joins the outer one.
+class Engine::ChangeBatch
+{
+      public:
+	explicit ChangeBatch(Engine &engine) : engine_(engine), owner_(!engine.batching_)
+	{
+		engine_.batching_ = true;
+	}
+	~ChangeBatch()
+	{
+		if (!owner_)
+			return;
+		engine_.batching_ = false;
+		try {
+			engine_.flush_batch();
+		} catch (const Error &) {
+			// Unwinding from the pass's own error: its events are lost, as a crash
+			// would lose them; the flags are changed and the rows retired next start.
+		}
+	}
+	// The end of a pass that succeeded: a failure to commit is its failure.
+	void commit()
+	{
+		if (owner_) {
+			engine_.batching_ = false;
+			engine_.flush_batch();
+		}
+	}
+
+      private:
+	Engine &engine_;
+	bool owner_;
+};
 
 void Engine::publish(const std::vector<Event> &events)
 {
@@ -246,7 +306,9 @@ Outcome Engine::change_file(const std::string &volume, const FileInfo &file, boo
 	using Status = fscore::SetFlagResult::Status;
 	if (file.type == FileType::other)
 		return Outcome::unchanged;
-	auto queued = store_.pending_for(volume, file.ino, file.generation);
+	std::optional<PendingChange> queued;
+	if (!queued_in_pass_ || queued_in_pass_->count({file.ino, file.generation}))
+		queued = store_.pending_for(volume, file.ino, file.generation);
 	if (file.dax_flag == want) {
 		// Already so: a change queued the other way is no longer wanted.
 		if (queued && !dry_run)
@@ -301,9 +363,11 @@ Outcome Engine::defer(const std::string &volume, const FileInfo &file, bool want
 	if (!inherited_from.empty())
 		data["inherited_from"] = inherited_from;
 	// The row and its event together, or neither.
-	WriteTransaction txn(store_.database());
+	WriteTransaction txn = transaction();
 	store_.put_pending(
 	    {volume, file.ino, file.generation, file.path, want, rule, unix_now_ms(), reason});
+	if (queued_in_pass_)
+		queued_in_pass_->insert({file.ino, file.generation});
 	Event e = store_.append_event("deferred", volume, file.path, std::move(data));
 	txn.commit();
 	publish({e});
@@ -318,7 +382,17 @@ void Engine::record_change(const std::string &volume, uint64_t ino, uint64_t gen
 	// done and retires. So the queue never loses a change, and no event claims one that
 	// was not made (a crash may lose the event of one that was).
 	try {
-		WriteTransaction txn(store_.database());
+		if (batching_) {
+			if (!batch_)
+				batch_.emplace(store_.database());
+			batch_events_.push_back(
+			    store_.append_event("flag-change", volume, path, std::move(data)));
+			store_.delete_pending(volume, ino, generation);
+			if (batch_events_.size() >= kBatchedChanges)
+				flush_batch();
+			return;
+		}
+		WriteTransaction txn = transaction();
 		Event e = store_.append_event("flag-change", volume, path, std::move(data));
 		store_.delete_pending(volume, ino, generation);
 		txn.commit();
@@ -471,7 +545,7 @@ Rule Engine::add_rule(Rule rule)
 	validate_for_volumes(rule);
 	{
 		// The rule and its event together, or neither.
-		WriteTransaction txn(store_.database());
+		WriteTransaction txn = transaction();
 		store_.insert_rule(rule);
 		Event e = store_.append_event(
 		    "rule-change", rule.volume, rule.subtree,
@@ -503,7 +577,7 @@ void Engine::remove_rule(const std::string &name)
 			remaining.push_back(r);
 	Matcher next(std::move(remaining));
 	{
-		WriteTransaction txn(store_.database());
+		WriteTransaction txn = transaction();
 		// Withdraw the rule's queued changes before it goes: deleting it sets their rule
 		// to NULL (ON DELETE SET NULL), after which they would pass for set-dax requests.
 		drop_stale_pending(next);
@@ -551,6 +625,18 @@ FileCounts Engine::reconcile_tree(const Matcher &matcher, const std::string &vol
 	FileCounts counts;
 	std::vector<FileInfo> files;
 	this->volume(volume).walk(path, [&](const FileInfo &fi) { files.push_back(fi); });
+	ChangeBatch batch(*this);
+	// Rows are only ever added for the file being changed, and a superset is harmless
+	// (the store is asked), so the set stays right for the whole pass.
+	std::set<std::pair<uint64_t, uint64_t>> queued;
+	for (const auto &c : store_.pending())
+		if (c.volume == volume)
+			queued.insert({c.ino, c.generation});
+	struct PassQueue {
+		Engine &engine;
+		~PassQueue() { engine.queued_in_pass_.reset(); }
+	} pass_queue{*this};
+	queued_in_pass_ = std::move(queued);
 	// Directories whose flag this pass takes away (parents come before their children).
 	// A file in one of them that no rule covers had the flag from the directory, the
 	// only way such a file gets it but set-dax: no rule wants it, so it goes too.
@@ -568,6 +654,7 @@ FileCounts Engine::reconcile_tree(const Matcher &matcher, const std::string &vol
 		}
 		counts.add(outcome);
 	}
+	batch.commit();
 	return counts;
 }
 
@@ -681,7 +768,7 @@ ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run)
 		// The rules, their events and the withdrawal of queued changes they no longer
 		// want: all of it, or none.
 		std::vector<Event> events;
-		WriteTransaction txn(store_.database());
+		WriteTransaction txn = transaction();
 		// As in remove_rule: withdraw before the rules (and their names) go.
 		drop_stale_pending(candidate);
 		for (const auto &r : managed) {

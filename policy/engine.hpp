@@ -11,11 +11,13 @@
 #include "common/error.hpp"
 #include "fscore/volume.hpp"
 #include "policy/matcher.hpp"
+#include "policy/sqlite.hpp"
 #include "policy/store.hpp"
 
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -139,6 +141,18 @@ class Engine
 	                          const std::optional<std::string> &path, const char *cause);
 	void drop_stale_pending(const Matcher &matcher);
 	void validate_for_volumes(const Rule &rule) const;
+	// A reconcile's flag-change events go to the store kBatchedChanges at a time, in one
+	// transaction: a transaction per change is an fsync per file, which made a rule over
+	// 100,000 files on a host volume take minutes (docs/BENCHMARKS.md). Only those events
+	// and the retiring of queued changes they did: a crash then loses at most a batch of
+	// events of changes that were made, as record_change allows, and their rows are retired
+	// at the next start. Anything else that writes commits the batch first.
+	static constexpr size_t kBatchedChanges = 1024;
+	class ChangeBatch;
+	// A write transaction of its own, once the batch (if any) has been committed.
+	WriteTransaction transaction();
+	// Commits the batch open now, if any, and publishes its events.
+	void flush_batch();
 	// Gives events appended within a store transaction to the sink, once it has committed.
 	void publish(const std::vector<Event> &events);
 	// A notification's work failed: says so in the event log, or if even that fails, on
@@ -152,6 +166,14 @@ class Engine
 	Dispatch dispatch_;
 	EventSink sink_;
 	Matcher matcher_;
+	// While a reconcile batches its changes: the open transaction and its events.
+	bool batching_ = false; // a reconcile pass is running (ChangeBatch)
+	// During a reconcile pass, the files of its volume with a queued change, read once:
+	// asking the store for each file was a query per file for a queue that is mostly
+	// empty. defer() adds to it, the only writer of queued changes.
+	std::optional<std::set<std::pair<uint64_t, uint64_t>>> queued_in_pass_;
+	std::optional<WriteTransaction> batch_;
+	std::vector<Event> batch_events_;
 	std::map<std::string, fscore::Subscription> subscriptions_;
 	std::map<std::string, std::string> unavailable_; // volume: why
 	void subscribe(const std::string &volume);
