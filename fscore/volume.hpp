@@ -163,7 +163,9 @@ class Volume
 	                                               bool on) = 0;
 	// Where the file (ino, generation) is now, or nothing when it is gone.
 	virtual std::optional<std::string> path_of(uint64_t ino, uint64_t generation) = 0;
-	// Listeners run after the change, on the thread that made it, with no volume lock held.
+	// Listeners run after the change, with no volume lock held: on the thread that made it
+	// (the embedded core), or on the volume's own watcher thread (a host volume, whose
+	// changes are made by other processes). They must be quick: post, do not work.
 	[[nodiscard]] virtual Subscription subscribe(VolumeListener listener) = 0;
 	// The volume's path of a host path ("/mnt/pmem0/db/x" is "/db/x" on a host volume
 	// mounted there), or nothing when the host path is not in the volume. By default,
