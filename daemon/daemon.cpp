@@ -103,8 +103,9 @@ void Daemon::check_mounts()
 		}
 		// Gone before: served again once its mount point holds a mount it can open, as
 		// at start (a new mount, maybe of another filesystem).
-		auto spec = std::find_if(config_.volumes.begin(), config_.volumes.end(),
-		                         [&](const auto &v) { return v.name == name; });
+		auto spec =
+		    std::find_if(config_.volumes.begin(), config_.volumes.end(),
+		                 [&volume = name](const auto &v) { return v.name == volume; });
 		std::unique_ptr<fscore::Volume> fresh;
 		try {
 			fresh = fscore::open_volume(*spec, config_.lease_break_timeout).volume;
