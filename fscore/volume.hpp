@@ -92,7 +92,7 @@ struct VolumeEvent {
 	};
 	struct LeaseBreak {
 		std::string op; // truncate, punch-hole, ... (layout_op_name)
-		int pid = 0;
+		int pid = 0;    // the holder's
 		unsigned uid = 0;
 		uint64_t offset = 0;
 		uint64_t length = 0;
@@ -100,6 +100,9 @@ struct VolumeEvent {
 		// released, revoked; also notified (an allocation: nobody waits) and busy (a
 		// pin outlasted lease_break_timeout and the operation failed, changing nothing)
 		std::string outcome;
+		// Who broke it, where that is not the operation's own caller: the process whose
+		// open broke a host volume's lease (as /proc/locks names it); 0 when unknown.
+		int breaker_pid = 0;
 	};
 	Kind kind;
 	uint64_t ino = 0;

@@ -474,13 +474,16 @@ void Engine::on_volume_event(const std::string &volume, const fscore::VolumeEven
 		case Kind::lease_break:
 		case Kind::lease_revoked: {
 			const auto &l = *event.lease;
+			nlohmann::json data = {
+			    {"op", l.op},
+			    {"holder", {{"pid", l.pid}, {"uid", l.uid}}},
+			    {"range", {{"offset", l.offset}, {"length", l.length}}},
+			    {"waited_ms", l.waited_ms},
+			    {"outcome", l.outcome}};
+			if (l.breaker_pid)
+				data["breaker"] = {{"pid", l.breaker_pid}};
 			log(event.kind == Kind::lease_break ? "lease-break" : "lease-revoked",
-			    volume, event.path,
-			    {{"op", l.op},
-			     {"holder", {{"pid", l.pid}, {"uid", l.uid}}},
-			     {"range", {{"offset", l.offset}, {"length", l.length}}},
-			     {"waited_ms", l.waited_ms},
-			     {"outcome", l.outcome}});
+			    volume, event.path, std::move(data));
 			break;
 		}
 		case Kind::overflow:

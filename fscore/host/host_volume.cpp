@@ -8,9 +8,11 @@
 #include "fscore/host/inode_probe.hpp"
 #include "fscore/host/kernel_calls.hpp"
 #include "fscore/host/proc_fds.hpp"
+#include "fscore/host/proc_locks.hpp"
 #include "fscore/host/proc_maps.hpp"
 #include "fscore/host/volume_path.hpp"
 #include "fscore/host/write_lease.hpp"
+#include "fscore/layout_op.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -313,7 +315,32 @@ SetFlagResult HostVolume::set_dax_flag_if_unmapped(uint64_t ino, uint64_t genera
 		return {mappings ? Status::mapped : Status::in_use, mappings};
 	}
 	// Under the lease: no open, and so no mapping, can begin until it is given back.
+	if (options_.while_leased)
+		options_.while_leased();
 	bool changed = flag_writer_.set(found->path_fd.get(), file.opened.get(), false, on, w);
+	// An open that came meanwhile waited for the change, as the kernel's opens wait for a
+	// lease break: that is logged like any break of a lease, with the opener's pid as
+	// /proc/locks gives it (0 when it does not).
+	if (lease.broken()) {
+		VolumeEvent e{VolumeEvent::Kind::lease_break,
+		              file.info.ino,
+		              file.info.generation,
+		              file.info.path,
+		              {},
+		              std::nullopt};
+		// The lease was this process's; the opener broke it.
+		e.lease =
+		    VolumeEvent::LeaseBreak{layout_op_name(LayoutOp::flag_change),
+		                            ::getpid(),
+		                            ::getuid(),
+		                            0,
+		                            file.info.size,
+		                            0,
+		                            "released",
+		                            host::lease_breaker(::getpid(), file.id).value_or(0)};
+		lease.release();
+		listeners_.notify({e});
+	}
 	return {changed ? Status::applied : Status::unchanged, 0};
 }
 

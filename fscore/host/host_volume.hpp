@@ -55,6 +55,7 @@
 #include <array>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,6 +82,8 @@ class HostVolume final : public Volume
 		bool force_ioctl_fallback = false;
 		// Watch the filesystem with fanotify; false: no events (use_events false).
 		bool events = true;
+		// Tests: runs while a flag change holds its write lease, before the change.
+		std::function<void()> while_leased = {};
 	};
 
 	// Throws Error: not-found when `path` does not exist; invalid-argument when it is not

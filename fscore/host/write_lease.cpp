@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
+#include <utility>
 
 namespace daxpolicy::fscore::host
 {
@@ -25,11 +26,21 @@ WriteLease::WriteLease(int fd, const std::string &what) : fd_(fd)
 		throw host_error(what + ": F_SETLEASE", errno);
 }
 
+bool WriteLease::broken() const
+{
+	return held_ && ::fcntl(fd_, F_GETLEASE) != F_WRLCK;
+}
+
 WriteLease::~WriteLease()
+{
+	release();
+}
+
+void WriteLease::release()
 {
 	// Closing the descriptor would drop the lease too; this gives it back before then,
 	// so an opener waiting on it goes on at once.
-	if (held_)
+	if (std::exchange(held_, false))
 		::fcntl(fd_, F_SETLEASE, F_UNLCK);
 }
 

@@ -41,6 +41,11 @@ class WriteLease
 	WriteLease &operator=(const WriteLease &) = delete;
 
 	bool held() const { return held_; }
+	// Whether someone has opened the file while the lease was held, and waits for it
+	// (F_GETLEASE then answers the type the lease is being broken down to).
+	bool broken() const;
+	// Gives the lease back now (the destructor would): a waiting opener goes on.
+	void release();
 
       private:
 	int fd_;

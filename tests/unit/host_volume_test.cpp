@@ -9,6 +9,7 @@
 #include "fscore/host/host_volume.hpp"
 #include "fscore/host/mount_table.hpp"
 #include "fscore/host/path_cache.hpp"
+#include "fscore/host/proc_locks.hpp"
 #include "fscore/host/proc_maps.hpp"
 #include "fscore/host/volume_path.hpp"
 #include "fscore/lease_info.hpp"
@@ -1151,6 +1152,76 @@ TEST_P(HostVolumeTest, AFileOpenElsewhereIsInUse)
 	EXPECT_EQ(vol_->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
 	          SetFlagResult::Status::applied);
 	EXPECT_TRUE(tool_says_dax("/f"));
+}
+
+// True once the kernel lists a lease of this process as breaking (/proc/locks).
+bool my_lease_is_breaking()
+{
+	std::ifstream in("/proc/locks");
+	std::string pid = " " + std::to_string(getpid()) + " ";
+	for (std::string line; std::getline(in, line);)
+		if (line.find("LEASE") != std::string::npos &&
+		    line.find("BREAKING") != std::string::npos &&
+		    line.find(pid) != std::string::npos)
+			return true;
+	return false;
+}
+
+TEST_P(HostVolumeTest, AnOpenDuringAChangeWaitsForItAndIsLoggedWithItsPid)
+{
+	write_file(host("/f"), 4096);
+	std::string path = host("/f");
+	pid_t opener = -1;
+	HostVolume::Options options{.name = "pmem0", .path = fs_->mount_point(), .events = false};
+	// While the change holds its lease, another process opens the file: its open waits
+	// in the kernel until the lease is given back.
+	options.while_leased = [&] {
+		opener = fork();
+		if (opener == 0) {
+			int fd = ::open(path.c_str(), O_RDONLY);
+			_exit(fd >= 0 ? 0 : 1);
+		}
+		for (int i = 0; i < 4000 && !my_lease_is_breaking(); i++)
+			std::this_thread::sleep_for(std::chrono::milliseconds(5));
+	};
+	vol_.reset();
+	auto vol = HostVolume::open(options);
+	std::vector<VolumeEvent> breaks;
+	auto sub = vol->subscribe([&](const VolumeEvent &e) {
+		if (e.kind == VolumeEvent::Kind::lease_break)
+			breaks.push_back(e);
+	});
+	FileInfo f = vol->stat("/f");
+	EXPECT_EQ(vol->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	          SetFlagResult::Status::applied);
+	int status = 0;
+	ASSERT_EQ(waitpid(opener, &status, 0), opener);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the open went on";
+	ASSERT_EQ(breaks.size(), 1u);
+	EXPECT_EQ(breaks[0].path, "/f");
+	EXPECT_EQ(breaks[0].lease->op, "flag-change");
+	EXPECT_EQ(breaks[0].lease->outcome, "released");
+	EXPECT_EQ(breaks[0].lease->pid, getpid()) << "the lease was the volume's own";
+	EXPECT_EQ(breaks[0].lease->breaker_pid, opener) << "the opener, as /proc/locks names it";
+	EXPECT_TRUE(tool_says_dax("/f"));
+}
+
+TEST(ProcLocks, TheOpenerBlockedOnALeaseIsFound)
+{
+	using daxpolicy::fscore::host::FileId;
+	using daxpolicy::fscore::host::lease_breaker_in;
+	std::string locks = "1: LEASE  BREAKING  READ 12158 fe:00:10952883 0 EOF\n"
+	                    "1: -> LEASE  BREAKER   READ 12199 <none>:0 0 EOF\n"
+	                    "2: FLOCK  ADVISORY  WRITE 10981 fe:00:10952815 0 EOF\n"
+	                    "3: LEASE  ACTIVE    WRITE 777 07:00:12 0 EOF\n";
+	FileId file{0xfe, 0, 10952883};
+	EXPECT_EQ(lease_breaker_in(locks, 12158, file), 12199);
+	EXPECT_EQ(lease_breaker_in(locks, 12159, file), std::nullopt) << "another holder";
+	EXPECT_EQ(lease_breaker_in(locks, 777, FileId{7, 0, 12}), std::nullopt) << "not breaking";
+	EXPECT_EQ(lease_breaker_in(locks, 12158, FileId{0xfe, 0, 1}), std::nullopt);
+	for (const char *bad : {"", "garbage\n", "1: LEASE\n", "1: -> LEASE BREAKER READ x\n",
+	                        "1: LEASE BREAKING READ 12158 fe:zz:10952883 0 EOF\n"})
+		EXPECT_EQ(lease_breaker_in(bad, 12158, file), std::nullopt) << bad;
 }
 
 TEST_P(HostVolumeTest, AFileUnderAnotherProcesssWriteLeaseIsBusyAndInUse)
