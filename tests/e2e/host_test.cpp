@@ -69,6 +69,16 @@ class HostE2E : public ::testing::TestWithParam<std::string>
 		}
 		return std::nullopt;
 	}
+	// Another process, a python3 `script` given `path`, talking a line at a time on its
+	// stdin and stdout (IoProcess runs programs by path, not from PATH).
+	std::unique_ptr<test::IoProcess> python_process(const std::string &script,
+	                                                const std::string &path) const
+	{
+		auto python = test::run_tool({"sh", "-c", "command -v python3"}).output;
+		python.erase(python.find_last_not_of("\n") + 1);
+		return std::make_unique<test::IoProcess>(
+		    std::vector<std::string>{python, "-c", script, path});
+	}
 	json events(const std::string &type) const
 	{
 		return daemon_->ok({"list-events", "--type", type});
@@ -146,19 +156,16 @@ TEST_P(HostE2E, MappedFileIsChangedOnlyOnceItsMapperLetsGo)
 	}
 	// Another process maps the file (its descriptor closed: the mapping alone holds it),
 	// says so when asked, and unmaps and exits when told: a line on stdin each.
-	auto python = test::run_tool({"sh", "-c", "command -v python3"}).output;
-	python.erase(python.find_last_not_of("\n") + 1);
-	test::IoProcess mapper({python, "-c",
-	                        "import mmap, os, sys\n"
-	                        "fd = os.open(sys.argv[1], os.O_RDWR)\n"
-	                        "m = mmap.mmap(fd, 8192)\n"
-	                        "os.close(fd)\n"
-	                        "sys.stdin.readline()\n"
-	                        "print('{\"mapped\": true}', flush=True)\n"
-	                        "sys.stdin.readline()\n"
-	                        "m.close()\n",
-	                        host("/db/wal")});
-	ASSERT_EQ(mapper.command("report")["mapped"], true);
+	auto mapper = python_process("import mmap, os, sys\n"
+	                             "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+	                             "m = mmap.mmap(fd, 8192)\n"
+	                             "os.close(fd)\n"
+	                             "sys.stdin.readline()\n"
+	                             "print('{\"mapped\": true}', flush=True)\n"
+	                             "sys.stdin.readline()\n"
+	                             "m.close()\n",
+	                             host("/db/wal"));
+	ASSERT_EQ(mapper->command("report")["mapped"], true);
 
 	json r = daemon_->ok({"set-dax", "pmem0:/db/wal"});
 	EXPECT_EQ(r[0]["result"], "deferred");
@@ -170,8 +177,8 @@ TEST_P(HostE2E, MappedFileIsChangedOnlyOnceItsMapperLetsGo)
 	EXPECT_EQ(seen["mapped"], 1);
 	EXPECT_EQ(seen["in_use"], true);
 
-	mapper.send("unmap");
-	EXPECT_EQ(mapper.finish(), 0);
+	mapper->send("unmap");
+	EXPECT_EQ(mapper->finish(), 0);
 	auto took = wait_flag("/db/wal", true);
 	ASSERT_TRUE(took) << "the change never followed the unmap";
 	RecordProperty("applied_after_unmap_ms", int(took->count()));
@@ -188,18 +195,15 @@ TEST_P(HostE2E, FileOnlyOpenElsewhereWaitsAsAnEvictionDoes)
 {
 	make_dirs("/db");
 	make_file("/db/log");
-	auto python = test::run_tool({"sh", "-c", "command -v python3"}).output;
-	python.erase(python.find_last_not_of("\n") + 1);
 	// Open, not mapped: the write lease is refused and no mapping is found.
-	test::IoProcess holder({python, "-c",
-	                        "import os, sys\n"
-	                        "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
-	                        "sys.stdin.readline()\n"
-	                        "print('{\"open\": true}', flush=True)\n"
-	                        "sys.stdin.readline()\n"
-	                        "os.close(fd)\n",
-	                        host("/db/log")});
-	ASSERT_EQ(holder.command("report")["open"], true);
+	auto holder = python_process("import os, sys\n"
+	                             "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+	                             "sys.stdin.readline()\n"
+	                             "print('{\"open\": true}', flush=True)\n"
+	                             "sys.stdin.readline()\n"
+	                             "os.close(fd)\n",
+	                             host("/db/log"));
+	ASSERT_EQ(holder->command("report")["open"], true);
 	json r = daemon_->ok({"set-dax", "pmem0:/db/log"});
 	EXPECT_EQ(r[0]["result"], "deferred");
 	EXPECT_EQ(r[0]["state"], "pending-evict");
@@ -208,8 +212,8 @@ TEST_P(HostE2E, FileOnlyOpenElsewhereWaitsAsAnEvictionDoes)
 	EXPECT_EQ(seen["mapped"], 0);
 	EXPECT_EQ(seen["in_use"], true) << "open by another process (/proc/*/fd)";
 	EXPECT_FALSE(flag_on_disk("/db/log"));
-	holder.send("close");
-	EXPECT_EQ(holder.finish(), 0);
+	holder->send("close");
+	EXPECT_EQ(holder->finish(), 0);
 	EXPECT_TRUE(wait_flag("/db/log", true)) << "the change never followed the close";
 }
 
