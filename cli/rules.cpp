@@ -3,6 +3,7 @@
 // (check offline, apply through the daemon) and evaluating them again (reconcile).
 #include "cli/call.hpp"
 #include "cli/command.hpp"
+#include "cli/progress.hpp"
 #include "policy/policy_file.hpp"
 
 #include <iostream>
@@ -66,13 +67,20 @@ Action cmd_add_rule(CLI::App &cmd, const Globals &g)
 	cmd.add_option("--exclude", o->exclude, "glob on file names");
 	cmd.add_option("--priority", o->priority, "breaks ties between equally deep rules");
 	return [&g, o] {
-		g.out.object(call(g, Method::add_rule,
-		                  {{param::name, o->name},
-		                   {param::subtree, o->subtree},
-		                   {param::dax, o->dax},
-		                   {param::include, o->include},
-		                   {param::exclude, o->exclude},
-		                   {param::priority, o->priority}})[reply::rule]);
+		json reply;
+		{
+			JobProgress progress(g);
+			reply = call(g, Method::add_rule,
+			             {{param::name, o->name},
+			              {param::subtree, o->subtree},
+			              {param::dax, o->dax},
+			              {param::include, o->include},
+			              {param::exclude, o->exclude},
+			              {param::priority, o->priority}});
+		}
+		json out = reply[reply::rule];
+		out[reply::files] = reply[reply::files];
+		g.out.object(out);
 		return 0;
 	};
 }
@@ -82,8 +90,12 @@ Action cmd_remove_rule(CLI::App &cmd, const Globals &g)
 	auto name = std::make_shared<std::string>();
 	cmd.add_option("NAME", *name)->required();
 	return [&g, name] {
-		call(g, Method::remove_rule, {{param::name, *name}});
-		g.out.object({{"removed", *name}});
+		json reply;
+		{
+			JobProgress progress(g);
+			reply = call(g, Method::remove_rule, {{param::name, *name}});
+		}
+		g.out.object({{"removed", *name}, {reply::files, reply[reply::files]}});
 		return 0;
 	};
 }
@@ -114,7 +126,13 @@ Action cmd_apply(CLI::App &cmd, const Globals &g)
 		json p = {{param::dry_run, o->dry_run}};
 		if (!o->policy_dir.empty())
 			p[param::policy_dir] = absolute(o->policy_dir);
-		g.out.object(call(g, Method::apply, p));
+		json reply;
+		{
+			JobProgress progress(g);
+			reply = call(g, Method::apply, p);
+		}
+		reply.erase(reply::job);
+		g.out.object(reply);
 		return 0;
 	};
 }
@@ -124,10 +142,24 @@ Action cmd_reconcile(CLI::App &cmd, const Globals &g)
 	auto path = std::make_shared<std::string>();
 	cmd.add_option("PATH", *path, "VOLUME:/path, or a host path (default: everything)")
 	    ->transform(file_name_arg);
-	return [&g, path] {
+	auto no_block = std::make_shared<bool>(false);
+	cmd.add_flag("--no-block", *no_block,
+	             "start the reconcile and print its job, without waiting for it");
+	return [&g, path, no_block] {
 		json p = json::object();
 		set_given(p, param::path, *path);
-		g.out.object(call(g, Method::reconcile, p));
+		if (*no_block) {
+			p[param::no_block] = true;
+			g.out.object(call(g, Method::reconcile, p)[reply::job]);
+			return 0;
+		}
+		json reply;
+		{
+			JobProgress progress(g);
+			reply = call(g, Method::reconcile, p);
+		}
+		reply.erase(reply::job);
+		g.out.object(reply);
 		return 0;
 	};
 }

@@ -115,6 +115,16 @@ Config config_of(const std::filesystem::path &file, const toml::table &doc)
 			}
 			continue;
 		}
+		if (k == "reconcile_rate") {
+			auto n = node.value<int64_t>();
+			if (!n || *n < 0 || *n > 1000000000)
+				fail(file, node.source(),
+				     "reconcile_rate: expected files a second, an integer from 0 "
+				     "(no "
+				     "limit) to 1000000000");
+			c.reconcile_rate = static_cast<uint64_t>(*n);
+			continue;
+		}
 		if (k == "max_connections") {
 			auto n = node.value<int64_t>();
 			if (!n || *n < 1 || *n > 65536)

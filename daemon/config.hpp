@@ -30,6 +30,9 @@ struct Config {
 	std::string admin_group = "daxpolicy";
 	std::filesystem::path policy_dir = kDefaultPolicyDir;
 	std::chrono::milliseconds lease_break_timeout{45000};
+	// Files a second a reconcile job may walk (0: no limit): a production machine's disks
+	// serve their users first.
+	uint64_t reconcile_rate = 0;
 	// Connections served at once; more are refused with `busy` (each holds a descriptor
 	// and buffers), but for root and admin_group.
 	unsigned max_connections = 256;

@@ -47,10 +47,15 @@ Daemon::Daemon(asio::io_context &io, Config config)
 		volumes_[v.name] = std::move(vol);
 	}
 	// What the engine hands the loop (volume notifications) fails alone, as a request does.
-	engine_ =
-	    std::make_unique<policy::Engine>(*store_, volumes, [this](std::function<void()> f) {
+	engine_ = std::make_unique<policy::Engine>(
+	    *store_, volumes,
+	    [this](std::function<void()> f) {
 		    asio::post(io_, [this, f = std::move(f)] { run_guarded("a notification", f); });
+	    },
+	    [this](std::chrono::milliseconds delay, std::function<void()> f) {
+		    run_later(delay, std::move(f));
 	    });
+	engine_->set_reconcile_rate(config_.reconcile_rate);
 	engine_->set_event_sink([this](const policy::Event &e) { broadcast(e); });
 	for (const auto &[name, data] : mounted)
 		engine_->log("volume", name, "/", data);
@@ -263,6 +268,21 @@ void Daemon::close_connections()
 	for (const auto &weak : std::set(connections_))
 		if (auto c = weak.lock())
 			c->close();
+}
+
+void Daemon::run_later(std::chrono::milliseconds delay, std::function<void()> work)
+{
+	auto guarded = [this, work = std::move(work)] { run_guarded("a reconcile step", work); };
+	if (delay.count() <= 0) {
+		// After whatever the loop has queued now: a job's next step waits its turn.
+		asio::post(io_, std::move(guarded));
+		return;
+	}
+	auto timer = std::make_shared<asio::steady_timer>(io_, delay);
+	timer->async_wait([timer, guarded = std::move(guarded)](boost::system::error_code ec) {
+		if (!ec)
+			guarded();
+	});
 }
 
 void Daemon::run_guarded(const char *what, const std::function<void()> &work)

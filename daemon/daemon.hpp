@@ -65,6 +65,8 @@ class Daemon
 	// Runs work of the loop that answers no request: a failure is logged and counted as
 	// an internal error, and the daemon goes on.
 	void run_guarded(const char *what, const std::function<void()> &work);
+	// Runs `work`, guarded, on the loop after `delay` (zero: after what is queued now).
+	void run_later(std::chrono::milliseconds delay, std::function<void()> work);
 
 	// Monitors: connections following the event log.
 	void add_monitor(const std::shared_ptr<Connection> &c) { monitors_.insert(c); }

@@ -38,7 +38,31 @@ json status(Daemon &d, Connection &, const Params &)
 	        {reply::volumes, volumes},
 	        {"rules", d.store().count("rules")},
 	        {"pending", d.store().count("pending")},
-	        {"events", d.store().count("events")}};
+	        {"events", d.store().count("events")},
+	        {reply::reconcile, reconcile_json(d.engine())}};
+}
+
+// `conn`, whose reply was deferred (Connection::defer_reply), is answered once the job
+// that `start` starts has ended, or with what `start` throws; `answer` makes the reply from
+// the job's report. With the daemon's loop a job never ends within the call that starts
+// it.
+void reply_when_done(const std::shared_ptr<Connection> &conn,
+                     const std::function<void(policy::Engine::JobDone)> &start,
+                     std::function<json(const policy::JobReport &)> answer)
+{
+	try {
+		start([conn, answer = std::move(answer)](const policy::JobReport &r) {
+			conn->finish_deferred([&] {
+				if (r.state == policy::JobState::failed)
+					throw Error(Errc::internal,
+					            "the reconcile failed: " + r.error);
+				return answer(r);
+			});
+		});
+	} catch (...) {
+		auto error = std::current_exception();
+		conn->finish_deferred([&]() -> json { std::rethrow_exception(error); });
+	}
 }
 
 json list_volumes(Daemon &d, Connection &, const Params &)
@@ -123,7 +147,7 @@ json set_flag(Daemon &d, const Params &p, bool on)
 	return {{reply::files, out.take()}};
 }
 
-json add_rule(Daemon &d, Connection &, const Params &p)
+std::optional<json> add_rule(Daemon &d, Connection &c, const Params &p)
 {
 	policy::Rule r;
 	r.name = p.string(param::name);
@@ -140,7 +164,16 @@ json add_rule(Daemon &d, Connection &, const Params &p)
 	if (priority < -1000000 || priority > 1000000)
 		throw Error(Errc::invalid_argument, "priority: must be within [-1000000, 1000000]");
 	r.priority = static_cast<int>(priority);
-	return {{reply::rule, rule_json(d.engine().add_rule(r))}};
+	auto added = std::make_shared<policy::Rule>();
+	reply_when_done(
+	    c.defer_reply(),
+	    [&](policy::Engine::JobDone done) { *added = d.engine().add_rule(r, std::move(done)); },
+	    [added](const policy::JobReport &job) {
+		    return json{{reply::rule, rule_json(*added)},
+		                {reply::files, policy::counts_json(job.files)},
+		                {reply::job, job.to_json()}};
+	    });
+	return std::nullopt;
 }
 
 json list_rules(Daemon &d, Connection &, const Params &)
@@ -151,36 +184,46 @@ json list_rules(Daemon &d, Connection &, const Params &)
 	return {{reply::rules, out}};
 }
 
-json apply_loaded(Daemon &d, const policy::PolicyLoad &load, bool dry_run)
+void check_loaded(const policy::PolicyLoad &load)
 {
-	if (!load.ok()) {
-		std::string message;
-		for (const auto &e : load.errors) {
-			if (!message.empty())
-				message += '\n';
-			message += e.to_string();
-		}
-		throw Error(Errc::invalid_argument, message);
+	if (load.ok())
+		return;
+	std::string message;
+	for (const auto &e : load.errors) {
+		if (!message.empty())
+			message += '\n';
+		message += e.to_string();
 	}
-	auto result = d.engine().apply(load.rules, dry_run);
-	return {{"changed", result.changed_anything()},
-	        {"dry_run", dry_run},
-	        {"rules",
-	         {{"added", result.added},
-	          {"removed", result.removed},
-	          {"changed", result.changed},
-	          {"unchanged", result.unchanged}}},
-	        {"files", counts_json(result.files)}};
+	throw Error(Errc::invalid_argument, message);
 }
 
 // The files are read off the event loop (any path may be named, and reading one may be
-// slow); the rules are applied on it, where the engine lives, and the reply follows.
+// slow); the rules are applied on it, where the engine lives, and the reply follows when
+// the job that brings the files in line has ended.
 std::optional<json> apply(Daemon &d, Connection &c, const Params &p)
 {
 	std::string dir = p.opt_string(param::policy_dir).value_or(d.config().policy_dir.string());
 	bool dry_run = p.boolean(param::dry_run);
 	d.load_policy(dir, [&d, conn = c.defer_reply(), dry_run](policy::PolicyLoad load) {
-		conn->finish_deferred([&] { return apply_loaded(d, load, dry_run); });
+		auto rules = std::make_shared<policy::ApplyResult>();
+		reply_when_done(
+		    conn,
+		    [&](policy::Engine::JobDone done) {
+			    check_loaded(load);
+			    *rules = d.engine().apply(load.rules, dry_run, std::move(done));
+		    },
+		    [rules, dry_run](const policy::JobReport &r) {
+			    return json{{"changed", rules->rules_changed() || r.files.applied ||
+			                                r.files.deferred},
+			                {"dry_run", dry_run},
+			                {"rules",
+			                 {{"added", rules->added},
+			                  {"removed", rules->removed},
+			                  {"changed", rules->changed},
+			                  {"unchanged", rules->unchanged}}},
+			                {reply::files, policy::counts_json(r.files)},
+			                {reply::job, r.to_json()}};
+		    });
 	});
 	return std::nullopt;
 }
@@ -196,10 +239,23 @@ optional_file_name(const Daemon &d, const Params &p)
 	return {vol, path};
 }
 
-json reconcile(Daemon &d, Connection &, const Params &p)
+// Replies when the job has ended, or with `--no-block` at once with the job as it is.
+std::optional<json> reconcile(Daemon &d, Connection &c, const Params &p)
 {
 	auto [vol, path] = optional_file_name(d, p);
-	return {{reply::files, counts_json(d.engine().reconcile(vol, path))}};
+	if (p.boolean(param::no_block)) {
+		uint64_t id = d.engine().reconcile(vol, path);
+		auto job = d.engine().job(id);
+		return json{{reply::job, job ? job->to_json() : json(nullptr)}};
+	}
+	reply_when_done(
+	    c.defer_reply(),
+	    [&](policy::Engine::JobDone done) { d.engine().reconcile(vol, path, std::move(done)); },
+	    [](const policy::JobReport &r) {
+		    return json{{reply::files, policy::counts_json(r.files)},
+		                {reply::job, r.to_json()}};
+	    });
+	return std::nullopt;
 }
 
 json list_pending(Daemon &d, Connection &, const Params &)
@@ -376,10 +432,17 @@ std::optional<json> io(Daemon &d, Connection &c, const Params &p)
 	return std::nullopt;
 }
 
-json remove_rule(Daemon &d, Connection &, const Params &p)
+std::optional<json> remove_rule(Daemon &d, Connection &c, const Params &p)
 {
-	d.engine().remove_rule(p.string(param::name));
-	return json::object();
+	std::string name = p.string(param::name);
+	reply_when_done(
+	    c.defer_reply(),
+	    [&](policy::Engine::JobDone done) { d.engine().remove_rule(name, std::move(done)); },
+	    [](const policy::JobReport &job) {
+		    return json{{reply::files, policy::counts_json(job.files)},
+		                {reply::job, job.to_json()}};
+	    });
+	return std::nullopt;
 }
 
 // The handler of each method of wire::kMethods, in the same order.
@@ -412,11 +475,11 @@ constexpr std::array<MethodHandler, wire::kMethods.size()> kHandlers{{
     {wire::Method::list, replies<list>},
     {wire::Method::set_dax, replies<set_dax>},
     {wire::Method::clear_dax, replies<clear_dax>},
-    {wire::Method::add_rule, replies<add_rule>},
-    {wire::Method::remove_rule, replies<remove_rule>},
+    {wire::Method::add_rule, add_rule},       // replies when its job has ended
+    {wire::Method::remove_rule, remove_rule}, // replies when its job has ended
     {wire::Method::list_rules, replies<list_rules>},
-    {wire::Method::apply, apply}, // replies when the policy files are read, off the loop
-    {wire::Method::reconcile, replies<reconcile>},
+    {wire::Method::apply, apply},         // replies when the policy files are read, off the loop
+    {wire::Method::reconcile, reconcile}, // replies when its job has ended
     {wire::Method::list_pending, replies<list_pending>},
     {wire::Method::cancel_pending, replies<cancel_pending>},
     {wire::Method::list_events, replies<list_events>},

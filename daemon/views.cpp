@@ -90,9 +90,19 @@ nlohmann::json pending_json(const policy::PendingChange &p)
 	        {"why", p.reason}};
 }
 
-nlohmann::json counts_json(const policy::FileCounts &c)
+nlohmann::json reconcile_json(const policy::Engine &engine)
 {
-	return {{"applied", c.applied}, {"deferred", c.deferred}, {"unchanged", c.unchanged}};
+	auto job = engine.current_job();
+	if (!job)
+		return {{"state", "idle"},    {"done", 0},      {"total", nullptr},
+		        {"started", nullptr}, {"job", nullptr}, {"queued", 0}};
+	nlohmann::json j = job->to_json();
+	j["job"] = job->id;
+	j["state"] = "running"; // its first step may be still to come
+	j["queued"] = engine.jobs_waiting();
+	j.erase("id");
+	j.erase("finished");
+	return j;
 }
 
 } // namespace daxpolicy::daemon

@@ -21,7 +21,8 @@ std::string file_name(const std::string &volume, const std::string &path);
 nlohmann::json file_json(const policy::FileView &view);
 nlohmann::json volume_json(const fscore::VolumeInfo &info);
 nlohmann::json rule_json(const policy::Rule &rule);
+// The job under way, as `status` shows it: {state: idle|running, done, total, started, ...}.
+nlohmann::json reconcile_json(const policy::Engine &engine);
 nlohmann::json pending_json(const policy::PendingChange &change);
-nlohmann::json counts_json(const policy::FileCounts &counts);
 
 } // namespace daxpolicy::daemon

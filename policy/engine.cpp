@@ -5,6 +5,7 @@
 #include "common/enum_names.hpp"
 #include "common/error.hpp"
 #include "fscore/dax_model.hpp"
+#include "policy/candidate.hpp"
 
 #include <algorithm>
 #include <iostream>
@@ -23,13 +24,6 @@ namespace
 // without being able to say it is mapped (a host volume's refused write lease).
 constexpr const char *kInUseReason = "in use by another process";
 
-constexpr std::array<NameTable<Outcome>, 3> kOutcomeNames{{
-    {Outcome::applied, "applied"},
-    {Outcome::deferred, "deferred"},
-    {Outcome::unchanged, "unchanged"},
-}};
-static_assert(names_in_order(kOutcomeNames, 3));
-
 constexpr std::array<NameTable<FileState>, 6> kFileStateNames{{
     {FileState::in_sync, "in-sync"},
     {FileState::pending_unmap, "pending-unmap"},
@@ -42,11 +36,6 @@ static_assert(names_in_order(kFileStateNames, 6));
 
 } // namespace
 
-const char *outcome_name(Outcome outcome)
-{
-	return name_of(kOutcomeNames, outcome);
-}
-
 const char *file_state_name(FileState state)
 {
 	return name_of(kFileStateNames, state);
@@ -57,22 +46,16 @@ std::optional<FileState> file_state_from_name(std::string_view name)
 	return value_of(kFileStateNames, name);
 }
 
-void FileCounts::add(Outcome outcome)
+bool ApplyResult::rules_changed() const
 {
-	(outcome == Outcome::applied    ? applied
-	 : outcome == Outcome::deferred ? deferred
-	                                : unchanged)++;
+	return !added.empty() || !removed.empty() || !changed.empty();
 }
 
-bool ApplyResult::changed_anything() const
-{
-	return !added.empty() || !removed.empty() || !changed.empty() || files.applied ||
-	       files.deferred;
-}
-
-Engine::Engine(Store &store, std::map<std::string, fscore::Volume *> volumes, Dispatch dispatch)
+Engine::Engine(Store &store, std::map<std::string, fscore::Volume *> volumes, Dispatch dispatch,
+               Defer defer)
     : store_(store), volumes_(std::move(volumes)), dispatch_(std::move(dispatch)),
-      matcher_(store.rules())
+      defer_(std::move(defer)), matcher_(std::make_shared<const Matcher>(store.rules())),
+      last_job_id_(store.last_job_id())
 {
 	for (const auto &[name, vol] : volumes_)
 		volume_info_[name] = vol->info();
@@ -92,12 +75,29 @@ void Engine::start()
 		subscribe(name);
 	for (const auto &change : store_.pending())
 		apply_pending(change);
+	// A job the last daemon did not finish goes on where its last committed step left it;
+	// then everything is judged by the stored rules again, which also covers what changed
+	// while no daemon ran.
+	for (auto &stored : store_.unfinished_jobs()) {
+		JobReport &old = stored.report;
+		std::vector<JobScope> rest;
+		for (size_t i = stored.next_scope; i < old.scopes.size(); i++)
+			if (volumes_.count(
+			        old.scopes[i].volume)) // one no longer configured: dropped
+				rest.push_back(old.scopes[i]);
+		old.state = JobState::interrupted;
+		store_.put_job(stored);
+		if (!rest.empty())
+			submit(std::move(rest), old.cause, {}, nullptr, old.id);
+	}
+	submit(rule_scopes(*matcher_, std::nullopt), "drift", {});
 }
 
 void Engine::set_unavailable(const std::string &volume, const std::string &why)
 {
 	if (!volumes_.count(volume))
 		throw Error(Errc::not_found, "no volume named '" + volume + "'");
+	stop_walks_of(volume);
 	unavailable_[volume] = why;
 	subscriptions_.erase(volume);
 }
@@ -106,6 +106,7 @@ void Engine::replace_volume(const std::string &volume, fscore::Volume &vol)
 {
 	if (!volumes_.count(volume))
 		throw Error(Errc::not_found, "no volume named '" + volume + "'");
+	stop_walks_of(volume);
 	volumes_[volume] = &vol;
 	volume_info_[volume] = vol.info();
 	unavailable_.erase(volume);
@@ -115,7 +116,7 @@ void Engine::replace_volume(const std::string &volume, fscore::Volume &vol)
 			apply_pending(change);
 	// What changed while it was away (it may be another filesystem now) is brought in
 	// line with the rules.
-	reconcile_with(matcher_, volume, std::nullopt, "drift");
+	submit(rule_scopes(*matcher_, volume), "drift", {});
 }
 
 size_t Engine::retry_pending(const std::string &volume, size_t at_most)
@@ -186,40 +187,20 @@ void Engine::flush_batch()
 	publish(events);
 }
 
-// For the life of a reconcile pass: record_change adds to a batch, committed every
-// kBatchedChanges changes and at the end. Not nested: an inner pass joins the outer one.
-class Engine::ChangeBatch
+void Engine::write_logged(const std::function<void(std::vector<Event> &)> &write)
 {
-      public:
-	explicit ChangeBatch(Engine &engine) : engine_(engine), owner_(!engine.batching_)
-	{
-		engine_.batching_ = true;
+	if (batching_) {
+		if (!batch_)
+			batch_.emplace(store_.database());
+		write(batch_events_);
+		return;
 	}
-	~ChangeBatch()
-	{
-		if (!owner_)
-			return;
-		engine_.batching_ = false;
-		try {
-			engine_.flush_batch();
-		} catch (const Error &) {
-			// Unwinding from the pass's own error: its events are lost, as a crash
-			// would lose them; the flags are changed and the rows retired next start.
-		}
-	}
-	// The end of a pass that succeeded: a failure to commit is its failure.
-	void commit()
-	{
-		if (owner_) {
-			engine_.batching_ = false;
-			engine_.flush_batch();
-		}
-	}
-
-      private:
-	Engine &engine_;
-	bool owner_;
-};
+	std::vector<Event> events;
+	WriteTransaction txn = transaction();
+	write(events);
+	txn.commit();
+	publish(events);
+}
 
 void Engine::publish(const std::vector<Event> &events)
 {
@@ -248,7 +229,7 @@ FileView Engine::view(const std::string &volume, const FileInfo &file) const
 		v.state = FileState::unsupported;
 		return v;
 	}
-	if (auto d = matcher_.decide(volume, file.path, file.type == FileType::directory)) {
+	if (auto d = matcher_->decide(volume, file.path, file.type == FileType::directory)) {
 		v.desired = d->dax;
 		v.rule = d->rule->name;
 	}
@@ -306,9 +287,7 @@ Outcome Engine::change_file(const std::string &volume, const FileInfo &file, boo
 	using Status = fscore::SetFlagResult::Status;
 	if (file.type == FileType::other)
 		return Outcome::unchanged;
-	std::optional<PendingChange> queued;
-	if (!queued_in_pass_ || queued_in_pass_->count({file.ino, file.generation}))
-		queued = store_.pending_for(volume, file.ino, file.generation);
+	std::optional<PendingChange> queued = store_.pending_for(volume, file.ino, file.generation);
 	if (file.dax_flag == want) {
 		// Already so: a change queued the other way is no longer wanted.
 		if (queued && !dry_run)
@@ -363,14 +342,12 @@ Outcome Engine::defer(const std::string &volume, const FileInfo &file, bool want
 	if (!inherited_from.empty())
 		data["inherited_from"] = inherited_from;
 	// The row and its event together, or neither.
-	WriteTransaction txn = transaction();
-	store_.put_pending(
-	    {volume, file.ino, file.generation, file.path, want, rule, unix_now_ms(), reason});
-	if (queued_in_pass_)
-		queued_in_pass_->insert({file.ino, file.generation});
-	Event e = store_.append_event("deferred", volume, file.path, std::move(data));
-	txn.commit();
-	publish({e});
+	write_logged([&](std::vector<Event> &events) {
+		store_.put_pending({volume, file.ino, file.generation, file.path, want, rule,
+		                    unix_now_ms(), reason});
+		events.push_back(
+		    store_.append_event("deferred", volume, file.path, std::move(data)));
+	});
 	return Outcome::deferred;
 }
 
@@ -382,21 +359,11 @@ void Engine::record_change(const std::string &volume, uint64_t ino, uint64_t gen
 	// done and retires. So the queue never loses a change, and no event claims one that
 	// was not made (a crash may lose the event of one that was).
 	try {
-		if (batching_) {
-			if (!batch_)
-				batch_.emplace(store_.database());
-			batch_events_.push_back(
+		write_logged([&](std::vector<Event> &events) {
+			events.push_back(
 			    store_.append_event("flag-change", volume, path, std::move(data)));
 			store_.delete_pending(volume, ino, generation);
-			if (batch_events_.size() >= kBatchedChanges)
-				flush_batch();
-			return;
-		}
-		WriteTransaction txn = transaction();
-		Event e = store_.append_event("flag-change", volume, path, std::move(data));
-		store_.delete_pending(volume, ino, generation);
-		txn.commit();
-		publish({e});
+		});
 	} catch (const Error &e) {
 		// The queued change is done: retire it without its event if that still works,
 		// so the queue says no more than is true.
@@ -465,8 +432,9 @@ void Engine::on_volume_event(const std::string &volume, const fscore::VolumeEven
 		case Kind::created:
 		case Kind::renamed:
 			// A file arriving under a rule (created with the wrong inherited flag, or
-			// moved in, keeping its own flag) is brought in line.
-			reconcile_tree(matcher_, volume, event.path, false, "rule");
+			// moved in, keeping its own flag) is brought in line: at once, or for a
+			// directory moved in with everything in it, by a job.
+			on_arrival(volume, event.path);
 			break;
 		case Kind::removed:
 			store_.delete_pending(volume, event.ino, event.generation);
@@ -491,7 +459,7 @@ void Engine::on_volume_event(const std::string &volume, const fscore::VolumeEven
 			// a rule made or moved, unheard of. Everything is looked at again.
 			log("volume", volume, "/", {{"action", "events-lost"}});
 			retry_pending(volume, SIZE_MAX);
-			reconcile_with(matcher_, volume, std::nullopt, "drift");
+			submit(rule_scopes(*matcher_, volume), "drift", {});
 			break;
 		}
 	} catch (const Error &e) {
@@ -542,7 +510,7 @@ void Engine::validate_for_volumes(const Rule &rule) const
 		                                        rule.volume + "'");
 }
 
-Rule Engine::add_rule(Rule rule)
+Rule Engine::add_rule(Rule rule, JobDone done)
 {
 	rule.source.clear();
 	validate_for_volumes(rule);
@@ -558,14 +526,15 @@ Rule Engine::add_rule(Rule rule)
 	}
 	// From what was committed, not read back: a failed read must not leave the engine
 	// deciding by other rules than the store holds.
-	std::vector<Rule> next = matcher_.rules();
+	std::vector<Rule> next = matcher_->rules();
 	next.push_back(rule);
-	matcher_ = Matcher(std::move(next));
-	reconcile_with(matcher_, rule.volume, std::nullopt, "rule");
+	matcher_ = std::make_shared<const Matcher>(std::move(next));
+	// Only files in its subtree can be decided by it.
+	submit({{rule.volume, rule.subtree}}, "rule", std::move(done));
 	return rule;
 }
 
-void Engine::remove_rule(const std::string &name)
+void Engine::remove_rule(const std::string &name, JobDone done)
 {
 	auto rule = store_.rule(name);
 	if (!rule)
@@ -575,15 +544,15 @@ void Engine::remove_rule(const std::string &name)
 		            "rule '" + name + "' comes from " + rule->source +
 		                "; remove it there and run `daxpolicy apply`");
 	std::vector<Rule> remaining;
-	for (const auto &r : matcher_.rules())
+	for (const auto &r : matcher_->rules())
 		if (r.name != name)
 			remaining.push_back(r);
-	Matcher next(std::move(remaining));
+	auto next = std::make_shared<const Matcher>(std::move(remaining));
 	{
 		WriteTransaction txn = transaction();
 		// Withdraw the rule's queued changes before it goes: deleting it sets their rule
 		// to NULL (ON DELETE SET NULL), after which they would pass for set-dax requests.
-		drop_stale_pending(next);
+		drop_stale_pending(*next);
 		store_.delete_rule(name);
 		Event e = store_.append_event(
 		    "rule-change", rule->volume, rule->subtree,
@@ -592,6 +561,8 @@ void Engine::remove_rule(const std::string &name)
 		publish({e});
 	}
 	matcher_ = std::move(next);
+	// The files it decided are judged by the rules that remain.
+	submit({{rule->volume, rule->subtree}}, "rule", std::move(done));
 }
 
 void Engine::drop_stale_pending(const Matcher &matcher)
@@ -611,67 +582,41 @@ void Engine::drop_stale_pending(const Matcher &matcher)
 	}
 }
 
-namespace
+Outcome Engine::evaluate(Pass &pass, const FileInfo &fi)
 {
-
-std::string parent_of(const std::string &path)
-{
-	auto slash = path.rfind('/');
-	return slash == 0 ? "/" : path.substr(0, slash);
+	auto c = candidate(*pass.matcher, pass.volume, fi, pass.cleared);
+	if (!c)
+		return Outcome::unchanged;
+	if (c->decision)
+		return change_file(pass.volume, fi, c->decision->dax, c->decision->rule->name,
+		                   pass.dry_run, pass.cause.c_str());
+	return change_file(pass.volume, fi, false, std::nullopt, pass.dry_run, pass.cause.c_str(),
+	                   std::string(parent_of(fi.path)));
 }
 
-} // namespace
-
-FileCounts Engine::reconcile_tree(const Matcher &matcher, const std::string &volume,
-                                  const std::string &path, bool dry_run, const char *cause)
+void Engine::on_arrival(const std::string &volume, const std::string &path)
 {
-	FileCounts counts;
-	std::vector<FileInfo> files;
-	this->volume(volume).walk(path, [&](const FileInfo &fi) { files.push_back(fi); });
-	ChangeBatch batch(*this);
-	// Rows are only ever added for the file being changed, and a superset is harmless
-	// (the store is asked), so the set stays right for the whole pass.
-	std::set<std::pair<uint64_t, uint64_t>> queued;
-	for (const auto &c : store_.pending())
-		if (c.volume == volume)
-			queued.insert({c.ino, c.generation});
-	struct PassQueue {
-		Engine &engine;
-		~PassQueue() { engine.queued_in_pass_.reset(); }
-	} pass_queue{*this};
-	queued_in_pass_ = std::move(queued);
-	// Directories whose flag this pass takes away (parents come before their children).
-	// A file in one of them that no rule covers had the flag from the directory, the
-	// only way such a file gets it but set-dax: no rule wants it, so it goes too.
-	std::set<std::string> cleared;
-	for (const auto &fi : files) {
-		bool is_directory = fi.type == FileType::directory;
-		Outcome outcome = Outcome::unchanged;
-		if (auto d = matcher.decide(volume, fi.path, is_directory)) {
-			outcome = change_file(volume, fi, d->dax, d->rule->name, dry_run, cause);
-			if (is_directory && !d->dax && outcome != Outcome::unchanged)
-				cleared.insert(fi.path);
-		} else if (fi.dax_flag && fi.path != "/" && cleared.count(parent_of(fi.path))) {
-			outcome = change_file(volume, fi, false, std::nullopt, dry_run, cause,
-			                      parent_of(fi.path));
-		}
-		counts.add(outcome);
+	FileInfo fi = this->volume(volume).stat(path);
+	if (fi.type == FileType::directory) {
+		submit({{volume, path}}, "rule", {});
+		return;
 	}
-	batch.commit();
-	return counts;
+	Pass pass{matcher_, volume, "rule", false, {}};
+	evaluate(pass, fi);
 }
 
-FileCounts Engine::reconcile_all(const Matcher &matcher, bool dry_run, const char *cause)
+std::vector<JobScope> Engine::rule_scopes(const Matcher &matcher,
+                                          const std::optional<std::string> &volume) const
 {
-	FileCounts total;
+	std::vector<JobScope> scopes;
 	for (const auto &[name, vol] : volumes_) {
-		if (unavailable_.count(name))
-			continue; // its rules are applied when it is back (replace_volume)
-		// The rules' subtrees, without those inside another: each file once.
+		if (volume && name != *volume)
+			continue;
 		std::set<std::string> roots;
 		for (const auto &r : matcher.rules())
 			if (r.volume == name)
 				roots.insert(r.subtree);
+		// In byte order a subtree comes after any subtree it is inside.
 		std::vector<std::string> outer;
 		for (const auto &root : roots) {
 			bool inside = std::any_of(outer.begin(), outer.end(), [&](const auto &o) {
@@ -680,47 +625,26 @@ FileCounts Engine::reconcile_all(const Matcher &matcher, bool dry_run, const cha
 			if (!inside)
 				outer.push_back(root);
 		}
-		for (const auto &root : outer) {
-			try {
-				FileCounts c = reconcile_tree(matcher, name, root, dry_run, cause);
-				total.applied += c.applied;
-				total.deferred += c.deferred;
-				total.unchanged += c.unchanged;
-			} catch (const Error &e) {
-				if (e.code() != Errc::not_found) // a subtree not made yet
-					throw;
-			}
-		}
+		for (auto &root : outer)
+			scopes.push_back({name, std::move(root)});
 	}
-	return total;
+	return scopes;
 }
 
-FileCounts Engine::reconcile(const std::optional<std::string> &volume,
-                             const std::optional<std::string> &path)
+uint64_t Engine::reconcile(const std::optional<std::string> &volume,
+                           const std::optional<std::string> &path, JobDone done)
 {
-	return reconcile_with(matcher_, volume, path, "drift");
+	if (volume)
+		this->volume(*volume); // not-found, busy
+	drop_stale_pending(*matcher_);
+	if (volume && path) {
+		this->volume(*volume).stat(*path); // not-found now, rather than in the job
+		return submit({{*volume, *path}}, "drift", std::move(done));
+	}
+	return submit(rule_scopes(*matcher_, volume), "drift", std::move(done));
 }
 
-FileCounts Engine::reconcile_with(const Matcher &matcher, const std::optional<std::string> &volume,
-                                  const std::optional<std::string> &path, const char *cause)
-{
-	drop_stale_pending(matcher);
-	if (volume && path)
-		return reconcile_tree(matcher, *volume, *path, false, cause);
-	if (!volume)
-		return reconcile_all(matcher, false, cause);
-	this->volume(*volume);
-	Matcher only([&] {
-		std::vector<Rule> rs;
-		for (const auto &r : matcher.rules())
-			if (r.volume == *volume)
-				rs.push_back(r);
-		return rs;
-	}());
-	return reconcile_all(only, false, cause);
-}
-
-ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run)
+ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run, JobDone done)
 {
 	std::map<std::string, Rule> current;
 	for (const auto &r : store_.rules())
@@ -750,9 +674,9 @@ ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run)
 		if (!r.managed())
 			next.push_back(r);
 	next.insert(next.end(), managed.begin(), managed.end());
-	Matcher candidate(next);
+	auto candidate = std::make_shared<const Matcher>(next);
 	if (dry_run) {
-		result.files = reconcile_all(candidate, true, "rule");
+		submit(rule_scopes(*candidate, std::nullopt), "rule", std::move(done), candidate);
 		return result;
 	}
 	auto rule_events = [&](const std::vector<std::string> &names, const char *action,
@@ -773,7 +697,7 @@ ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run)
 		std::vector<Event> events;
 		WriteTransaction txn = transaction();
 		// As in remove_rule: withdraw before the rules (and their names) go.
-		drop_stale_pending(candidate);
+		drop_stale_pending(*candidate);
 		for (const auto &r : managed) {
 			if (!current.count(r.name))
 				store_.insert_rule(r);
@@ -789,7 +713,7 @@ ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run)
 		publish(events);
 	}
 	matcher_ = std::move(candidate);
-	result.files = reconcile_all(matcher_, false, "rule");
+	submit(rule_scopes(*matcher_, std::nullopt), "rule", std::move(done));
 	return result;
 }
 

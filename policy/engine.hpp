@@ -6,16 +6,26 @@
 // Threading: an Engine is used from one thread (the daemon's event loop). Volume
 // notifications arrive on the thread that caused them and are handed to `dispatch`, which
 // the daemon points at its event loop.
+//
+// Reconciles run as jobs (policy/job.hpp), one at a time, in steps of bounded time: between
+// two steps the loop serves everything else. Each step's flag changes, queue rows, events
+// and progress are one store transaction. The walk itself runs on a thread of its own
+// (WalkStream), which keeps only the files that may need a change.
 #pragma once
 
 #include "common/error.hpp"
 #include "fscore/volume.hpp"
+#include "policy/job.hpp"
 #include "policy/matcher.hpp"
 #include "policy/sqlite.hpp"
 #include "policy/store.hpp"
+#include "policy/walk_stream.hpp"
 
+#include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -23,9 +33,6 @@
 
 namespace daxpolicy::policy
 {
-
-enum class Outcome { applied, deferred, unchanged };
-const char *outcome_name(Outcome outcome);
 
 // Where a file stands against the policy (INTERFACE.md's states).
 enum class FileState {
@@ -48,17 +55,10 @@ struct FileView {
 	FileState state = FileState::unmanaged;
 };
 
-struct FileCounts {
-	uint64_t applied = 0;
-	uint64_t deferred = 0;
-	uint64_t unchanged = 0;
-	void add(Outcome outcome);
-};
-
+// What `apply` did to the rules; what it did to files, its job tells.
 struct ApplyResult {
 	std::vector<std::string> added, removed, changed, unchanged; // rule names
-	FileCounts files;
-	bool changed_anything() const;
+	bool rules_changed() const;
 };
 
 class Engine
@@ -66,14 +66,32 @@ class Engine
       public:
 	using Dispatch = std::function<void(std::function<void()>)>;
 	using EventSink = std::function<void(const Event &)>;
+	// Runs `work` on the engine's thread after `delay` (zero: after what is queued there
+	// now). Without one, a job runs to its end within the call that starts it: for tests,
+	// and for anything without an event loop.
+	using Defer =
+	    std::function<void(std::chrono::milliseconds delay, std::function<void()> work)>;
+	// Called on the engine's thread when a job ends, or the newer job that took over its
+	// work (a superseding one) does.
+	using JobDone = std::function<void(const JobReport &)>;
 
 	Engine(
 	    Store &store, std::map<std::string, fscore::Volume *> volumes,
-	    Dispatch dispatch = [](std::function<void()> f) { f(); });
+	    Dispatch dispatch = [](std::function<void()> f) { f(); }, Defer defer = {});
+	~Engine();
 
-	// Subscribes to the volumes and applies queued changes whose files are no longer
-	// mapped (after a restart, none of the embedded volumes' files are).
+	// Subscribes to the volumes, applies queued changes whose files are no longer mapped
+	// (after a restart, none of the embedded volumes' files are), resumes the job a
+	// previous daemon did not finish, and reconciles every volume with the stored rules.
 	void start();
+	// At most this many files a second evaluated by jobs (0: no limit).
+	void set_reconcile_rate(uint64_t files_per_second) { reconcile_rate_ = files_per_second; }
+	// The job that runs now, if any.
+	std::optional<JobReport> current_job() const;
+	// Jobs queued behind it.
+	size_t jobs_waiting() const;
+	// The job `id` while it is running or queued.
+	std::optional<JobReport> job(uint64_t id) const;
 	// Tries again up to `at_most` queued changes of `volume`, taking up where the last call
 	// stopped: the safety net for volumes that send no use events (a host volume without
 	// fanotify), and for a notification that was missed. Returns how many it tried.
@@ -97,15 +115,17 @@ class Engine
 	request_flag(const std::string &volume, const std::string &path, bool recursive, bool on);
 
 	std::vector<Rule> rules() const { return store_.rules(); }
-	// Validates, stores and enforces a local rule.
-	Rule add_rule(Rule rule);
-	void remove_rule(const std::string &name);
-	// Makes the managed rules equal to `managed` and reconciles; with dry_run, changes
-	// nothing and says what it would do.
-	ApplyResult apply(const std::vector<Rule> &managed, bool dry_run);
-	// Evaluates the rules again over every volume, or one volume, or one subtree.
-	FileCounts reconcile(const std::optional<std::string> &volume,
-	                     const std::optional<std::string> &path);
+	// Validates and stores a local rule, and starts the job that enforces it in its subtree.
+	Rule add_rule(Rule rule, JobDone done = {});
+	// Removes a local rule and starts the job that judges its subtree by the rules left.
+	void remove_rule(const std::string &name, JobDone done = {});
+	// Makes the managed rules equal to `managed` and starts the job that reconciles the
+	// volumes with them; with dry_run, changes nothing, and the job says what it would do.
+	ApplyResult apply(const std::vector<Rule> &managed, bool dry_run, JobDone done = {});
+	// Starts a job that evaluates the rules again over every volume, or one volume, or one
+	// subtree. Returns its id.
+	uint64_t reconcile(const std::optional<std::string> &volume,
+	                   const std::optional<std::string> &path, JobDone done = {});
 
 	// The queued changes, each with the path where its file is now (it may have been
 	// renamed since it was queued).
@@ -126,7 +146,7 @@ class Engine
 	                    const std::optional<std::string> &rule, bool dry_run, const char *cause,
 	                    const std::string &inherited_from = {});
 	// The file is mapped or in use (`refused` says which): the change is queued (once) and
-	// a `deferred` event logged.
+	// a `deferred` event logged, in the step's batch if one is open.
 	Outcome defer(const std::string &volume, const fscore::FileInfo &file, bool want,
 	              const std::optional<std::string> &rule, const fscore::SetFlagResult &refused,
 	              const std::optional<PendingChange> &queued,
@@ -134,25 +154,82 @@ class Engine
 	// The flag of (ino, generation) was changed: logs it and retires any queued change.
 	void record_change(const std::string &volume, uint64_t ino, uint64_t generation,
 	                   const std::string &path, nlohmann::json data);
-	FileCounts reconcile_tree(const Matcher &matcher, const std::string &volume,
-	                          const std::string &path, bool dry_run, const char *cause);
-	FileCounts reconcile_all(const Matcher &matcher, bool dry_run, const char *cause);
-	FileCounts reconcile_with(const Matcher &matcher, const std::optional<std::string> &volume,
-	                          const std::optional<std::string> &path, const char *cause);
+	// One walk's evaluation of files against a matcher: shared by a job's steps and by
+	// the files a notification names.
+	struct Pass {
+		std::shared_ptr<const Matcher> matcher;
+		std::string volume;
+		std::string cause;
+		bool dry_run = false;
+		std::set<std::string, std::less<>> cleared; // candidate()'s
+	};
+	Outcome evaluate(Pass &pass, const fscore::FileInfo &file);
+	// A file or directory created or moved in: judged at once, or (a directory, with all
+	// it holds) by a job.
+	void on_arrival(const std::string &volume, const std::string &path);
+	// The subtrees of the rules of `volume` (or of every volume), without those inside
+	// another: each file once.
+	std::vector<JobScope> rule_scopes(const Matcher &matcher,
+	                                  const std::optional<std::string> &volume) const;
 	void drop_stale_pending(const Matcher &matcher);
+
+	struct Job {
+		JobReport report;
+		std::vector<JobDone> waiters;
+		// A dry run's own matcher; a job that changes files takes the engine's when
+		// it opens a scope.
+		std::shared_ptr<const Matcher> plan;
+		size_t next_scope = 0;    // the scopes before it are walked, or being walked
+		uint64_t done_before = 0; // files of the scopes walked
+		// The walk of scopes[next_scope - 1], while one is open, and its evaluation.
+		std::unique_ptr<WalkStream> walk;
+		std::optional<Pass> pass;
+		// What the store last heard of its progress: written with a step that changed
+		// something, or after kPersistEvery (a walk that changes nothing writes
+		// nothing).
+		FileCounts persisted;
+		std::chrono::steady_clock::time_point persisted_at{};
+	};
+	// Queues a job. One with cause "rule" supersedes the job running now (whose matcher is
+	// out of date): it takes over what that one had left and its waiters. `plan`: the
+	// matcher of a dry run, which changes nothing; otherwise the job uses the engine's
+	// rules as they are when it starts.
+	uint64_t submit(std::vector<JobScope> scopes, std::string cause, JobDone done,
+	                std::shared_ptr<const Matcher> plan = nullptr,
+	                std::optional<uint64_t> resumed_from = std::nullopt);
+	// Runs the job at the front: with a Defer, one step and then the next one later;
+	// without, to the end of the queue.
+	void run_jobs();
+	// One step of the front job: at most kStepFiles files or kStepTime. Returns whether
+	// another step should follow at once (false: the job ended, or waits for its walker).
+	bool step_job(bool may_wait);
+	// Opens the walk of the front job's next scope; false when it has none left.
+	bool open_scope(Job &job);
+	void finish_job(JobState state, std::string error = {});
+	// The front job's walk of `volume` stops, before the volume goes or cannot serve.
+	void stop_walks_of(const std::string &volume);
+	void persist_job(const Job &job);
+	void persist_progress(Job &job);
+	static constexpr std::chrono::seconds kPersistEvery{1};
+	void schedule_step(std::chrono::milliseconds delay);
+	static constexpr size_t kStepFiles = 512;
+	static constexpr std::chrono::milliseconds kStepTime{4};
 	void validate_for_volumes(const Rule &rule) const;
-	// A reconcile's flag-change events go to the store kBatchedChanges at a time, in one
-	// transaction: a transaction per change is an fsync per file, which made a rule over
-	// 100,000 files on a host volume take minutes (docs/BENCHMARKS.md). Only those events
-	// and the retiring of queued changes they did: a crash then loses at most a batch of
-	// events of changes that were made, as record_change allows, and their rows are retired
-	// at the next start. Anything else that writes commits the batch first.
-	static constexpr size_t kBatchedChanges = 1024;
+	// A job step's flag-change and deferred events, its queue rows and its progress go
+	// to the store in one transaction: a transaction per change is an fsync per file,
+	// which made a rule over 100,000 files on a host volume take minutes
+	// (docs/BENCHMARKS.md). A crash then loses at most a step's events of changes that
+	// were made, as record_change allows; their rows are retired at the next start, and
+	// the job goes on from the progress of the last step that committed. Anything else
+	// that writes commits the batch first.
 	class ChangeBatch;
 	// A write transaction of its own, once the batch (if any) has been committed.
 	WriteTransaction transaction();
 	// Commits the batch open now, if any, and publishes its events.
 	void flush_batch();
+	// Runs `write` in the open batch (its events go to batch_events_), or in a
+	// transaction of its own whose events are published once it commits.
+	void write_logged(const std::function<void(std::vector<Event> &)> &write);
 	// Gives events appended within a store transaction to the sink, once it has committed.
 	void publish(const std::vector<Event> &events);
 	// A notification's work failed: says so in the event log, or if even that fails, on
@@ -165,13 +242,18 @@ class Engine
 	std::map<std::string, fscore::VolumeInfo> volume_info_;
 	Dispatch dispatch_;
 	EventSink sink_;
-	Matcher matcher_;
+	Defer defer_;
+	// Shared with the jobs that started under it (and their walkers): replaced, never
+	// changed, when the rules change.
+	std::shared_ptr<const Matcher> matcher_;
+	std::deque<std::unique_ptr<Job>> jobs_; // the front one runs
+	uint64_t last_job_id_ = 0;
+	uint64_t reconcile_rate_ = 0;
+	bool step_scheduled_ = false;  // a step is on its way (Defer)
+	uint64_t awaiting_walker_ = 0; // the job whose step waits for its walker
+	bool running_inline_ = false;  // run_jobs without a Defer is on the stack
 	// While a reconcile batches its changes: the open transaction and its events.
-	bool batching_ = false; // a reconcile pass is running (ChangeBatch)
-	// During a reconcile pass, the files of its volume with a queued change, read once:
-	// asking the store for each file was a query per file for a queue that is mostly
-	// empty. defer() adds to it, the only writer of queued changes.
-	std::optional<std::set<std::pair<uint64_t, uint64_t>>> queued_in_pass_;
+	bool batching_ = false; // a job step is running (ChangeBatch)
 	std::optional<WriteTransaction> batch_;
 	std::vector<Event> batch_events_;
 	std::map<std::string, fscore::Subscription> subscriptions_;

@@ -4,6 +4,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -49,6 +50,22 @@ const char *const kMigrations[] = {
 		data    TEXT NOT NULL    -- JSON object: the type's own fields
 	);
 	CREATE INDEX events_by_type ON events(type, id);
+	)sql",
+    R"sql(
+	CREATE TABLE jobs (
+		id          INTEGER PRIMARY KEY,
+		state       TEXT NOT NULL,
+		cause       TEXT NOT NULL,
+		scopes      TEXT NOT NULL,   -- JSON array of "VOLUME:/path"
+		next_scope  INTEGER NOT NULL, -- scopes before it are done
+		done        INTEGER NOT NULL,
+		started_ms  INTEGER NOT NULL,
+		finished_ms INTEGER NOT NULL,
+		applied     INTEGER NOT NULL,
+		deferred    INTEGER NOT NULL,
+		error       TEXT NOT NULL,
+		resumed_from INTEGER NOT NULL  -- 0: none
+	);
 	)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
@@ -263,6 +280,66 @@ std::vector<Event> Store::events(const EventQuery &q)
 	}
 	std::reverse(out.begin(), out.end());
 	return out;
+}
+
+void Store::put_job(const StoredJob &job)
+{
+	const JobReport &r = job.report;
+	Statement st(db_, "INSERT OR REPLACE INTO jobs (id, state, cause, scopes, next_scope, "
+	                  "done, started_ms, finished_ms, applied, deferred, error, resumed_from) "
+	                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	st.bind_all(static_cast<int64_t>(r.id), std::string(job_state_name(r.state)), r.cause,
+	            scopes_json(r.scopes).dump(), static_cast<int64_t>(job.next_scope),
+	            static_cast<int64_t>(r.done), r.started_ms, r.finished_ms,
+	            static_cast<int64_t>(r.files.applied), static_cast<int64_t>(r.files.deferred),
+	            r.error, static_cast<int64_t>(r.resumed_from.value_or(0)));
+	st.run();
+	// Finished jobs beyond the last kKeptJobs are of no more use: their summary is an event.
+	Statement prune(db_, "DELETE FROM jobs WHERE state NOT IN ('queued', 'running') AND id <= "
+	                     "(SELECT max(id) FROM jobs) - ?");
+	prune.bind_all(int64_t{kKeptJobs});
+	prune.run();
+}
+
+std::vector<StoredJob> Store::unfinished_jobs()
+{
+	Statement st(db_, "SELECT id, state, cause, scopes, next_scope, done, started_ms, applied, "
+	                  "deferred FROM jobs WHERE state IN ('queued', 'running') ORDER BY id");
+	std::vector<StoredJob> out;
+	while (st.step()) {
+		StoredJob job;
+		JobReport &r = job.report;
+		r.id = static_cast<uint64_t>(st.integer(0));
+		auto state = job_state_from_name(st.text(1));
+		auto scopes = nlohmann::json::parse(st.text(3), nullptr, false);
+		int64_t next = st.integer(4);
+		if (!state || !scopes.is_array() || next < 0)
+			throw Error(Errc::corrupted, "job " + std::to_string(r.id) +
+			                                 " in the database is malformed");
+		r.state = *state;
+		r.cause = st.text(2);
+		try {
+			r.scopes = scopes_from_json(scopes);
+		} catch (const nlohmann::json::exception &) {
+			throw Error(Errc::corrupted,
+			            "job " + std::to_string(r.id) +
+			                ": its scopes in the database are malformed");
+		}
+		job.next_scope = std::min(static_cast<size_t>(next), r.scopes.size());
+		r.done = static_cast<uint64_t>(std::max<int64_t>(0, st.integer(5)));
+		r.started_ms = st.integer(6);
+		r.files.applied = static_cast<uint64_t>(std::max<int64_t>(0, st.integer(7)));
+		r.files.deferred = static_cast<uint64_t>(std::max<int64_t>(0, st.integer(8)));
+		out.push_back(std::move(job));
+	}
+	return out;
+}
+
+uint64_t Store::last_job_id()
+{
+	Statement st(db_, "SELECT coalesce(max(id), 0) FROM jobs");
+	st.step();
+	return static_cast<uint64_t>(st.integer(0));
 }
 
 int64_t Store::count(const char *table)

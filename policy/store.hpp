@@ -4,6 +4,7 @@
 // call returns, so the queue and the rules survive kill -9 and power loss.
 #pragma once
 
+#include "policy/job.hpp"
 #include "policy/rule.hpp"
 #include "policy/sqlite.hpp"
 
@@ -41,6 +42,13 @@ struct Event {
 	nlohmann::json to_json() const;
 };
 
+// A job as the store keeps it, so that one the daemon did not finish goes on at its next
+// start: the scopes before next_scope are done.
+struct StoredJob {
+	JobReport report;
+	size_t next_scope = 0;
+};
+
 struct EventQuery {
 	std::optional<std::string> type;
 	std::optional<int64_t> since_ms; // events at or after it (unix ms)
@@ -50,7 +58,9 @@ struct EventQuery {
 class Store
 {
       public:
-	static constexpr int kSchemaVersion = 1;
+	static constexpr int kSchemaVersion = 2;
+	// Finished jobs kept beside the unfinished ones.
+	static constexpr int kKeptJobs = 16;
 
 	// Opens or creates the database and brings its schema to kSchemaVersion.
 	explicit Store(const std::filesystem::path &file);
@@ -73,6 +83,11 @@ class Store
 	                   const std::string &path, nlohmann::json data);
 	std::vector<Event> events(const EventQuery &query);
 	int64_t count(const char *table);
+
+	void put_job(const StoredJob &job);
+	// Jobs queued or running when the daemon last stopped, oldest first.
+	std::vector<StoredJob> unfinished_jobs();
+	uint64_t last_job_id();
 
 	Database &database() { return db_; }
 

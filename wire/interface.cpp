@@ -32,20 +32,29 @@ type Lease (path: string, ino: int, holder: Holder, range: Range, since: string,
             kind: string, state: string)
 type FileCounts (applied: int, deferred: int, unchanged: int)
 type RuleChanges (added: []string, removed: []string, changed: []string, unchanged: []string)
+# A reconcile job; `state`: queued, running, done, superseded, interrupted, failed.
+type Job (id: int, state: string, cause: string, dry_run: bool, scopes: []string, done: int,
+          total: ?int, started: ?string, finished: ?string, files: FileCounts,
+          error: ?string, resumed_from: ?int)
+# What `status` shows of the job under way; `state`: idle, running.
+type ReconcileStatus (state: string, done: int, total: ?int, started: ?string, job: ?int,
+                      cause: ?string, queued: int, files: ?FileCounts)
 
 method Status() -> (version: string, uptime_s: int, volumes: []Volume, rules: int,
-                    pending: int, events: int)
+                    pending: int, events: int, reconcile: ReconcileStatus)
 method ListVolumes() -> (volumes: []Volume)
 method List(paths: []string, recursive: ?bool) -> (files: []File)
 method SetDax(paths: []string, recursive: ?bool) -> (files: []File)
 method ClearDax(paths: []string, recursive: ?bool) -> (files: []File)
 method AddRule(name: string, subtree: string, dax: string, include: ?[]string,
-               exclude: ?[]string, priority: ?int) -> (rule: Rule)
-method RemoveRule(name: string) -> ()
+               exclude: ?[]string, priority: ?int) -> (rule: Rule, files: FileCounts, job: Job)
+method RemoveRule(name: string) -> (files: FileCounts, job: Job)
 method ListRules() -> (rules: []Rule)
 method Apply(policy_dir: ?string, dry_run: ?bool) -> (changed: bool, dry_run: bool,
-                                                      rules: RuleChanges, files: FileCounts)
-method Reconcile(path: ?string) -> (files: FileCounts)
+                                                      rules: RuleChanges, files: FileCounts,
+                                                      job: Job)
+# Replies when its job has ended; with no_block, at once, with the job queued or running.
+method Reconcile(path: ?string, no_block: ?bool) -> (files: ?FileCounts, job: ?Job)
 method ListPending() -> (pending: []Pending)
 method CancelPending(path: string) -> ()
 method ListEvents(type: ?string, since: ?string, limit: ?int) -> (events: []Event)

@@ -85,6 +85,7 @@ inline constexpr const char *exclude = "exclude";
 inline constexpr const char *priority = "priority";
 inline constexpr const char *policy_dir = "policy_dir";
 inline constexpr const char *dry_run = "dry_run";
+inline constexpr const char *no_block = "no_block";
 inline constexpr const char *path = "path";
 inline constexpr const char *type = "type";
 inline constexpr const char *since = "since";
@@ -106,6 +107,8 @@ inline constexpr const char *events = "events";
 inline constexpr const char *leases = "leases";
 inline constexpr const char *text = "text";
 inline constexpr const char *description = "description";
+inline constexpr const char *job = "job";
+inline constexpr const char *reconcile = "reconcile";
 } // namespace reply
 
 // io.daxpolicy in varlink IDL, as org.varlink.service.GetInterfaceDescription returns it.

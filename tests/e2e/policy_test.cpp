@@ -136,10 +136,13 @@ TEST(Policy, DeeperRuleWinsAndOffRuleClears)
 	EXPECT_EQ(blob["rule"], "cache");
 	EXPECT_EQ(blob["dax_flag"], false);
 	EXPECT_EQ(d.ok({"list", "pool0:/data/table"})[0]["dax_flag"], true);
-	d.ok({"remove-rule", "cache"});
-	EXPECT_EQ(d.ok({"list", "pool0:/data/cache/blob"})[0]["state"], "out-of-sync");
-	d.ok({"reconcile"});
-	EXPECT_EQ(d.ok({"list", "pool0:/data/cache/blob"})[0]["dax_flag"], true);
+	// The files the removed rule decided are judged at once by the rules that remain.
+	json removed = d.ok({"remove-rule", "cache"});
+	EXPECT_EQ(removed["files"]["applied"], 2); // /data/cache and its blob
+	blob = d.ok({"list", "pool0:/data/cache/blob"})[0];
+	EXPECT_EQ(blob["state"], "in-sync");
+	EXPECT_EQ(blob["rule"], "data");
+	EXPECT_EQ(blob["dax_flag"], true);
 }
 
 // The change waits for the mapping to go, then applies by itself, and says so.

@@ -24,9 +24,36 @@ inline policy::EventQuery of_type(const std::string &type)
 	return q;
 }
 
+// What `apply` did to the rules, and what its job did to the files.
+struct Applied : policy::ApplyResult {
+	policy::FileCounts files;
+	bool changed_anything() const { return rules_changed() || files.applied || files.deferred; }
+};
+
 class EngineFixture : public ::testing::Test
 {
       protected:
+	// The fixture's engine has no event loop: a job ends within the call that starts it.
+	Applied apply_now(const std::vector<policy::Rule> &rules, bool dry_run)
+	{
+		Applied out;
+		std::optional<policy::JobReport> job;
+		static_cast<policy::ApplyResult &>(out) =
+		    engine_->apply(rules, dry_run, [&](const policy::JobReport &r) { job = r; });
+		EXPECT_TRUE(job) << "the job ended within the call";
+		if (job)
+			out.files = job->files;
+		return out;
+	}
+	policy::FileCounts reconcile_now(const std::optional<std::string> &volume,
+	                                 const std::optional<std::string> &path)
+	{
+		std::optional<policy::JobReport> job;
+		engine_->reconcile(volume, path, [&](const policy::JobReport &r) { job = r; });
+		EXPECT_TRUE(job) << "the job ended within the call";
+		return job ? job->files : policy::FileCounts{};
+	}
+
 	// As the daemon starts: the store opened, an engine over `vol` started on it (which
 	// applies what the store queued).
 	void start_engine(fscore::Volume &vol)

@@ -119,13 +119,19 @@ class FaultRun
 	// Runs `op`; an Error is what the caller would see. Returns whether it failed.
 	bool run(const Op &op)
 	{
+		// A job that fails tells its waiters (here, within the call: no loop).
+		size_t errors_before = errors_.size();
+		auto job_done = [this](const JobReport &r) {
+			if (r.state == JobState::failed)
+				errors_.push_back(r.error);
+		};
 		try {
 			switch (op.kind) {
 			case Op::add_rule:
-				engine_->add_rule(op.rule);
+				engine_->add_rule(op.rule, job_done);
 				break;
 			case Op::remove_rule:
-				engine_->remove_rule(op.rule.name);
+				engine_->remove_rule(op.rule.name, job_done);
 				break;
 			case Op::set_dax:
 				engine_->request_flag("pool0", kFiles[op.file], false, op.on);
@@ -143,17 +149,17 @@ class FaultRun
 				}
 				break;
 			case Op::apply:
-				engine_->apply(op.managed, false);
+				engine_->apply(op.managed, false, job_done);
 				break;
 			case Op::reconcile:
-				engine_->reconcile(std::nullopt, std::nullopt);
+				engine_->reconcile(std::nullopt, std::nullopt, job_done);
 				break;
 			}
 		} catch (const Error &e) {
 			errors_.push_back(e.what());
 			return true;
 		}
-		return false;
+		return errors_.size() > errors_before;
 	}
 
 	// No flag changes under a live mapping, whatever failed. (A change by path, which does

@@ -267,7 +267,7 @@ TEST_F(EnginePolicyTest, ChangeToAMappedFileWaitsForUnmapThenAppliesItself)
 	ASSERT_EQ(engine_->pending().size(), 1u);
 
 	// Evaluating again neither queues nor logs it twice.
-	FileCounts again = engine_->reconcile("pool0", std::nullopt);
+	FileCounts again = reconcile_now("pool0", std::nullopt);
 	EXPECT_EQ(again.deferred, 1u);
 	EXPECT_EQ(again.applied, 0u);
 	EXPECT_EQ(events("deferred", "/db/wal.log").size(), 1u);
@@ -564,7 +564,7 @@ TEST_F(EnginePolicyTest, CancelPending)
 	EXPECT_TRUE(events("flag-change", "/db/f").empty());
 	EXPECT_EQ(state("/db/f"), "out-of-sync");
 	// Until the rules are evaluated again.
-	FileCounts counts = engine_->reconcile("pool0", std::string("/db"));
+	FileCounts counts = reconcile_now("pool0", std::string("/db"));
 	EXPECT_EQ(counts.applied, 1u);
 	EXPECT_TRUE(flag("/db/f"));
 	EXPECT_EQ(state("/db/f"), "in-sync");
@@ -577,12 +577,12 @@ TEST_F(EnginePolicyTest, ReconcileRepairsAFlagChangedBehindTheEnginesBack)
 	engine_->add_rule(make_rule("db", "/db", true));
 	vol_.set_dax_flag("/db/f", false); // FS_IOC_FSSETXATTR by someone else
 	EXPECT_EQ(state("/db/f"), "out-of-sync");
-	FileCounts counts = engine_->reconcile(std::nullopt, std::nullopt);
+	FileCounts counts = reconcile_now(std::nullopt, std::nullopt);
 	EXPECT_EQ(counts.applied, 1u);
 	EXPECT_EQ(counts.deferred, 0u);
 	EXPECT_EQ(counts.unchanged, 1u); // the directory
 	EXPECT_EQ(state("/db/f"), "in-sync");
-	EXPECT_EQ(engine_->reconcile(std::nullopt, std::nullopt).applied, 0u);
+	EXPECT_EQ(reconcile_now(std::nullopt, std::nullopt).applied, 0u);
 	EXPECT_EQ(error_code_of([&] { engine_->reconcile("pool9", std::nullopt); }),
 	          Errc::not_found);
 }
@@ -627,7 +627,7 @@ TEST_F(EnginePolicyTest, ApplyRemovingAManagedRuleWithdrawsItsQueuedChange)
 	engine_->apply({make_rule("db", "/db", true).managed()}, false);
 	ASSERT_EQ(engine_->pending().size(), 1u);
 
-	ApplyResult res = engine_->apply({}, false);
+	test::Applied res = apply_now({}, false);
 	EXPECT_EQ(res.removed, std::vector<std::string>{"db"});
 	EXPECT_TRUE(engine_->pending().empty());
 	vol_.unmap("/db/f");
@@ -642,7 +642,7 @@ TEST_F(EnginePolicyTest, ChangingARuleWithdrawsAQueuedChangeItNoLongerWants)
 	create_open_and_map("/db/f");
 	engine_->apply({make_rule("db", "/db", true).managed()}, false);
 	ASSERT_EQ(engine_->pending().size(), 1u);
-	ApplyResult res = engine_->apply({make_rule("db", "/db", false).managed()}, false);
+	test::Applied res = apply_now({make_rule("db", "/db", false).managed()}, false);
 	EXPECT_EQ(res.changed, std::vector<std::string>{"db"});
 	EXPECT_TRUE(engine_->pending().empty());
 	EXPECT_EQ(state("/db/f"), "in-sync");
@@ -669,7 +669,7 @@ TEST_F(EnginePolicyTest, ApplyDryRunChangesNothingButReportsThePlan)
 	engine_->add_rule(make_rule("local", "/other", true));
 	int64_t events_before = store_->count("events");
 
-	ApplyResult plan = engine_->apply({make_rule("db", "/db", true).managed()}, true);
+	test::Applied plan = apply_now({make_rule("db", "/db", true).managed()}, true);
 	EXPECT_EQ(plan.added, std::vector<std::string>{"db"});
 	EXPECT_TRUE(plan.removed.empty());
 	EXPECT_TRUE(plan.changed.empty());
@@ -688,7 +688,7 @@ TEST_F(EnginePolicyTest, ApplyDryRunChangesNothingButReportsThePlan)
 	}
 
 	// The plan is what the real run does.
-	ApplyResult done = engine_->apply({make_rule("db", "/db", true).managed()}, false);
+	test::Applied done = apply_now({make_rule("db", "/db", true).managed()}, false);
 	EXPECT_EQ(done.added, plan.added);
 	EXPECT_EQ(done.files.applied, plan.files.applied);
 	EXPECT_EQ(done.files.deferred, plan.files.deferred);
@@ -708,7 +708,7 @@ TEST_F(EnginePolicyTest, ApplyAddsChangesAndRemovesManagedRulesAndLeavesLocalOne
 	vol_.create("/local/f");
 	Rule local = engine_->add_rule(make_rule("local", "/local", true));
 
-	ApplyResult first = engine_->apply(
+	test::Applied first = apply_now(
 	    {make_rule("ra", "/a", true).managed(), make_rule("rb", "/b", true).managed()}, false);
 	std::vector<std::string> added = first.added;
 	std::sort(added.begin(), added.end());
@@ -723,7 +723,7 @@ TEST_F(EnginePolicyTest, ApplyAddsChangesAndRemovesManagedRulesAndLeavesLocalOne
 	ASSERT_EQ(managed_added.size(), 3u);
 	EXPECT_EQ(managed_added[1].data["source"], "/etc/daxpolicy/policy.d/10-test.toml");
 
-	ApplyResult second = engine_->apply(
+	test::Applied second = apply_now(
 	    {make_rule("ra", "/a", false).managed(), make_rule("rc", "/c", true).managed()}, false);
 	EXPECT_EQ(second.added, std::vector<std::string>{"rc"});
 	EXPECT_EQ(second.changed, std::vector<std::string>{"ra"});
@@ -746,7 +746,7 @@ TEST_F(EnginePolicyTest, ApplyAddsChangesAndRemovesManagedRulesAndLeavesLocalOne
 
 	// Nothing new: nothing changes.
 	int64_t events_before = store_->count("events");
-	ApplyResult third = engine_->apply(
+	test::Applied third = apply_now(
 	    {make_rule("ra", "/a", false).managed(), make_rule("rc", "/c", true).managed()}, false);
 	std::vector<std::string> unchanged = third.unchanged;
 	std::sort(unchanged.begin(), unchanged.end());
@@ -759,7 +759,7 @@ TEST_F(EnginePolicyTest, ApplyAddsChangesAndRemovesManagedRulesAndLeavesLocalOne
 	EXPECT_EQ(store_->count("events"), events_before);
 
 	// An empty policy removes every managed rule, and only those.
-	ApplyResult empty = engine_->apply({}, false);
+	test::Applied empty = apply_now({}, false);
 	std::vector<std::string> removed = empty.removed;
 	std::sort(removed.begin(), removed.end());
 	EXPECT_EQ(removed, (std::vector<std::string>{"ra", "rc"}));
@@ -840,7 +840,7 @@ TEST_F(EnginePolicyTest, EventSinkSeesWhatTheLogGets)
 	engine_->add_rule(make_rule("db", "/db", true));
 	auto logged = store_->events({});
 	ASSERT_EQ(seen.size(), logged.size());
-	ASSERT_EQ(seen.size(), 2u); // rule-change, flag-change of /db
+	ASSERT_EQ(seen.size(), 3u); // rule-change, flag-change of /db, the job's summary
 	for (size_t i = 0; i < seen.size(); i++) {
 		EXPECT_EQ(seen[i].id, logged[i].id);
 		EXPECT_EQ(seen[i].type, logged[i].type);
