@@ -22,6 +22,7 @@ Config make_config(bool quick)
 	cfg.ext4_image_mib = 64;
 	cfg.host_files = 2000;
 	cfg.host_files_per_dir = 200;
+	cfg.matcher_cap_s = 0.4;
 	return cfg;
 }
 

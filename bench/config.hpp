@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <vector>
 
 namespace daxpolicy::bench
 {
@@ -35,6 +36,15 @@ struct Config {
 	// The host volume's trees: this many regular files, host_files_per_dir to a directory.
 	uint64_t host_files = 100000;
 	uint64_t host_files_per_dir = 1000;
+	// Matching: a Matcher of each of these rule counts, and a linear scan of the same
+	// rules, decide the same walk of matcher_directories directories of
+	// matcher_files_per_directory files each, all taking turns, for matcher_cap_s at most
+	// altogether and matcher_max_units units (about a millisecond each) each at most.
+	std::vector<size_t> matcher_rule_counts{1, 100, 10000, 100000};
+	size_t matcher_directories = 2000;
+	size_t matcher_files_per_directory = 10;
+	double matcher_cap_s = 12;
+	size_t matcher_max_units = 2000;
 };
 
 // The defaults, or with `quick` the small sizes of a CI smoke run (under 5 s).

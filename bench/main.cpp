@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// daxpolicy_bench: measures the embedded core's data path and metadata operations, and a host
-// volume's reconciles of a large tree, next to baselines from the same run, and prints one JSON
-// line per figure on stdout and a table on stderr. See docs/BENCHMARKS.md.
+// daxpolicy_bench: measures the embedded core's data path and metadata operations, the policy
+// matcher's cost per file as the rules grow, and a host volume's reconciles of a large tree,
+// next to baselines from the same run, and prints one JSON line per figure on stdout and a
+// table on stderr. See docs/BENCHMARKS.md.
 #include "bench/config.hpp"
 #include "bench/data_path.hpp"
 #include "bench/host_tree.hpp"
 #include "bench/interrupt.hpp"
+#include "bench/matching.hpp"
 #include "bench/metadata.hpp"
 #include "bench/report.hpp"
 #include "fscore/embedded/embedded_volume.hpp"
@@ -23,7 +25,10 @@ using namespace daxpolicy::bench;
 namespace
 {
 
-int run(const Config &cfg, bool host_only)
+// Which benchmarks a run makes.
+enum class Only { all, host, matcher };
+
+int run(const Config &cfg, Only only)
 {
 	test::TempDir dir(cfg.parent_dir);
 	std::vector<Figure> figures;
@@ -33,7 +38,7 @@ int run(const Config &cfg, bool host_only)
 			figures.push_back(f);
 		}
 	};
-	if (!host_only) {
+	if (only == Only::all) {
 		// Both pools are ordinary files in the same directory, so they persist the same
 		// way (libpmem2 says which); the baselines are only fair if they do.
 		auto raw = fscore::PmemPool::create(dir.path() / "raw.pool", cfg.size_mib << 20);
@@ -53,7 +58,10 @@ int run(const Config &cfg, bool host_only)
 		emit(run_random_write(cfg, *vol, files, *raw, seq.written_mib));
 		emit({run_create_unlink(cfg, *vol, dir.path())});
 	}
-	emit(run_host_tree(cfg, dir.path()));
+	if (only != Only::host)
+		emit(run_matching(cfg));
+	if (only != Only::matcher)
+		emit(run_host_tree(cfg, dir.path()));
 	print_table(std::cerr, figures);
 	return 0;
 }
@@ -70,6 +78,7 @@ int main(int argc, char **argv)
 	uint64_t host_files = 0;
 	bool quick = false;
 	bool host_only = false;
+	bool matcher_only = false;
 	app.add_option("--dir", dir,
 	               "Directory to hold the pools and the ext4 image, in a fresh "
 	               "subdirectory removed afterwards (default /var/tmp)")
@@ -81,7 +90,9 @@ int main(int argc, char **argv)
 	               "Files in each tree of the host volume benchmark (default 100000, 2000 "
 	               "with --quick)")
 	    ->check(CLI::Range(1, 10000000));
-	app.add_flag("--host-only", host_only, "Only the host volume benchmark");
+	auto *host_flag = app.add_flag("--host-only", host_only, "Only the host volume benchmark");
+	app.add_flag("--matcher-only", matcher_only, "Only the policy matcher benchmark")
+	    ->excludes(host_flag);
 	app.add_flag("--quick", quick, "Small sizes and short runs, for a CI smoke test");
 	CLI11_PARSE(app, argc, argv);
 
@@ -95,7 +106,7 @@ int main(int argc, char **argv)
 
 	install_interrupt_handlers();
 	try {
-		return run(cfg, host_only);
+		return run(cfg, host_only ? Only::host : matcher_only ? Only::matcher : Only::all);
 	} catch (const Interrupted &) {
 		std::cerr << "daxpolicy_bench: interrupted\n";
 		return 130;

@@ -4,11 +4,8 @@
 
 #include "policy/rule.hpp"
 
-#include <cstddef>
-#include <functional>
-#include <map>
+#include <memory>
 #include <optional>
-#include <string>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +18,24 @@ struct Decision {
 	bool dax;         // the flag it wants
 };
 
+// A rule whose subtree holds a path: one line of `explain PATH`.
+struct Contender {
+	const Rule *rule;
+	bool accepts_name; // its include and exclude accept the path's last component
+};
+
+// Why a path gets what it gets.
+struct Explanation {
+	// Every rule of the volume whose subtree holds the path, in precedence order, whatever
+	// their globs say.
+	std::vector<Contender> contenders;
+	// decide()'s answer; its rule is one of the contenders.
+	std::optional<Decision> decision;
+};
+
+// The rules of each volume in a trie of path components, each rule at the node of its
+// subtree, so that deciding a path costs the path's depth and the rules on the path, not the
+// number of rules.
 class Matcher
 {
       public:
@@ -41,19 +56,24 @@ class Matcher
 	// without the flag (decided by the first of them): names they turn away have no rule,
 	// and must not inherit DAX. Files a rule with globs takes get their flag when they are
 	// created (the engine hears of it) or at the next reconcile.
+	// Allocates nothing unless the name is longer than NAME_MAX and a glob needs fnmatch(3).
 	std::optional<Decision> decide(std::string_view volume, std::string_view path,
 	                               bool is_directory) const;
 	// decide()'s rule, or nullptr.
 	const Rule *match(std::string_view volume, std::string_view path, bool is_directory) const;
+	// Every rule that holds `path`, and decide()'s answer.
+	Explanation explain(std::string_view volume, std::string_view path,
+	                    bool is_directory) const;
 
 	const std::vector<Rule> &rules() const { return rules_; }
 
       private:
+	struct Index;
+
 	std::vector<Rule> rules_;
-	// Per volume, indices into rules_ in precedence order, so that the first rule that
-	// accepts a path is the one that decides it. Indices rather than pointers keep a copied
-	// Matcher valid.
-	std::map<std::string, std::vector<std::size_t>, std::less<>> by_volume_;
+	// Built once and never changed, so copies share it. It names rules by their index in
+	// rules_, never by address, which keeps a copied Matcher valid.
+	std::shared_ptr<const Index> index_;
 };
 
 } // namespace daxpolicy::policy

@@ -188,5 +188,178 @@ TEST(Matcher, CopiesMatchOnTheirOwn)
 	EXPECT_EQ(copy.match("pool0", "/a/f", false), &copy.rules()[0]);
 }
 
+TEST(Matcher, APrefixOfAComponentIsAnotherSubtree)
+{
+	Matcher matcher({make_rule("a", "/a", true), make_rule("ab", "/ab", false),
+	                 make_rule("a-b", "/a/b", false)});
+
+	EXPECT_EQ(decider(matcher, "/a"), "a");
+	EXPECT_EQ(decider(matcher, "/a/bc"), "a");
+	EXPECT_EQ(decider(matcher, "/a/b"), "a-b");
+	EXPECT_EQ(decider(matcher, "/ab"), "ab");
+	EXPECT_EQ(decider(matcher, "/ab/c", true), "ab");
+	EXPECT_EQ(decider(matcher, "/abc"), "");
+	EXPECT_EQ(decider(matcher, "/b"), "");
+}
+
+TEST(Matcher, RootSubtreeYieldsToDeeperOnesAndHoldsWhatTheyTurnAway)
+{
+	Matcher matcher({make_rule("all", "/", false).priority(5),
+	                 make_rule("logs", "/var/log", true).include({"*.log"})});
+
+	EXPECT_EQ(decider(matcher, "/var/log/x.log"), "logs");
+	EXPECT_EQ(decider(matcher, "/var/log/x.txt"), "all");
+	EXPECT_EQ(decider(matcher, "/var/log", true), "all");
+	EXPECT_EQ(decider(matcher, "/", true), "all");
+	EXPECT_EQ(decider(matcher, "/x.log"), "all");
+}
+
+TEST(Matcher, DeepPathsAreDecidedByTheDeepestRule)
+{
+	std::string deep;
+	for (int i = 0; i < 40; i++)
+		deep += "/d" + std::to_string(i);
+	std::string deeper = deep;
+	for (int i = 40; i < 2000; i++)
+		deeper += "/d" + std::to_string(i);
+	Matcher matcher(
+	    {make_rule("top", "/d0", false), make_rule("deep", deep, true).include({"*.log"})});
+
+	EXPECT_EQ(decider(matcher, deeper + "/f.log"), "deep");
+	EXPECT_EQ(decider(matcher, deeper + "/f.txt"), "top");
+	EXPECT_EQ(decider(matcher, deeper, true), "top");
+	EXPECT_EQ(decider(matcher, deep + "x/f.log"), "top");
+}
+
+TEST(Matcher, ManyRulesAtOneNodeRankByPriorityThenName)
+{
+	// 1000 rules at /d, rule i takes "*.i"; every tenth takes "*.0" too, at its own
+	// priority, so that among those the highest priority wins, then the first name.
+	std::vector<Rule> rules;
+	for (int i = 0; i < 1000; i++) {
+		std::vector<std::string> globs{"*." + std::to_string(i)};
+		if (i % 10 == 0)
+			globs.push_back("*.0");
+		rules.push_back(make_rule("r" + std::to_string(i), "/d", i % 2 == 0)
+		                    .include(globs)
+		                    .priority(i % 100 == 0 ? 7 : 0));
+	}
+	rules.push_back(make_rule("plain", "/d", false).priority(-1));
+	Matcher matcher(std::move(rules));
+
+	EXPECT_EQ(decider(matcher, "/d/f.537"), "r537");
+	EXPECT_EQ(decider(matcher, "/d/f.999"), "r999");
+	// r0, r100, ..., r900 have priority 7; "r0" is the first name.
+	EXPECT_EQ(decider(matcher, "/d/f.0"), "r0");
+	EXPECT_EQ(decider(matcher, "/d/f.1000"), "plain");
+	EXPECT_EQ(decider(matcher, "/d", true), "plain");
+}
+
+TEST(Matcher, GlobsFollowFnmatch)
+{
+	struct Case {
+		std::string glob;
+		std::string name;
+		bool matches;
+	};
+	std::string long_name(300, 'a'); // past NAME_MAX
+	std::vector<Case> cases{
+	    {"LOCK", "LOCK", true},
+	    {"LOCK", "LOCK1", false},
+	    {"db*", "db", true},
+	    {"db*", "xdb", false},
+	    {"*.log", ".log", true},
+	    {"*.log", "a.log.gz", false},
+	    {"a*b*c", "abc", true},
+	    {"a*b*c", "aXbYbZc", true},
+	    {"a*b*c", "acb", false},
+	    {"*ab*ab", "abab", true},
+	    {"*ab*ab", "aba", false},
+	    {"a**", "a", true},
+	    {"*", "", true},
+	    {"?", "x", true},
+	    {"?", "xy", false},
+	    {"a?c", "abc", true},
+	    {"[0-9]*.wal", "7.wal", true},
+	    {"[0-9]*.wal", "x.wal", false},
+	    {"[!a]*", "ba", true},
+	    {"[!a]*", "ab", false},
+	    {"\\*x", "*x", true},
+	    {"\\*x", "ax", false},
+	    {"a*", long_name, true},
+	    {"[a]*", long_name, true},
+	    {"[b]*", long_name, false},
+	};
+	for (const auto &c : cases) {
+		Matcher matcher({make_rule("g", "/", true).include({c.glob})});
+		EXPECT_EQ(decider(matcher, "/d/" + c.name), c.matches ? "g" : "")
+		    << c.glob << " on " << c.name;
+	}
+}
+
+TEST(Matcher, ExplainListsEveryRuleThatHoldsThePath)
+{
+	Matcher matcher({make_rule("all", "/", false), make_rule("db", "/db", true).priority(1),
+	                 make_rule("db-low", "/db", false),
+	                 make_rule("wal", "/db/wal", true).include({"*.log"}),
+	                 make_rule("walrus", "/db/walrus", true),
+	                 make_rule("other", "/db/wal", true).on_volume("pmem0")});
+
+	auto e = matcher.explain("pool0", "/db/wal/LOCK", false);
+	ASSERT_EQ(e.contenders.size(), 4u);
+	EXPECT_EQ(e.contenders[0].rule->name, "wal");
+	EXPECT_FALSE(e.contenders[0].accepts_name);
+	EXPECT_EQ(e.contenders[1].rule->name, "db");
+	EXPECT_TRUE(e.contenders[1].accepts_name);
+	EXPECT_EQ(e.contenders[2].rule->name, "db-low");
+	EXPECT_EQ(e.contenders[3].rule->name, "all");
+	ASSERT_TRUE(e.decision);
+	EXPECT_EQ(e.decision->rule, e.contenders[1].rule);
+	EXPECT_TRUE(e.decision->dax);
+
+	auto log = matcher.explain("pool0", "/db/wal/1.log", false);
+	ASSERT_EQ(log.contenders.size(), 4u);
+	EXPECT_TRUE(log.contenders[0].accepts_name);
+	ASSERT_TRUE(log.decision);
+	EXPECT_EQ(log.decision->rule->name, "wal");
+}
+
+TEST(Matcher, ExplainGivesADirectoryTheDecisionOfDirectories)
+{
+	Matcher matcher({make_rule("logs", "/d", true).include({"*.log"})});
+
+	auto e = matcher.explain("pool0", "/d/sub.log", true);
+	ASSERT_EQ(e.contenders.size(), 1u);
+	EXPECT_TRUE(e.contenders[0].accepts_name);
+	ASSERT_TRUE(e.decision);
+	EXPECT_EQ(e.decision->rule->name, "logs");
+	EXPECT_FALSE(e.decision->dax) << "names the glob turns away must not inherit DAX";
+}
+
+TEST(Matcher, ExplainOfAPathNoRuleHolds)
+{
+	Matcher matcher({make_rule("a", "/a", true)});
+
+	for (std::string_view volume : {"pool0", "pool1"}) {
+		auto e = matcher.explain(volume, "/b/f", false);
+		EXPECT_TRUE(e.contenders.empty());
+		EXPECT_FALSE(e.decision);
+	}
+}
+
+TEST(Matcher, CopiesExplainOnTheirOwn)
+{
+	auto original = std::make_unique<Matcher>(std::vector<Rule>{make_rule("a", "/a", true)});
+	Matcher copy(std::vector<Rule>{});
+	copy = *original;
+	original.reset();
+
+	auto e = copy.explain("pool0", "/a/f", false);
+	ASSERT_EQ(e.contenders.size(), 1u);
+	EXPECT_EQ(e.contenders[0].rule, &copy.rules()[0]);
+	ASSERT_TRUE(e.decision);
+	EXPECT_EQ(e.decision->rule, &copy.rules()[0]);
+}
+
 } // namespace
 } // namespace daxpolicy::policy
