@@ -273,8 +273,10 @@ json cancel_pending(Daemon &d, Connection &, const Params &p)
 	return json::object();
 }
 
+// `reconcile`: a job's summary.
 const std::set<std::string> kEventTypes = {"flag-change",   "deferred",    "lease-break",
-                                           "lease-revoked", "rule-change", "volume"};
+                                           "lease-revoked", "rule-change", "volume",
+                                           "reconcile"};
 
 std::optional<std::string> event_type(const Params &p)
 {
