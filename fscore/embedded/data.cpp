@@ -399,7 +399,7 @@ void EmbeddedVolume::put_in_core(uint64_t ino, bool was_map)
 		queued_events_.push_back({VolumeEvent::Kind::unmapped,
 		                          ino,
 		                          di.generation,
-		                          di.nlink ? path_of_locked(ino) : std::string(),
+		                          di.nlink ? names_.path_of(ino) : std::string(),
 		                          {},
 		                          {}});
 	release_if_unused(ino);
@@ -421,7 +421,7 @@ void EmbeddedVolume::release_if_unused(uint64_t ino)
 		return;
 	}
 	queued_events_.push_back(
-	    {VolumeEvent::Kind::released, ino, di.generation, path_of_locked(ino), {}, {}});
+	    {VolumeEvent::Kind::released, ino, di.generation, names_.path_of(ino), {}, {}});
 }
 
 } // namespace daxpolicy::fscore

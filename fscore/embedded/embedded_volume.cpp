@@ -94,7 +94,7 @@ void EmbeddedVolume::load()
 		}
 		if (di.type != InodeType::directory)
 			continue;
-		Directory &dir = dirs_[ino];
+		DirIndex::Directory &dir = names_.add_directory(ino);
 		dir.slots = di.size / kDirentSize;
 		ExtentMap map(*pool_, di);
 		for (uint64_t slot = dir.slots; slot-- > 0;) {
@@ -103,9 +103,7 @@ void EmbeddedVolume::load()
 				dir.free_slots.push_back(slot);
 				continue;
 			}
-			std::string name(d->name, d->name_len);
-			dir.entries.emplace(name, DirEntry{d->ino, slot});
-			parents_[d->ino] = Parent{ino, name};
+			names_.link(ino, std::string(d->name, d->name_len), d->ino, slot);
 		}
 	}
 }
@@ -177,10 +175,16 @@ FileInfo EmbeddedVolume::info_of(uint64_t ino, std::string path) const
 	return fi;
 }
 
+FileInfo EmbeddedVolume::info_of_open(uint64_t ino, const std::string &opened_as) const
+{
+	DAXPOLICY_ASSERT_HELD(mutex_);
+	return info_of(ino, inode(ino).nlink ? names_.path_of(ino) : opened_as);
+}
+
 FileInfo EmbeddedVolume::stat(const std::string &path)
 {
 	std::lock_guard lock(mutex_);
-	return info_of(resolve(path), path);
+	return info_of(names_.resolve(path), path);
 }
 
 void EmbeddedVolume::walk(const std::string &path,
@@ -201,9 +205,9 @@ void EmbeddedVolume::walk(const std::string &path,
 	std::vector<FileInfo> batch;
 	{
 		std::lock_guard lock(mutex_);
-		uint64_t ino = resolve(path);
+		uint64_t ino = names_.resolve(path);
 		batch.push_back(info_of(ino, path));
-		if (dirs_.count(ino))
+		if (names_.is_directory(ino))
 			stack.push_back({ino, path, std::nullopt});
 	}
 	for (;;) {
@@ -215,12 +219,12 @@ void EmbeddedVolume::walk(const std::string &path,
 		std::lock_guard lock(mutex_);
 		while (!stack.empty() && batch.size() < kWalkBatch) {
 			Frame &top = stack.back();
-			auto dir = dirs_.find(top.dir);
-			if (dir == dirs_.end()) { // removed meanwhile
+			const DirIndex::Directory *dir = names_.find(top.dir);
+			if (!dir) { // removed meanwhile
 				stack.pop_back();
 				continue;
 			}
-			const auto &entries = dir->second.entries;
+			const auto &entries = dir->entries;
 			auto it = top.after ? entries.upper_bound(*top.after) : entries.begin();
 			if (it == entries.end()) {
 				stack.pop_back();
@@ -229,7 +233,7 @@ void EmbeddedVolume::walk(const std::string &path,
 			top.after = it->first;
 			std::string child = (top.path == "/" ? "/" : top.path + "/") + it->first;
 			batch.push_back(info_of(it->second.ino, child));
-			if (dirs_.count(it->second.ino))
+			if (names_.is_directory(it->second.ino))
 				stack.push_back({it->second.ino, std::move(child), std::nullopt});
 		}
 	}
@@ -255,7 +259,7 @@ bool EmbeddedVolume::change_dax_flag(uint64_t ino, bool on)
 void EmbeddedVolume::set_dax_flag(const std::string &path, bool on)
 {
 	EventFlush flush(*this);
-	with_inode_locked([&] { return std::optional(resolve(path)); },
+	with_inode_locked([&] { return std::optional(names_.resolve(path)); },
 	                  [&](std::optional<uint64_t> ino) { change_dax_flag(*ino, on); });
 }
 
@@ -293,7 +297,7 @@ std::optional<std::string> EmbeddedVolume::path_of(uint64_t ino, uint64_t genera
 	const DiskInode &di = inode(ino);
 	if (di.type == InodeType::free || di.generation != generation || di.nlink == 0)
 		return std::nullopt;
-	return path_of_locked(ino);
+	return names_.path_of(ino);
 }
 
 Subscription EmbeddedVolume::subscribe(VolumeListener listener)

@@ -19,7 +19,9 @@
 #pragma once
 
 #include "common/owned_mutex.hpp"
+#include "fscore/embedded/dir_index.hpp"
 #include "fscore/embedded/lease.hpp"
+#include "fscore/embedded/lease_table.hpp"
 #include "fscore/embedded/ondisk/allocator.hpp"
 #include "fscore/embedded/ondisk/extent_map.hpp"
 #include "fscore/embedded/ondisk/journal.hpp"
@@ -33,7 +35,6 @@
 #include "fscore/volume.hpp"
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <filesystem>
 #include <map>
@@ -42,7 +43,6 @@
 #include <optional>
 #include <span>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace daxpolicy::fscore
@@ -164,9 +164,13 @@ class EmbeddedVolume final : public Volume
 	// against revoked leases. Empty when all is well. For tests, between operations.
 	std::vector<std::string> check_invariants() const;
 
-      private:
-	friend class EmbeddedSession;
-	friend class EventFlush;
+	// The core's own interface to its sessions (EmbeddedSession), not part of Volume: what
+	// an open file, mapping or pin needs of the volume. Each says what must be held.
+
+	// The volume lock: see the top of this file.
+	OwnedMutex &volume_lock() const { return mutex_; }
+	// With the volume lock held.
+	LeaseTable &lease_table() { return leases_; }
 
 	// In-core state of a file in use, like the kernel's struct inode while it is cached. It
 	// lives while the file is open, mapped or referenced (InodeRef), at a stable address.
@@ -219,19 +223,59 @@ class EmbeddedVolume final : public Volume
 	      private:
 		InCore &ic_;
 	};
-	struct DirEntry {
-		uint64_t ino;
-		uint64_t slot;
-	};
-	struct Directory {
-		std::map<std::string, DirEntry> entries;
-		std::vector<uint64_t> free_slots;
-		uint64_t slots = 0;
-	};
-	struct Parent {
-		uint64_t dir;
-		std::string name;
-	};
+
+	// All below: with the volume lock held, but where said otherwise.
+	InodeType type_of(uint64_t ino) const { return inode(ino).type; }
+	bool dax_flag_of(uint64_t ino) const { return inode(ino).flags & kInodeFlagDax; }
+	// The file `path` names, made as an empty regular file if it is missing and `create`.
+	uint64_t lookup_or_create(const std::string &path, bool create);
+	// The file's FileInfo under its path now, or `opened_as` for an orphan (removed while
+	// open), which has none.
+	FileInfo info_of_open(uint64_t ino, const std::string &opened_as) const;
+	// Use counting: the effective state is decided at first use and re-decided after last.
+	InCore &get_in_core(uint64_t ino);
+	void put_in_core(uint64_t ino, bool was_map);
+	// With the file's ilock held as DataReadLock takes it (not the volume lock). Returns
+	// the bytes read: fewer than asked at end-of-file.
+	size_t read_file(uint64_t ino, InCore &ic, uint64_t off, std::span<std::byte> out);
+	// With the file's ilock exclusive (not the volume lock); takes the volume lock for what
+	// changes metadata. A write that allocates under someone else's mapping breaks their
+	// lease (BREAK_WRITE).
+	void write_file(EmbeddedSession *writer, uint64_t ino, InCore &ic, uint64_t off,
+	                std::span<const std::byte> data);
+	// fsync: cached data and an unflushed mtime reach the pool. With the ilock exclusive
+	// and the volume lock held.
+	void sync_file(uint64_t ino, InCore &ic);
+	// The size as the file's users see it (cached writes included).
+	uint64_t file_size(uint64_t ino) const;
+	// With the file's LayoutLocks held.
+	void truncate_locked(uint64_t ino, uint64_t size);
+	void fallocate_locked(uint64_t ino, LayoutOp op, uint64_t off, uint64_t len,
+	                      bool keep_size);
+	// Sets or clears the file's DAX flag in one transaction; false when it was so already.
+	// With the file's ilock exclusive too if it is in use.
+	bool change_dax_flag(uint64_t ino, bool on);
+
+	// Layout leases (lease.cpp). break_layout may let go of `locks` while it waits for
+	// holders.
+	void break_layout(LayoutLocks &locks, EmbeddedSession *breaker, uint64_t ino, uint64_t off,
+	                  uint64_t len, LayoutOp op, BreakKind kind);
+	void break_layout_write(EmbeddedSession *breaker, uint64_t ino, uint64_t off, uint64_t len,
+	                        LayoutOp op);
+	// BREAK_WRITE for an allocation in [off, off+len), if it allocates anything: against
+	// `map`, the file's extent map as the caller has loaded it, or as the pool has it.
+	void break_for_allocation(EmbeddedSession *breaker, uint64_t ino, const ExtentMap &map,
+	                          uint64_t off, uint64_t len, LayoutOp op);
+	void break_for_allocation(EmbeddedSession *breaker, uint64_t ino, uint64_t off,
+	                          uint64_t len, LayoutOp op);
+	// The holder lets go: a munmap, an unpin, or its session ending.
+	void drop_lease(uint64_t id);
+	// Before `waiting` (mmap, pin, or a layout op) waits for a break of `ino`'s layout to
+	// end.
+	void note_wait_for_break(uint64_t ino, std::string_view waiting);
+
+      private:
+	friend class EventFlush;
 
 	EmbeddedVolume(std::unique_ptr<PmemPool> pool, Options options);
 	void load();
@@ -239,9 +283,6 @@ class EmbeddedVolume final : public Volume
 
 	// All below: called with mutex_ held.
 	DiskInode &inode(uint64_t ino) const;
-	uint64_t resolve(const std::string &path) const;
-	std::pair<uint64_t, std::string> resolve_parent(const std::string &path) const;
-	std::string path_of_locked(uint64_t ino) const;
 	FileInfo info_of(uint64_t ino, std::string path) const;
 	bool effective_for(const DiskInode &di) const;
 	uint64_t make_node(const std::string &path, InodeType type);
@@ -256,10 +297,6 @@ class EmbeddedVolume final : public Volume
 	// Returns the `removed` event, for the caller to queue once the transaction commits.
 	VolumeEvent unlink_locked(Transaction &txn, uint64_t dir, const std::string &name);
 	void stage_inode(Transaction &txn, uint64_t ino, const DiskInode &di);
-	// Sets or clears the file's DAX flag in one transaction; false when it was so already.
-	// With the file's ilock exclusive too if it is in use.
-	bool change_dax_flag(uint64_t ino, bool on);
-
 	// Data path (data.cpp). Reads of a file's blocks and data run under its ilock (shared
 	// or exclusive as said), or under mutex_ for a directory.
 	void read_blocks(const ExtentMap &map, uint64_t off, std::span<std::byte> out) const;
@@ -277,22 +314,12 @@ class EmbeddedVolume final : public Volume
 	// the byte range [keep_from, keep_to) is not about to overwrite. With mutex_ held.
 	void allocate_range(Transaction &txn, ExtentMap &map, uint64_t first, uint64_t count,
 	                    uint64_t keep_from, uint64_t keep_to, bool reserved = false);
-	// With the file's ilock held as DataReadLock takes it. Returns the bytes read: fewer
-	// than asked at end-of-file.
-	size_t read_file(uint64_t ino, InCore &ic, uint64_t off, std::span<std::byte> out);
-	// With the file's ilock exclusive; takes mutex_ for what changes metadata. A write
-	// that allocates under someone else's mapping breaks their lease (BREAK_WRITE).
-	void write_file(EmbeddedSession *writer, uint64_t ino, InCore &ic, uint64_t off,
-	                std::span<const std::byte> data);
 	// Reserves blocks for the cached `pages` that have none (delayed allocation), or throws
 	// no-space having changed nothing. With the ilock exclusive; takes mutex_.
 	void reserve_cached(uint64_t ino, InCore &ic, std::optional<ExtentMap> &map,
 	                    const std::vector<uint64_t> &pages);
 	// Drops clean pages of a cache grown past kCachedPagesMax. With the ilock exclusive.
 	void trim_cache(InCore &ic);
-	// fsync: cached data and an unflushed mtime reach the pool. With the ilock exclusive
-	// and mutex_ held.
-	void sync_file(uint64_t ino, InCore &ic);
 	// With mutex_ held, and the ilock exclusive or the file otherwise unused.
 	void writeback(uint64_t ino);
 	// The page at `index` of a cached file, read in if it is not there yet, through `map`,
@@ -307,34 +334,15 @@ class EmbeddedVolume final : public Volume
 	// Frees file blocks [first, last) from the end down in bounded steps, each a
 	// transaction. Returns whether it freed anything. With mutex_ held.
 	bool free_blocks(uint64_t ino, uint64_t first, uint64_t last);
-	void truncate_locked(uint64_t ino, uint64_t size);
-	void fallocate_locked(uint64_t ino, LayoutOp op, uint64_t off, uint64_t len,
-	                      bool keep_size);
 	void drop_cache(uint64_t ino);
 	// Stores `map` into `di` and commits both, with mtime and the past-EOF flag updated.
 	void commit_layout(Transaction &txn, uint64_t ino, DiskInode &di, const ExtentMap &map);
-	// The size as the file's users see it (cached writes included). size_of needs the
-	// file's ilock or mutex_; file_size, mutex_.
+	// The size as the file's users see it (cached writes included), with the file's
+	// ilock or mutex_ held.
 	uint64_t size_of(uint64_t ino, const InCore &ic) const;
-	uint64_t file_size(uint64_t ino) const;
 
-	// Layout leases (lease.cpp). May let go of `locks` while it waits for holders.
-	void break_layout(LayoutLocks &locks, EmbeddedSession *breaker, uint64_t ino, uint64_t off,
-	                  uint64_t len, LayoutOp op, BreakKind kind);
-	void break_layout_write(EmbeddedSession *breaker, uint64_t ino, uint64_t off, uint64_t len,
-	                        LayoutOp op);
-	// BREAK_WRITE for an allocation in [off, off+len), if it allocates anything.
-	void break_for_allocation(EmbeddedSession *breaker, uint64_t ino, const ExtentMap &map,
-	                          uint64_t off, uint64_t len, LayoutOp op);
-	uint64_t add_lease(EmbeddedSession &session, uint64_t ino, uint64_t off, uint64_t len,
-	                   LeaseKind kind);
-	// The holder lets go: a munmap, an unpin, or its session ending.
-	void drop_lease(uint64_t id);
 	void queue_lease_event(const Lease &lease, LayoutOp op, int64_t waited_ms,
 	                       const char *outcome);
-	// Before `waiting` (mmap, pin, or a layout op) waits for a break of `ino`'s layout to
-	// end. With mutex_ held.
-	void note_wait_for_break(uint64_t ino, std::string_view waiting);
 	// Frees extents now, or, while a revoked lease on the file may still reach them,
 	// once no such lease is left.
 	void release_or_quarantine(Transaction &txn, uint64_t ino, const std::vector<Extent> &runs);
@@ -345,9 +353,6 @@ class EmbeddedVolume final : public Volume
 	void check_free_inodes(std::vector<std::string> &problems) const;
 	void check_uses(std::vector<std::string> &problems) const;
 
-	// Use counting: the effective state is decided at first use and re-decided after last.
-	InCore &get_in_core(uint64_t ino);
-	void put_in_core(uint64_t ino, bool was_map);
 	// The file's last use went: write back, forget the in-core state, free an orphan.
 	void release_if_unused(uint64_t ino);
 	// Runs `change` with mutex_ held and, if `find` names a file in use, that file's
@@ -365,21 +370,13 @@ class EmbeddedVolume final : public Volume
 
 	// The volume lock: see the top of this file.
 	mutable OwnedMutex mutex_;
-	std::unordered_map<uint64_t, Directory> dirs_;
-	std::unordered_map<uint64_t, Parent> parents_;
+	DirIndex names_{mutex_};
 	std::vector<uint64_t> free_inos_;
 	// The page caches of all files in use, counted against the volume's bounds. Before
 	// in_core_, whose caches count themselves out of it as they go.
 	CacheTotals cache_totals_;
 	std::unordered_map<uint64_t, InCore> in_core_;
-	std::map<uint64_t, Lease> leases_;
-	uint64_t next_lease_id_ = 1;
-	// Files whose layout a break is changing (one break a file at a time): new mappings
-	// and pins of the file wait until it is over, as page faults wait on the kernel's
-	// invalidate lock.
-	std::unordered_set<uint64_t> layout_breaking_;
-	// Signalled (with mutex_) whenever a lease goes or changes state, or a break ends.
-	std::condition_variable_any leases_changed_;
+	LeaseTable leases_{mutex_};
 	// Freed runs that a revoked lease could still reach, by inode.
 	std::unordered_map<uint64_t, std::vector<Extent>> quarantine_;
 	// Notifications raised under mutex_, delivered by EventFlush once it is released.

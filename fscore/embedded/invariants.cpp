@@ -25,9 +25,9 @@ void EmbeddedVolume::check_directory_mirrors(std::vector<std::string> &problems)
 	size_t children = 0;
 	for (uint64_t ino = 1; ino < sb_->inode_count; ino++) {
 		const DiskInode &di = inode(ino);
-		auto dir = dirs_.find(ino);
+		const DirIndex::Directory *dir = names_.find(ino);
 		bool on_pool = di.type == InodeType::directory;
-		if (on_pool != (dir != dirs_.end())) {
+		if (on_pool != (dir != nullptr)) {
 			problems.push_back(ino_name(ino) + (on_pool
 			                                        ? ": a directory with no mirror"
 			                                        : ": a mirror of no directory"));
@@ -35,7 +35,7 @@ void EmbeddedVolume::check_directory_mirrors(std::vector<std::string> &problems)
 		}
 		if (!on_pool)
 			continue;
-		const Directory &d = dir->second;
+		const DirIndex::Directory &d = *dir;
 		if (d.slots != di.size / kDirentSize)
 			problems.push_back(ino_name(ino) + ": mirror has " +
 			                   std::to_string(d.slots) + " slots, the pool " +
@@ -60,8 +60,8 @@ void EmbeddedVolume::check_directory_mirrors(std::vector<std::string> &problems)
 			    entry->second.slot != slot)
 				problems.push_back(ino_name(ino) + ": entry '" + name +
 				                   "' differs from its mirror");
-			auto parent = parents_.find(e->ino);
-			if (parent == parents_.end() || parent->second.dir != ino ||
+			auto parent = names_.parents().find(e->ino);
+			if (parent == names_.parents().end() || parent->second.dir != ino ||
 			    parent->second.name != name)
 				problems.push_back(ino_name(e->ino) +
 				                   ": parent link differs from '" + name + "' in " +
@@ -73,8 +73,8 @@ void EmbeddedVolume::check_directory_mirrors(std::vector<std::string> &problems)
 			                   " entries, the pool " + std::to_string(used));
 		children += used;
 	}
-	if (parents_.size() != children)
-		problems.push_back(std::to_string(parents_.size()) + " parent links for " +
+	if (names_.parents().size() != children)
+		problems.push_back(std::to_string(names_.parents().size()) + " parent links for " +
 		                   std::to_string(children) + " directory entries");
 }
 
@@ -100,7 +100,7 @@ void EmbeddedVolume::check_uses(std::vector<std::string> &problems) const
 	// linked or orphaned inode.
 	std::map<uint64_t, uint32_t> mapping_leases;
 	std::map<uint64_t, bool> revoked;
-	for (const auto &[id, l] : leases_) {
+	for (const auto &[id, l] : leases_.all()) {
 		if (l.kind == LeaseKind::mapping && l.state != LeaseState::revoked)
 			mapping_leases[l.ino]++;
 		if (l.state == LeaseState::revoked)

@@ -29,52 +29,26 @@ void EmbeddedVolume::flush_events()
 	listeners_.notify(events);
 }
 
-uint64_t EmbeddedVolume::add_lease(EmbeddedSession &session, uint64_t ino, uint64_t off,
-                                   uint64_t len, LeaseKind kind)
-{
-	DAXPOLICY_ASSERT_HELD(mutex_);
-	Lease l;
-	l.id = next_lease_id_++;
-	l.ino = ino;
-	l.offset = off;
-	l.length = len;
-	l.kind = kind;
-	l.session = &session;
-	l.pid = session.holder().pid;
-	l.uid = session.holder().uid;
-	l.since_ms = unix_now_ms();
-	leases_.emplace(l.id, l);
-	return l.id;
-}
-
 void EmbeddedVolume::drop_lease(uint64_t id)
 {
 	DAXPOLICY_ASSERT_HELD(mutex_);
-	auto it = leases_.find(id);
-	if (it == leases_.end())
+	std::optional<Lease> gone = leases_.remove(id);
+	if (!gone)
 		return;
-	uint64_t ino = it->second.ino;
-	leases_.erase(it);
 	// The last revoked lease of the file is gone: nothing can reach its freed blocks now.
-	bool revoked_left = false;
-	for (const auto &[lid, l] : leases_)
-		revoked_left = revoked_left || (l.ino == ino && l.state == LeaseState::revoked);
-	auto q = quarantine_.find(ino);
-	if (!revoked_left && q != quarantine_.end()) {
+	auto q = quarantine_.find(gone->ino);
+	if (q != quarantine_.end() && !leases_.has_revoked(gone->ino)) {
 		for (const Extent &e : q->second)
 			alloc_->end_quarantine(e.pblk, e.len);
 		quarantine_.erase(q);
 	}
-	leases_changed_.notify_all();
 }
 
 void EmbeddedVolume::release_or_quarantine(Transaction &txn, uint64_t ino,
                                            const std::vector<Extent> &runs)
 {
 	DAXPOLICY_ASSERT_HELD(mutex_);
-	bool revoked = false;
-	for (const auto &[id, l] : leases_)
-		revoked = revoked || (l.ino == ino && l.state == LeaseState::revoked);
+	bool revoked = leases_.has_revoked(ino);
 	for (const Extent &e : runs)
 		alloc_->release(txn, e.pblk, e.len, revoked);
 	if (!revoked)
@@ -88,7 +62,7 @@ void EmbeddedVolume::release_or_quarantine(Transaction &txn, uint64_t ino,
 void EmbeddedVolume::note_wait_for_break(uint64_t ino, std::string_view waiting)
 {
 	DAXPOLICY_ASSERT_HELD(mutex_);
-	if (options_.waits_for_break && layout_breaking_.count(ino))
+	if (options_.waits_for_break && leases_.breaking(ino))
 		options_.waits_for_break(waiting);
 }
 
@@ -100,7 +74,7 @@ void EmbeddedVolume::queue_lease_event(const Lease &l, LayoutOp op, int64_t wait
 	VolumeEvent e{VolumeEvent::Kind::lease_break,
 	              l.ino,
 	              di.generation,
-	              di.nlink ? path_of_locked(l.ino) : std::string(),
+	              di.nlink ? names_.path_of(l.ino) : std::string(),
 	              {},
 	              std::nullopt};
 	e.lease = VolumeEvent::LeaseBreak{layout_op_name(op), l.pid,     l.uid,  l.offset,
@@ -123,16 +97,21 @@ void EmbeddedVolume::break_for_allocation(EmbeddedSession *breaker, uint64_t ino
 		break_layout_write(breaker, ino, off, len, op);
 }
 
+void EmbeddedVolume::break_for_allocation(EmbeddedSession *breaker, uint64_t ino, uint64_t off,
+                                          uint64_t len, LayoutOp op)
+{
+	DAXPOLICY_ASSERT_HELD(mutex_);
+	break_for_allocation(breaker, ino, ExtentMap(*pool_, inode(ino)), off, len, op);
+}
+
 void EmbeddedVolume::break_layout_write(EmbeddedSession *breaker, uint64_t ino, uint64_t off,
                                         uint64_t len, LayoutOp op)
 {
-	std::string path = inode(ino).nlink ? path_of_locked(ino) : std::string();
-	for (auto &[id, l] : leases_) {
-		if (l.kind != LeaseKind::mapping || l.session == breaker ||
-		    l.state != LeaseState::active || !l.overlaps(ino, off, len))
-			continue;
-		l.session->notices_.push_back({path, layout_op_name(op), off, len, false});
-		queue_lease_event(l, op, 0, "notified");
+	DAXPOLICY_ASSERT_HELD(mutex_);
+	std::string path = inode(ino).nlink ? names_.path_of(ino) : std::string();
+	for (Lease *l : leases_.mappings_over(ino, off, len, breaker)) {
+		l->session->add_notice({path, layout_op_name(op), off, len, false});
+		queue_lease_event(*l, op, 0, "notified");
 	}
 }
 
@@ -143,7 +122,7 @@ void EmbeddedVolume::break_layout(LayoutLocks &locks, EmbeddedSession *breaker, 
 		break_layout_write(breaker, ino, off, len, op);
 		return;
 	}
-	auto cancelled = [&] { return breaker && breaker->cancelled_; };
+	auto cancelled = [&] { return breaker && breaker->cancelled(); };
 	auto cancel_error = [&] {
 		return Error(Errc::timeout, std::string(layout_op_name(op)) +
 		                                ": cancelled, the session is ending");
@@ -153,7 +132,7 @@ void EmbeddedVolume::break_layout(LayoutLocks &locks, EmbeddedSession *breaker, 
 	// the first one is waiting on (they are `breaking`, not `active`) and take their
 	// blocks from under them.
 	note_wait_for_break(ino, layout_op_name(op));
-	leases_changed_.wait(locks, [&] { return !layout_breaking_.count(ino) || cancelled(); });
+	leases_.wait(locks, [&] { return !leases_.breaking(ino) || cancelled(); });
 	if (cancelled())
 		throw cancel_error();
 
@@ -166,29 +145,15 @@ void EmbeddedVolume::break_layout(LayoutLocks &locks, EmbeddedSession *breaker, 
 	};
 	// While this break runs, new mappings and pins of the file wait
 	// (EmbeddedSession::when_no_break), and so do other breaks of it.
-	layout_breaking_.insert(ino);
-	struct EndBreak {
-		EmbeddedVolume &vol;
-		uint64_t ino;
-		~EndBreak()
-		{
-			vol.layout_breaking_.erase(ino);
-			vol.leases_changed_.notify_all();
-		}
-	} end_break{*this, ino};
+	LeaseTable::Break under_way(leases_, ino);
 
 	// 1. Pins are DMA in flight: they cannot be revoked. Wait for them to go, or give up
 	//    with `busy` having changed nothing.
-	auto pinned = [&]() -> const Lease * {
-		for (const auto &[id, l] : leases_)
-			if (l.kind == LeaseKind::pin && l.overlaps(ino, off, len))
-				return &l;
-		return nullptr;
-	};
+	auto pinned = [&] { return leases_.pin_over(ino, off, len); };
 	while (const Lease *pin = pinned()) {
 		if (cancelled())
 			throw cancel_error();
-		if (leases_changed_.wait_until(locks, deadline) == std::cv_status::timeout &&
+		if (leases_.wait_until(locks, deadline) == std::cv_status::timeout &&
 		    (pin = pinned())) {
 			queue_lease_event(*pin, op, waited(), "busy");
 			throw Error(Errc::busy, std::string(layout_op_name(op)) +
@@ -198,21 +163,18 @@ void EmbeddedVolume::break_layout(LayoutLocks &locks, EmbeddedSession *breaker, 
 	}
 
 	// 2. Mappings of other sessions: tell each holder, wait for them to let go.
-	std::string path = inode(ino).nlink ? path_of_locked(ino) : std::string();
+	std::string path = inode(ino).nlink ? names_.path_of(ino) : std::string();
 	std::vector<Lease> broken; // as they were: a released lease leaves the table
-	for (auto &[id, l] : leases_) {
-		if (l.kind != LeaseKind::mapping || l.session == breaker ||
-		    l.state != LeaseState::active || !l.overlaps(ino, off, len))
-			continue;
-		l.state = LeaseState::breaking;
-		l.session->notices_.push_back({path, layout_op_name(op), off, len, true});
-		broken.push_back(l);
+	for (Lease *l : leases_.mappings_over(ino, off, len, breaker)) {
+		l->state = LeaseState::breaking;
+		l->session->add_notice({path, layout_op_name(op), off, len, true});
+		broken.push_back(*l);
 	}
 	std::map<uint64_t, int64_t> released_ms;
 	auto sweep = [&] {
 		bool outstanding = false;
 		for (const Lease &l : broken) {
-			if (leases_.count(l.id))
+			if (leases_.find(l.id))
 				outstanding = true;
 			else if (!released_ms.count(l.id))
 				released_ms[l.id] = waited();
@@ -222,11 +184,11 @@ void EmbeddedVolume::break_layout(LayoutLocks &locks, EmbeddedSession *breaker, 
 	while (sweep()) {
 		if (cancelled()) {
 			for (const Lease &l : broken)
-				if (auto it = leases_.find(l.id); it != leases_.end())
-					it->second.state = LeaseState::active;
+				if (Lease *left = leases_.find(l.id))
+					left->state = LeaseState::active;
 			throw cancel_error();
 		}
-		if (leases_changed_.wait_until(locks, deadline) == std::cv_status::timeout) {
+		if (leases_.wait_until(locks, deadline) == std::cv_status::timeout) {
 			sweep();
 			break;
 		}
@@ -238,7 +200,7 @@ void EmbeddedVolume::break_layout(LayoutLocks &locks, EmbeddedSession *breaker, 
 			queue_lease_event(l, op, released_ms[l.id], "released");
 			continue;
 		}
-		Lease &held = leases_.at(l.id);
+		Lease &held = *leases_.find(l.id);
 		held.state = LeaseState::revoked;
 		held.session->revoke_mapping(l.id);
 		queue_lease_event(held, op, waited(), "revoked");
@@ -251,13 +213,13 @@ std::vector<LeaseInfo> EmbeddedVolume::leases(const std::optional<std::string> &
 	std::lock_guard lock(mutex_);
 	std::optional<uint64_t> only;
 	if (path)
-		only = resolve(*path);
+		only = names_.resolve(*path);
 	std::vector<LeaseInfo> out;
-	for (const auto &[id, l] : leases_) {
+	for (const auto &[id, l] : leases_.all()) {
 		if (only && l.ino != *only)
 			continue;
 		LeaseInfo info;
-		info.path = inode(l.ino).nlink ? path_of_locked(l.ino) : std::string();
+		info.path = inode(l.ino).nlink ? names_.path_of(l.ino) : std::string();
 		info.ino = l.ino;
 		info.holder = {l.pid, l.uid};
 		info.offset = l.offset;

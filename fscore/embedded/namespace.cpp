@@ -1,92 +1,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Path lookup and the namespace operations of the embedded core: create, mkdir, remove,
-// rename. Each is one journal transaction.
+// The namespace operations of the embedded core: create, mkdir, remove, rename, each one
+// journal transaction, over the directory blocks and their mirror (DirIndex).
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "fscore/embedded/embedded_volume.hpp"
 
 #include <cstring>
-#include <string_view>
 
 namespace daxpolicy::fscore
 {
-
-namespace
-{
-
-std::vector<std::string> components(const std::string &path)
-{
-	if (path.empty() || path[0] != '/')
-		throw Error(Errc::invalid_argument, "path '" + path + "' is not absolute");
-	std::vector<std::string> parts;
-	size_t pos = 1;
-	while (pos <= path.size()) {
-		size_t end = path.find('/', pos);
-		if (end == std::string::npos)
-			end = path.size();
-		std::string part = path.substr(pos, end - pos);
-		if (part == "." || part == "..")
-			throw Error(Errc::invalid_argument,
-			            "path '" + path + "' must not contain '.' or '..'");
-		if (part.find_first_of(std::string_view("\0\n", 2)) != std::string::npos)
-			throw Error(Errc::invalid_argument,
-			            "path '" + path + "': names must not hold a NUL or a newline");
-		if (part.size() > kNameMax)
-			throw Error(Errc::invalid_argument, "name '" + part + "' is longer than " +
-			                                        std::to_string(kNameMax) +
-			                                        " bytes");
-		if (!part.empty())
-			parts.push_back(std::move(part));
-		pos = end + 1;
-	}
-	return parts;
-}
-
-} // namespace
-
-uint64_t EmbeddedVolume::resolve(const std::string &path) const
-{
-	DAXPOLICY_ASSERT_HELD(mutex_);
-	uint64_t ino = kRootIno;
-	for (const auto &part : components(path)) {
-		auto dir = dirs_.find(ino);
-		if (dir == dirs_.end())
-			throw Error(Errc::not_found, path + ": a component is not a directory");
-		auto it = dir->second.entries.find(part);
-		if (it == dir->second.entries.end())
-			throw Error(Errc::not_found, path + ": no such file or directory");
-		ino = it->second.ino;
-	}
-	return ino;
-}
-
-std::pair<uint64_t, std::string> EmbeddedVolume::resolve_parent(const std::string &path) const
-{
-	DAXPOLICY_ASSERT_HELD(mutex_);
-	auto parts = components(path);
-	if (parts.empty())
-		throw Error(Errc::invalid_argument, "the root directory cannot be named here");
-	std::string name = parts.back();
-	std::string parent = "/";
-	for (size_t i = 0; i + 1 < parts.size(); i++)
-		parent += (i ? "/" : "") + parts[i];
-	uint64_t dir = resolve(parent);
-	if (!dirs_.count(dir))
-		throw Error(Errc::not_found, parent + ": not a directory");
-	return {dir, name};
-}
-
-std::string EmbeddedVolume::path_of_locked(uint64_t ino) const
-{
-	DAXPOLICY_ASSERT_HELD(mutex_);
-	std::string path;
-	while (ino != kRootIno) {
-		const Parent &p = parents_.at(ino);
-		path = "/" + p.name + path;
-		ino = p.dir;
-	}
-	return path.empty() ? "/" : path;
-}
 
 Dirent *EmbeddedVolume::dirent_slot(const ExtentMap &dir, uint64_t slot) const
 {
@@ -109,7 +31,7 @@ void EmbeddedVolume::add_dirent(Transaction &txn, uint64_t dir, const std::strin
                                 uint64_t ino)
 {
 	DAXPOLICY_ASSERT_HELD(mutex_);
-	Directory &d = dirs_.at(dir);
+	DirIndex::Directory &d = names_.at(dir);
 	DiskInode dir_inode = inode(dir);
 	ExtentMap map(*pool_, dir_inode);
 	uint64_t slot;
@@ -126,7 +48,7 @@ void EmbeddedVolume::add_dirent(Transaction &txn, uint64_t dir, const std::strin
 			d.free_slots.push_back(s);
 		d.slots += kDirentsPerBlock;
 		txn.on_abort([this, dir] {
-			Directory &dd = dirs_.at(dir);
+			DirIndex::Directory &dd = names_.at(dir);
 			dd.slots -= kDirentsPerBlock;
 			std::erase_if(dd.free_slots, [&](uint64_t s) { return s >= dd.slots; });
 		});
@@ -142,40 +64,35 @@ void EmbeddedVolume::add_dirent(Transaction &txn, uint64_t dir, const std::strin
 	txn.stage(dirent_slot(map, slot), de);
 	if (!grow)
 		d.free_slots.pop_back();
-	d.entries.emplace(name, DirEntry{ino, slot});
-	parents_[ino] = Parent{dir, name};
-	txn.on_abort([this, dir, name, ino, slot] {
-		Directory &dd = dirs_.at(dir);
-		dd.entries.erase(name);
-		dd.free_slots.push_back(slot);
-		parents_.erase(ino);
+	names_.link(dir, name, ino, slot);
+	txn.on_abort([this, dir, name, slot] {
+		names_.unlink(dir, name);
+		names_.at(dir).free_slots.push_back(slot);
 	});
 }
 
 void EmbeddedVolume::remove_dirent(Transaction &txn, uint64_t dir, const std::string &name)
 {
 	DAXPOLICY_ASSERT_HELD(mutex_);
-	Directory &d = dirs_.at(dir);
-	DirEntry entry = d.entries.at(name);
+	DirIndex::Directory &d = names_.at(dir);
+	auto found = d.entries.find(name);
+	if (found == d.entries.end())
+		throw Error(Errc::internal, "removing '" + name + "', which is not there");
 	Dirent empty{};
-	txn.stage(dirent_slot(ExtentMap(*pool_, inode(dir)), entry.slot), empty);
-	d.entries.erase(name);
+	txn.stage(dirent_slot(ExtentMap(*pool_, inode(dir)), found->second.slot), empty);
+	DirIndex::Entry entry = names_.unlink(dir, name);
 	d.free_slots.push_back(entry.slot);
-	Parent old_parent = parents_.at(entry.ino);
-	parents_.erase(entry.ino);
-	txn.on_abort([this, dir, name, entry, old_parent] {
-		Directory &dd = dirs_.at(dir);
-		dd.entries.emplace(name, entry);
-		std::erase(dd.free_slots, entry.slot);
-		parents_[entry.ino] = old_parent;
+	txn.on_abort([this, dir, name, entry] {
+		std::erase(names_.at(dir).free_slots, entry.slot);
+		names_.link(dir, name, entry.ino, entry.slot);
 	});
 }
 
 uint64_t EmbeddedVolume::make_node(const std::string &path, InodeType type)
 {
 	DAXPOLICY_ASSERT_HELD(mutex_);
-	auto [dir, name] = resolve_parent(path);
-	if (dirs_.at(dir).entries.count(name))
+	auto [dir, name] = names_.resolve_parent(path);
+	if (names_.at(dir).entries.count(name))
 		throw Error(Errc::exists, path + ": file exists");
 	if (free_inos_.empty())
 		throw Error(Errc::no_space, "no free inodes left in the pool");
@@ -196,9 +113,21 @@ uint64_t EmbeddedVolume::make_node(const std::string &path, InodeType type)
 	add_dirent(txn, dir, name, ino);
 	txn.commit();
 	if (type == InodeType::directory)
-		dirs_[ino] = Directory{};
+		names_.add_directory(ino);
 	queued_events_.push_back({VolumeEvent::Kind::created, ino, di.generation, path, {}, {}});
 	return ino;
+}
+
+uint64_t EmbeddedVolume::lookup_or_create(const std::string &path, bool create)
+{
+	DAXPOLICY_ASSERT_HELD(mutex_);
+	try {
+		return names_.resolve(path);
+	} catch (const Error &e) {
+		if (!create || e.code() != Errc::not_found)
+			throw;
+	}
+	return make_node(path, InodeType::regular);
 }
 
 FileInfo EmbeddedVolume::create(const std::string &path)
@@ -229,17 +158,17 @@ void EmbeddedVolume::free_orphan(uint64_t ino)
 	free_inos_.push_back(ino);
 	txn.on_abort([this] { free_inos_.pop_back(); });
 	txn.commit();
-	dirs_.erase(ino);
+	names_.remove_directory(ino);
 }
 
 VolumeEvent EmbeddedVolume::unlink_locked(Transaction &txn, uint64_t dir, const std::string &name)
 {
 	DAXPOLICY_ASSERT_HELD(mutex_);
-	uint64_t ino = dirs_.at(dir).entries.at(name).ino;
-	auto sub = dirs_.find(ino);
-	if (sub != dirs_.end() && !sub->second.entries.empty())
+	uint64_t ino = names_.at(dir).entries.at(name).ino;
+	const DirIndex::Directory *sub = names_.find(ino);
+	if (sub && !sub->entries.empty())
 		throw Error(Errc::invalid_argument, name + ": directory not empty");
-	std::string path = path_of_locked(ino);
+	std::string path = names_.path_of(ino);
 	remove_dirent(txn, dir, name);
 	// An orphan: freed by the caller after this transaction commits, in steps that need
 	// not fit in it, or, while the file is in use, when its last user goes (put_in_core).
@@ -261,9 +190,9 @@ void EmbeddedVolume::remove(const std::string &path)
 {
 	EventFlush flush(*this);
 	// A file in use is lock-free readable: its ilock keeps them off the inode's nlink.
-	with_inode_locked([&] { return std::optional(resolve(path)); },
+	with_inode_locked([&] { return std::optional(names_.resolve(path)); },
 	                  [&](std::optional<uint64_t>) {
-		                  auto [dir, name] = resolve_parent(path);
+		                  auto [dir, name] = names_.resolve_parent(path);
 		                  Transaction txn(journal_);
 		                  VolumeEvent removed = unlink_locked(txn, dir, name);
 		                  txn.commit();
@@ -277,31 +206,31 @@ void EmbeddedVolume::rename(const std::string &from, const std::string &to)
 	EventFlush flush(*this);
 	// The file a rename replaces is unlinked: it is locked as remove locks it.
 	auto replaced_ino = [&]() -> std::optional<uint64_t> {
-		auto [dir, name] = resolve_parent(to);
-		auto dst = dirs_.at(dir).entries.find(name);
-		if (dst == dirs_.at(dir).entries.end())
+		auto [dir, name] = names_.resolve_parent(to);
+		auto dst = names_.at(dir).entries.find(name);
+		if (dst == names_.at(dir).entries.end())
 			return std::nullopt;
 		return dst->second.ino;
 	};
 	with_inode_locked(replaced_ino, [&](std::optional<uint64_t>) {
-		auto [src_dir, src_name] = resolve_parent(from);
-		auto [dst_dir, dst_name] = resolve_parent(to);
-		auto src = dirs_.at(src_dir).entries.find(src_name);
-		if (src == dirs_.at(src_dir).entries.end())
+		auto [src_dir, src_name] = names_.resolve_parent(from);
+		auto [dst_dir, dst_name] = names_.resolve_parent(to);
+		auto src = names_.at(src_dir).entries.find(src_name);
+		if (src == names_.at(src_dir).entries.end())
 			throw Error(Errc::not_found, from + ": no such file or directory");
 		uint64_t ino = src->second.ino;
-		for (uint64_t d = dst_dir; d != kRootIno; d = parents_.at(d).dir)
+		for (uint64_t d = dst_dir; d != kRootIno; d = names_.parent(d).dir)
 			if (d == ino)
 				throw Error(Errc::invalid_argument,
 				            to + ": cannot move a directory into itself");
 		Transaction txn(journal_);
 		std::optional<VolumeEvent> replaced;
-		auto dst = dirs_.at(dst_dir).entries.find(dst_name);
-		if (dst != dirs_.at(dst_dir).entries.end()) {
+		auto dst = names_.at(dst_dir).entries.find(dst_name);
+		if (dst != names_.at(dst_dir).entries.end()) {
 			if (dst->second.ino == ino)
 				return;
-			bool src_is_dir = dirs_.count(ino);
-			bool dst_is_dir = dirs_.count(dst->second.ino);
+			bool src_is_dir = names_.is_directory(ino);
+			bool dst_is_dir = names_.is_directory(dst->second.ino);
 			if (src_is_dir != dst_is_dir)
 				throw Error(Errc::exists,
 				            to + ": exists and is " +

@@ -15,7 +15,7 @@ EmbeddedSession::~EmbeddedSession()
 	// Mappings and pins first, then files, as a dying process's exit_mmap precedes its
 	// file close. Each step may raise notifications; EventFlush delivers them unlocked.
 	EventFlush flush(vol_);
-	std::lock_guard lock(vol_.mutex_);
+	std::lock_guard lock(vol_.volume_lock());
 	for (uint64_t pin : pins_)
 		vol_.drop_lease(pin);
 	for (const auto &[id, m] : maps_) {
@@ -40,7 +40,7 @@ EmbeddedSession::~EmbeddedSession()
 
 const EmbeddedSession::OpenFile &EmbeddedSession::file(int fd) const
 {
-	DAXPOLICY_ASSERT_HELD(vol_.mutex_);
+	DAXPOLICY_ASSERT_HELD(vol_.volume_lock());
 	auto it = files_.find(fd);
 	if (it == files_.end())
 		throw Error(Errc::invalid_argument, "no open file " + std::to_string(fd));
@@ -49,7 +49,7 @@ const EmbeddedSession::OpenFile &EmbeddedSession::file(int fd) const
 
 EmbeddedSession::Mapping &EmbeddedSession::mapping(int map)
 {
-	DAXPOLICY_ASSERT_HELD(vol_.mutex_);
+	DAXPOLICY_ASSERT_HELD(vol_.volume_lock());
 	auto it = maps_.find(map);
 	if (it == maps_.end())
 		throw Error(Errc::invalid_argument, "no mapping " + std::to_string(map));
@@ -58,9 +58,9 @@ EmbeddedSession::Mapping &EmbeddedSession::mapping(int map)
 
 uint64_t EmbeddedSession::regular_file(int fd) const
 {
-	DAXPOLICY_ASSERT_HELD(vol_.mutex_);
+	DAXPOLICY_ASSERT_HELD(vol_.volume_lock());
 	const OpenFile &f = file(fd);
-	if (vol_.inode(f.ino).type != InodeType::regular)
+	if (vol_.type_of(f.ino) != InodeType::regular)
 		throw Error(Errc::invalid_argument, f.path + ": is a directory");
 	return f.ino;
 }
@@ -68,15 +68,8 @@ uint64_t EmbeddedSession::regular_file(int fd) const
 int EmbeddedSession::open(const std::string &path, bool create)
 {
 	EventFlush flush(vol_);
-	std::lock_guard lock(vol_.mutex_);
-	uint64_t ino;
-	try {
-		ino = vol_.resolve(path);
-	} catch (const Error &e) {
-		if (!create || e.code() != Errc::not_found)
-			throw;
-		ino = vol_.make_node(path, InodeType::regular);
-	}
+	std::lock_guard lock(vol_.volume_lock());
+	uint64_t ino = vol_.lookup_or_create(path, create);
 	vol_.get_in_core(ino).opens++;
 	int fd = next_id_++;
 	files_.emplace(fd, OpenFile{ino, path});
@@ -86,7 +79,7 @@ int EmbeddedSession::open(const std::string &path, bool create)
 void EmbeddedSession::close(int fd)
 {
 	EventFlush flush(vol_);
-	std::lock_guard lock(vol_.mutex_);
+	std::lock_guard lock(vol_.volume_lock());
 	uint64_t ino = file(fd).ino;
 	files_.erase(fd);
 	vol_.put_in_core(ino, false);
@@ -94,21 +87,20 @@ void EmbeddedSession::close(int fd)
 
 FileInfo EmbeddedSession::fstat(int fd)
 {
-	std::lock_guard lock(vol_.mutex_);
+	std::lock_guard lock(vol_.volume_lock());
 	const OpenFile &f = file(fd);
-	std::string path = vol_.inode(f.ino).nlink ? vol_.path_of_locked(f.ino) : f.path;
-	return vol_.info_of(f.ino, path);
+	return vol_.info_of_open(f.ino, f.path);
 }
 
 EmbeddedVolume::InodeRef EmbeddedSession::use_file(int fd) const
 {
-	std::lock_guard lock(vol_.mutex_);
+	std::lock_guard lock(vol_.volume_lock());
 	return EmbeddedVolume::InodeRef(vol_, regular_file(fd));
 }
 
 EmbeddedVolume::InodeRef EmbeddedSession::use_open(int fd) const
 {
-	std::lock_guard lock(vol_.mutex_);
+	std::lock_guard lock(vol_.volume_lock());
 	return EmbeddedVolume::InodeRef(vol_, file(fd).ino);
 }
 
@@ -143,7 +135,7 @@ void EmbeddedSession::fsync(int fd)
 	EventFlush flush(vol_);
 	auto ref = use_open(fd);
 	std::unique_lock ilock(ref->ilock);
-	std::lock_guard lock(vol_.mutex_);
+	std::lock_guard lock(vol_.volume_lock());
 	vol_.sync_file(ref.ino(), *ref);
 }
 
@@ -152,7 +144,7 @@ void EmbeddedSession::truncate(int fd, uint64_t size)
 	EventFlush flush(vol_);
 	auto ref = use_file(fd);
 	check_truncate(size);
-	LayoutLocks locks(ref->io_lock, ref->invalidate_lock, ref->ilock, vol_.mutex_);
+	LayoutLocks locks(ref->io_lock, ref->invalidate_lock, ref->ilock, vol_.volume_lock());
 	// Shrinking removes blocks: the holders of what lies past the new end must let go.
 	if (size < vol_.file_size(ref.ino()))
 		vol_.break_layout(locks, this, ref.ino(), size, kToEnd, LayoutOp::truncate,
@@ -165,15 +157,14 @@ void EmbeddedSession::fallocate(int fd, LayoutOp op, uint64_t off, uint64_t len,
 	EventFlush flush(vol_);
 	auto ref = use_file(fd);
 	uint64_t ino = ref.ino();
-	LayoutLocks locks(ref->io_lock, ref->invalidate_lock, ref->ilock, vol_.mutex_);
+	LayoutLocks locks(ref->io_lock, ref->invalidate_lock, ref->ilock, vol_.volume_lock());
 	// A call bound to fail fails before it breaks anyone's lease.
 	check_fallocate(op, off, len, vol_.file_size(ino));
 	// Every operation that changes the extent map breaks the leases over what it changes,
 	// by the same function: removal and shifts wait, allocation only tells.
 	switch (op) {
 	case LayoutOp::allocate:
-		vol_.break_for_allocation(this, ino, ExtentMap(*vol_.pool_, vol_.inode(ino)), off,
-		                          len, op);
+		vol_.break_for_allocation(this, ino, off, len, op);
 		break;
 	case LayoutOp::punch_hole:
 	case LayoutOp::zero_range:
@@ -197,10 +188,10 @@ void EmbeddedSession::set_dax_flag(int fd, bool on)
 	// orphan has no path) since it was opened.
 	auto ref = use_open(fd);
 	std::unique_lock ilock(ref->ilock);
-	std::lock_guard lock(vol_.mutex_);
+	std::lock_guard lock(vol_.volume_lock());
 	// The mode a mapping was made with does not change under it; its holders are told the
 	// flag moved, so they know what the next use will get.
-	if ((vol_.inode(ref.ino()).flags & kInodeFlagDax) != (on ? kInodeFlagDax : 0))
+	if (vol_.dax_flag_of(ref.ino()) != on)
 		vol_.break_layout_write(this, ref.ino(), 0, kToEnd, LayoutOp::flag_change);
 	vol_.change_dax_flag(ref.ino(), on);
 }
@@ -215,17 +206,17 @@ void EmbeddedSession::when_no_break(EmbeddedVolume::InodeRef &ref, std::string_v
 		// too, as a fault waits on the kernel's invalidate lock: the breaker never misses
 		// a lease made meanwhile.
 		std::shared_lock invalidate(ref->invalidate_lock);
-		std::unique_lock lock(vol_.mutex_);
+		std::unique_lock lock(vol_.volume_lock());
 		if (cancelled_)
 			throw Error(Errc::timeout, "cancelled, the session is ending");
-		if (!vol_.layout_breaking_.count(ref.ino())) {
+		if (!vol_.lease_table().breaking(ref.ino())) {
 			add_lease();
 			return;
 		}
 		invalidate.unlock();
 		vol_.note_wait_for_break(ref.ino(), waiting);
-		vol_.leases_changed_.wait(
-		    lock, [&] { return !vol_.layout_breaking_.count(ref.ino()) || cancelled_; });
+		vol_.lease_table().wait(
+		    lock, [&] { return !vol_.lease_table().breaking(ref.ino()) || cancelled_; });
 	}
 }
 
@@ -241,7 +232,8 @@ int EmbeddedSession::mmap(int fd, uint64_t off, uint64_t len, bool writable)
 	when_no_break(ref, "mmap", [&] {
 		id = next_id_++;
 		ref->maps++;
-		uint64_t lease = vol_.add_lease(*this, ref.ino(), off, len, LeaseKind::mapping);
+		uint64_t lease =
+		    vol_.lease_table().add(*this, ref.ino(), off, len, LeaseKind::mapping);
 		maps_.emplace(id, Mapping{ref.ino(), off, len, writable, lease});
 	});
 	return id;
@@ -249,7 +241,7 @@ int EmbeddedSession::mmap(int fd, uint64_t off, uint64_t len, bool writable)
 
 void EmbeddedSession::revoke_mapping(uint64_t lease)
 {
-	DAXPOLICY_ASSERT_HELD(vol_.mutex_);
+	DAXPOLICY_ASSERT_HELD(vol_.volume_lock());
 	for (auto &[id, m] : maps_)
 		if (m.lease == lease)
 			m.revoked = true;
@@ -257,7 +249,7 @@ void EmbeddedSession::revoke_mapping(uint64_t lease)
 
 EmbeddedVolume::InodeRef EmbeddedSession::use_mapping(int map, Mapping &out)
 {
-	std::lock_guard lock(vol_.mutex_);
+	std::lock_guard lock(vol_.volume_lock());
 	out = mapping(map);
 	// A revoked mapping is no use of the file: its in-core state may be gone.
 	if (out.revoked)
@@ -269,7 +261,7 @@ uint64_t EmbeddedSession::check_mapped_access(int map, uint64_t off, size_t len)
 {
 	// Called with the invalidate lock shared: a revocation (which needs it exclusive)
 	// cannot happen until the access is over, nor can the file shrink.
-	std::lock_guard lock(vol_.mutex_);
+	std::lock_guard lock(vol_.volume_lock());
 	const Mapping &m = mapping(map);
 	if (m.revoked)
 		throw Error(Errc::revoked, "the mapping's layout lease was revoked");
@@ -320,7 +312,7 @@ void EmbeddedSession::mwrite(int map, uint64_t off, std::span<const std::byte> d
 void EmbeddedSession::munmap(int map)
 {
 	EventFlush flush(vol_);
-	std::lock_guard lock(vol_.mutex_);
+	std::lock_guard lock(vol_.volume_lock());
 	Mapping m = mapping(map);
 	maps_.erase(map);
 	vol_.drop_lease(m.lease);
@@ -336,13 +328,13 @@ void EmbeddedSession::pin(int fd, uint64_t off, uint64_t len)
 	range_end("pin", off, len);
 	// A pin made while a break waits for mappings would not be seen by it.
 	when_no_break(ref, "pin", [&] {
-		pins_.push_back(vol_.add_lease(*this, ref.ino(), off, len, LeaseKind::pin));
+		pins_.push_back(vol_.lease_table().add(*this, ref.ino(), off, len, LeaseKind::pin));
 	});
 }
 
 void EmbeddedSession::unpin()
 {
-	std::lock_guard lock(vol_.mutex_);
+	std::lock_guard lock(vol_.volume_lock());
 	for (uint64_t pin : pins_)
 		vol_.drop_lease(pin);
 	pins_.clear();
@@ -350,15 +342,27 @@ void EmbeddedSession::unpin()
 
 std::vector<LeaseNotice> EmbeddedSession::take_notices()
 {
-	std::lock_guard lock(vol_.mutex_);
+	std::lock_guard lock(vol_.volume_lock());
 	return std::exchange(notices_, {});
 }
 
 void EmbeddedSession::cancel()
 {
-	std::lock_guard lock(vol_.mutex_);
+	std::lock_guard lock(vol_.volume_lock());
 	cancelled_ = true;
-	vol_.leases_changed_.notify_all();
+	vol_.lease_table().notify();
+}
+
+void EmbeddedSession::add_notice(LeaseNotice notice)
+{
+	DAXPOLICY_ASSERT_HELD(vol_.volume_lock());
+	notices_.push_back(std::move(notice));
+}
+
+bool EmbeddedSession::cancelled() const
+{
+	DAXPOLICY_ASSERT_HELD(vol_.volume_lock());
+	return cancelled_;
 }
 
 } // namespace daxpolicy::fscore

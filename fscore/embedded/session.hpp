@@ -19,6 +19,8 @@ namespace daxpolicy::fscore
 class EmbeddedSession final : public Session
 {
       public:
+	// Made by EmbeddedVolume::open_session.
+	EmbeddedSession(EmbeddedVolume &vol, Holder holder) : vol_(vol), holder_(holder) {}
 	// Each as fscore::Session describes it.
 	~EmbeddedSession() override;
 	const Holder &holder() const override { return holder_; }
@@ -44,10 +46,17 @@ class EmbeddedSession final : public Session
 	std::vector<LeaseNotice> take_notices() override;
 	void cancel() override;
 
-      private:
-	friend class EmbeddedVolume;
-	EmbeddedSession(EmbeddedVolume &vol, Holder holder) : vol_(vol), holder_(holder) {}
+	// What a break of a layout lease does to the session that holds it
+	// (EmbeddedVolume::break_layout). With the volume lock held.
+	// The holder is told: take_notices() hands it over.
+	void add_notice(LeaseNotice notice);
+	// Every access through the mapping that holds `lease` fails from now on, and it no
+	// longer counts as a mapping of its file.
+	void revoke_mapping(uint64_t lease);
+	// Whether the session is ending: its waits give up.
+	bool cancelled() const;
 
+      private:
 	struct OpenFile {
 		uint64_t ino;
 		std::string path; // as opened, for messages
@@ -60,11 +69,10 @@ class EmbeddedSession final : public Session
 		uint64_t lease = 0;
 		bool revoked = false;
 	};
-	// These four: with the volume's mutex held.
+	// These three: with the volume's mutex held.
 	const OpenFile &file(int fd) const;
 	Mapping &mapping(int map);
 	uint64_t regular_file(int fd) const; // the ino, or invalid-argument for a directory
-	void revoke_mapping(uint64_t lease);
 	// A use of the file open as `fd` (a regular file), or mapped as `map`, for the length
 	// of one operation. These take the volume's mutex themselves.
 	EmbeddedVolume::InodeRef use_file(int fd) const;
