@@ -15,9 +15,11 @@
 #include <fcntl.h>
 #include <fstream>
 #include <iostream>
+#include <linux/fs.h>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace daxpolicy::bench
@@ -107,6 +109,27 @@ void reset_peak_rss()
 		throw std::runtime_error("cannot write /proc/self/clear_refs");
 }
 
+// How many entries of `tree` (itself included) have the DAX flag, as FS_IOC_GETFLAGS shows it
+// (FS_DAX_FL, what lsattr shows as 'x'), read here without the host volume's code.
+uint64_t count_flagged(const std::filesystem::path &tree)
+{
+	auto flagged = [](const std::filesystem::path &p) {
+		int fd = ::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			throw_errno(p.string());
+		int flags = 0;
+		int rc = ::ioctl(fd, FS_IOC_GETFLAGS, &flags);
+		::close(fd);
+		if (rc != 0)
+			throw_errno(p.string() + ": FS_IOC_GETFLAGS");
+		return (flags & FS_DAX_FL) != 0;
+	};
+	uint64_t n = flagged(tree);
+	for (const auto &entry : std::filesystem::recursive_directory_iterator(tree))
+		n += flagged(entry.path());
+	return n;
+}
+
 struct Trees {
 	std::unique_ptr<LoopMount> baseline, ours;
 	uint64_t entries = 0;
@@ -146,6 +169,7 @@ std::vector<Figure> run_host_tree(const Config &cfg, const std::filesystem::path
 	}
 	const double entries = static_cast<double>(trees.entries);
 	std::string tree_a = (trees.baseline->mount_point() / "tree").string();
+	std::filesystem::path tree_b = trees.ours->mount_point() / "tree";
 	std::cerr << "host_tree: two ext4 loop mounts (-o dax=inode), " << trees.entries
 	          << " entries each (" << cfg.host_files << " files)\n";
 
@@ -193,6 +217,13 @@ std::vector<Figure> run_host_tree(const Config &cfg, const std::filesystem::path
 		                         std::to_string(noop.deferred) + ", left " +
 		                         std::to_string(noop.unchanged) + " of " +
 		                         std::to_string(trees.entries));
+
+	// And the kernel agrees: every entry of tree B has the flag (a pass that skipped files
+	// would otherwise pass for a fast one, and the no-op pass would not see it).
+	if (uint64_t flagged = count_flagged(tree_b); flagged != trees.entries)
+		throw std::runtime_error("host_tree: FS_IOC_GETFLAGS shows the flag on " +
+		                         std::to_string(flagged) + " of " +
+		                         std::to_string(trees.entries) + " entries of tree B");
 
 	std::cerr << "host_tree: rule " << rule_s << " s (chattr -R +x " << chattr_s
 	          << " s); no-op reconcile " << noop_s << " s (lsattr -R " << lsattr_s

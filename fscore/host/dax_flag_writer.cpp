@@ -29,7 +29,9 @@ template <class T> bool with_dax(T &xflags, bool on)
 bool DaxFlagWriter::set(int path_fd, int open_fd, bool is_directory, bool on,
                         const std::string &what)
 {
-	if (!use_ioctl_.load(std::memory_order_relaxed)) {
+	// An open descriptor takes the ioctls at once: no name is looked up, and the file is
+	// open already, so file_setattr would spare nobody's lease nor any event.
+	if (open_fd < 0 && !use_ioctl_.load(std::memory_order_relaxed)) {
 		FileAttr attr;
 		int err = file_getattr(path_fd, attr);
 		if (err != ENOSYS) {
@@ -43,12 +45,6 @@ bool DaxFlagWriter::set(int path_fd, int open_fd, bool is_directory, bool on,
 		}
 		use_ioctl_.store(true, std::memory_order_relaxed);
 	}
-	return set_by_ioctl(path_fd, open_fd, is_directory, on, what);
-}
-
-bool DaxFlagWriter::set_by_ioctl(int path_fd, int open_fd, bool is_directory, bool on,
-                                 const std::string &what)
-{
 	UniqueFd opened;
 	if (open_fd < 0) {
 		opened = reopen(path_fd, O_RDONLY | O_NONBLOCK | (is_directory ? O_DIRECTORY : 0));

@@ -4,16 +4,15 @@
 #include <cerrno>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/fanotify.h>
 #include <system_error>
 #include <unistd.h>
 
 namespace daxpolicy::fscore::host
 {
 
-EventWatcher::EventWatcher(UniqueFd group, Handler handler)
-    : group_(std::move(group)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-      handler_(std::move(handler)), buffer_(kBufferBytes)
+EventWatcher::EventWatcher(UniqueFd fd, Reader reader, Lost lost)
+    : fd_(std::move(fd)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      reader_(std::move(reader)), lost_(std::move(lost)), buffer_(kBufferBytes)
 {
 	if (!wake_)
 		throw std::system_error(errno, std::generic_category(), "eventfd");
@@ -30,12 +29,10 @@ EventWatcher::~EventWatcher()
 	thread_.join();
 }
 
-void EventWatcher::lost()
+void EventWatcher::lost() noexcept
 {
-	FanotifyEvent overflow;
-	overflow.mask = FAN_Q_OVERFLOW;
 	try {
-		handler_(overflow);
+		lost_();
 	} catch (...) {
 	}
 }
@@ -43,7 +40,7 @@ void EventWatcher::lost()
 void EventWatcher::run()
 {
 	while (!stopping_) {
-		pollfd fds[2] = {{group_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+		pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
 		if (::poll(fds, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -55,26 +52,19 @@ void EventWatcher::run()
 			break;
 		if (!(fds[0].revents & POLLIN))
 			continue;
-		ssize_t got = ::read(group_.get(), buffer_.data(), buffer_.size());
+		ssize_t got = ::read(fd_.get(), buffer_.data(), buffer_.size());
 		if (got < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			break;
 		}
-		ParsedEvents parsed =
-		    parse_fanotify_events(std::span(buffer_).first(static_cast<size_t>(got)));
-		for (const auto &event : parsed.events) {
-			if (stopping_)
-				return;
-			try {
-				handler_(event);
-			} catch (...) {
-				// The listener's or the volume's trouble with this one event; the
-				// next ones are still worth handing on.
-			}
-		}
-		if (parsed.garbled || parsed.cut)
+		try {
+			reader_(std::span(buffer_).first(static_cast<size_t>(got)), stopping_);
+		} catch (...) {
+			// What was left of this buffer is lost; the next ones are still worth
+			// reading.
 			lost();
+		}
 	}
 	if (stopping_)
 		return;

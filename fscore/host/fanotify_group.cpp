@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/host/fanotify_group.hpp"
 
+#include "fscore/host/kernel_calls.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -55,6 +57,19 @@ FanotifyGroup open_fanotify_group(int dir_fd)
 		group.fd.reset();
 	}
 	return group;
+}
+
+UniqueFd quiet_mount_tree(int group, int root_fd)
+{
+	UniqueFd tree = clone_mount_tree(root_fd);
+	// "." beneath the O_PATH descriptor: with no path, fanotify_mark takes the descriptor
+	// itself, and refuses an O_PATH one.
+	if (tree && ::fanotify_mark(group,
+	                            FAN_MARK_ADD | FAN_MARK_MOUNT | FAN_MARK_IGNORED_MASK |
+	                                FAN_MARK_IGNORED_SURV_MODIFY,
+	                            FAN_CLOSE_WRITE | FAN_CLOSE_NOWRITE, tree.get(), ".") != 0)
+		tree.reset();
+	return tree;
 }
 
 } // namespace daxpolicy::fscore::host

@@ -39,4 +39,15 @@ struct FanotifyGroup {
 // refuses an O_PATH one).
 FanotifyGroup open_fanotify_group(int dir_fd);
 
+// A copy of the mount tree at `root_fd` (clone_mount_tree: detached, reached by nobody else)
+// whose close events `group` ignores: the group's ignore mask on the copy's mount
+// (FAN_MARK_MOUNT | FAN_MARK_IGNORED_MASK) drops them in the kernel, before they are queued,
+// and the filesystem mark still hears every other mount's. So the volume's own opens (a walk
+// opens every file it reports) cost the watcher nothing and cannot fill its queue, while a
+// create or a rename made through the copy is still heard (those are not ignored). Its
+// O_PATH descriptor, laid out as `root_fd` (the mounts below included, as they were when it
+// was made); empty, with errno set, where it cannot be had (no CAP_SYS_ADMIN, a kernel
+// before 5.2). Its close unmounts it.
+UniqueFd quiet_mount_tree(int group, int root_fd);
+
 } // namespace daxpolicy::fscore::host

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <new>
@@ -41,6 +42,49 @@ std::optional<InodeIdentity> identity_of_handle(const FileHandle &handle)
 	default:
 		return std::nullopt;
 	}
+}
+
+std::optional<FileHandle> handle_of_identity(int32_t type, const InodeIdentity &id)
+{
+	auto put = [](std::vector<unsigned char> &bytes, size_t at, auto value) {
+		std::memcpy(bytes.data() + at, &value, sizeof value);
+	};
+	FileHandle h{type, {}};
+	switch (type) {
+	case kFileIdIno32Gen:
+		if (id.ino > UINT32_MAX || id.generation > UINT32_MAX)
+			return std::nullopt;
+		h.bytes.resize(8);
+		put(h.bytes, 0, static_cast<uint32_t>(id.ino));
+		put(h.bytes, 4, static_cast<uint32_t>(id.generation));
+		return h;
+	case kFileIdIno64Gen:
+		if (id.generation > UINT32_MAX)
+			return std::nullopt;
+		h.bytes.resize(12);
+		put(h.bytes, 0, id.ino);
+		put(h.bytes, 8, static_cast<uint32_t>(id.generation));
+		return h;
+	default:
+		return std::nullopt;
+	}
+}
+
+std::optional<FileHandle> handle_of_fd(int fd)
+{
+	alignas(
+	    struct file_handle) unsigned char storage[sizeof(struct file_handle) + kMaxHandleBytes];
+	auto *fh = new (storage) file_handle;
+	fh->handle_bytes = kMaxHandleBytes;
+	int mount_id = 0;
+	if (::name_to_handle_at(fd, "", fh, &mount_id, AT_EMPTY_PATH) != 0)
+		return std::nullopt;
+	if (fh->handle_bytes > kMaxHandleBytes) {
+		errno = EOVERFLOW;
+		return std::nullopt;
+	}
+	const auto *bytes = storage + offsetof(struct file_handle, f_handle);
+	return FileHandle{fh->handle_type, {bytes, bytes + fh->handle_bytes}};
 }
 
 UniqueFd open_handle(int mount_fd, const FileHandle &handle, int flags)

@@ -40,6 +40,17 @@ struct InodeIdentity {
 // FS_IOC_GETVERSION reports (i_generation), so (ino, generation) is FileInfo's.
 std::optional<InodeIdentity> identity_of_handle(const FileHandle &handle);
 
+// The handle of (ino, generation) of the type `type`, laid out as identity_of_handle reads it,
+// for the types that carry nothing else (FILEID_INO32_GEN, FILEID_INO64_GEN); nothing for any
+// other type, or an inode number that does not fit FILEID_INO32_GEN. A filesystem decodes it
+// as its own (ext4_fh_to_dentry, xfs_fs_fh_to_dentry): the caller checks, once, that a handle
+// it made of a file's identity is the one the filesystem gives that file.
+std::optional<FileHandle> handle_of_identity(int32_t type, const InodeIdentity &id);
+
+// name_to_handle_at(2) of the file `fd` refers to (AT_EMPTY_PATH; an O_PATH descriptor will
+// do), or nothing, with errno set.
+std::optional<FileHandle> handle_of_fd(int fd);
+
 // open_by_handle_at(2) of `handle` on the filesystem of `mount_fd`, with `flags` (O_CLOEXEC
 // added). `mount_fd` must be opened for real (O_RDONLY): the kernel refuses an O_PATH one
 // (EBADF). The file opened is reached through mount_fd's mount, which is what

@@ -13,14 +13,17 @@
 #include "fscore/host/fanotify_group.hpp"
 #include "fscore/host/file_handle.hpp"
 #include "fscore/host/host_volume.hpp"
+#include "fscore/host/inotify_records.hpp"
 #include "fscore/host/kernel_calls.hpp"
 #include "fscore/host/volume_path.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/fanotify.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -60,53 +63,112 @@ constexpr uint64_t kClose = FAN_CLOSE_WRITE | FAN_CLOSE_NOWRITE;
 
 } // namespace
 
-struct HostVolume::Place {
-	enum class Where {
-		inside,  // `path` is the directory's volume path
-		outside, // not under the mount's root, or not reachable from it
-		unknown, // gone (removed, or its handle stale) before the event was read
-	};
-	Where where = Where::unknown;
-	std::string path;
-};
-
 void HostVolume::start_events()
 {
-	if (!options_.events) {
+	using Events = Options::Events;
+	if (options_.events == Events::none) {
 		events_unavailable_ = "events are off (HostVolume::Options::events)";
 		return;
 	}
-	events_root_ = host::reopen(root_.get(), O_RDONLY | O_DIRECTORY);
+	self_ = ::getpid();
+	if (options_.events == Events::inotify)
+		events_unavailable_ = "fanotify is not used (HostVolume::Options::events)";
+	else if (start_fanotify())
+		return;
+	start_inotify();
+}
+
+bool HostVolume::start_fanotify()
+{
 	struct statfs sfs = {};
 	if (!events_root_ || ::fstatfs(events_root_.get(), &sfs) != 0) {
 		events_unavailable_ =
 		    std::string("opening the mount's root: ") + std::strerror(errno);
-		events_root_.reset();
-		return;
+		return false;
 	}
 	static_assert(sizeof sfs.f_fsid == sizeof fsid_);
 	std::memcpy(fsid_.data(), &sfs.f_fsid, sizeof fsid_);
-	self_ = ::getpid();
 	host::FanotifyGroup group = host::open_fanotify_group(events_root_.get());
 	if (!group.fd) {
 		events_unavailable_ = std::move(group.unavailable);
-		events_root_.reset();
-		return;
+		return false;
 	}
+	// The copy of the mount tree flag changes open their files through (by handle).
+	quiet_tree_ = host::quiet_mount_tree(group.fd.get(), root_.get());
+	if (quiet_tree_)
+		quiet_root_ = host::UniqueFd(
+		    ::openat(quiet_tree_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 	try {
 		watcher_ = std::make_unique<host::EventWatcher>(
 		    std::move(group.fd),
-		    [this](const host::FanotifyEvent &e) { on_kernel_event(e); });
+		    [this](std::span<const std::byte> bytes, const std::atomic<bool> &stopping) {
+			    read_fanotify(bytes, stopping);
+		    },
+		    [this] { lost_events(); });
+		return true;
 	} catch (const std::exception &e) {
 		events_unavailable_ = std::string("starting the event watcher: ") + e.what();
+		return false;
 	}
+}
+
+void HostVolume::start_inotify()
+{
+	host::UniqueFd instance = host::InotifyWatches::open_instance();
+	if (!instance) {
+		events_unavailable_ += std::string("; inotify_init1: ") + std::strerror(errno);
+		return;
+	}
+	auto watches =
+	    std::make_unique<host::InotifyWatches>(instance.get(), options_.inotify_watches);
+	try {
+		watcher_ = std::make_unique<host::EventWatcher>(
+		    std::move(instance),
+		    [this](std::span<const std::byte> bytes, const std::atomic<bool> &stopping) {
+			    read_inotify(bytes, stopping);
+		    },
+		    [this] { lost_events(); });
+	} catch (const std::exception &e) {
+		events_unavailable_ += std::string("; starting the inotify watcher: ") + e.what();
+		return;
+	}
+	inotify_ = std::move(watches);
+}
+
+void HostVolume::lost_events()
+{
+	listeners_.notify({VolumeEvent{VolumeEvent::Kind::overflow, 0, 0, {}, {}, {}}});
+}
+
+void HostVolume::read_fanotify(std::span<const std::byte> bytes, const std::atomic<bool> &stopping)
+{
+	host::ParsedEvents parsed = host::parse_fanotify_events(bytes);
+	for (const auto &event : parsed.events) {
+		if (stopping)
+			return;
+		try {
+			on_kernel_event(event);
+		} catch (...) {
+			// The listener's or the volume's trouble with this one event; the next
+			// ones are still worth handing on.
+		}
+	}
+	if (parsed.garbled || parsed.cut)
+		lost_events();
 }
 
 std::string HostVolume::events_unavailable() const
 {
 	if (watcher_ && !watcher_->running())
-		return "the event watcher stopped: reading its fanotify group failed";
-	return events_unavailable_;
+		return "the event watcher stopped: reading its notifications failed";
+	if (!inotify_)
+		return events_unavailable_;
+	return events_unavailable_ +
+	       "; created, moved and removed files are heard through inotify "
+	       "on the directories walked (" +
+	       std::to_string(inotify_->watched()) + " of at most " +
+	       std::to_string(options_.inotify_watches) + ", " +
+	       std::to_string(inotify_->refused()) + " refused), released ones are not";
 }
 
 bool HostVolume::ours(const host::FidRecord &record) const
@@ -116,18 +178,25 @@ bool HostVolume::ours(const host::FidRecord &record) const
 
 HostVolume::Place HostVolume::place_of(const host::FidRecord &dir) const
 {
-	using Where = Place::Where;
 	if (!ours(dir))
-		return {Where::outside, {}};
+		return {Place::Where::outside, {}};
 	host::UniqueFd fd = host::open_handle(events_root_.get(), dir.handle, O_PATH | O_DIRECTORY);
-	auto st = fd ? stat_of(fd.get()) : std::nullopt;
+	if (!fd)
+		return {Place::Where::unknown, {}};
+	return place_of_fd(fd.get());
+}
+
+HostVolume::Place HostVolume::place_of_fd(int fd) const
+{
+	using Where = Place::Where;
+	auto st = stat_of(fd);
 	if (!st || st->st_nlink == 0)
 		return {Where::unknown, {}};
 	// A rename between the readlink and the check makes them disagree: the path is read
 	// again until it stays the same.
 	std::optional<std::string> last;
 	for (;;) {
-		auto link = link_of(fd.get());
+		auto link = link_of(fd);
 		if (!link || link == last)
 			return {Where::outside, {}};
 		last = link;
@@ -141,7 +210,7 @@ HostVolume::Place HostVolume::place_of(const host::FidRecord &dir) const
 			return {Where::outside, {}};
 		}
 		host::UniqueFd check = host::open_beneath(
-		    root_.get(), host::relative_of_names(names), O_PATH | O_DIRECTORY | O_NOFOLLOW);
+		    root_.get(), host::relative_of_names(names), O_PATH | O_NOFOLLOW);
 		if (!check && errno != ENOENT && errno != ENOTDIR)
 			return {Where::outside, {}}; // behind a symbolic link or another mount
 		auto there = check ? stat_of(check.get()) : std::nullopt;
@@ -269,6 +338,107 @@ void HostVolume::on_kernel_event(const host::FanotifyEvent &e)
 		}
 	}
 	listeners_.notify(out);
+}
+
+// An IN_MOVED_FROM waiting for its IN_MOVED_TO (the same cookie). The kernel queues the two
+// one after the other, but another event may come between them.
+struct HostVolume::Move {
+	uint32_t cookie = 0;
+	std::string path;
+	bool directory = false;
+};
+
+void HostVolume::read_inotify(std::span<const std::byte> bytes, const std::atomic<bool> &stopping)
+{
+	host::ParsedInotify parsed = host::parse_inotify_events(bytes);
+	std::vector<Move> moves;
+	for (const auto &event : parsed.events) {
+		if (stopping)
+			return;
+		std::vector<VolumeEvent> out;
+		try {
+			on_inotify_event(event, moves, out);
+		} catch (...) {
+			// As for fanotify: this event is lost, the next ones are not.
+		}
+		listeners_.notify(out);
+	}
+	// Moved out of every watched directory (or its half came in a later read): gone from
+	// where the volume watches, as far as it can tell.
+	std::vector<VolumeEvent> out;
+	for (auto &m : moves)
+		out.push_back({VolumeEvent::Kind::removed, 0, 0, std::move(m.path), {}, {}});
+	listeners_.notify(out);
+	if (parsed.garbled || parsed.cut)
+		lost_events();
+}
+
+void HostVolume::on_inotify_event(const host::InotifyEvent &e, std::vector<Move> &moves,
+                                  std::vector<VolumeEvent> &out)
+{
+	using Kind = VolumeEvent::Kind;
+	if (e.mask & IN_Q_OVERFLOW) {
+		out.push_back({Kind::overflow, 0, 0, {}, {}, {}});
+		return;
+	}
+	if (e.mask & IN_IGNORED) {
+		inotify_->forget(e.wd);
+		return;
+	}
+	auto dir = inotify_->dir_of(e.wd);
+	if (!dir || e.name.empty())
+		return;
+	// The directory must still be where its watch says: one moved unheard (its parent
+	// not watched) has another path now, which inotify does not tell, and loses its watch.
+	host::UniqueFd there = host::open_beneath(
+	    root_.get(), host::relative_of_names(host::volume_path_names(dir->path)),
+	    O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	auto st = there ? stat_of(there.get()) : std::nullopt;
+	if (!st || st->st_ino != dir->ino) {
+		inotify_->drop(e.wd);
+		return;
+	}
+	std::string path = child_of(dir->path, e.name);
+	bool directory = e.mask & IN_ISDIR;
+	auto identity = [&]() -> std::optional<host::InodeIdentity> {
+		try {
+			FileInfo fi = stat(path); // learns the path
+			return host::InodeIdentity{fi.ino, fi.generation};
+		} catch (const Error &) {
+			return std::nullopt; // gone again
+		}
+	};
+	auto event = [&](Kind kind, const std::optional<host::InodeIdentity> &id,
+	                 std::string old_path = {}) {
+		out.push_back({kind,
+		               id ? id->ino : 0,
+		               id ? id->generation : 0,
+		               path,
+		               std::move(old_path),
+		               {}});
+	};
+	if (e.mask & IN_CREATE) {
+		event(Kind::created, identity());
+	} else if (e.mask & IN_MOVED_FROM) {
+		moves.push_back({e.cookie, path, directory});
+	} else if (e.mask & IN_MOVED_TO) {
+		auto from = std::find_if(moves.begin(), moves.end(),
+		                         [&](const Move &m) { return m.cookie == e.cookie; });
+		if (from == moves.end()) {
+			event(Kind::created, identity()); // from a directory not watched
+			return;
+		}
+		Move m = std::move(*from);
+		moves.erase(from);
+		if (m.directory) {
+			paths_.rename_below(m.path, path);
+			inotify_->moved(m.path, path);
+		}
+		event(Kind::renamed, identity(), std::move(m.path));
+	} else if (e.mask & IN_DELETE) {
+		// The inode is gone with its name: inotify names neither.
+		event(Kind::removed, std::nullopt);
+	}
 }
 
 } // namespace daxpolicy::fscore

@@ -17,7 +17,9 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <fstream>
+#include <linux/fs.h>
 #include <sstream>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -56,6 +58,13 @@ std::optional<std::string> refusal_of(const std::string &fstype)
 struct HostVolume::Found {
 	host::UniqueFd path_fd;
 	host::ProbedInode probed;
+};
+
+struct HostVolume::Target {
+	host::UniqueFd opened; // O_RDONLY | O_NONBLOCK: the lease is taken on it
+	FileType type = FileType::other;
+	uint64_t size = 0;
+	host::FileId id;
 };
 
 std::unique_ptr<HostVolume> HostVolume::open(Options options)
@@ -97,7 +106,9 @@ std::unique_ptr<HostVolume> HostVolume::open(Options options)
 	bool capable = host::block_device_dax_capable(mount->dev_major, mount->dev_minor);
 	std::unique_ptr<HostVolume> vol(
 	    new HostVolume(std::move(options), std::move(root), std::move(*mount), *mode, capable));
+	vol->events_root_ = host::reopen(vol->root_.get(), O_RDONLY | O_DIRECTORY);
 	vol->start_events();
+	vol->learn_handles();
 	return vol;
 }
 
@@ -110,8 +121,9 @@ HostVolume::~HostVolume()
 HostVolume::HostVolume(Options options, host::UniqueFd root, host::MountEntry mount, DaxMode mode,
                        bool dax_capable)
     : options_(std::move(options)), root_(std::move(root)), mount_(std::move(mount)),
-      dax_mode_(mode), dax_capable_(dax_capable), flag_writer_(options_.force_ioctl_fallback),
-      paths_(options_.path_cache_files)
+      dax_mode_(mode),
+      dax_capable_(dax_capable), rules_{mode, dax_capable, mount_.fstype == "ext4"},
+      flag_writer_(options_.force_ioctl_fallback), paths_(options_.path_cache_files)
 {
 }
 
@@ -142,12 +154,54 @@ host::UniqueFd HostVolume::resolve(const std::vector<std::string> &names,
 host::ProbedInode HostVolume::probe(int path_fd, std::string path)
 {
 	std::string w = what(path);
-	host::ProbedInode p = host::probe_inode(path_fd, host::stat_inode(path_fd, w),
-	                                        std::move(path), dax_mode_, dax_capable_, w);
+	return learned(
+	    host::probe_inode(path_fd, host::stat_inode(path_fd, w), std::move(path), rules_, w));
+}
+
+host::ProbedInode HostVolume::learned(host::ProbedInode p)
+{
 	// Only files whose generation was read: (ino, 0) names nothing for ever.
 	if (p.opened)
 		paths_.learn(p.info.ino, p.info.generation, p.info.path);
 	return p;
+}
+
+void HostVolume::learn_handles()
+{
+	// The root's handle as the filesystem makes it, against the one made of the root's
+	// identity: the same bytes say that this filesystem's handles are (ino, generation)
+	// and nothing else. Then one open by it, which needs CAP_DAC_READ_SEARCH.
+	if (!events_root_)
+		return;
+	int generation = 0;
+	struct statx stx = {};
+	if (::ioctl(events_root_.get(), FS_IOC_GETVERSION, &generation) != 0 ||
+	    ::statx(root_.get(), "", AT_EMPTY_PATH, STATX_INO, &stx) != 0)
+		return;
+	auto made = host::handle_of_fd(root_.get());
+	if (!made)
+		return;
+	auto ours = host::handle_of_identity(
+	    made->type, {stx.stx_ino, static_cast<uint64_t>(static_cast<uint32_t>(generation))});
+	if (ours != made)
+		return;
+	host::UniqueFd check = host::open_handle(events_root_.get(), *made, O_PATH);
+	if (!check)
+		return;
+	handle_type_ = made->type;
+	// A handle reaches the whole filesystem: only a mount of all of it holds every file
+	// one can name.
+	handles_for_changes_ = mount_.root == "/";
+}
+
+std::optional<host::FileHandle> HostVolume::handle_of(uint64_t ino, uint64_t generation,
+                                                      bool for_paths) const
+{
+	// ext4 decodes a handle of generation 0 as "any generation" (ext4_nfs_get_inode): such
+	// a file is checked by its path instead.
+	if (!handle_type_ || generation == 0 || (!for_paths && !handles_for_changes_))
+		return std::nullopt;
+	return host::handle_of_identity(*handle_type_, {ino, generation});
 }
 
 VolumeInfo HostVolume::info() const
@@ -158,7 +212,7 @@ VolumeInfo HostVolume::info() const
 	// Releases, creates and renames while the fanotify watcher runs; never mappings or
 	// uses (FileInfo), layout leases or io sessions, which a host kernel does not offer.
 	vi.can = {};
-	vi.can.use_events = watcher_ && watcher_->running();
+	vi.can.use_events = watcher_ && !inotify_ && watcher_->running();
 	vi.path = options_.path.string();
 	vi.dax_mode = dax_mode_;
 	vi.dax_capable = dax_capable_;
@@ -277,68 +331,124 @@ std::optional<HostVolume::Found> HostVolume::find(uint64_t ino, uint64_t generat
 
 std::optional<std::string> HostVolume::path_of(uint64_t ino, uint64_t generation)
 {
-	auto found = find(ino, generation);
-	if (!found)
+	auto handle = handle_of(ino, generation, true);
+	if (!handle) {
+		auto found = find(ino, generation);
+		if (!found)
+			return std::nullopt;
+		return found->probed.info.path;
+	}
+	// The file itself, by its identity; then where it is: at its cached path if that still
+	// leads to it, else where the kernel's dentry says, checked from the root. A regular
+	// file whose inode the kernel let go since (a flag change evicts it, so that S_DAX
+	// follows the flag) comes back with a dentry of no known parent, whose path reads as
+	// "/": then only the cache can say where it is.
+	host::UniqueFd fd = host::open_handle(events_root_.get(), *handle, O_PATH);
+	struct stat st = {};
+	if (!fd || ::fstat(fd.get(), &st) != 0 || st.st_nlink == 0) {
+		paths_.forget(ino, generation);
 		return std::nullopt;
-	return found->probed.info.path;
+	}
+	if (auto cached = paths_.find(ino, generation)) {
+		host::UniqueFd there = host::open_beneath(
+		    root_.get(), host::relative_of_names(host::volume_path_names(*cached)),
+		    O_PATH | O_NOFOLLOW);
+		struct stat at = {};
+		if (there && ::fstat(there.get(), &at) == 0 && at.st_ino == st.st_ino &&
+		    at.st_dev == st.st_dev)
+			return cached;
+	}
+	Place place = place_of_fd(fd.get());
+	if (place.where != Place::Where::inside) {
+		paths_.forget(ino, generation);
+		return std::nullopt;
+	}
+	paths_.learn(ino, generation, place.path);
+	return place.path;
+}
+
+std::optional<HostVolume::Target> HostVolume::open_identity(uint64_t ino, uint64_t generation)
+{
+	auto handle = handle_of(ino, generation, false);
+	if (!handle) {
+		auto found = find(ino, generation);
+		if (!found)
+			return std::nullopt;
+		host::ProbedInode &p = found->probed;
+		return Target{std::move(p.opened), p.info.type, p.info.size, p.id};
+	}
+	int mount_fd = quiet_root_ ? quiet_root_.get() : events_root_.get();
+	host::UniqueFd fd = host::open_handle(mount_fd, *handle, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	std::string w = what("inode " + std::to_string(ino));
+	if (!fd) {
+		if (errno == ESTALE || errno == ENOENT) {
+			paths_.forget(ino, generation);
+			return std::nullopt;
+		}
+		if (errno == EWOULDBLOCK)
+			throw Error(Errc::busy,
+			            w + ": held under a write lease by another process");
+		throw host::host_error(w + ": open_by_handle_at", errno);
+	}
+	struct statx stx = host::stat_inode(fd.get(), w);
+	FileType type = host::file_type_of(stx);
+	// Unlinked, and kept only by someone's open: gone as far as names go.
+	if (stx.stx_nlink == 0 || !can_carry_dax_flag(type))
+		return std::nullopt;
+	return Target{std::move(fd), type, stx.stx_size,
+	              host::FileId{stx.stx_dev_major, stx.stx_dev_minor, stx.stx_ino}};
 }
 
 SetFlagResult HostVolume::set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on)
 {
 	using Status = SetFlagResult::Status;
-	std::optional<Found> found;
+	std::optional<Target> file;
 	try {
-		found = find(ino, generation);
+		file = open_identity(ino, generation);
 	} catch (const Error &e) {
-		// Another process holds the file under a write lease (probe_inode's open was
-		// refused): it has the file open, which is all the volume can tell.
+		// Another process holds the file under a write lease (the open was refused): it
+		// has the file open, which is all the volume can tell.
 		if (e.code() != Errc::busy)
 			throw;
 		return {Status::in_use, 0};
 	}
-	if (!found)
+	if (!file)
 		return {Status::gone, 0};
-	host::ProbedInode &file = found->probed;
-	std::string w = what(file.info.path);
+	std::string w = what(paths_.find(ino, generation).value_or("inode " + std::to_string(ino)));
 	// A directory can be neither leased nor mapped, and its flag only says what its new
 	// children get.
-	if (file.info.type == FileType::directory) {
-		bool changed =
-		    flag_writer_.set(found->path_fd.get(), file.opened.get(), true, on, w);
+	if (file->type == FileType::directory) {
+		bool changed = flag_writer_.set(-1, file->opened.get(), true, on, w);
 		return {changed ? Status::applied : Status::unchanged, 0};
 	}
-	// file.opened is this process's only open of the file (find holds the rest as
-	// O_PATH), so the lease is granted exactly when nobody else has it open or mapped.
-	host::WriteLease lease(file.opened.get(), w);
+	// file->opened is this process's only open of the file, so the lease is granted
+	// exactly when nobody else has it open or mapped.
+	host::WriteLease lease(file->opened.get(), w);
 	if (!lease.held()) {
-		uint32_t mappings = host::count_mappings(file.id);
+		uint32_t mappings = host::count_mappings(file->id);
 		return {mappings ? Status::mapped : Status::in_use, mappings};
 	}
 	// Under the lease: no open, and so no mapping, can begin until it is given back.
 	if (options_.while_leased)
 		options_.while_leased();
-	bool changed = flag_writer_.set(found->path_fd.get(), file.opened.get(), false, on, w);
+	bool changed = flag_writer_.set(-1, file->opened.get(), false, on, w);
 	// An open that came meanwhile waited for the change, as the kernel's opens wait for a
 	// lease break: that is logged like any break of a lease, with the opener's pid as
 	// /proc/locks gives it (0 when it does not).
 	if (lease.broken()) {
-		VolumeEvent e{VolumeEvent::Kind::lease_break,
-		              file.info.ino,
-		              file.info.generation,
-		              file.info.path,
-		              {},
-		              std::nullopt};
-		// The lease was this process's; the opener broke it.
-		e.lease =
-		    VolumeEvent::LeaseBreak{layout_op_name(LayoutOp::flag_change),
-		                            ::getpid(),
-		                            ::getuid(),
-		                            0,
-		                            file.info.size,
-		                            0,
-		                            "released",
-		                            host::lease_breaker(::getpid(), file.id).value_or(0)};
+		int breaker = host::lease_breaker(::getpid(), file->id).value_or(0);
 		lease.release();
+		VolumeEvent e{VolumeEvent::Kind::lease_break,        ino, generation,
+		              path_of(ino, generation).value_or(""), {},  std::nullopt};
+		// The lease was this process's; the opener broke it.
+		e.lease = VolumeEvent::LeaseBreak{layout_op_name(LayoutOp::flag_change),
+		                                  ::getpid(),
+		                                  ::getuid(),
+		                                  0,
+		                                  file->size,
+		                                  0,
+		                                  "released",
+		                                  breaker};
 		listeners_.notify({e});
 	}
 	return {changed ? Status::applied : Status::unchanged, 0};

@@ -13,9 +13,33 @@
 // mappings. `mapped` stays 0 and `in_use` false; set_dax_flag_if_unmapped asks the kernel
 // instead, at the moment of the change, with a write lease (write_lease.hpp).
 //
-// Threads: every method may be called from any thread. The volume holds no lock of its own
-// across system calls; the path cache has its own, and the kernel serialises flag changes of
-// one inode (inode_lock in vfs_fileattr_set).
+// Files by identity: set_dax_flag_if_unmapped and path_of open the file (ino, generation) by
+// a file handle they make of it (open_by_handle_at; file_handle.hpp), which the filesystem
+// decodes and checks the generation of itself: no path is looked up, and no cache of paths
+// has to hold every file of a walk. Used where open() found that the filesystem's handles are
+// that identity and nothing else (ext4; xfs), that open_by_handle_at works
+// (CAP_DAC_READ_SEARCH) and, for flag changes, that the mount is the whole filesystem (a bind
+// mount of a directory holds only part of it, and a handle reaches every part). Elsewhere they
+// find the file at the path the path cache has for it, as before.
+//
+// The volume's own opens: a walk opens every regular file and directory it reports, and a
+// flag change the file it changes. They go through a private copy of the mount tree
+// (fanotify_group.hpp, quiet_mount_tree) whose close events the fanotify group ignores in the
+// kernel, so the watcher neither reads them nor loses other events to a queue they filled.
+// (stat and the watcher's own look-ups open through the mount itself; their closes are
+// left out by the event's pid.)
+//
+// Threads: every method may be called from any thread, and walk runs alongside the others
+// (the policy engine walks on a worker while its loop changes flags). What open() sets up is
+// not changed after it (descriptors, the mount, the handle type); what changes has a lock of
+// its own, a leaf, never held across a system call that can wait on another process:
+//   PathCache::mutex_        the path cache (stat, walk, path_of, the watcher's renames)
+//   InotifyWatches::mutex_   the inotify fallback's watches (walk adds, the watcher reads)
+//   ListenerSet's mutex      the listeners
+//   DaxFlagWriter            an atomic: whether file_setattr exists
+// A walk's own state (its directory descriptors, its copy of the mount tree) is its own. The
+// kernel serialises flag changes of one inode (inode_lock in vfs_fileattr_set); a file renamed
+// under a walk is reported at one path, at the other, or not at all, never twice at one.
 //
 // Events (host_events.cpp): a watcher thread, started by open() and joined by the destructor,
 // reads a fanotify group marked on the whole filesystem (fanotify_group.hpp says which mark
@@ -38,14 +62,22 @@
 // kernel reports only its link count (FAN_ATTRIB). No unmapped: the kernel says when a
 // file's last reference goes, not its last mapping.
 //
-// Without fanotify (no CAP_SYS_ADMIN, a kernel before 5.17, Options::events false) there are
-// no events and VolumeInfo::can.use_events is false: whoever depends on them must look again
-// from time to time instead. events_unavailable() says why.
+// Without fanotify (no CAP_SYS_ADMIN, a kernel before 5.17; Options::events) files created
+// in, moved into, moved within or removed from the directories walks went through are heard
+// through inotify (inotify_watches.hpp: bounded, IN_Q_OVERFLOW is overflow) as created,
+// renamed and removed, but nothing is released: inotify does not say who closed a file, and
+// the volume's own closes would be heard as everyone's. VolumeInfo::can.use_events is false
+// then, as without events at all: whoever waits for a release must look again from time to
+// time. events_unavailable() says why there is no fanotify.
 #pragma once
 
 #include "fscore/host/dax_flag_writer.hpp"
 #include "fscore/host/event_watcher.hpp"
 #include "fscore/host/fanotify_records.hpp"
+#include "fscore/host/file_handle.hpp"
+#include "fscore/host/inode_probe.hpp"
+#include "fscore/host/inotify_records.hpp"
+#include "fscore/host/inotify_watches.hpp"
 #include "fscore/host/mount_table.hpp"
 #include "fscore/host/path_cache.hpp"
 #include "fscore/host/unique_fd.hpp"
@@ -53,22 +85,19 @@
 #include "fscore/volume.hpp"
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <sys/types.h>
 #include <vector>
 
 namespace daxpolicy::fscore
 {
-
-namespace host
-{
-struct ProbedInode;
-}
 
 class HostVolume final : public Volume
 {
@@ -80,8 +109,12 @@ class HostVolume final : public Volume
 		size_t path_cache_files = size_t{1} << 16;
 		// Tests: change flags with FS_IOC_FSSETXATTR even where file_setattr exists.
 		bool force_ioctl_fallback = false;
-		// Watch the filesystem with fanotify; false: no events (use_events false).
-		bool events = true;
+		// fanotify, or inotify where fanotify cannot be had; inotify (tests: the
+		// fallback on a kernel that has fanotify); none (use_events false, no events).
+		enum class Events { fanotify_or_inotify, inotify, none };
+		Events events = Events::fanotify_or_inotify;
+		// How many directories the inotify fallback watches at most.
+		size_t inotify_watches = 8192;
 		// Tests: runs while a flag change holds its write lease, before the change.
 		std::function<void()> while_leased = {};
 	};
@@ -98,10 +131,20 @@ class HostVolume final : public Volume
 	FileInfo stat(const std::string &path) override;
 	// Depth first, parents before children, reading each directory with getdents64 from
 	// its own descriptor and opening children beneath it; never below another mount (its
-	// mount point is left out too) and never through a symbolic link. Directories are held
-	// open down the current branch, at most kMaxWalkDepth of them: a deeper tree is refused
-	// (invalid-argument) rather than walked in part. A file another process holds under a
-	// write lease stops it with busy (inode_probe.hpp); its holder has been told to let go.
+	// mount point is left out too; a walk of a directory sees the mounts that were there
+	// when it began) and never through a symbolic link. Directories are held open down the
+	// current branch, at most kMaxWalkDepth of them: a deeper tree is refused
+	// (invalid-argument) rather than walked in part; nothing else grows with the tree. A
+	// file another process holds under a write lease stops it with busy (inode_probe.hpp);
+	// its holder has been told to let go.
+	//
+	// Per entry: a regular file or directory (by the entry's d_type) is opened once, O_RDONLY
+	// | O_NONBLOCK | O_NOFOLLOW beneath its directory (openat2, as every lookup), and read
+	// from that descriptor: statx, the generation, the flags (inode_probe.hpp), then closed
+	// before the visitor sees it. Anything else is looked at through O_PATH and never
+	// opened. A regular file swapped for a device node between the directory's read and the
+	// open (by someone with CAP_MKNOD) would be opened and closed at once, with O_NOCTTY:
+	// the price of not opening each file twice.
 	void walk(const std::string &path,
 	          const std::function<void(const FileInfo &)> &visit) override;
 	// By file_setattr(2) where the kernel has it, else FS_IOC_FSSETXATTR (dax_flag_writer).
@@ -113,9 +156,10 @@ class HostVolume final : public Volume
 	// once. Throws unsupported for a file the kernel refuses the flag.
 	SetFlagResult set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on) override;
 	// Where stat or walk last saw (ino, generation), or the watcher last heard it created or
-	// moved, if the file is still there; nothing otherwise. A rename the volume has not
-	// heard of (without events, or not yet read) makes a file look gone until a walk or
-	// stat sees it again.
+	// moved, if the file is still there; else, by its handle (where the volume has them),
+	// where the kernel's dentry of it is, if that is in the volume; nothing otherwise.
+	// Without handles, a rename the volume has not heard of (without events, or not yet
+	// read) makes a file look gone until a walk or stat sees it again.
 	std::optional<std::string> path_of(uint64_t ino, uint64_t generation) override;
 	Subscription subscribe(VolumeListener listener) override;
 
@@ -130,7 +174,8 @@ class HostVolume final : public Volume
 	// read them (root reads all).
 	void count_uses(FileInfo &file) override;
 	const host::MountEntry &mount() const { return mount_; }
-	// Why there are no events ("fanotify_mark: EPERM ..."), or empty while they run.
+	// Why there are no fanotify events ("fanotify_mark: EPERM ..."; what the inotify
+	// fallback hears, if it runs), or empty while they run.
 	std::string events_unavailable() const;
 
 	static constexpr size_t kMaxWalkDepth = 256;
@@ -147,16 +192,46 @@ class HostVolume final : public Volume
 	host::UniqueFd resolve(const std::vector<std::string> &names,
 	                       const std::string &path) const;
 	host::ProbedInode probe(int path_fd, std::string path);
+	host::ProbedInode learned(host::ProbedInode p);
 	// The file (ino, generation) at the path the cache has for it, if it is still there.
 	struct Found;
 	std::optional<Found> find(uint64_t ino, uint64_t generation);
+	// The file (ino, generation) opened O_RDONLY | O_NONBLOCK for a flag change, by handle
+	// where the volume can, else through find(); nothing when it is gone.
+	struct Target;
+	std::optional<Target> open_identity(uint64_t ino, uint64_t generation);
+	// The handle of (ino, generation), where flag changes or path_of (`for_paths`) use them.
+	std::optional<host::FileHandle> handle_of(uint64_t ino, uint64_t generation,
+	                                          bool for_paths) const;
+	void learn_handles();
+	// A walk of the directory (or file) at `names` beneath `base`.
+	void walk_beneath(int base, const std::vector<std::string> &names,
+	                  const std::function<void(const FileInfo &)> &visit);
 
 	// Events (host_events.cpp).
-	struct Place;
+	struct Place {
+		enum class Where {
+			inside,  // `path` is its volume path
+			outside, // not under the mount's root, or not reachable from it
+			unknown, // gone (removed, or its handle stale) before it was looked at
+		};
+		Where where = Where::unknown;
+		std::string path;
+	};
 	void start_events();
+	bool start_fanotify();
+	void start_inotify();
+	void lost_events();
+	void read_fanotify(std::span<const std::byte> bytes, const std::atomic<bool> &stopping);
 	void on_kernel_event(const host::FanotifyEvent &event);
+	struct Move;
+	void read_inotify(std::span<const std::byte> bytes, const std::atomic<bool> &stopping);
+	void on_inotify_event(const host::InotifyEvent &event, std::vector<Move> &moves,
+	                      std::vector<VolumeEvent> &out);
 	// Where a directory record of an event is in the volume now.
 	Place place_of(const host::FidRecord &dir) const;
+	// Where the file `fd` (opened through events_root_'s mount) is in the volume now.
+	Place place_of_fd(int fd) const;
 	std::optional<host::InodeIdentity> identity_of(const host::FanotifyEvent &event,
 	                                               const std::string &path);
 	bool ours(const host::FidRecord &record) const;
@@ -166,6 +241,7 @@ class HostVolume final : public Volume
 	host::MountEntry mount_;
 	DaxMode dax_mode_;
 	bool dax_capable_;
+	host::ProbeRules rules_;
 	host::DaxFlagWriter flag_writer_;
 	host::PathCache paths_;
 	ListenerSet listeners_;
@@ -174,7 +250,17 @@ class HostVolume final : public Volume
 	host::UniqueFd events_root_;
 	std::array<int32_t, 2> fsid_ = {};
 	pid_t self_ = 0;
+	// The type of the filesystem's handles of (ino, generation) (file_handle.hpp), when
+	// path_of may open files by them, and whether flag changes may.
+	std::optional<int32_t> handle_type_;
+	bool handles_for_changes_ = false;
+	// The volume's copy of the mount tree whose closes the fanotify group ignores (O_PATH),
+	// and its root opened O_RDONLY, for open_by_handle_at; empty without fanotify, where
+	// handles are opened through events_root_.
+	host::UniqueFd quiet_tree_;
+	host::UniqueFd quiet_root_;
 	std::string events_unavailable_;
+	std::unique_ptr<host::InotifyWatches> inotify_;
 	std::unique_ptr<host::EventWatcher> watcher_; // last: stopped before the rest goes
 };
 

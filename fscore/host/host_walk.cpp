@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // HostVolume::walk: a depth-first walk of a host directory tree on descriptors.
+#include "fscore/dax_model.hpp"
 #include "fscore/host/dirent_reader.hpp"
+#include "fscore/host/fanotify_group.hpp"
 #include "fscore/host/host_error.hpp"
 #include "fscore/host/host_volume.hpp"
 #include "fscore/host/inode_probe.hpp"
@@ -8,12 +10,50 @@
 #include "fscore/host/volume_path.hpp"
 
 #include <cerrno>
+#include <dirent.h>
 #include <fcntl.h>
 
 namespace daxpolicy::fscore
 {
 
+namespace
+{
+
+// How an entry is opened: a regular file or directory (as its d_type says) at once, for
+// reading; anything else through O_PATH, which opens nothing.
+int open_flags_of(unsigned char d_type)
+{
+	constexpr int kRead = O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY;
+	switch (d_type) {
+	case DT_REG:
+		return kRead;
+	case DT_DIR:
+		return kRead | O_DIRECTORY;
+	default:
+		return O_PATH | O_NOFOLLOW;
+	}
+}
+
+} // namespace
+
 void HostVolume::walk(const std::string &path, const std::function<void(const FileInfo &)> &visit)
+{
+	auto names = names_of(path);
+	// A copy of the mount tree whose closes the watcher never hears, for a walk that opens
+	// more than one file; one file is opened through the mount itself (the copy costs a
+	// mount and an unmount), its one close left out by pid.
+	host::UniqueFd quiet;
+	if (watcher_ && !inotify_) {
+		host::UniqueFd start = resolve(names, host::volume_path_of_names(names));
+		struct statx stx = host::stat_inode(start.get(), what(path));
+		if (host::file_type_of(stx) == FileType::directory)
+			quiet = host::quiet_mount_tree(watcher_->fd(), root_.get());
+	}
+	walk_beneath(quiet ? quiet.get() : root_.get(), names, visit);
+}
+
+void HostVolume::walk_beneath(int base, const std::vector<std::string> &names,
+                              const std::function<void(const FileInfo &)> &visit)
 {
 	// One frame per directory down the current branch: its descriptor, from which its
 	// entries are read a buffer at a time and its children opened (openat2 beneath it, so
@@ -33,6 +73,10 @@ void HostVolume::walk(const std::string &path, const std::function<void(const Fi
 			visit(p.info);
 			return;
 		}
+		// Watched before its entries are read: what is made after the read is heard,
+		// what was made before is read.
+		if (inotify_)
+			inotify_->watch(p.opened.get(), p.info.path, p.info.ino);
 		visit(p.info);
 		if (stack.size() == kMaxWalkDepth)
 			throw Error(Errc::invalid_argument,
@@ -44,9 +88,11 @@ void HostVolume::walk(const std::string &path, const std::function<void(const Fi
 		stack.push_back({std::move(p.opened), std::move(p.info.path), {fd, std::move(w)}});
 	};
 
-	auto names = names_of(path);
 	std::string start = host::volume_path_of_names(names);
-	host::UniqueFd start_fd = resolve(names, start);
+	host::UniqueFd start_fd =
+	    host::open_beneath(base, host::relative_of_names(names), O_PATH | O_NOFOLLOW);
+	if (!start_fd)
+		throw host::host_error(what(start) + ": openat2", errno);
 	visit_and_descend(probe(start_fd.get(), start));
 	while (!stack.empty()) {
 		Frame &frame = stack.back();
@@ -61,8 +107,15 @@ void HostVolume::walk(const std::string &path, const std::function<void(const Fi
 		if (name.find('\n') != std::string::npos)
 			continue;
 		std::string child = (frame.path == "/" ? "" : frame.path) + "/" + name;
-		host::UniqueFd child_fd =
-		    host::open_beneath(frame.dir.get(), name, O_PATH | O_NOFOLLOW);
+		int flags = open_flags_of(entry->type);
+		host::UniqueFd child_fd = host::open_beneath(frame.dir.get(), name, flags);
+		// Replaced since the directory was read (by a symbolic link, or a directory by
+		// a file), or not to be opened for reading here (a key not loaded, a lease):
+		// looked at through O_PATH, as anything else is.
+		if (!child_fd && !(flags & O_PATH) && errno != ENOENT && errno != EXDEV) {
+			flags = O_PATH | O_NOFOLLOW;
+			child_fd = host::open_beneath(frame.dir.get(), name, flags);
+		}
 		if (!child_fd) {
 			// Removed since the directory was read, or the root of another mount
 			// (RESOLVE_NO_XDEV refuses to step onto it): neither belongs to the walk.
@@ -70,7 +123,20 @@ void HostVolume::walk(const std::string &path, const std::function<void(const Fi
 				continue;
 			throw host::host_error(what(child) + ": openat2", errno);
 		}
-		visit_and_descend(probe(child_fd.get(), std::move(child)));
+		if (flags & O_PATH) {
+			visit_and_descend(probe(child_fd.get(), std::move(child)));
+			continue;
+		}
+		std::string w = what(child);
+		struct statx stx = host::stat_inode(child_fd.get(), w);
+		// Anything but what its entry said is described without a further look; the
+		// descriptor goes with the probe.
+		if (!can_carry_dax_flag(host::file_type_of(stx)))
+			visit_and_descend(
+			    host::probe_inode(child_fd.get(), stx, std::move(child), rules_, w));
+		else
+			visit_and_descend(learned(host::probe_opened(std::move(child_fd), stx,
+			                                             std::move(child), rules_, w)));
 	}
 }
 

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -29,6 +30,13 @@ UniqueFd open_beneath(int dir_fd, const std::string &relative, int flags)
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV;
 	return UniqueFd(
 	    static_cast<int>(::syscall(SYS_openat2, dir_fd, relative.c_str(), &how, sizeof how)));
+}
+
+UniqueFd clone_mount_tree(int dir_fd)
+{
+	return UniqueFd(static_cast<int>(
+	    ::syscall(SYS_open_tree, dir_fd, "",
+	              OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH)));
 }
 
 std::string proc_fd_path(int fd)

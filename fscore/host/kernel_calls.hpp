@@ -19,6 +19,12 @@ namespace daxpolicy::fscore::host
 // itself), no mount crossed (EXDEV, a mount point included). O_CLOEXEC is added.
 UniqueFd open_beneath(int dir_fd, const std::string &relative, int flags);
 
+// A copy of the mount tree at `dir_fd` (open_tree(2) OPEN_TREE_CLONE | AT_RECURSIVE): the
+// same filesystem, and a copy of every mount below it as it is now, detached from every
+// namespace, so that nobody but the holder of the returned O_PATH descriptor reaches a file
+// through it. Unmounted when that descriptor goes. Needs CAP_SYS_ADMIN (EPERM) and Linux 5.2.
+UniqueFd clone_mount_tree(int dir_fd);
+
 // /proc/self/fd/N: a "magic link" that the kernel resolves to exactly the file descriptor
 // N refers to, not by its name. So an O_PATH descriptor's file can be opened, or named to
 // file_setattr, without looking any name up again.

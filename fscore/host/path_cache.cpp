@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/host/path_cache.hpp"
 
+#include "fscore/host/volume_path.hpp"
+
 namespace daxpolicy::fscore::host
 {
 
@@ -56,13 +58,10 @@ void PathCache::forget(uint64_t ino, uint64_t generation)
 
 void PathCache::rename_below(const std::string &from, const std::string &to)
 {
-	if (from == "/" || to == "/")
-		return; // the root moves nowhere
-	std::string prefix = from + "/";
 	std::lock_guard lock(mutex_);
 	for (auto &[key, path] : lru_)
-		if (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0)
-			path = to + path.substr(from.size());
+		if (auto moved = path_below_moved(path, from, to))
+			path = std::move(*moved);
 }
 
 size_t PathCache::size() const

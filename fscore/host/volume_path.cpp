@@ -57,6 +57,17 @@ std::string relative_of_names(const std::vector<std::string> &names)
 	return path;
 }
 
+std::optional<std::string> path_below_moved(const std::string &path, const std::string &from,
+                                            const std::string &to)
+{
+	if (from == "/" || to == "/")
+		return std::nullopt;
+	if (path.size() <= from.size() + 1 || path.compare(0, from.size(), from) != 0 ||
+	    path[from.size()] != '/')
+		return std::nullopt;
+	return to + path.substr(from.size());
+}
+
 std::optional<std::string> volume_path_under(std::string_view host_path,
                                              std::string_view mount_point)
 {

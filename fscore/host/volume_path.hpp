@@ -23,6 +23,12 @@ std::string volume_path_of_names(const std::vector<std::string> &names);
 // "a/b" for {a, b}, "." for none: what openat2 resolves beneath the root descriptor.
 std::string relative_of_names(const std::vector<std::string> &names);
 
+// Where `path` is now that the directory `from` has moved to `to`, when it lies strictly below
+// `from` ("/a/x" is "/b/x" for "/a" -> "/b"; "/ab" is not below "/a"); nothing otherwise, and
+// nothing for a move of the root, which moves nowhere.
+std::optional<std::string> path_below_moved(const std::string &path, const std::string &from,
+                                            const std::string &to);
+
 // The volume path a host path names, when it lies under `mount_point` (the mount point
 // itself is "/"): "/mnt/pmem0/db/x" under "/mnt/pmem0" is "/db/x". Purely by its spelling:
 // "/mnt/pmem01" is not under "/mnt/pmem0", and nothing is resolved, so the result must still

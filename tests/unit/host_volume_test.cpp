@@ -846,7 +846,9 @@ class HostVolumeTest : public testing::TestWithParam<std::string>
 		vol_ = open_volume(false);
 	}
 
-	std::unique_ptr<HostVolume> open_volume(bool force_ioctl, bool events = true)
+	using Events = HostVolume::Options::Events;
+	std::unique_ptr<HostVolume> open_volume(bool force_ioctl,
+	                                        Events events = Events::fanotify_or_inotify)
 	{
 		HostVolume::Options options;
 		options.name = "pmem0";
@@ -1172,7 +1174,8 @@ TEST_P(HostVolumeTest, AnOpenDuringAChangeWaitsForItAndIsLoggedWithItsPid)
 	write_file(host("/f"), 4096);
 	std::string path = host("/f");
 	pid_t opener = -1;
-	HostVolume::Options options{.name = "pmem0", .path = fs_->mount_point(), .events = false};
+	HostVolume::Options options{
+	    .name = "pmem0", .path = fs_->mount_point(), .events = Events::none};
 	// While the change holds its lease, another process opens the file: its open waits
 	// in the kernel until the lease is given back.
 	options.while_leased = [&] {
@@ -1276,10 +1279,78 @@ TEST_P(HostVolumeTest, DirectoriesChangeByIdentityWithoutALease)
 	EXPECT_TRUE(tool_says_dax("/d"));
 }
 
-TEST_P(HostVolumeTest, FindsFilesWhereItLastSawThem)
+// A volume opened by a thread without `cap` (capabilities are a thread's own), with `events`.
+std::unique_ptr<HostVolume> open_without(int cap, HostVolume::Options options)
 {
-	// Without events: what the volume sees of renames itself.
-	auto vol = open_volume(false, false);
+	std::unique_ptr<HostVolume> vol;
+	std::thread([&] {
+		__user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+		__user_cap_data_struct caps[2] = {};
+		if (syscall(SYS_capget, &header, caps) != 0)
+			return;
+		caps[cap / 32].effective &= ~(1u << (cap % 32));
+		if (syscall(SYS_capset, &header, caps) != 0)
+			return;
+		vol = HostVolume::open(options);
+	}).join();
+	return vol;
+}
+
+TEST_P(HostVolumeTest, FindsFilesByIdentityWhereverTheyAre)
+{
+	// Without events, so that nothing but the file's handle tells where it went.
+	auto vol = open_volume(false, Events::none);
+	write_file(host("/old"), 10);
+	FileInfo f = vol->stat("/old");
+	std::filesystem::create_directory(host("/moved"));
+	std::filesystem::rename(host("/old"), host("/moved/new"));
+	EXPECT_EQ(vol->path_of(f.ino, f.generation), "/moved/new");
+	EXPECT_EQ(vol->set_dax_flag_if_unmapped(f.ino, f.generation, true).status,
+	          SetFlagResult::Status::applied);
+	EXPECT_TRUE(tool_says_dax("/moved/new"));
+	// More files than the path cache holds: each is still found, without a path.
+	HostVolume::Options small{.name = "pmem0", .path = fs_->mount_point()};
+	small.events = Events::none;
+	small.path_cache_files = 2;
+	auto forgetful = HostVolume::open(small);
+	std::vector<FileInfo> files;
+	for (int i = 0; i < 5; i++) {
+		write_file(host("/moved/f" + std::to_string(i)), 10);
+		files.push_back(forgetful->stat("/moved/f" + std::to_string(i)));
+	}
+	for (int i = 0; i < 5; i++) {
+		std::string path = "/moved/f" + std::to_string(i);
+		EXPECT_EQ(forgetful->path_of(files[i].ino, files[i].generation), path);
+		EXPECT_EQ(
+		    forgetful->set_dax_flag_if_unmapped(files[i].ino, files[i].generation, true)
+		        .status,
+		    SetFlagResult::Status::applied);
+		EXPECT_TRUE(tool_says_dax(path));
+	}
+	// Removed, and a new file in its place (which may well reuse the inode number): not
+	// the same file.
+	std::filesystem::remove(host("/moved/new"));
+	write_file(host("/moved/new"), 10);
+	EXPECT_EQ(vol->path_of(f.ino, f.generation), std::nullopt);
+	EXPECT_EQ(vol->set_dax_flag_if_unmapped(f.ino, f.generation, false).status,
+	          SetFlagResult::Status::gone);
+	EXPECT_EQ(vol->path_of(f.ino + 1000000, 1), std::nullopt);
+	// A directory moved: its files with it.
+	std::filesystem::create_directory(host("/d"));
+	write_file(host("/d/f"), 10);
+	FileInfo g = vol->stat("/d/f");
+	std::filesystem::rename(host("/d"), host("/d2"));
+	EXPECT_EQ(vol->path_of(g.ino, g.generation), "/d2/f");
+}
+
+TEST_P(HostVolumeTest, WithoutHandlesFindsFilesWhereItLastSawThem)
+{
+	// Without CAP_DAC_READ_SEARCH there is no open_by_handle_at: what the volume sees of
+	// renames itself, without events.
+	auto vol =
+	    open_without(CAP_DAC_READ_SEARCH,
+	                 {.name = "pmem0", .path = fs_->mount_point(), .events = Events::none});
+	ASSERT_TRUE(vol);
 	write_file(host("/old"), 10);
 	FileInfo f = vol->stat("/old");
 	EXPECT_EQ(vol->path_of(f.ino, f.generation), "/old");
@@ -1618,25 +1689,15 @@ TEST_P(HostVolumeTest, AnOverflowOfTheKernelsQueueIsReported)
 
 TEST_P(HostVolumeTest, WithoutFanotifyThereAreNoEvents)
 {
-	auto off = open_volume(false, false);
+	auto off = open_volume(false, Events::none);
 	EXPECT_FALSE(off->info().can.use_events);
 	EXPECT_NE(off->events_unavailable(), "");
-	// A thread without CAP_SYS_ADMIN (capabilities are a thread's own): the kernel
-	// refuses the filesystem mark, and the volume opens without events.
-	std::string why;
-	bool use_events = true;
-	std::thread([&] {
-		__user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-		__user_cap_data_struct caps[2] = {};
-		if (syscall(SYS_capget, &header, caps) != 0)
-			return;
-		caps[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
-		if (syscall(SYS_capset, &header, caps) != 0)
-			return;
-		auto vol = open_volume(false);
-		use_events = vol->info().can.use_events;
-		why = vol->events_unavailable();
-	}).join();
+	// Without CAP_SYS_ADMIN the kernel refuses the filesystem mark: the volume opens
+	// without fanotify, hearing entries through inotify, releases not at all.
+	auto vol = open_without(CAP_SYS_ADMIN, {.name = "pmem0", .path = fs_->mount_point()});
+	ASSERT_TRUE(vol);
+	bool use_events = vol->info().can.use_events;
+	std::string why = vol->events_unavailable();
 	EXPECT_FALSE(use_events);
 	EXPECT_NE(why.find("EPERM"), std::string::npos) << why;
 }
