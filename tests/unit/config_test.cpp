@@ -148,7 +148,8 @@ TEST(Units, SizesAndDurations)
 	EXPECT_EQ(parse_duration("2m"), std::chrono::minutes(2));
 	EXPECT_EQ(parse_duration("24h"), std::chrono::hours(24));
 	EXPECT_EQ(parse_duration("500ms"), std::chrono::milliseconds(500));
-	EXPECT_FALSE(parse_duration("1d"));
+	EXPECT_EQ(parse_duration("30d"), std::chrono::hours(24 * 30));
+	EXPECT_FALSE(parse_duration("1w"));
 	EXPECT_FALSE(parse_duration("s"));
 	EXPECT_FALSE(parse_duration("99999999999999999999h")) << "overflow";
 }
