@@ -30,6 +30,10 @@ struct Config {
 	std::string admin_group = "daxpolicy";
 	std::filesystem::path policy_dir = kDefaultPolicyDir;
 	std::chrono::milliseconds lease_break_timeout{45000};
+	// The event log keeps events this long (zero: whatever their age) and at most this many
+	// (zero: no bound), the oldest going first; pruned in the background (EventPruner).
+	std::chrono::milliseconds event_retention = std::chrono::hours(24 * 30);
+	int64_t event_max = 1000000;
 	// Connections served at once; more are refused with `busy` (each holds a descriptor
 	// and buffers), but for root and admin_group.
 	unsigned max_connections = 256;

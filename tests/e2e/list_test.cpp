@@ -156,6 +156,55 @@ TEST(Lists, SlowReaderHoldsNoMoreThanABoundedShareOfTheDaemon)
 	EXPECT_LT(peak, 16) << "MiB grown while the list streamed";
 }
 
+TEST(Lists, EventLogIsKeptToEventMaxNewestFirst)
+{
+	auto d = daemon_with_events(20000, "event_max = 1000\n");
+	// Pruned in steps, in the background, from start.
+	auto deadline = std::chrono::steady_clock::now() + kPollTimeout;
+	while (d->ok({"status"})["events"] > 1000 && std::chrono::steady_clock::now() < deadline)
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	json events = d->ok({"list-events"});
+	ASSERT_EQ(events.size(), 1000u);
+	// The newest stay: the last of the bulk, and the daemon's own start after it.
+	EXPECT_EQ(events.back()["type"], "volume");
+	EXPECT_EQ(std::count_if(events.begin(), events.end(),
+	                        [](const json &e) { return e["path"] == "/bulk/20000"; }),
+	          1);
+	EXPECT_EQ(events.back()["id"].get<int64_t>() - events.front()["id"].get<int64_t>(), 999);
+
+	// Events logged now push the oldest out.
+	ASSERT_EQ(d->cli({"io", "-c", "open -c", "pool0:/f"}).exit_code, 0);
+	for (int i = 0; i < 20; i++) {
+		d->ok({"set-dax", "pool0:/f"});
+		d->ok({"clear-dax", "pool0:/f"});
+	}
+	deadline = std::chrono::steady_clock::now() + kPollTimeout;
+	while (d->ok({"status"})["events"] > 1000 && std::chrono::steady_clock::now() < deadline)
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	events = d->ok({"list-events"});
+	EXPECT_EQ(events.size(), 1000u);
+	EXPECT_EQ(events.back()["path"], "/f");
+}
+
+TEST(Lists, EventLogIsKeptToEventRetention)
+{
+	auto d = std::make_unique<Daemon>("event_retention = \"1h\"\nevent_max = 0\n", "/dev/shm");
+	d->stop();
+	int64_t now = now_ms();
+	insert_bulk(*d, 10000, now - 48 * 3600 * 1000);             // two days old
+	insert_events(*d, "SELECT " + std::to_string(now - 60000) + // a minute old
+	                      ", 'rule-change', 'pool0', '/recent', '{}'");
+	d->start();
+	auto deadline = std::chrono::steady_clock::now() + kPollTimeout;
+	while (!d->ok({"list-events", "--path", "pool0:/bulk", "--limit", "1"}).empty() &&
+	       std::chrono::steady_clock::now() < deadline)
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	EXPECT_TRUE(d->ok({"list-events", "--path", "pool0:/bulk"}).empty());
+	json recent = d->ok({"list-events", "--type", "rule-change"});
+	ASSERT_EQ(recent.size(), 1u);
+	EXPECT_EQ(recent[0]["path"], "/recent");
+}
+
 TEST(Lists, ListEventsFiltersByPathVolumeTypesAndTimesRelativeOrNot)
 {
 	auto d = std::make_unique<Daemon>("", "/dev/shm");
