@@ -14,6 +14,23 @@ nlohmann::json call(const Globals &g, wire::Method method, nlohmann::json params
 	return client.call(method, std::move(params));
 }
 
+void print_list(const Globals &g, wire::Method method, nlohmann::json params,
+                const std::vector<std::string> &columns,
+                const std::function<void(nlohmann::json &items)> &shape)
+{
+	const char *key = wire::spec_of(method).list;
+	wire::Client client(g.socket);
+	ListPrinter printer(g.out, columns);
+	client.call_more(method, std::move(params), [&](const nlohmann::json &reply) {
+		nlohmann::json items = reply.value(key, nlohmann::json::array());
+		if (shape)
+			shape(items);
+		printer.add(items);
+		return true;
+	});
+	printer.finish();
+}
+
 std::string absolute(const std::string &path)
 {
 	return std::filesystem::absolute(path).lexically_normal().string();

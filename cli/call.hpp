@@ -5,8 +5,10 @@
 #include "cli/command.hpp"
 #include "wire/interface.hpp"
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace daxpolicy::cli
 {
@@ -20,6 +22,13 @@ namespace reply = wire::reply;
 // One call on a fresh connection to g.socket; throws wire::Unreachable or the daemon's Error.
 nlohmann::json call(const Globals &g, wire::Method method,
                     nlohmann::json params = nlohmann::json::object());
+
+// Calls a list method (one with wire::MethodSpec::list) with "more" and prints each part as
+// it arrives (ListPrinter), so that a list of any length prints with flat memory. `shape`,
+// if given, rewrites each item before it is printed.
+void print_list(const Globals &g, wire::Method method, nlohmann::json params,
+                const std::vector<std::string> &columns,
+                const std::function<void(nlohmann::json &items)> &shape = {});
 
 // A relative local path means the caller's folder, not the daemon's.
 std::string absolute(const std::string &path);

@@ -29,13 +29,12 @@ Action files_command(CLI::App &cmd, const Globals &g, Method method)
 	    ->required()
 	    ->transform(file_name_arg);
 	return [&g, o, method] {
-		json r =
-		    call(g, method, {{param::paths, o->paths}, {param::recursive, o->recursive}});
 		auto cols = kFileColumns;
 		// set-dax and clear-dax say, per file, what they did.
 		if (method != Method::list)
 			cols.push_back("result");
-		g.out.list(r[reply::files], cols);
+		print_list(g, method, {{param::paths, o->paths}, {param::recursive, o->recursive}},
+		           cols);
 		return 0;
 	};
 }

@@ -16,9 +16,8 @@ Action cmd_list_leases(CLI::App &cmd, const Globals &g)
 	return [&g, path] {
 		json p = json::object();
 		set_given(p, param::path, *path);
-		json items = call(g, Method::list_leases, p)[reply::leases];
 		// A table cell holds text: the holder as pid/uid, the range as offset+length.
-		if (g.out.human)
+		auto as_cells = [](json &items) {
 			for (auto &l : items) {
 				l["holder"] = std::to_string(l["holder"]["pid"].get<int>()) + "/" +
 				              std::to_string(l["holder"]["uid"].get<unsigned>());
@@ -26,7 +25,10 @@ Action cmd_list_leases(CLI::App &cmd, const Globals &g)
 				             "+" +
 				             std::to_string(l["range"]["length"].get<uint64_t>());
 			}
-		g.out.list(items, {param::path, "kind", "holder", "range", "state", "since"});
+		};
+		print_list(g, Method::list_leases, p,
+		           {param::path, "kind", "holder", "range", "state", "since"},
+		           g.out.human ? std::function<void(json &)>(as_cells) : nullptr);
 		return 0;
 	};
 }

@@ -45,37 +45,77 @@ void Output::object(const nlohmann::json &value) const
 
 void Output::list(const nlohmann::json &items, const std::vector<std::string> &columns) const
 {
-	if (!human) {
-		std::cout << items.dump(2) << "\n";
+	ListPrinter printer(*this, columns);
+	printer.add(items);
+	printer.finish();
+}
+
+ListPrinter::ListPrinter(const Output &out, std::vector<std::string> columns)
+    : human_(out.human), columns_(std::move(columns))
+{
+	for (const auto &c : columns_)
+		widths_.push_back(c.size());
+}
+
+void ListPrinter::row(const std::vector<std::string> &cells)
+{
+	for (size_t i = 0; i < cells.size(); i++) {
+		widths_[i] = std::max(widths_[i], cells[i].size());
+		std::cout << cells[i]
+		          << (i + 1 < cells.size()
+		                  ? std::string(widths_[i] - cells[i].size() + 2, ' ')
+		                  : "\n");
+	}
+}
+
+void ListPrinter::add(const nlohmann::json &items)
+{
+	if (human_) {
+		// The header once; the widths of a part's rows from that part (and those before).
+		std::vector<std::vector<std::string>> rows;
+		for (const auto &item : items) {
+			std::vector<std::string> cells;
+			for (size_t i = 0; i < columns_.size(); i++) {
+				cells.push_back(cell(item.value(columns_[i], nlohmann::json())));
+				widths_[i] = std::max(widths_[i], cells.back().size());
+			}
+			rows.push_back(std::move(cells));
+		}
+		if (!started_) {
+			std::vector<std::string> header;
+			for (auto h : columns_) {
+				std::transform(h.begin(), h.end(), h.begin(), ::toupper);
+				header.push_back(h);
+			}
+			row(header);
+		}
+		started_ = true;
+		for (const auto &cells : rows)
+			row(cells);
 		return;
 	}
-	std::vector<std::vector<std::string>> rows;
-	std::vector<size_t> widths;
-	std::vector<std::string> header;
-	for (const auto &c : columns) {
-		std::string h = c;
-		std::transform(h.begin(), h.end(), h.begin(), ::toupper);
-		header.push_back(h);
-		widths.push_back(h.size());
-	}
+	// As dump(2) writes an array: each element on its own lines, indented by two.
 	for (const auto &item : items) {
-		std::vector<std::string> row;
-		for (size_t i = 0; i < columns.size(); i++) {
-			row.push_back(cell(item.value(columns[i], nlohmann::json())));
-			widths[i] = std::max(widths[i], row.back().size());
+		std::string text = item.dump(2);
+		std::string indented = "  ";
+		for (char c : text) {
+			indented += c;
+			if (c == '\n') // strings escape their newlines: this is the layout's
+				indented += "  ";
 		}
-		rows.push_back(std::move(row));
+		std::cout << (started_ ? ",\n" : "[\n") << indented;
+		started_ = true;
 	}
-	auto print = [&](const std::vector<std::string> &row) {
-		for (size_t i = 0; i < row.size(); i++)
-			std::cout << row[i]
-			          << (i + 1 < row.size()
-			                  ? std::string(widths[i] - row[i].size() + 2, ' ')
-			                  : "\n");
-	};
-	print(header);
-	for (const auto &row : rows)
-		print(row);
+}
+
+void ListPrinter::finish()
+{
+	if (human_) {
+		if (!started_)
+			add(nlohmann::json::array()); // the header alone
+		return;
+	}
+	std::cout << (started_ ? "\n]\n" : "[]\n");
 }
 
 void Output::error(const std::string &code, const std::string &message) const

@@ -11,7 +11,7 @@ namespace daxpolicy::cli
 Action cmd_list_pending(CLI::App &, const Globals &g)
 {
 	return [&g] {
-		g.out.list(call(g, Method::list_pending)[reply::pending],
+		print_list(g, Method::list_pending, json::object(),
 		           {param::path, "want", "rule", "since", "why"});
 		return 0;
 	};

@@ -103,7 +103,7 @@ Action cmd_remove_rule(CLI::App &cmd, const Globals &g)
 Action cmd_list_rules(CLI::App &, const Globals &g)
 {
 	return [&g] {
-		g.out.list(call(g, Method::list_rules)[reply::rules],
+		print_list(g, Method::list_rules, json::object(),
 		           {param::name, "volume", "subtree", "dax", "include", "exclude",
 		            "priority", "origin", "source"});
 		return 0;

@@ -49,6 +49,7 @@ constexpr DurationUnit kDurationUnits[] = {
     {"ms", std::chrono::milliseconds(1)}, {"", std::chrono::seconds(1)},
     {"s", std::chrono::seconds(1)},       {"m", std::chrono::minutes(1)},
     {"min", std::chrono::minutes(1)},     {"h", std::chrono::hours(1)},
+    {"d", std::chrono::hours(24)},
 };
 
 } // namespace

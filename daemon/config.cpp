@@ -133,6 +133,14 @@ Config config_of(const std::filesystem::path &file, const toml::table &doc)
 			c.max_connections = static_cast<unsigned>(*n);
 			continue;
 		}
+		if (k == "event_max") {
+			auto n = node.value<int64_t>();
+			if (!n || *n < 0)
+				fail(file, node.source(),
+				     "event_max: expected an integer, 0 or more (0: no bound)");
+			c.event_max = *n;
+			continue;
+		}
 		std::string value = string_of(file, node, k);
 		if (k == "state_dir") {
 			c.state_dir = value;
@@ -164,6 +172,14 @@ Config config_of(const std::filesystem::path &file, const toml::table &doc)
 				fail(file, node.source(),
 				     "lease_break_timeout: \"" + value + "\" is longer than 24h");
 			c.lease_break_timeout = *d;
+		} else if (k == "event_retention") {
+			auto d = parse_duration(value);
+			if (!d)
+				fail(file, node.source(),
+				     "event_retention: \"" + value +
+				         "\" is not a duration (30d, 12h; 0: kept whatever their "
+				         "age)");
+			c.event_retention = *d;
 		} else {
 			fail(file, node.source(), "unknown key \"" + k + "\"");
 		}

@@ -33,6 +33,10 @@ struct Config {
 	// Files a second a reconcile job may walk (0: no limit): a production machine's disks
 	// serve their users first.
 	uint64_t reconcile_rate = 0;
+	// The event log keeps events this long (zero: whatever their age) and at most this many
+	// (zero: no bound), the oldest going first; pruned in the background (EventPruner).
+	std::chrono::milliseconds event_retention = std::chrono::hours(24 * 30);
+	int64_t event_max = 1000000;
 	// Connections served at once; more are refused with `busy` (each holds a descriptor
 	// and buffers), but for root and admin_group.
 	unsigned max_connections = 256;

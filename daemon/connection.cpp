@@ -58,6 +58,7 @@ void Connection::close()
 	socket_.close(ignored);
 	idle_.cancel();
 	daemon_.give_input(std::exchange(budget_held_, 0));
+	stream_.reset(); // what it holds of the list (a walk under way) goes too
 	// Dropping the io session cancels the command under way (a wait in a lease break gives
 	// up), drops the queued ones, and releases the client's files and mappings: an unmap
 	// that a pending change waits for happens here, however the client went away.
@@ -186,7 +187,10 @@ std::optional<std::string_view> Connection::next_call()
 
 void Connection::pump()
 {
-	while (!closed_ && !deferred_ && out_bytes_ <= kMaxBacklog) {
+	for (;;) {
+		pull_stream();
+		if (closed_ || deferred_ || stream_ || out_bytes_ > kMaxBacklog)
+			break;
 		auto text = next_call();
 		if (!text)
 			break;
@@ -212,14 +216,14 @@ void Connection::pump()
 	release_input();
 	if (input_done_) {
 		// Nothing more will come: close once every call is answered and sent.
-		if (!deferred_ && !end_of_call() && out_.empty())
+		if (!deferred_ && !stream_ && !end_of_call() && out_.empty())
 			close();
 	} else if (!reading_ && out_bytes_ <= kMaxBacklog) {
 		// A peer that does not read its replies is not read either: it cannot make the
 		// daemon queue without bound.
 		read();
 	}
-	if (deferred_ && !reading_ && !closed_)
+	if ((deferred_ || stream_) && !reading_ && !closed_)
 		watch_hang_up();
 }
 
@@ -255,11 +259,12 @@ void Connection::handle(std::string_view text)
 	});
 }
 
-void Connection::reply_with(const std::function<std::optional<json>()> &step)
+bool Connection::reply_with(const std::function<std::optional<json>()> &step)
 {
 	try {
 		if (auto reply = step())
 			send_reply(std::move(*reply));
+		return true;
 	} catch (const Error &e) {
 		fail(e.code(), e.what());
 	} catch (const json::exception &e) {
@@ -269,6 +274,37 @@ void Connection::reply_with(const std::function<std::optional<json>()> &step)
 		std::cerr << "daxpolicyd: a request of pid " << peer_.pid << " failed: " << e.what()
 		          << "\n";
 		fail(Errc::internal, e.what());
+	}
+	return false;
+}
+
+void Connection::stream_reply(std::unique_ptr<ReplyStream> stream)
+{
+	// A source that had nothing ready calls this, maybe from its own thread: the pull
+	// goes on from the loop, once the connection is still there.
+	stream->on_ready([weak = weak_from_this(), &io = daemon_.io_context()] {
+		asio::post(io, [weak] {
+			if (auto self = weak.lock())
+				self->guarded([&] { self->pump(); });
+		});
+	});
+	stream_ = std::move(stream);
+}
+
+void Connection::pull_stream()
+{
+	while (stream_ && !closed_ && out_bytes_ <= kMaxBacklog) {
+		std::optional<std::string> reply;
+		bool ok = reply_with([&]() -> std::optional<json> {
+			reply = stream_->next();
+			return std::nullopt;
+		});
+		if (!ok || (reply && stream_->done()))
+			stream_.reset(); // over: failed (the error reply is sent), or whole
+		if (!reply)
+			return; // over, or waiting for its source
+		progress();
+		queue(std::move(*reply));
 	}
 }
 
@@ -283,20 +319,20 @@ void Connection::send_reply(json reply)
 	std::string framed = wire::frame(wire::make_reply(std::move(reply)));
 	if (framed.size() > wire::kMaxMessage)
 		throw wire::oversized_reply();
-	if (closed_)
-		return;
-	out_bytes_ += framed.size();
-	out_.push_back(std::move(framed));
-	if (out_.size() == 1)
-		write();
+	queue(std::move(framed));
 }
 
 void Connection::send(const json &message)
 {
+	queue(wire::frame(message));
+}
+
+void Connection::queue(std::string framed)
+{
 	if (closed_)
 		return;
-	out_.push_back(wire::frame(message));
-	out_bytes_ += out_.back().size();
+	out_bytes_ += framed.size();
+	out_.push_back(std::move(framed));
 	if (out_.size() == 1)
 		write();
 }
@@ -343,7 +379,7 @@ void Connection::finish_deferred(const std::function<json()> &answer)
 
 // A connection that does nothing for idle_timeout holds a descriptor and memory for no one:
 // it is closed. Monitors, io sessions (their files and mappings are the client's to keep)
-// and calls under way are not idle.
+// and calls under way are not idle; a peer that stops reading a list is.
 void Connection::watch_idle()
 {
 	auto timeout = daemon_.config().idle_timeout;
@@ -353,7 +389,8 @@ void Connection::watch_idle()
 		if (ec || closed_)
 			return;
 		auto now = std::chrono::steady_clock::now();
-		if (monitoring || io || deferred_)
+		// A list whose source is still looking (nothing queued) is a call under way.
+		if (monitoring || io || deferred_ || (stream_ && out_.empty()))
 			last_progress_ = now;
 		else if (now - last_progress_ >= timeout) {
 			daemon_.metrics().connections_idle_closed++;

@@ -4,12 +4,14 @@
 //
 // What one peer can make the daemon hold is bounded: its input (a message up to
 // wire::kMaxMessage; beyond a small allowance, input comes out of the daemon-wide budget),
-// its output (calls wait while more than kMaxBacklog of replies is unread), and its time
+// its output (calls wait, and list replies are made no further, while more than kMaxBacklog of
+// replies is unread), and its time
 // (a connection that neither sends a call nor takes a reply for Config::idle_timeout goes).
 #pragma once
 
 #include "daemon/auth.hpp"
 #include "daemon/io_session.hpp"
+#include "daemon/reply_stream.hpp"
 
 #include <array>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -59,6 +61,10 @@ class Connection : public std::enable_shared_from_this<Connection>
 	void finish_deferred(const std::function<nlohmann::json()> &answer);
 	// Input budget was given back: a connection that waited for it reads again.
 	void resume_reading();
+	// For a call answered with a list: its replies are pulled from `stream` one at a time,
+	// each once the peer has taken enough of those before (the backlog is at most
+	// kMaxBacklog), and no further call is handled until its last.
+	void stream_reply(std::unique_ptr<ReplyStream> stream);
 
       private:
 	void read();
@@ -72,9 +78,12 @@ class Connection : public std::enable_shared_from_this<Connection>
 	std::optional<std::string_view> next_call();
 	void handle(std::string_view text);
 	// Runs one call's step; a reply it returns is sent, and whatever it throws becomes the
-	// call's error reply: no failure of one request ends the daemon.
-	void reply_with(const std::function<std::optional<nlohmann::json>()> &step);
+	// call's error reply: no failure of one request ends the daemon. False when it threw.
+	bool reply_with(const std::function<std::optional<nlohmann::json>()> &step);
 	void send_reply(nlohmann::json reply);
+	// Queues the stream's next replies while the backlog allows and its source has them.
+	void pull_stream();
+	void queue(std::string framed);
 	void fail(Errc code, const std::string &message);
 	void write();
 	// Runs an asynchronous completion; an exception escaping it closes this connection
@@ -101,6 +110,7 @@ class Connection : public std::enable_shared_from_this<Connection>
 	bool watching_hang_up_ = false;
 	bool input_done_ = false; // the peer sent its last byte, or broke the protocol
 	bool deferred_ = false;
+	std::unique_ptr<ReplyStream> stream_; // the list being answered
 	std::deque<std::string> out_;
 	size_t out_bytes_ = 0;
 	Peer peer_;

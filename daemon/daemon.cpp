@@ -61,6 +61,11 @@ Daemon::Daemon(asio::io_context &io, Config config)
 		engine_->log("volume", name, "/", data);
 	engine_->start();
 	schedule_recheck();
+	pruner_ =
+	    std::make_unique<EventPruner>(io_, *store_, config_.event_retention, config_.event_max,
+	                                  [this](const std::function<void()> &step) {
+		                                  run_guarded("pruning the event log", step);
+	                                  });
 	mount_watcher_ = std::make_unique<MountWatcher>(io_, [this] {
 		run_guarded("checking the volumes' mounts", [this] { check_mounts(); });
 	});
@@ -251,6 +256,7 @@ void Daemon::refuse(asio::local::stream_protocol::socket &socket)
 void Daemon::stop()
 {
 	recheck_timer_.cancel();
+	pruner_->stop();
 	if (mount_watcher_)
 		mount_watcher_->stop();
 	if (uevents_)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "daemon/config.hpp"
+#include "daemon/event_pruner.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/mount_watcher.hpp"
 #include "daemon/uevent.hpp"
@@ -117,6 +118,7 @@ class Daemon
 	std::unique_ptr<UeventListener> uevents_;
 	std::map<std::string, std::string> unavailable_; // volume: why
 	boost::asio::steady_timer recheck_timer_;
+	std::unique_ptr<EventPruner> pruner_;
 	unsigned recheck_ticks_ = 0;
 	static constexpr unsigned kRecheckAll = 30;     // ticks of a second
 	static constexpr size_t kRecheckPerTick = 1024; // queued changes a volume, per tick

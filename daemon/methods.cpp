@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "daemon/methods.hpp"
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "daemon/connection.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/lists.hpp"
 #include "daemon/params.hpp"
 #include "daemon/views.hpp"
 #include "policy/policy_file.hpp"
@@ -25,8 +27,11 @@ namespace
 using nlohmann::json;
 namespace param = wire::param;
 namespace reply = wire::reply;
-// A handler returns the reply, or nothing when the reply comes later (Connection::defer_reply).
-using Handler = std::optional<json> (*)(Daemon &, Connection &, const Params &);
+// A handler returns the reply, or nothing when the reply comes later (Connection::defer_reply)
+// or comes as a list (Connection::stream_reply). `more`: the call asked for "more".
+using Handler = std::optional<json> (*)(Daemon &, Connection &, const Params &, bool more);
+// A list method: the source of its items, which streams under the method's list key.
+using ListSource = std::unique_ptr<ItemSource> (*)(Daemon &, const Params &);
 
 json status(Daemon &d, Connection &, const Params &)
 {
@@ -96,58 +101,49 @@ std::vector<std::string> paths_of(const Params &p)
 	return paths;
 }
 
-// The files of a reply, counted as they are added: a reply that would be larger than a
-// message may be fails as soon as it is, rather than after it was built whole.
-class FileList
+std::unique_ptr<ItemSource> list(Daemon &d, const Params &p)
 {
-      public:
-	void push_back(json file)
-	{
-		bytes_ += file.dump(-1, ' ', false, json::error_handler_t::replace).size() + 1;
-		if (bytes_ > wire::kMaxMessage)
-			throw wire::oversized_reply();
-		files_.push_back(std::move(file));
-	}
-	json take() { return std::move(files_); }
-
-      private:
-	json files_ = json::array();
-	size_t bytes_ = 0;
-};
-
-json list(Daemon &d, Connection &, const Params &p)
-{
-	FileList out;
-	bool recursive = p.boolean(param::recursive);
-	for (const auto &name : paths_of(p)) {
-		auto [vol, path] = d.file_of(name);
-		for (const auto &v : d.engine().list(vol, path, recursive))
-			out.push_back(file_json(v));
-	}
-	return {{reply::files, out.take()}};
+	std::vector<std::pair<std::string, std::string>> targets;
+	for (const auto &name : paths_of(p))
+		targets.push_back(d.file_of(name));
+	policy::Engine &engine = d.engine();
+	return file_source(engine, std::move(targets), p.boolean(param::recursive),
+	                   [&engine](const FileTurn &f) -> std::optional<json> {
+		                   if (f.walked)
+			                   return file_json(engine.view(f.volume, *f.walked));
+		                   return file_json(engine.list(f.volume, f.path, false).front());
+	                   });
 }
 
-json set_flag(Daemon &d, const Params &p, bool on)
+std::unique_ptr<ItemSource> set_flag(Daemon &d, const Params &p, bool on)
 {
-	FileList out;
-	bool recursive = p.boolean(param::recursive);
 	// Every name is checked before anything changes: a bad one fails the whole call.
 	std::vector<std::pair<std::string, std::string>> targets;
 	for (const auto &name : paths_of(p)) {
 		targets.push_back(d.file_of(name));
 		d.engine().volume(targets.back().first).stat(targets.back().second);
 	}
-	for (const auto &[vol, path] : targets)
-		for (const auto &[view, outcome] :
-		     d.engine().request_flag(vol, path, recursive, on)) {
-			json j = file_json(view);
-			j["result"] = policy::outcome_name(outcome);
-			out.push_back(std::move(j));
-		}
-	return {{reply::files, out.take()}};
+	policy::Engine &engine = d.engine();
+	// Each file is changed as its turn in the reply comes: a caller that goes away part
+	// way stops the rest (running it again is harmless: what is done is `unchanged`).
+	return file_source(engine, std::move(targets), p.boolean(param::recursive),
+	                   [&engine, on](const FileTurn &f) -> std::optional<json> {
+		                   std::vector<std::pair<policy::FileView, policy::Outcome>> done;
+		                   try {
+			                   done = engine.request_flag(f.volume, f.path, false, on);
+		                   } catch (const Error &e) {
+			                   if (f.walked && e.code() == Errc::not_found)
+				                   return std::nullopt; // removed since the walk
+				                                        // came by: nothing to set
+			                   throw;
+		                   }
+		                   json j = file_json(done.front().first);
+		                   j["result"] = policy::outcome_name(done.front().second);
+		                   return j;
+	                   });
 }
 
-std::optional<json> add_rule(Daemon &d, Connection &c, const Params &p)
+std::optional<json> add_rule(Daemon &d, Connection &c, const Params &p, bool)
 {
 	policy::Rule r;
 	r.name = p.string(param::name);
@@ -176,12 +172,9 @@ std::optional<json> add_rule(Daemon &d, Connection &c, const Params &p)
 	return std::nullopt;
 }
 
-json list_rules(Daemon &d, Connection &, const Params &)
+std::unique_ptr<ItemSource> list_rules(Daemon &d, const Params &)
 {
-	json out = json::array();
-	for (const auto &r : d.engine().rules())
-		out.push_back(rule_json(r));
-	return {{reply::rules, out}};
+	return rule_source(d.store());
 }
 
 void check_loaded(const policy::PolicyLoad &load)
@@ -200,7 +193,7 @@ void check_loaded(const policy::PolicyLoad &load)
 // The files are read off the event loop (any path may be named, and reading one may be
 // slow); the rules are applied on it, where the engine lives, and the reply follows when
 // the job that brings the files in line has ended.
-std::optional<json> apply(Daemon &d, Connection &c, const Params &p)
+std::optional<json> apply(Daemon &d, Connection &c, const Params &p, bool)
 {
 	std::string dir = p.opt_string(param::policy_dir).value_or(d.config().policy_dir.string());
 	bool dry_run = p.boolean(param::dry_run);
@@ -240,7 +233,7 @@ optional_file_name(const Daemon &d, const Params &p)
 }
 
 // Replies when the job has ended, or with `--no-block` at once with the job as it is.
-std::optional<json> reconcile(Daemon &d, Connection &c, const Params &p)
+std::optional<json> reconcile(Daemon &d, Connection &c, const Params &p, bool)
 {
 	auto [vol, path] = optional_file_name(d, p);
 	if (p.boolean(param::no_block)) {
@@ -258,12 +251,9 @@ std::optional<json> reconcile(Daemon &d, Connection &c, const Params &p)
 	return std::nullopt;
 }
 
-json list_pending(Daemon &d, Connection &, const Params &)
+std::unique_ptr<ItemSource> list_pending(Daemon &d, const Params &)
 {
-	json out = json::array();
-	for (const auto &c : d.engine().pending())
-		out.push_back(pending_json(c));
-	return {{reply::pending, out}};
+	return pending_source(d.engine(), d.store());
 }
 
 json cancel_pending(Daemon &d, Connection &, const Params &p)
@@ -273,37 +263,57 @@ json cancel_pending(Daemon &d, Connection &, const Params &p)
 	return json::object();
 }
 
-// `reconcile`: a job's summary.
-const std::set<std::string> kEventTypes = {"flag-change",   "deferred",    "lease-break",
-                                           "lease-revoked", "rule-change", "volume",
-                                           "reconcile"};
-
 std::optional<std::string> event_type(const Params &p)
 {
 	auto type = p.opt_string(param::type);
-	if (type && !kEventTypes.count(*type))
+	if (type && !wire::is_event_type(*type))
 		throw Error(Errc::invalid_argument, "type: unknown event type '" + *type + "'");
 	return type;
 }
 
-json list_events(Daemon &d, Connection &, const Params &p)
+std::optional<int64_t> event_time(const Params &p, const char *key, int64_t now_ms)
+{
+	auto text = p.opt_string(key);
+	if (!text)
+		return std::nullopt;
+	auto ms = policy::parse_time_arg(*text, now_ms);
+	if (!ms)
+		throw Error(Errc::invalid_argument,
+		            std::string(key) + ": '" + *text + "' is not " + policy::kTimeArgForms);
+	return ms;
+}
+
+policy::EventQuery event_query(const Daemon &d, const Params &p)
 {
 	policy::EventQuery q;
-	q.type = event_type(p);
-	if (auto since = p.opt_string(param::since)) {
-		q.since_ms = policy::parse_rfc3339(*since);
-		if (!q.since_ms)
-			throw Error(Errc::invalid_argument, "since: '" + *since +
-			                                        "' is not an ISO 8601 time "
-			                                        "(2026-11-23T10:00:00Z)");
+	if (auto type = event_type(p))
+		q.types.push_back(*type);
+	for (const auto &type : p.strings(param::types)) {
+		if (!wire::is_event_type(type))
+			throw Error(Errc::invalid_argument,
+			            "types: unknown event type '" + type + "'");
+		q.types.push_back(type);
 	}
+	q.volume = p.opt_string(param::volume);
+	auto [path_volume, path] = optional_file_name(d, p);
+	if (path_volume && q.volume && *q.volume != *path_volume)
+		throw Error(Errc::invalid_argument, "path: '" + p.string(param::path) +
+		                                        "' is not in volume '" + *q.volume + "'");
+	if (path_volume)
+		q.volume = path_volume;
+	q.path = path;
+	int64_t now = unix_now_ms(); // one "now" for both ends of the range
+	q.since_ms = event_time(p, param::since, now);
+	q.until_ms = event_time(p, param::until, now);
 	q.limit = p.opt_integer(param::limit);
 	if (q.limit && *q.limit < 0)
 		throw Error(Errc::invalid_argument, "limit: must not be negative");
-	json out = json::array();
-	for (const auto &e : d.store().events(q))
-		out.push_back(e.to_json());
-	return {{reply::events, out}};
+	return q;
+}
+
+std::unique_ptr<ItemSource> list_events(Daemon &d, const Params &p)
+{
+	return event_source(d.store(), event_query(d, p));
 }
 
 // The reply to an io command, on the event loop once the session's thread is done with it.
@@ -339,25 +349,12 @@ void start_io(Daemon &d, Connection &c, const Params &p)
 	    });
 }
 
-json list_leases(Daemon &d, Connection &, const Params &p)
+std::unique_ptr<ItemSource> list_leases(Daemon &d, const Params &p)
 {
 	auto [only_volume, path] = optional_file_name(d, p);
 	if (only_volume)
 		d.volume(*only_volume, &fscore::VolumeCapabilities::layout_leases, "layout leases");
-	json out = json::array();
-	for (const auto &[name, vol] : d.engine().volumes()) {
-		if ((only_volume && name != *only_volume) || !vol->info().can.layout_leases)
-			continue;
-		for (const auto &l : vol->leases(path))
-			out.push_back({{"path", file_name(name, l.path)},
-			               {"ino", l.ino},
-			               {"holder", {{"pid", l.holder.pid}, {"uid", l.holder.uid}}},
-			               {"range", {{"offset", l.offset}, {"length", l.length}}},
-			               {"since", policy::rfc3339_from_ms(l.since_ms)},
-			               {"kind", fscore::lease_kind_name(l.kind)},
-			               {"state", fscore::lease_state_name(l.state)}});
-	}
-	return {{reply::leases, out}};
+	return lease_source(d.engine(), std::move(only_volume), std::move(path));
 }
 
 json metrics(Daemon &d, Connection &, const Params &)
@@ -420,7 +417,7 @@ json get_interface_description(const Params &p)
 }
 
 // Monitor replies through the connection: each event, for as long as the caller listens.
-std::optional<json> monitor(Daemon &d, Connection &c, const Params &p)
+std::optional<json> monitor(Daemon &d, Connection &c, const Params &p, bool)
 {
 	c.monitor_type = event_type(p);
 	c.monitoring = true;
@@ -428,13 +425,13 @@ std::optional<json> monitor(Daemon &d, Connection &c, const Params &p)
 	return std::nullopt;
 }
 
-std::optional<json> io(Daemon &d, Connection &c, const Params &p)
+std::optional<json> io(Daemon &d, Connection &c, const Params &p, bool)
 {
 	start_io(d, c, p);
 	return std::nullopt;
 }
 
-std::optional<json> remove_rule(Daemon &d, Connection &c, const Params &p)
+std::optional<json> remove_rule(Daemon &d, Connection &c, const Params &p, bool)
 {
 	std::string name = p.string(param::name);
 	reply_when_done(
@@ -447,20 +444,27 @@ std::optional<json> remove_rule(Daemon &d, Connection &c, const Params &p)
 	return std::nullopt;
 }
 
-// The handler of each method of wire::kMethods, in the same order.
 // A method whose reply is always one object.
 template <json (*Reply)(Daemon &, Connection &, const Params &)>
-std::optional<json> replies(Daemon &d, Connection &c, const Params &p)
+std::optional<json> replies(Daemon &d, Connection &c, const Params &p, bool)
 {
 	return Reply(d, c, p);
 }
 
-json set_dax(Daemon &d, Connection &, const Params &p)
+// A method whose reply is a list: it streams, in parts under "more" (reply_stream.hpp).
+template <wire::Method M, ListSource Source>
+std::optional<json> lists(Daemon &d, Connection &c, const Params &p, bool more)
+{
+	c.stream_reply(std::make_unique<ReplyStream>(wire::spec_of(M).list, Source(d, p), more));
+	return std::nullopt;
+}
+
+std::unique_ptr<ItemSource> set_dax(Daemon &d, const Params &p)
 {
 	return set_flag(d, p, true);
 }
 
-json clear_dax(Daemon &d, Connection &, const Params &p)
+std::unique_ptr<ItemSource> clear_dax(Daemon &d, const Params &p)
 {
 	return set_flag(d, p, false);
 }
@@ -474,19 +478,19 @@ struct MethodHandler {
 constexpr std::array<MethodHandler, wire::kMethods.size()> kHandlers{{
     {wire::Method::status, replies<status>},
     {wire::Method::list_volumes, replies<list_volumes>},
-    {wire::Method::list, replies<list>},
-    {wire::Method::set_dax, replies<set_dax>},
-    {wire::Method::clear_dax, replies<clear_dax>},
+    {wire::Method::list, lists<wire::Method::list, list>},
+    {wire::Method::set_dax, lists<wire::Method::set_dax, set_dax>},
+    {wire::Method::clear_dax, lists<wire::Method::clear_dax, clear_dax>},
     {wire::Method::add_rule, add_rule},       // replies when its job has ended
     {wire::Method::remove_rule, remove_rule}, // replies when its job has ended
-    {wire::Method::list_rules, replies<list_rules>},
+    {wire::Method::list_rules, lists<wire::Method::list_rules, list_rules>},
     {wire::Method::apply, apply},         // replies when the policy files are read, off the loop
     {wire::Method::reconcile, reconcile}, // replies when its job has ended
-    {wire::Method::list_pending, replies<list_pending>},
+    {wire::Method::list_pending, lists<wire::Method::list_pending, list_pending>},
     {wire::Method::cancel_pending, replies<cancel_pending>},
-    {wire::Method::list_events, replies<list_events>},
+    {wire::Method::list_events, lists<wire::Method::list_events, list_events>},
     {wire::Method::monitor, monitor},
-    {wire::Method::list_leases, replies<list_leases>},
+    {wire::Method::list_leases, lists<wire::Method::list_leases, list_leases>},
     {wire::Method::io, io},
     {wire::Method::metrics, replies<metrics>},
 }};
@@ -524,7 +528,7 @@ std::optional<json> call_method(Daemon &d, Connection &c, const std::string &met
 		            std::string(spec->name) + ": only root and members of group '" +
 		                d.config().admin_group + "' may change things");
 	d.metrics().requests[spec->name]++;
-	return kHandlers[static_cast<size_t>(spec->method)].handle(d, c, p);
+	return kHandlers[static_cast<size_t>(spec->method)].handle(d, c, p, more);
 }
 
 } // namespace daxpolicy::daemon

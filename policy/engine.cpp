@@ -212,14 +212,18 @@ void Engine::publish(const std::vector<Event> &events)
 std::vector<PendingChange> Engine::pending() const
 {
 	auto changes = store_.pending();
-	for (auto &c : changes) {
-		auto vol = volumes_.find(c.volume);
-		if (vol == volumes_.end())
-			continue; // a volume not served now: where it was is all there is to say
-		if (auto path = vol->second->path_of(c.ino, c.generation))
-			c.path = *path;
-	}
+	for (auto &c : changes)
+		locate(c);
 	return changes;
+}
+
+void Engine::locate(PendingChange &c) const
+{
+	auto vol = volumes_.find(c.volume);
+	if (vol == volumes_.end())
+		return; // a volume not served now: where it was is all there is to say
+	if (auto path = vol->second->path_of(c.ino, c.generation))
+		c.path = *path;
 }
 
 FileView Engine::view(const std::string &volume, const FileInfo &file) const

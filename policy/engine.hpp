@@ -130,6 +130,8 @@ class Engine
 	// The queued changes, each with the path where its file is now (it may have been
 	// renamed since it was queued).
 	std::vector<PendingChange> pending() const;
+	// Names the queued change's file where it is now, on a volume served now.
+	void locate(PendingChange &change) const;
 	void cancel_pending(const std::string &volume, const std::string &path);
 
 	Event log(const std::string &type, const std::string &volume, const std::string &path,

@@ -87,6 +87,11 @@ int64_t Database::last_insert_rowid() const
 	return sqlite3_last_insert_rowid(db_);
 }
 
+int64_t Database::changes() const
+{
+	return sqlite3_changes64(db_);
+}
+
 Statement::Statement(Database &db, const std::string &sql) : db_(db)
 {
 	check_injected_fault("prepare");

@@ -35,6 +35,8 @@ class Database
 	void exec(const std::string &sql);
 	sqlite3 *handle() const { return db_; }
 	int64_t last_insert_rowid() const;
+	// Rows the last INSERT, UPDATE or DELETE changed.
+	int64_t changes() const;
 	[[noreturn]] void fail(const std::string &what) const;
 
       private:

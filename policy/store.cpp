@@ -6,9 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
-#include <toml++/toml.h>
 
 namespace daxpolicy::policy
 {
@@ -67,6 +64,12 @@ const char *const kMigrations[] = {
 		resumed_from INTEGER NOT NULL  -- 0: none
 	);
 	)sql",
+    // Lists read the queue a page at a time, by key, and retention drops events by age: both
+    // without reading the whole table.
+    R"sql(
+	CREATE INDEX pending_in_list_order ON pending(since_ms, volume, path, ino, generation);
+	CREATE INDEX events_by_time ON events(time_ms);
+	)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
@@ -108,6 +111,77 @@ PendingChange pending_from_row(const Statement &st)
 
 constexpr const char *kPendingColumns =
     "volume, ino, generation, path, want, rule, since_ms, reason";
+constexpr const char *kPendingOrder = "since_ms, volume, path, ino, generation";
+
+constexpr const char *kEventColumns = "id, time_ms, type, volume, path, data";
+
+Event event_from_row(const Statement &st)
+{
+	Event e;
+	e.id = st.integer(0);
+	e.time = rfc3339_from_ms(st.integer(1));
+	e.type = st.text(2);
+	e.volume = st.text(3);
+	e.path = st.text(4);
+	e.data = nlohmann::json::parse(st.text(5));
+	return e;
+}
+
+// The WHERE clause of an event query (but its limit) and its values, in order: what a page
+// read and the search for where the newest N start share.
+class EventFilter
+{
+      public:
+	explicit EventFilter(const EventQuery &q)
+	{
+		if (!q.types.empty()) {
+			std::string marks;
+			for (const auto &t : q.types) {
+				marks += marks.empty() ? "?" : ", ?";
+				texts_.push_back(t);
+			}
+			sql_ += " AND type IN (" + marks + ")";
+		}
+		if (q.volume) {
+			sql_ += " AND volume = ?";
+			texts_.push_back(*q.volume);
+		}
+		// The path and what is below it: names from "P/" up to, not including, "P0" ('0'
+		// follows '/'). The root holds everything.
+		if (q.path && *q.path != "/") {
+			sql_ += " AND (path = ? OR (path > ? AND path < ?))";
+			texts_.push_back(*q.path);
+			texts_.push_back(*q.path + "/");
+			texts_.push_back(*q.path + "0");
+		}
+		if (q.since_ms) {
+			sql_ += " AND time_ms >= ?";
+			numbers_.push_back(*q.since_ms);
+		}
+		if (q.until_ms) {
+			sql_ += " AND time_ms <= ?";
+			numbers_.push_back(*q.until_ms);
+		}
+	}
+	const std::string &sql() const { return sql_; }
+	// Binds the values from parameter `first` on; returns the next parameter's index.
+	int bind(Statement &st, int first) const
+	{
+		for (const auto &t : texts_)
+			st.bind(first++, t);
+		for (int64_t n : numbers_)
+			st.bind(first++, n);
+		return first;
+	}
+
+      private:
+	std::string sql_;
+	std::vector<std::string> texts_; // bound in order, before the numbers
+	std::vector<int64_t> numbers_;
+};
+
+// Pages events() reads at a time.
+constexpr int64_t kEventPage = 1024;
 
 } // namespace
 
@@ -193,10 +267,45 @@ void Store::delete_rule(const std::string &name)
 	st.run();
 }
 
+std::vector<Rule> Store::rules_page(const std::string &after, int64_t limit)
+{
+	Statement st(db_, std::string("SELECT ") + kRuleColumns +
+	                      " FROM rules WHERE name > ? ORDER BY name LIMIT ?");
+	st.bind_all(after, limit);
+	std::vector<Rule> out;
+	while (st.step())
+		out.push_back(rule_from_row(st));
+	return out;
+}
+
+PendingKey PendingKey::of(const PendingChange &c)
+{
+	return {c.since_ms, c.volume, c.path, c.ino, c.generation};
+}
+
+std::vector<PendingChange> Store::pending_page(const std::optional<PendingKey> &after,
+                                               int64_t limit)
+{
+	std::string sql = std::string("SELECT ") + kPendingColumns + " FROM pending";
+	if (after)
+		sql += std::string(" WHERE (") + kPendingOrder + ") > (?, ?, ?, ?, ?)";
+	Statement st(db_, sql + " ORDER BY " + kPendingOrder + " LIMIT ?");
+	if (after)
+		st.bind_all(after->since_ms, after->volume, after->path,
+		            static_cast<int64_t>(after->ino),
+		            static_cast<int64_t>(after->generation), limit);
+	else
+		st.bind_all(limit);
+	std::vector<PendingChange> out;
+	while (st.step())
+		out.push_back(pending_from_row(st));
+	return out;
+}
+
 std::vector<PendingChange> Store::pending()
 {
-	Statement st(db_, std::string("SELECT ") + kPendingColumns +
-	                      " FROM pending ORDER BY since_ms, volume, path");
+	Statement st(db_, std::string("SELECT ") + kPendingColumns + " FROM pending ORDER BY " +
+	                      kPendingOrder);
 	std::vector<PendingChange> out;
 	while (st.step())
 		out.push_back(pending_from_row(st));
@@ -250,35 +359,50 @@ Event Store::append_event(const std::string &type, const std::string &volume,
 
 std::vector<Event> Store::events(const EventQuery &q)
 {
-	// The newest `limit` matching events, returned oldest first.
-	std::string sql = "SELECT id, time_ms, type, volume, path, data FROM events WHERE 1";
-	if (q.type)
-		sql += " AND type = ?";
-	if (q.since_ms)
-		sql += " AND time_ms >= ?";
-	sql += " ORDER BY id DESC";
-	if (q.limit)
-		sql += " LIMIT ?";
-	Statement st(db_, sql);
-	int i = 1;
-	if (q.type)
-		st.bind(i++, *q.type);
-	if (q.since_ms)
-		st.bind(i++, *q.since_ms);
-	if (q.limit)
-		st.bind(i++, *q.limit);
 	std::vector<Event> out;
-	while (st.step()) {
-		Event e;
-		e.id = st.integer(0);
-		e.time = rfc3339_from_ms(st.integer(1));
-		e.type = st.text(2);
-		e.volume = st.text(3);
-		e.path = st.text(4);
-		e.data = nlohmann::json::parse(st.text(5));
-		out.push_back(std::move(e));
+	EventRange range = event_range(q);
+	for (;;) {
+		auto page = events_page(q, range, kEventPage);
+		if (page.empty())
+			return out;
+		range.after = page.back().id;
+		for (auto &e : page)
+			out.push_back(std::move(e));
 	}
-	std::reverse(out.begin(), out.end());
+}
+
+EventRange Store::event_range(const EventQuery &q)
+{
+	Statement newest(db_, "SELECT coalesce(max(id), 0) FROM events");
+	newest.step();
+	EventRange range{0, newest.integer(0)};
+	if (!q.limit)
+		return range;
+	if (*q.limit <= 0)
+		return {range.through, range.through};
+	// The oldest of the newest `limit`: the read starts just before it.
+	EventFilter filter(q);
+	Statement st(db_, "SELECT id FROM events WHERE id <= ?" + filter.sql() +
+	                      " ORDER BY id DESC LIMIT 1 OFFSET ?");
+	st.bind(1, range.through);
+	st.bind(filter.bind(st, 2), *q.limit - 1);
+	if (st.step())
+		range.after = st.integer(0) - 1;
+	return range;
+}
+
+std::vector<Event> Store::events_page(const EventQuery &q, EventRange range, int64_t limit)
+{
+	EventFilter filter(q);
+	Statement st(db_, std::string("SELECT ") + kEventColumns +
+	                      " FROM events WHERE id > ? AND id <= ?" + filter.sql() +
+	                      " ORDER BY id LIMIT ?");
+	st.bind(1, range.after);
+	st.bind(2, range.through);
+	st.bind(filter.bind(st, 3), limit);
+	std::vector<Event> out;
+	while (st.step())
+		out.push_back(event_from_row(st));
 	return out;
 }
 
@@ -342,61 +466,38 @@ uint64_t Store::last_job_id()
 	return static_cast<uint64_t>(st.integer(0));
 }
 
+int64_t Store::prune_events(const EventRetention &r, int64_t batch)
+{
+	// Each DELETE is its own transaction, of at most `batch` rows: the log shrinks in
+	// short steps, never one long transaction that holds off every other writer.
+	int64_t gone = 0;
+	if (r.keep) {
+		// Ids grow by one an event and only retention deletes, oldest first: the
+		// newest `keep` events are those with the newest `keep` ids. (Where an age
+		// prune took some out of id order, after the clock was set back, a few
+		// fewer are kept.)
+		Statement st(db_,
+		             "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= "
+		             "(SELECT max(id) FROM events) - ? ORDER BY id LIMIT ?)");
+		st.bind_all(*r.keep, batch);
+		st.run();
+		gone += db_.changes();
+	}
+	if (r.older_than_ms && gone < batch) {
+		Statement st(db_, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE "
+		                  "time_ms < ? ORDER BY time_ms LIMIT ?)");
+		st.bind_all(*r.older_than_ms, batch - gone);
+		st.run();
+		gone += db_.changes();
+	}
+	return gone;
+}
+
 int64_t Store::count(const char *table)
 {
 	Statement st(db_, std::string("SELECT count(*) FROM ") + table);
 	st.step();
 	return st.integer(0);
-}
-
-std::string rfc3339_from_ms(int64_t unix_ms)
-{
-	std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-	std::tm tm{};
-	gmtime_r(&secs, &tm);
-	char buf[32];
-	std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	char out[40];
-	std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(unix_ms % 1000));
-	return out;
-}
-
-std::optional<int64_t> parse_rfc3339(const std::string &text)
-{
-	// TOML's date-times are RFC 3339's: let toml++ read it rather than a parser of our own.
-	if (text.find_first_of("\n\r#=\"'[") != std::string::npos)
-		return std::nullopt;
-	toml::table doc;
-	try {
-		doc = toml::parse("t = " + text);
-	} catch (const toml::parse_error &) {
-		return std::nullopt;
-	}
-	if (doc.size() != 1)
-		return std::nullopt;
-	const toml::node *node = doc.get("t");
-	toml::date date;
-	toml::time time{};
-	int64_t offset_min = 0; // a date-time without an offset is taken as UTC
-	if (auto dt = node->value<toml::date_time>()) {
-		date = dt->date;
-		time = dt->time;
-		if (dt->offset)
-			offset_min = dt->offset->minutes;
-	} else if (auto d = node->value<toml::date>()) {
-		date = *d;
-	} else {
-		return std::nullopt;
-	}
-	std::tm tm{};
-	tm.tm_year = date.year - 1900;
-	tm.tm_mon = date.month - 1;
-	tm.tm_mday = date.day;
-	tm.tm_hour = time.hour;
-	tm.tm_min = time.minute;
-	tm.tm_sec = time.second;
-	int64_t secs = timegm(&tm) - offset_min * 60;
-	return secs * 1000 + time.nanosecond / 1000000;
 }
 
 } // namespace daxpolicy::policy

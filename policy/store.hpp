@@ -7,6 +7,7 @@
 #include "policy/job.hpp"
 #include "policy/rule.hpp"
 #include "policy/sqlite.hpp"
+#include "policy/time_text.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -49,16 +50,45 @@ struct StoredJob {
 	size_t next_scope = 0;
 };
 
+// Which events a list shows. Every field narrows it; none set: the whole log.
 struct EventQuery {
-	std::optional<std::string> type;
-	std::optional<int64_t> since_ms; // events at or after it (unix ms)
-	std::optional<int64_t> limit;    // the newest N
+	std::vector<std::string> types;    // any of these; empty: every type
+	std::optional<std::string> volume; // of this volume
+	// this file or directory and everything below it (of any volume, unless `volume`)
+	std::optional<std::string> path;
+	std::optional<int64_t> since_ms; // at or after (unix ms)
+	std::optional<int64_t> until_ms; // at or before
+	std::optional<int64_t> limit;    // the newest N of those
+};
+
+// Where a read of the event log goes, by id: (after, through]. Fixed when the read starts, so
+// that a list of a log being written ends.
+struct EventRange {
+	int64_t after = 0;
+	int64_t through = 0;
+};
+
+// A pending change's place in list order (since_ms, volume, path, then identity): where the
+// next page of the queue starts.
+struct PendingKey {
+	int64_t since_ms = 0;
+	std::string volume;
+	std::string path;
+	uint64_t ino = 0;
+	uint64_t generation = 0;
+	static PendingKey of(const PendingChange &change);
+};
+
+// What an event log is kept to (Config::event_retention, event_max).
+struct EventRetention {
+	std::optional<int64_t> older_than_ms; // events before this time go
+	std::optional<int64_t> keep;          // beyond the newest this many, the oldest go
 };
 
 class Store
 {
       public:
-	static constexpr int kSchemaVersion = 2;
+	static constexpr int kSchemaVersion = 3;
 	// Finished jobs kept beside the unfinished ones.
 	static constexpr int kKeptJobs = 16;
 
@@ -66,6 +96,8 @@ class Store
 	explicit Store(const std::filesystem::path &file);
 
 	std::vector<Rule> rules();
+	// Up to `limit` rules named after `after`, in name order: a page of a list, read by key.
+	std::vector<Rule> rules_page(const std::string &after, int64_t limit);
 	std::optional<Rule> rule(const std::string &name);
 	// Throws `exists` when the name is taken.
 	void insert_rule(const Rule &rule);
@@ -74,6 +106,10 @@ class Store
 	void update_rule(const Rule &rule);
 
 	std::vector<PendingChange> pending();
+	// Up to `limit` queued changes after `after` (from the first when none), in the order of
+	// pending(): a page of a list, read by key.
+	std::vector<PendingChange> pending_page(const std::optional<PendingKey> &after,
+	                                        int64_t limit);
 	std::optional<PendingChange> pending_for(const std::string &volume, uint64_t ino,
 	                                         uint64_t generation);
 	void put_pending(const PendingChange &change);
@@ -81,7 +117,19 @@ class Store
 
 	Event append_event(const std::string &type, const std::string &volume,
 	                   const std::string &path, nlohmann::json data);
+	// Every event `query` asks for, oldest first (read a page at a time; for tests and small
+	// logs: a list of any length reads pages itself).
 	std::vector<Event> events(const EventQuery &query);
+	// The ids a read of `query` covers: up to the newest event now, from the start of the
+	// log or, with a limit, from just before the oldest of the newest `limit` matching.
+	EventRange event_range(const EventQuery &query);
+	// Up to `limit` events matching `query` (but its limit) with ids in `range`, oldest
+	// first. A page of fewer than `limit` means none is left in the range.
+	std::vector<Event> events_page(const EventQuery &query, EventRange range, int64_t limit);
+	// One step of keeping the log to `retention`: deletes up to `batch` of the oldest events
+	// it no longer keeps, in one transaction. Returns how many went (fewer than `batch`: the
+	// log is within `retention` now).
+	int64_t prune_events(const EventRetention &retention, int64_t batch);
 	int64_t count(const char *table);
 
 	void put_job(const StoredJob &job);
@@ -96,10 +144,5 @@ class Store
 
 	Database db_;
 };
-
-// Unix milliseconds as RFC 3339 UTC with milliseconds ("2026-11-23T10:40:00.123Z").
-std::string rfc3339_from_ms(int64_t unix_ms);
-// Parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)" (or a bare date) into unix ms.
-std::optional<int64_t> parse_rfc3339(const std::string &text);
 
 } // namespace daxpolicy::policy

@@ -40,6 +40,10 @@ type Job (id: int, state: string, cause: string, dry_run: bool, scopes: []string
 type ReconcileStatus (state: string, done: int, total: ?int, started: ?string, job: ?int,
                       cause: ?string, queued: int, files: ?FileCounts)
 
+# Lists (List, SetDax, ClearDax, ListRules, ListPending, ListEvents, ListLeases): called with
+# "more", the list comes in parts, one reply each with "continues": true but the last, each
+# at most 256 KiB, so that a list of any length reaches the caller; without "more", in one
+# reply, which fails with InvalidArgument beyond 16 MiB.
 method Status() -> (version: string, uptime_s: int, volumes: []Volume, rules: int,
                     pending: int, events: int, reconcile: ReconcileStatus)
 method ListVolumes() -> (volumes: []Volume)
@@ -57,7 +61,9 @@ method Apply(policy_dir: ?string, dry_run: ?bool) -> (changed: bool, dry_run: bo
 method Reconcile(path: ?string, no_block: ?bool) -> (files: ?FileCounts, job: ?Job)
 method ListPending() -> (pending: []Pending)
 method CancelPending(path: string) -> ()
-method ListEvents(type: ?string, since: ?string, limit: ?int) -> (events: []Event)
+# since and until: RFC 3339, "now", or a time ago ("-1h"); path: that file and what is below.
+method ListEvents(type: ?string, types: ?[]string, volume: ?string, path: ?string,
+                  since: ?string, until: ?string, limit: ?int) -> (events: []Event)
 # Needs "more": one reply an event, until the caller hangs up.
 method Monitor(type: ?string) -> (id: int, time: string, type: string, volume: string,
                                   path: string)
@@ -110,6 +116,14 @@ const MethodSpec *find_method(std::string_view qualified)
 std::string qualified_name(Method method)
 {
 	return std::string(kInterface) + "." + spec_of(method).name;
+}
+
+bool is_event_type(std::string_view type)
+{
+	for (const char *t : kEventTypes)
+		if (type == t)
+			return true;
+	return false;
 }
 
 std::string_view interface_description()

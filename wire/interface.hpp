@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The io.daxpolicy interface, declared once for the daemon that serves it and the CLI that
-// calls it: each method's name, whether it changes state, whether it streams, the parameter
-// keys, the top-level reply keys and the interface description in varlink IDL.
+// calls it: each method's name, whether it changes state, whether it streams, which list it
+// replies with, the parameter keys, the top-level reply keys, the event types and the interface
+// description in varlink IDL.
 #pragma once
 
 #include <array>
@@ -35,43 +36,6 @@ enum class Method {
 	metrics,
 };
 
-struct MethodSpec {
-	Method method;
-	const char *name; // "ListVolumes": after "io.daxpolicy." on the wire
-	bool mutates;     // only root and members of admin_group may call it
-	bool streams;     // needs "more": replies continue until the caller hangs up
-};
-
-inline constexpr std::array<MethodSpec, 17> kMethods{{
-    {Method::status, "Status", false, false},
-    {Method::list_volumes, "ListVolumes", false, false},
-    {Method::list, "List", false, false},
-    {Method::set_dax, "SetDax", true, false},
-    {Method::clear_dax, "ClearDax", true, false},
-    {Method::add_rule, "AddRule", true, false},
-    {Method::remove_rule, "RemoveRule", true, false},
-    {Method::list_rules, "ListRules", false, false},
-    {Method::apply, "Apply", true, false},
-    {Method::reconcile, "Reconcile", true, false},
-    {Method::list_pending, "ListPending", false, false},
-    {Method::cancel_pending, "CancelPending", true, false},
-    {Method::list_events, "ListEvents", false, false},
-    {Method::monitor, "Monitor", false, true},
-    {Method::list_leases, "ListLeases", false, false},
-    {Method::io, "Io", true, false},
-    {Method::metrics, "Metrics", false, false},
-}};
-
-const MethodSpec &spec_of(Method method);
-// The method a qualified name ("io.daxpolicy.List") calls; nullptr when there is none.
-const MethodSpec *find_method(std::string_view qualified_name);
-std::string qualified_name(Method method); // "io.daxpolicy.List"
-
-// The methods of org.varlink.service the daemon answers.
-inline constexpr const char *kGetInfo = "org.varlink.service.GetInfo";
-inline constexpr const char *kGetInterfaceDescription =
-    "org.varlink.service.GetInterfaceDescription";
-
 // Keys of call parameters.
 namespace param
 {
@@ -88,7 +52,10 @@ inline constexpr const char *dry_run = "dry_run";
 inline constexpr const char *no_block = "no_block";
 inline constexpr const char *path = "path";
 inline constexpr const char *type = "type";
+inline constexpr const char *types = "types";
+inline constexpr const char *volume = "volume";
 inline constexpr const char *since = "since";
+inline constexpr const char *until = "until";
 inline constexpr const char *limit = "limit";
 inline constexpr const char *argv = "argv";
 inline constexpr const char *create = "create";
@@ -110,6 +77,54 @@ inline constexpr const char *description = "description";
 inline constexpr const char *job = "job";
 inline constexpr const char *reconcile = "reconcile";
 } // namespace reply
+
+// The types of events (INTERFACE.md), which list-events and monitor filter on; `reconcile`
+// is a job's summary.
+inline constexpr std::array<const char *, 7> kEventTypes{
+    "flag-change", "deferred", "lease-break", "lease-revoked",
+    "rule-change", "volume",   "reconcile"};
+bool is_event_type(std::string_view type);
+
+struct MethodSpec {
+	Method method;
+	const char *name; // "ListVolumes": after "io.daxpolicy." on the wire
+	bool mutates;     // only root and members of admin_group may call it
+	bool streams;     // needs "more": replies continue until the caller hangs up
+	// A list: the reply key of its array. Called with "more", it comes in parts, one reply
+	// each ("continues": true but the last), none larger than kListPart (varlink.hpp);
+	// without, in one reply, which fails past kMaxMessage. nullptr: not a list.
+	const char *list;
+};
+
+inline constexpr std::array<MethodSpec, 17> kMethods{{
+    {Method::status, "Status", false, false, nullptr},
+    {Method::list_volumes, "ListVolumes", false, false, nullptr},
+    {Method::list, "List", false, false, reply::files},
+    {Method::set_dax, "SetDax", true, false, reply::files},
+    {Method::clear_dax, "ClearDax", true, false, reply::files},
+    {Method::add_rule, "AddRule", true, false, nullptr},
+    {Method::remove_rule, "RemoveRule", true, false, nullptr},
+    {Method::list_rules, "ListRules", false, false, reply::rules},
+    {Method::apply, "Apply", true, false, nullptr},
+    {Method::reconcile, "Reconcile", true, false, nullptr},
+    {Method::list_pending, "ListPending", false, false, reply::pending},
+    {Method::cancel_pending, "CancelPending", true, false, nullptr},
+    {Method::list_events, "ListEvents", false, false, reply::events},
+    {Method::monitor, "Monitor", false, true, nullptr},
+    {Method::list_leases, "ListLeases", false, false, reply::leases},
+    {Method::io, "Io", true, false, nullptr},
+    {Method::metrics, "Metrics", false, false, nullptr},
+}};
+
+const MethodSpec &spec_of(Method method);
+// The method a qualified name ("io.daxpolicy.List") calls; nullptr when there is none.
+const MethodSpec *find_method(std::string_view qualified_name);
+std::string qualified_name(Method method); // "io.daxpolicy.List"
+
+// The methods of org.varlink.service the daemon answers.
+inline constexpr const char *kGetInfo = "org.varlink.service.GetInfo";
+inline constexpr const char *kGetInterfaceDescription =
+    "org.varlink.service.GetInterfaceDescription";
 
 // io.daxpolicy in varlink IDL, as org.varlink.service.GetInterfaceDescription returns it.
 std::string_view interface_description();

@@ -51,11 +51,59 @@ nlohmann::json make_error(Errc code, const std::string &message)
 	return {{"error", error_name(code)}, {"parameters", {{"message", message}}}};
 }
 
-std::string frame(const nlohmann::json &message)
+namespace
+{
+
+std::string dump(const nlohmann::json &value)
 {
 	// Invalid UTF-8 in a path is replaced rather than thrown on: a reply must always go out.
-	std::string out = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+	return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+constexpr std::string_view kListTail = "]}}";
+constexpr std::string_view kContinues = ",\"continues\":true";
+
+} // namespace
+
+std::string frame(const nlohmann::json &message)
+{
+	std::string out = dump(message);
 	out.push_back('\0');
+	return out;
+}
+
+ListReply::ListReply(std::string_view key)
+    : head_("{\"parameters\":{" + dump(nlohmann::json(key)) + ":[")
+{
+}
+
+void ListReply::add(const nlohmann::json &item)
+{
+	if (items_++ > 0)
+		body_ += ',';
+	body_ += dump(item);
+}
+
+size_t ListReply::bytes() const
+{
+	return head_.size() + body_.size() + kListTail.size() + kContinues.size() + 1;
+}
+
+std::string ListReply::take(bool continues)
+{
+	if (bytes() > kMaxMessage)
+		throw oversized_reply();
+	std::string out;
+	out.reserve(bytes());
+	out += head_;
+	out += body_;
+	out += "]}";
+	if (continues)
+		out += kContinues;
+	out += "}";
+	out.push_back('\0');
+	std::string().swap(body_); // a large part's memory goes with it
+	items_ = 0;
 	return out;
 }
 

@@ -22,6 +22,10 @@ inline constexpr size_t kMaxMessage = 16 << 20;
 // anything walks it recursively (copies, comparisons, dumps recurse on the stack).
 inline constexpr int kMaxNesting = 64;
 
+// A part of a list called with "more" is cut once it holds this many bytes: a client needs no
+// buffer larger than this (and one item) whatever the length of the list.
+inline constexpr size_t kListPart = 256 << 10;
+
 // "io.daxpolicy.NotFound" <-> Errc::not_found
 std::string error_name(Errc code);
 std::optional<Errc> errc_from_error_name(std::string_view name);
@@ -32,6 +36,26 @@ nlohmann::json make_reply(nlohmann::json parameters, bool continues = false);
 nlohmann::json make_error(Errc code, const std::string &message);
 // The message as it goes on the wire, with its terminating NUL.
 std::string frame(const nlohmann::json &message);
+// One reply of a list, {"parameters": {KEY: [...]}}, built an item at a time: each item is
+// serialized once, as it is added (as frame() would), so bytes() is what the reply weighs.
+class ListReply
+{
+      public:
+	explicit ListReply(std::string_view key);
+	void add(const nlohmann::json &item);
+	size_t items() const { return items_; }
+	// The size of the reply framed, as it stands.
+	size_t bytes() const;
+	// The reply, framed (with "continues": true when more follow); starts an empty one.
+	// Throws oversized_reply() past kMaxMessage.
+	std::string take(bool continues);
+
+      private:
+	std::string head_; // {"parameters":{"KEY":[
+	std::string body_; // the items, comma-separated
+	size_t items_ = 0;
+};
+
 // The error for a reply that would be larger than kMaxMessage (a client could not take it).
 Error oversized_reply();
 // One message's text (without its NUL) as JSON. Throws Error(invalid_argument) when it is not

@@ -57,8 +57,11 @@ TEST(Errors, BadRequestsGetDocumentedErrorsAndChangeNothing)
 	     "invalid-argument"},
 	    {{"remove-rule", "ghost"}, 1, "not-found"},
 	    {{"cancel-pending", "pool0:/x"}, 1, "not-found"},
-	    {{"list-events", "--type", "nonsense"}, 1, "invalid-argument"},
-	    {{"list-events", "--since", "yesterday"}, 1, "invalid-argument"},
+	    // Checked by the CLI, as usage: before any call, naming the option.
+	    {{"list-events", "--type", "nonsense"}, 2, "invalid-argument"},
+	    {{"list-events", "--since", "yesterday"}, 2, "invalid-argument"},
+	    {{"list-events", "--until", "-5x"}, 2, "invalid-argument"},
+	    {{"list-events", "--limit", "-3"}, 2, "invalid-argument"},
 	    {{"io", "-c", "pread 0 4k", "pool0:/missing"}, 1, nullptr},
 	    {{"no-such-command"}, 2, "invalid-argument"},
 	    {{"list"}, 2, "invalid-argument"},

@@ -20,7 +20,7 @@ namespace daxpolicy::test
 inline policy::EventQuery of_type(const std::string &type)
 {
 	policy::EventQuery q;
-	q.type = type;
+	q.types = {type};
 	return q;
 }
 

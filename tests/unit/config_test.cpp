@@ -131,6 +131,26 @@ TEST_F(ConfigTest, MaxConnections)
 	EXPECT_EQ(load("max_connections = 16\n").max_connections, 16u);
 }
 
+TEST_F(ConfigTest, EventRetentionAndMax)
+{
+	// INTERFACE.md's defaults: a month, a million.
+	EXPECT_EQ(load("").event_retention, std::chrono::hours(24 * 30));
+	EXPECT_EQ(load("").event_max, 1000000);
+	Config c = load("event_retention = \"12h\"\nevent_max = 5000\n");
+	EXPECT_EQ(c.event_retention, std::chrono::hours(12));
+	EXPECT_EQ(c.event_max, 5000);
+	// Zero: no bound of that kind.
+	EXPECT_EQ(load("event_retention = \"0\"\n").event_retention.count(), 0);
+	EXPECT_EQ(load("event_max = 0\n").event_max, 0);
+	EXPECT_NE(error_of("event_retention = \"a month\"\n").find(":1:19: event_retention"),
+	          std::string::npos);
+	EXPECT_NE(error_of("event_retention = 30\n").find("event_retention: expected a string"),
+	          std::string::npos);
+	EXPECT_NE(error_of("event_max = -1\n").find(":1:13: event_max"), std::string::npos);
+	EXPECT_NE(error_of("event_max = \"lots\"\n").find("event_max: expected an integer"),
+	          std::string::npos);
+}
+
 TEST(Units, SizesAndDurations)
 {
 	EXPECT_EQ(parse_size("4096"), 4096u);
@@ -148,7 +168,8 @@ TEST(Units, SizesAndDurations)
 	EXPECT_EQ(parse_duration("2m"), std::chrono::minutes(2));
 	EXPECT_EQ(parse_duration("24h"), std::chrono::hours(24));
 	EXPECT_EQ(parse_duration("500ms"), std::chrono::milliseconds(500));
-	EXPECT_FALSE(parse_duration("1d"));
+	EXPECT_EQ(parse_duration("30d"), std::chrono::hours(24 * 30));
+	EXPECT_FALSE(parse_duration("1w"));
 	EXPECT_FALSE(parse_duration("s"));
 	EXPECT_FALSE(parse_duration("99999999999999999999h")) << "overflow";
 }

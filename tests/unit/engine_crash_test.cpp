@@ -62,7 +62,7 @@ struct Paths {
 std::vector<Event> flag_changes(Store &store)
 {
 	EventQuery q;
-	q.type = "flag-change";
+	q.types = {"flag-change"};
 	std::vector<Event> out;
 	for (auto &e : store.events(q))
 		if (e.path == kFile)

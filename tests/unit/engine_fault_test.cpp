@@ -179,7 +179,7 @@ class FaultRun
 		if (std::any_of(errors_.begin(), errors_.end(), injected))
 			return true;
 		EventQuery q;
-		q.type = "volume";
+		q.types = {"volume"};
 		auto events = store_->events(q);
 		return std::any_of(events.begin(), events.end(), [&](const Event &e) {
 			return injected(e.data.value("message", ""));
@@ -214,7 +214,7 @@ class FaultRun
 		}
 		// No event claims a change that was not made.
 		EventQuery q;
-		q.type = "flag-change";
+		q.types = {"flag-change"};
 		std::map<std::string, size_t> logged;
 		for (const auto &e : store_->events(q))
 			logged[e.path]++;

@@ -120,7 +120,7 @@ class EngineJobTest : public ::testing::Test
 	std::vector<Event> events_of(const std::string &type)
 	{
 		EventQuery q;
-		q.type = type;
+		q.types = {type};
 		return store_->events(q);
 	}
 

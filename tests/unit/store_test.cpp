@@ -44,7 +44,8 @@ EventQuery query(std::optional<std::string> type, std::optional<int64_t> since_m
                  std::optional<int64_t> limit = std::nullopt)
 {
 	EventQuery q;
-	q.type = std::move(type);
+	if (type)
+		q.types.push_back(*type);
 	q.since_ms = since_ms;
 	q.limit = limit;
 	return q;
@@ -348,6 +349,185 @@ TEST_F(StoreTest, EventQueryTypeIsAValueNotSql)
 	store_->append_event("deferred", "pool0", "/f", {});
 	EXPECT_TRUE(store_->events(query("x' OR '1'='1")).empty());
 	EXPECT_EQ(store_->count("events"), 1);
+}
+
+TEST_F(StoreTest, RulesAndPendingReadByPagesInListOrder)
+{
+	for (int i = 9; i >= 0; i--)
+		store_->insert_rule(make_rule("r" + std::to_string(i), "/r", true));
+	std::vector<std::string> names;
+	for (std::string after;;) {
+		auto page = store_->rules_page(after, 3);
+		for (const auto &r : page)
+			names.push_back(r.name);
+		if (page.size() < 3)
+			break;
+		after = page.back().name;
+	}
+	std::vector<std::string> all;
+	for (const auto &r : store_->rules())
+		all.push_back(r.name);
+	EXPECT_EQ(names, all);
+	EXPECT_EQ(names.size(), 10u);
+
+	// Ties on since_ms and path, told apart by identity: each exactly once, as pending()
+	// orders them.
+	for (uint64_t ino = 1; ino <= 7; ino++) {
+		auto p = make_pending(ino, ino % 2, ino < 4 ? "/same" : "/p" + std::to_string(ino),
+		                      true);
+		p.since_ms += ino % 3;
+		store_->put_pending(p);
+	}
+	std::vector<std::pair<uint64_t, uint64_t>> paged, whole;
+	std::optional<PendingKey> after;
+	for (;;) {
+		auto page = store_->pending_page(after, 2);
+		for (const auto &p : page)
+			paged.emplace_back(p.ino, p.generation);
+		if (page.size() < 2)
+			break;
+		after = PendingKey::of(page.back());
+	}
+	for (const auto &p : store_->pending())
+		whole.emplace_back(p.ino, p.generation);
+	EXPECT_EQ(paged, whole);
+	EXPECT_EQ(paged.size(), 7u);
+}
+
+TEST_F(StoreTest, EventPagesFilterByTypesVolumePathAndTime)
+{
+	int64_t base = 1'800'000'000'000;
+	struct Row {
+		const char *type, *volume, *path;
+	};
+	const Row rows[] = {
+	    {"flag-change", "pool0", "/db"},   {"deferred", "pool0", "/db/a/b"},
+	    {"volume", "pool0", "/"},          {"flag-change", "pmem0", "/db/a"},
+	    {"lease-break", "pool0", "/dbx"},  {"flag-change", "pool0", "/db0"},
+	    {"rule-change", "pool0", "/db/c"},
+	};
+	for (size_t i = 0; i < std::size(rows); i++) {
+		Event e = store_->append_event(rows[i].type, rows[i].volume, rows[i].path, {});
+		set_event_time(e.id, base + int64_t(i) * 1000);
+	}
+	auto paths = [&](EventQuery q) {
+		std::vector<std::string> out;
+		for (const auto &e : store_->events(q))
+			out.push_back(e.volume + ":" + e.path);
+		return out;
+	};
+	using V = std::vector<std::string>;
+	EventQuery q;
+	q.types = {"flag-change", "deferred"};
+	EXPECT_EQ(paths(q), (V{"pool0:/db", "pool0:/db/a/b", "pmem0:/db/a", "pool0:/db0"}));
+	q = {};
+	q.volume = "pmem0";
+	EXPECT_EQ(paths(q), (V{"pmem0:/db/a"}));
+	// A path is itself and what is below it; /dbx and /db0 are neither.
+	q = {};
+	q.path = "/db";
+	EXPECT_EQ(paths(q), (V{"pool0:/db", "pool0:/db/a/b", "pmem0:/db/a", "pool0:/db/c"}));
+	q.volume = "pool0";
+	EXPECT_EQ(paths(q), (V{"pool0:/db", "pool0:/db/a/b", "pool0:/db/c"}));
+	q.path = "/";
+	EXPECT_EQ(paths(q).size(), 6u);
+	q = {};
+	q.since_ms = base + 2000;
+	q.until_ms = base + 4000;
+	EXPECT_EQ(paths(q), (V{"pool0:/", "pmem0:/db/a", "pool0:/dbx"}));
+	q.types = {"flag-change"};
+	q.limit = 1;
+	EXPECT_EQ(paths(q), (V{"pmem0:/db/a"}));
+	q = {};
+	q.limit = 0;
+	EXPECT_TRUE(paths(q).empty());
+
+	// A read covers the log as it was when it started: what is appended meanwhile is not
+	// in it, so that a list of a log being written ends.
+	q = {};
+	EventRange range = store_->event_range(q);
+	store_->append_event("volume", "pool0", "/later", {});
+	auto first = store_->events_page(q, range, 4);
+	ASSERT_EQ(first.size(), 4u);
+	auto rest = store_->events_page(q, {first.back().id, range.through}, 4);
+	ASSERT_EQ(rest.size(), 3u);
+	EXPECT_EQ(rest.back().path, "/db/c");
+}
+
+TEST_F(StoreTest, PruningByCountKeepsTheNewestInBoundedSteps)
+{
+	std::vector<int64_t> ids;
+	for (int i = 0; i < 100; i++)
+		ids.push_back(
+		    store_->append_event("volume", "pool0", "/" + std::to_string(i), {}).id);
+	EventRetention keep30;
+	keep30.keep = 30;
+	EXPECT_EQ(store_->prune_events(keep30, 25), 25);
+	EXPECT_EQ(store_->prune_events(keep30, 25), 25);
+	EXPECT_EQ(store_->prune_events(keep30, 25), 20);
+	EXPECT_EQ(store_->prune_events(keep30, 25), 0);
+	auto left = store_->events({});
+	ASSERT_EQ(left.size(), 30u);
+	EXPECT_EQ(left.front().id, ids[70]);
+	EXPECT_EQ(left.back().id, ids[99]);
+	EXPECT_EQ(store_->prune_events({}, 25), 0) << "no bounds: everything is kept";
+}
+
+TEST_F(StoreTest, PruningByAgeTakesTheOldestAndOnlyThose)
+{
+	int64_t base = 1'800'000'000'000;
+	for (int i = 0; i < 10; i++) {
+		// Out of id order in time, as after the clock was set back.
+		Event e = store_->append_event("volume", "pool0", "/" + std::to_string(i), {});
+		set_event_time(e.id, base + (i % 2 ? 0 : 10000) + i);
+	}
+	EventRetention r;
+	r.older_than_ms = base + 5000;
+	EXPECT_EQ(store_->prune_events(r, 3), 3);
+	EXPECT_EQ(store_->prune_events(r, 3), 2);
+	EXPECT_EQ(store_->prune_events(r, 3), 0);
+	for (const auto &e : store_->events({}))
+		EXPECT_GE(parse_rfc3339(e.time), base + 5000) << e.path;
+	EXPECT_EQ(store_->count("events"), 5);
+}
+
+TEST_F(StoreTest, VersionOneDatabaseGainsTheListIndexes)
+{
+	store_.reset();
+	std::filesystem::remove(db_);
+	{
+		Database db(db_);
+		db.exec(
+		    "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER "
+		    "NOT NULL, type TEXT NOT NULL, volume TEXT NOT NULL, path TEXT NOT NULL, "
+		    "data TEXT NOT NULL); CREATE TABLE rules (name TEXT PRIMARY KEY, volume TEXT, "
+		    "subtree TEXT, dax INTEGER, include TEXT, exclude TEXT, priority INTEGER, "
+		    "source TEXT); CREATE TABLE pending (volume TEXT NOT NULL, ino INTEGER NOT "
+		    "NULL, generation INTEGER NOT NULL, path TEXT NOT NULL, want INTEGER NOT NULL, "
+		    "rule TEXT, since_ms INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY "
+		    "(volume, ino, generation)); PRAGMA user_version = 1");
+	}
+	reopen();
+	EXPECT_EQ(user_version(*store_), Store::kSchemaVersion);
+	Statement st(store_->database(),
+	             "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+	             "('pending_in_list_order', 'events_by_time')");
+	ASSERT_TRUE(st.step());
+	EXPECT_EQ(st.integer(0), 2);
+}
+
+TEST(TimeArg, RelativeTimesCountBackFromNow)
+{
+	const int64_t now = 1795428000000;
+	EXPECT_EQ(parse_time_arg("now", now), now);
+	EXPECT_EQ(parse_time_arg("-1h", now), now - 3600 * 1000);
+	EXPECT_EQ(parse_time_arg("-5m", now), now - 5 * 60 * 1000);
+	EXPECT_EQ(parse_time_arg("-7d", now), now - 7 * 86400 * 1000LL);
+	EXPECT_EQ(parse_time_arg("-250ms", now), now - 250);
+	EXPECT_EQ(parse_time_arg("2026-11-23T10:00:00Z", now), now);
+	for (const char *bad : {"", "-", "-1", "-1x", "1h", "+1h", "--1h", "-h", "yesterday",
+	                        "-99999999999999999999d", "-999999999d"})
+		EXPECT_FALSE(parse_time_arg(bad, now)) << "accepted: " << bad;
 }
 
 TEST(Rfc3339, FormatsUtcWithMilliseconds)

@@ -38,6 +38,31 @@ TEST(Wire, MessagesAreNulTerminatedJson)
 	EXPECT_NO_THROW(wire::frame(wire::make_reply({{"path", std::string("\xff\xfe")}})));
 }
 
+TEST(Wire, ListRepliesAreTheJsonTheyWeigh)
+{
+	wire::ListReply part("files");
+	std::string empty = part.take(false);
+	EXPECT_EQ(nlohmann::json::parse(empty.substr(0, empty.size() - 1)),
+	          (nlohmann::json{{"parameters", {{"files", nlohmann::json::array()}}}}));
+	nlohmann::json items = {{{"path", "pool0:/a"}, {"n", 1}}, {{"path", "p\"q\n"}}};
+	for (const auto &item : items)
+		part.add(item);
+	EXPECT_EQ(part.items(), 2u);
+	size_t weighed = part.bytes();
+	std::string framed = part.take(true);
+	EXPECT_EQ(framed.size(), weighed);
+	EXPECT_EQ(framed.back(), '\0');
+	EXPECT_EQ(framed.find('\0'), framed.size() - 1);
+	auto j = nlohmann::json::parse(framed.substr(0, framed.size() - 1));
+	EXPECT_EQ(j, (nlohmann::json{{"parameters", {{"files", items}}}, {"continues", true}}));
+	// Taken, it starts again empty.
+	EXPECT_EQ(part.items(), 0u);
+	EXPECT_EQ(part.bytes(), empty.size() + std::string(",\"continues\":true").size());
+	// Past a message's bound it is refused, as any reply is.
+	part.add(std::string(wire::kMaxMessage, 'x'));
+	EXPECT_THROW(part.take(false), Error);
+}
+
 TEST(Wire, DeepMessagesAreRefusedWhileParsed)
 {
 	std::string at_limit =
