@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Builds the Debian package daxpolicy_VERSION_ARCH.deb into DIR and prints its path.
 # Usage: scripts/package.sh DIR [BUILD_DIR]
-# Without BUILD_DIR it builds a release of the programs in build-deb/; with one, it packages
-# that CMake build as it is (the package test passes its own tree, so nothing is compiled
-# twice). Installs what it needs with apt-get first (scripts/install-deps.sh).
+# Without BUILD_DIR it builds a release of the programs in build-release/ (the demo's, with
+# the same options); with one, it packages that CMake build as it is (the package test passes
+# its own tree, so nothing is compiled twice). Installs what it needs with apt-get first
+# (scripts/install-deps.sh).
 # Install the result with `apt-get install ./daxpolicy_VERSION_ARCH.deb`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ scripts/install-deps.sh
 if (($# == 2)); then
 	build=$(cd "$2" && pwd)
 else
-	build=$PWD/build-deb
+	build=$PWD/build-release
 	cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDAXPOLICY_TESTS=OFF >/dev/null
 fi
 cmake --build "$build" --target daxpolicyd daxpolicy daxpolicy_man_pages
