@@ -18,7 +18,7 @@ packages=(
 	libssl-dev
 	e2fsprogs xfsprogs util-linux
 	clang libfuzzer-14-dev libclang-rt-14-dev
-	debhelper python3 mandoc bash-completion
+	debhelper python3 mandoc bash-completion systemd-container
 )
 
 missing=()

@@ -44,6 +44,7 @@ daemon=
 cleanup() {
 	[[ -z $daemon ]] || kill "$daemon" 2>/dev/null || true
 	[[ -z $daemon ]] || wait "$daemon" 2>/dev/null || true
+	! mountpoint -q "$work/box/mnt" 2>/dev/null || umount "$work/box/mnt"
 	DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq daxpolicy >/dev/null 2>&1 || true
 	# What the package made and purge leaves by Debian's custom (a system group, the drop-in
 	# folder), removed only where this test made it.
@@ -153,6 +154,68 @@ check "completion offers the daemon's volumes" offers pool0:/ daxpolicy list po
 stop_daemon() { kill "$daemon" && wait "$daemon"; }
 check "the daemon stops cleanly on SIGTERM" stop_daemon
 daemon=
+
+# The units under a real systemd, which this machine may not run as PID 1: a container
+# booted from this machine's /usr with a volatile root (its /etc and /var are tmpfs, so the
+# host's stay untouched) starts daxpolicyd.socket; the first call starts the hardened service
+# on an embedded pool, and a host volume (an ext4 image mounted here, given to the unit
+# by the packaged drop-in) takes a flag change, waits for a mapping and applies it after.
+boot_in_container() {
+	local box=$work/box
+	mkdir -p "$box/units/daxpolicyd.service.d" "$box/out" "$box/etc" "$box/mnt"
+	cp /usr/share/doc/daxpolicy/examples/systemd/host-volume.conf "$box/units/daxpolicyd.service.d/"
+	printf '[Unit]\nRequires=check.service\nAfter=check.service\n' >"$box/units/check.target"
+	printf '[Service]\nType=oneshot\nExecStart=/out/check.sh\nExecStopPost=/bin/systemctl poweroff --no-block\n' \
+		>"$box/units/check.service"
+	printf '[[volume]]\nname = "pool0"\nkind = "embedded"\nsize = "64MiB"\n[[volume]]\nname = "pmem0"\nkind = "host"\npath = "/mnt/pmem0"\n' \
+		>"$box/etc/daxpolicyd.toml"
+	cat >"$box/out/check.sh" <<'EOF'
+#!/bin/bash
+exec >/out/result 2>&1
+check() { local what=$1; shift; if "$@" >>/out/log 2>&1; then echo "ok: $what"; else echo "FAIL: $what"; fi; }
+field() { grep -q "\"$1\": $2" /out/reply; }
+mkdir -p /mnt/pmem0/logs && echo hi >/mnt/pmem0/logs/a.log && chown nobody /mnt/pmem0/logs/a.log
+chmod 600 /mnt/pmem0/logs/a.log
+check "systemd is PID 1" grep -qx systemd /proc/1/comm
+check "sysusers made the group" getent group daxpolicy
+check "daxpolicyd.socket starts" systemctl start daxpolicyd.socket
+check "the first call starts the service" daxpolicy status
+check "daxpolicyd.service is running" systemctl is-active daxpolicyd.service
+check "it serves the embedded default" sh -c 'daxpolicy list-volumes | grep -q "\"name\": \"pool0\""'
+check "a rule sets the flag of another user's file on the host volume" \
+	daxpolicy add-rule --name logs --subtree pmem0:/logs --dax on
+check "the kernel has the flag" sh -c 'lsattr -l /mnt/pmem0/logs/a.log | grep -q DAX'
+python3 -c 'import mmap, time; f = open("/mnt/pmem0/logs/a.log", "r+b"); m = mmap.mmap(f.fileno(), 0); time.sleep(2)' &
+sleep 1
+daxpolicy clear-dax pmem0:/logs/a.log >/out/reply
+check "a change to a mapped file waits" field result '"deferred"'
+wait
+for _ in $(seq 50); do lsattr -l /mnt/pmem0/logs/a.log | grep -q DAX || break; sleep 0.1; done
+check "and is made once the mapping goes" sh -c '! lsattr -l /mnt/pmem0/logs/a.log | grep -q DAX'
+check "the service never restarted" sh -c 'systemctl show -p NRestarts daxpolicyd | grep -qx NRestarts=0'
+journalctl -u daxpolicyd --no-pager >>/out/log
+EOF
+	chmod +x "$box/out/check.sh"
+	truncate -s 64M "$box/ext4.img"
+	mkfs.ext4 -q -F "$box/ext4.img"
+	mount -o loop,dax=inode "$box/ext4.img" "$box/mnt" || return 1
+	timeout 120 systemd-nspawn -D / --volatile=yes --register=no --keep-unit -q \
+		--bind="$box/out:/out" --bind-ro="$box/units:/etc/systemd/system" \
+		--bind="$box/etc:/etc/daxpolicy" --bind="$box/mnt:/mnt/pmem0" \
+		-b systemd.unit=check.target systemd.firstboot=off >"$box/console" 2>&1
+	umount "$box/mnt"
+	cat "$box/out/result" 2>/dev/null
+	if grep -q '^ok: ' "$box/out/result" 2>/dev/null && ! grep -q '^FAIL: ' "$box/out/result"; then
+		return 0
+	fi
+	tail -n 40 "$box/out/log" "$box/console" >&2
+	return 1
+}
+if command -v systemd-nspawn >/dev/null; then
+	check "the service works under systemd (a booted container)" boot_in_container
+else
+	skip "needs systemd-nspawn (systemd-container) to boot the units"
+fi
 
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq daxpolicy >"$work/purge.log" 2>&1 ||
 	{ cat "$work/purge.log" >&2; exit 1; }
