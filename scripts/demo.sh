@@ -12,14 +12,33 @@ run=$PWD/run
 export DAXPOLICY_SOCKET=$run/daxpolicy.sock
 daxpolicyd=build-release/daemon/daxpolicyd
 daxpolicy=build-release/cli/daxpolicy
-pkill -f "daxpolicyd --state-dir $run/state" 2>/dev/null && sleep 0.5 || true
+pidfile=$run/daxpolicyd.pid
+
+# A daemon left by an earlier run: stopped by its pid, once /proc says it is that daemon.
+if [[ -f $pidfile ]]; then
+	old=$(cat "$pidfile")
+	if tr '\0' ' ' <"/proc/$old/cmdline" 2>/dev/null | grep -q "daxpolicyd .*--state-dir $run/state"; then
+		kill "$old"
+		while kill -0 "$old" 2>/dev/null; do sleep 0.1; done
+	fi
+fi
 rm -rf "$run"
 mkdir -p "$run"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
-# Without --foreground it returns once it is serving (or says why it cannot).
-step "$daxpolicyd" --state-dir "$run/state" --socket "$DAXPOLICY_SOCKET"
+# In the foreground of a background job, so that its pid is known; serving once status answers.
+printf '\n\033[1m$ %s\033[0m\n' "$daxpolicyd --foreground --state-dir $run/state --socket $DAXPOLICY_SOCKET &"
+"$daxpolicyd" --foreground --state-dir "$run/state" --socket "$DAXPOLICY_SOCKET" \
+	>"$run/daxpolicyd.log" 2>&1 &
+echo $! >"$pidfile"
+until "$daxpolicy" status >/dev/null 2>&1; do
+	if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+		cat "$run/daxpolicyd.log" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
 for d in /db /db/wal /db/tables /scratch; do
 	"$daxpolicy" io -c mkdir "pool0:$d" >/dev/null
 done
@@ -39,6 +58,11 @@ sleep 0.2
 step "$daxpolicy" -u status
 step "$daxpolicy" -u list -r pool0:/
 step "$daxpolicy" -u list-events
-echo
-echo "daxpolicyd is still running; try: DAXPOLICY_SOCKET=$DAXPOLICY_SOCKET $daxpolicy -u list-rules"
-echo "stop it with: pkill -f 'daxpolicyd --state-dir $run/state'"
+cat <<EOF
+
+daxpolicyd is still running (its log: run/daxpolicyd.log). To use it from this folder:
+  export PATH=$PWD/build-release/cli:\$PATH DAXPOLICY_SOCKET=$DAXPOLICY_SOCKET
+  daxpolicy -u list-rules
+Stop it with:
+  kill \$(cat $pidfile)
+EOF

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Installs everything daxpolicy needs to build, test and run on Debian 12.
+# Installs everything daxpolicy needs to build, test, package and run on Debian 12.
 # Idempotent: packages already present are left alone. Needs root (apt-get).
 set -euo pipefail
 
@@ -18,6 +18,7 @@ packages=(
 	libssl-dev
 	e2fsprogs xfsprogs util-linux
 	clang libfuzzer-14-dev libclang-rt-14-dev
+	debhelper python3 mandoc bash-completion systemd-container
 )
 
 missing=()
