@@ -235,7 +235,10 @@ optional_file_name(const Daemon &d, const Params &p)
 // Replies when the job has ended, or with `--no-block` at once with the job as it is.
 std::optional<json> reconcile(Daemon &d, Connection &c, const Params &p, bool)
 {
-	auto [vol, path] = optional_file_name(d, p);
+	// Not a structured binding: clang 14 refuses to capture one in the lambda below.
+	const auto target = optional_file_name(d, p);
+	const auto &vol = target.first;
+	const auto &path = target.second;
 	if (p.boolean(param::no_block)) {
 		uint64_t id = d.engine().reconcile(vol, path);
 		auto job = d.engine().job(id);
