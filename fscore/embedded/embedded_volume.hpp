@@ -28,7 +28,7 @@
 #include "fscore/embedded/ondisk/layout.hpp"
 #include "fscore/embedded/ondisk/pmem_pool.hpp"
 #include "fscore/embedded/page_cache.hpp"
-#include "fscore/embedded/rw_lock.hpp"
+#include "fscore/rw_lock.hpp"
 #include "fscore/layout_op.hpp"
 #include "fscore/listener_set.hpp"
 #include "fscore/session.hpp"

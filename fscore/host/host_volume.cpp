@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <linux/fs.h>
+#include <shared_mutex>
 #include <sstream>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -153,6 +154,8 @@ host::UniqueFd HostVolume::resolve(const std::vector<std::string> &names,
 
 host::ProbedInode HostVolume::probe(int path_fd, std::string path)
 {
+	// It opens a regular file to read it.
+	DAXPOLICY_ASSERT_LOCKED(own_opens_);
 	std::string w = what(path);
 	return learned(
 	    host::probe_inode(path_fd, host::stat_inode(path_fd, w), std::move(path), rules_, w));
@@ -278,6 +281,7 @@ FileInfo HostVolume::stat(const std::string &path)
 	auto names = names_of(path);
 	std::string vpath = host::volume_path_of_names(names);
 	host::UniqueFd fd = resolve(names, vpath);
+	std::shared_lock opening(own_opens_);
 	return probe(fd.get(), vpath).info;
 }
 
@@ -291,6 +295,8 @@ void HostVolume::set_dax_flag(const std::string &path, bool on)
 	if (!can_carry_dax_flag(type))
 		throw Error(Errc::unsupported, what(vpath) + ": a " + host::other_kind_of(stx) +
 		                                   " cannot carry the DAX flag");
+	// The fallback without file_setattr opens the file.
+	std::shared_lock opening(own_opens_);
 	flag_writer_.set(fd.get(), -1, type == FileType::directory, on, what(vpath));
 }
 
@@ -333,6 +339,7 @@ std::optional<std::string> HostVolume::path_of(uint64_t ino, uint64_t generation
 {
 	auto handle = handle_of(ino, generation, true);
 	if (!handle) {
+		std::shared_lock opening(own_opens_);
 		auto found = find(ino, generation);
 		if (!found)
 			return std::nullopt;
@@ -369,6 +376,7 @@ std::optional<std::string> HostVolume::path_of(uint64_t ino, uint64_t generation
 
 std::optional<HostVolume::Target> HostVolume::open_identity(uint64_t ino, uint64_t generation)
 {
+	DAXPOLICY_ASSERT_EXCLUSIVE(own_opens_);
 	auto handle = handle_of(ino, generation, false);
 	if (!handle) {
 		auto found = find(ino, generation);
@@ -399,9 +407,19 @@ std::optional<HostVolume::Target> HostVolume::open_identity(uint64_t ino, uint64
 	              host::FileId{stx.stx_dev_major, stx.stx_dev_minor, stx.stx_ino}};
 }
 
-SetFlagResult HostVolume::set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on)
+struct HostVolume::Attempt {
+	SetFlagResult::Status status = SetFlagResult::Status::gone;
+	host::FileId id; // the file's, to count its mappings by
+	uint64_t size = 0;
+	std::optional<int> breaker; // an open came during the change: its pid, or 0
+};
+
+HostVolume::Attempt HostVolume::change_under_lease(uint64_t ino, uint64_t generation, bool on)
 {
 	using Status = SetFlagResult::Status;
+	// Held until the file is closed again: no other open of the volume's own is made while
+	// the lease is asked for, and the leased descriptor is closed before another is.
+	std::unique_lock changing(own_opens_);
 	std::optional<Target> file;
 	try {
 		file = open_identity(ino, generation);
@@ -410,48 +428,61 @@ SetFlagResult HostVolume::set_dax_flag_if_unmapped(uint64_t ino, uint64_t genera
 		// has the file open, which is all the volume can tell.
 		if (e.code() != Errc::busy)
 			throw;
-		return {Status::in_use, 0};
+		return {Status::in_use, {}, 0, std::nullopt};
 	}
 	if (!file)
-		return {Status::gone, 0};
+		return {};
 	std::string w = what(paths_.find(ino, generation).value_or("inode " + std::to_string(ino)));
 	// A directory can be neither leased nor mapped, and its flag only says what its new
 	// children get.
 	if (file->type == FileType::directory) {
 		bool changed = flag_writer_.set(-1, file->opened.get(), true, on, w);
-		return {changed ? Status::applied : Status::unchanged, 0};
+		return {changed ? Status::applied : Status::unchanged, file->id, 0, std::nullopt};
 	}
-	// file->opened is this process's only open of the file, so the lease is granted
-	// exactly when nobody else has it open or mapped.
+	// file->opened is this process's only open of the file (own_opens_ keeps the others
+	// out), so the lease is granted exactly when nobody else has it open or mapped.
 	host::WriteLease lease(file->opened.get(), w);
-	if (!lease.held()) {
-		uint32_t mappings = host::count_mappings(file->id);
-		return {mappings ? Status::mapped : Status::in_use, mappings};
-	}
+	if (!lease.held())
+		return {Status::in_use, file->id, file->size, std::nullopt};
 	// Under the lease: no open, and so no mapping, can begin until it is given back.
 	if (options_.while_leased)
 		options_.while_leased();
 	bool changed = flag_writer_.set(-1, file->opened.get(), false, on, w);
+	Attempt done{changed ? Status::applied : Status::unchanged, file->id, file->size,
+	             std::nullopt};
 	// An open that came meanwhile waited for the change, as the kernel's opens wait for a
-	// lease break: that is logged like any break of a lease, with the opener's pid as
-	// /proc/locks gives it (0 when it does not).
-	if (lease.broken()) {
-		int breaker = host::lease_breaker(::getpid(), file->id).value_or(0);
-		lease.release();
+	// lease break; /proc/locks names it while it waits (0 when it does not).
+	if (lease.broken())
+		done.breaker = host::lease_breaker(::getpid(), file->id).value_or(0);
+	return done;
+}
+
+SetFlagResult HostVolume::set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on)
+{
+	using Status = SetFlagResult::Status;
+	Attempt done = change_under_lease(ino, generation, on);
+	// Refused: open elsewhere, or mapped (with the mappings /proc/*/maps shows), counted
+	// with no lock held, as it reads every process's maps.
+	if (done.status == Status::in_use && done.id.ino != 0) {
+		uint32_t mappings = host::count_mappings(done.id);
+		return {mappings ? Status::mapped : Status::in_use, mappings};
+	}
+	if (done.breaker) {
+		// Logged like any break of a lease: the lease was this process's; the opener
+		// broke it.
 		VolumeEvent e{VolumeEvent::Kind::lease_break,        ino, generation,
 		              path_of(ino, generation).value_or(""), {},  std::nullopt};
-		// The lease was this process's; the opener broke it.
 		e.lease = VolumeEvent::LeaseBreak{layout_op_name(LayoutOp::flag_change),
 		                                  ::getpid(),
 		                                  ::getuid(),
 		                                  0,
-		                                  file->size,
+		                                  done.size,
 		                                  0,
 		                                  "released",
-		                                  breaker};
+		                                  *done.breaker};
 		listeners_.notify({e});
 	}
-	return {changed ? Status::applied : Status::unchanged, 0};
+	return {done.status, 0};
 }
 
 void HostVolume::count_uses(FileInfo &file)

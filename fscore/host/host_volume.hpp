@@ -32,7 +32,21 @@
 // Threads: every method may be called from any thread, and walk runs alongside the others
 // (the policy engine walks on a worker while its loop changes flags). What open() sets up is
 // not changed after it (descriptors, the mount, the handle type); what changes has a lock of
-// its own, a leaf, never held across a system call that can wait on another process:
+// its own, never held across a system call that can wait on another process:
+//   own_opens_               (an RwLock, preferring writers; outermost) the volume's own
+//                            opens of regular files against its write leases. A lease is
+//                            granted only while the leased descriptor is the file's only
+//                            open, the process's own opens counted: a walk's open of a file
+//                            at the moment a change leases it would make the change look
+//                            in use. So every open of a regular file for reading (a walk's,
+//                            stat's, path_of's, a by-path change's) is made and closed with
+//                            it held shared, and a flag change by identity opens, leases,
+//                            changes and closes with it held exclusive: microseconds of
+//                            system calls that wait on nobody (O_NONBLOCK opens, a lease
+//                            that is granted or refused at once). Never held while a visitor
+//                            or listener runs, so a walk blocked on its consumer holds off
+//                            no change. Directories are opened without it: nobody leases
+//                            them.
 //   PathCache::mutex_        the path cache (stat, walk, path_of, the watcher's renames)
 //   InotifyWatches::mutex_   the inotify fallback's watches (walk adds, the watcher reads)
 //   ListenerSet's mutex      the listeners
@@ -82,6 +96,7 @@
 #include "fscore/host/path_cache.hpp"
 #include "fscore/host/unique_fd.hpp"
 #include "fscore/listener_set.hpp"
+#include "fscore/rw_lock.hpp"
 #include "fscore/volume.hpp"
 
 #include <array>
@@ -195,11 +210,17 @@ class HostVolume final : public Volume
 	host::ProbedInode learned(host::ProbedInode p);
 	// The file (ino, generation) at the path the cache has for it, if it is still there.
 	struct Found;
+	// With own_opens_ held (it opens the file to read its generation).
 	std::optional<Found> find(uint64_t ino, uint64_t generation);
 	// The file (ino, generation) opened O_RDONLY | O_NONBLOCK for a flag change, by handle
-	// where the volume can, else through find(); nothing when it is gone.
+	// where the volume can, else through find(); nothing when it is gone. With own_opens_
+	// held exclusive.
 	struct Target;
 	std::optional<Target> open_identity(uint64_t ino, uint64_t generation);
+	// The change of set_dax_flag_if_unmapped, made with own_opens_ held exclusive: what
+	// came of it, and who opened the file meanwhile.
+	struct Attempt;
+	Attempt change_under_lease(uint64_t ino, uint64_t generation, bool on);
 	// The handle of (ino, generation), where flag changes or path_of (`for_paths`) use them.
 	std::optional<host::FileHandle> handle_of(uint64_t ino, uint64_t generation,
 	                                          bool for_paths) const;
@@ -242,6 +263,7 @@ class HostVolume final : public Volume
 	DaxMode dax_mode_;
 	bool dax_capable_;
 	host::ProbeRules rules_;
+	mutable RwLock own_opens_; // the threads section above says what it orders
 	host::DaxFlagWriter flag_writer_;
 	host::PathCache paths_;
 	ListenerSet listeners_;

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <dirent.h>
 #include <fcntl.h>
+#include <shared_mutex>
 
 namespace daxpolicy::fscore
 {
@@ -64,15 +65,19 @@ void HostVolume::walk_beneath(int base, const std::vector<std::string> &names,
 		host::DirentReader entries;
 	};
 	std::vector<Frame> stack;
-	// A regular file's descriptor is closed before the visitor sees it: a visitor that
-	// changes the flag (set_dax_flag_if_unmapped) would otherwise find the file open by
-	// this very process and its lease refused. Directories stay open; nobody leases them.
-	auto visit_and_descend = [&](host::ProbedInode p) {
+	// A regular file is opened, probed and closed with own_opens_ held shared (`opening`),
+	// which is let go before the visitor sees it: a flag change (set_dax_flag_if_unmapped,
+	// on this thread or another) would otherwise find the file open by this very process
+	// and its lease refused; and a visitor that waits (for the walk's consumer) must not
+	// hold off a change. Directories stay open; nobody leases them.
+	auto visit_and_descend = [&](host::ProbedInode p, std::shared_lock<RwLock> &opening) {
 		if (p.info.type != FileType::directory || !p.opened) {
 			p.opened.reset();
+			opening.unlock();
 			visit(p.info);
 			return;
 		}
+		opening.unlock();
 		// Watched before its entries are read: what is made after the read is heard,
 		// what was made before is read.
 		if (inotify_)
@@ -93,7 +98,10 @@ void HostVolume::walk_beneath(int base, const std::vector<std::string> &names,
 	    host::open_beneath(base, host::relative_of_names(names), O_PATH | O_NOFOLLOW);
 	if (!start_fd)
 		throw host::host_error(what(start) + ": openat2", errno);
-	visit_and_descend(probe(start_fd.get(), start));
+	{
+		std::shared_lock opening(own_opens_);
+		visit_and_descend(probe(start_fd.get(), start), opening);
+	}
 	while (!stack.empty()) {
 		Frame &frame = stack.back();
 		auto entry = frame.entries.next();
@@ -108,6 +116,7 @@ void HostVolume::walk_beneath(int base, const std::vector<std::string> &names,
 			continue;
 		std::string child = (frame.path == "/" ? "" : frame.path) + "/" + name;
 		int flags = open_flags_of(entry->type);
+		std::shared_lock opening(own_opens_);
 		host::UniqueFd child_fd = host::open_beneath(frame.dir.get(), name, flags);
 		// Replaced since the directory was read (by a symbolic link, or a directory by
 		// a file), or not to be opened for reading here (a key not loaded, a lease):
@@ -124,7 +133,7 @@ void HostVolume::walk_beneath(int base, const std::vector<std::string> &names,
 			throw host::host_error(what(child) + ": openat2", errno);
 		}
 		if (flags & O_PATH) {
-			visit_and_descend(probe(child_fd.get(), std::move(child)));
+			visit_and_descend(probe(child_fd.get(), std::move(child)), opening);
 			continue;
 		}
 		std::string w = what(child);
@@ -133,10 +142,12 @@ void HostVolume::walk_beneath(int base, const std::vector<std::string> &names,
 		// descriptor goes with the probe.
 		if (!can_carry_dax_flag(host::file_type_of(stx)))
 			visit_and_descend(
-			    host::probe_inode(child_fd.get(), stx, std::move(child), rules_, w));
+			    host::probe_inode(child_fd.get(), stx, std::move(child), rules_, w),
+			    opening);
 		else
 			visit_and_descend(learned(host::probe_opened(std::move(child_fd), stx,
-			                                             std::move(child), rules_, w)));
+			                                             std::move(child), rules_, w)),
+			                  opening);
 	}
 }
 

@@ -1268,6 +1268,69 @@ TEST_P(HostVolumeTest, AMappedFileWaitsForItsMappingToGo)
 	}
 }
 
+// A reconcile walks on a thread of its own while the engine changes flags on another. The
+// walk's own opens of the files it reads must never make a change look in use (it would be
+// deferred for nothing), nor must a change's lease turn the walk away (busy); and a file that
+// another process holds open is never changed, walk or no walk.
+TEST_P(HostVolumeTest, AWalkOnAnotherThreadNeitherDefersNorHidesChanges)
+{
+	constexpr int kFiles = 64;
+	for (int i = 0; i < kFiles; i++)
+		write_file(host("/f" + std::to_string(i)), 4096);
+	write_file(host("/held"), 4096);
+	Holder holder(host("/held"), Holder::How::open);
+	std::vector<FileInfo> files;
+	FileInfo held;
+	vol_->walk("/", [&](const FileInfo &f) {
+		if (f.path == "/held")
+			held = f;
+		else if (f.type == FileType::regular)
+			files.push_back(f);
+	});
+	ASSERT_EQ(files.size(), size_t{kFiles});
+
+	std::atomic<bool> stop{false};
+	std::atomic<int> walks{0};
+	std::vector<std::string> walk_errors;
+	std::thread walker([&] {
+		while (!stop) {
+			try {
+				vol_->walk("/", [](const FileInfo &) {});
+			} catch (const Error &e) {
+				walk_errors.push_back(e.what());
+			}
+			walks++;
+		}
+	});
+	std::map<std::string, int> deferred;
+	int held_changed = 0;
+	// At least two whole walks ran beside the changes.
+	int rounds = 0;
+	for (; rounds < 20 || walks < 2; rounds++) {
+		bool on = rounds % 2 == 0;
+		for (const auto &f : files)
+			if (vol_->set_dax_flag_if_unmapped(f.ino, f.generation, on).status !=
+			    SetFlagResult::Status::applied)
+				deferred[f.path]++;
+		if (vol_->set_dax_flag_if_unmapped(held.ino, held.generation, on).status !=
+		    SetFlagResult::Status::in_use)
+			held_changed++;
+	}
+	stop = true;
+	walker.join();
+	EXPECT_TRUE(deferred.empty())
+	    << deferred.size() << " files were refused a change at least "
+	    << "once, " << deferred.begin()->first << " " << deferred.begin()->second << " times";
+	EXPECT_TRUE(walk_errors.empty())
+	    << walk_errors.size() << " walks failed: " << walk_errors.front();
+	EXPECT_EQ(held_changed, 0) << "a file open elsewhere was changed";
+	EXPECT_FALSE(tool_says_dax("/held"));
+	// The last round's flag, as the filesystem's own tool shows it.
+	bool last = (rounds - 1) % 2 == 0;
+	EXPECT_EQ(tool_says_dax("/f0"), last);
+	EXPECT_EQ(tool_says_dax("/f" + std::to_string(kFiles - 1)), last);
+}
+
 TEST_P(HostVolumeTest, DirectoriesChangeByIdentityWithoutALease)
 {
 	std::filesystem::create_directory(host("/d"));
