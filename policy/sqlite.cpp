@@ -63,7 +63,39 @@ Database::Database(const std::filesystem::path &file)
 
 Database::~Database()
 {
+	for (auto &[sql, stmt] : cache_)
+		sqlite3_finalize(stmt);
 	sqlite3_close(db_);
+}
+
+sqlite3_stmt *Database::take_statement(const std::string &sql)
+{
+	{
+		std::lock_guard lock(cache_mutex_);
+		if (auto kept = cache_.find(sql); kept != cache_.end()) {
+			sqlite3_stmt *stmt = kept->second;
+			cache_.erase(kept);
+			return stmt;
+		}
+	}
+	sqlite3_stmt *stmt = nullptr;
+	if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
+	    SQLITE_OK)
+		fail("prepare");
+	return stmt;
+}
+
+void Database::keep_statement(const std::string &sql, sqlite3_stmt *stmt)
+{
+	// Reset, as if new: no row pending (its read lock let go), no value bound.
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	std::lock_guard lock(cache_mutex_);
+	if (cache_.size() >= kCachedStatements) {
+		sqlite3_finalize(stmt);
+		return;
+	}
+	cache_.emplace(sql, stmt);
 }
 
 void Database::fail(const std::string &what) const
@@ -92,16 +124,17 @@ int64_t Database::changes() const
 	return sqlite3_changes64(db_);
 }
 
-Statement::Statement(Database &db, const std::string &sql) : db_(db)
+Statement::Statement(Database &db, const std::string &sql) : db_(db), sql_(sql)
 {
+	// Asked as for every prepare, kept statement or not: the faults a test injects do not
+	// depend on what the cache holds.
 	check_injected_fault("prepare");
-	if (sqlite3_prepare_v2(db.handle(), sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
-		db.fail("prepare");
+	stmt_ = db.take_statement(sql_);
 }
 
 Statement::~Statement()
 {
-	sqlite3_finalize(stmt_);
+	db_.keep_statement(sql_, stmt_);
 }
 
 void Statement::bind(int index, int64_t value)

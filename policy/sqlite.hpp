@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -22,6 +24,10 @@ namespace daxpolicy::policy
 using StatementFaultHook = std::function<bool()>;
 void set_statement_fault_hook(StatementFaultHook hook);
 
+// A connection, and the statements it has prepared: a statement is prepared once for each
+// text of SQL and kept (at most kCachedStatements of them), so that a step of a reconcile
+// that runs the same few statements for every file parses none of them again (preparing was
+// a third of a 100,000-file rule's time).
 class Database
 {
       public:
@@ -39,8 +45,18 @@ class Database
 	int64_t changes() const;
 	[[noreturn]] void fail(const std::string &what) const;
 
+	// A prepared statement of `sql`, kept or new; and one given back, reset, for reuse.
+	sqlite3_stmt *take_statement(const std::string &sql);
+	void keep_statement(const std::string &sql, sqlite3_stmt *stmt);
+
+	static constexpr size_t kCachedStatements = 64;
+
       private:
 	sqlite3 *db_ = nullptr;
+	// Statements not in use, by their SQL (several of one text when they were in use
+	// together). A connection may be used from several threads (SQLITE_OPEN_FULLMUTEX).
+	std::mutex cache_mutex_;
+	std::unordered_multimap<std::string, sqlite3_stmt *> cache_;
 };
 
 class Statement
@@ -71,6 +87,7 @@ class Statement
 
       private:
 	Database &db_;
+	std::string sql_;
 	sqlite3_stmt *stmt_ = nullptr;
 };
 
