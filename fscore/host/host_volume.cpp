@@ -57,6 +57,7 @@ std::optional<std::string> refusal_of(const std::string &fstype)
 } // namespace
 
 struct HostVolume::Found {
+	std::shared_lock<RwLock> opening; // first: let go after the descriptors close
 	host::UniqueFd path_fd;
 	host::ProbedInode probed;
 };
@@ -152,13 +153,24 @@ host::UniqueFd HostVolume::resolve(const std::vector<std::string> &names,
 	return fd;
 }
 
-host::ProbedInode HostVolume::probe(int path_fd, std::string path)
+RwLock &HostVolume::opens_of(uint64_t ino) const
 {
-	// It opens a regular file to read it.
-	DAXPOLICY_ASSERT_LOCKED(own_opens_);
+	// Fibonacci hashing: neighbouring inodes (a directory's files) land apart.
+	return own_opens_[(ino * 0x9E3779B97F4A7C15ull) >> 56];
+}
+
+host::ProbedInode HostVolume::probe(int path_fd, std::string path,
+                                    std::shared_lock<RwLock> &opening)
+{
 	std::string w = what(path);
-	return learned(
-	    host::probe_inode(path_fd, host::stat_inode(path_fd, w), std::move(path), rules_, w));
+	struct statx stx = host::stat_inode(path_fd, w);
+	RwLock &lock = opens_of(stx.stx_ino);
+	DAXPOLICY_CHECK(!opening.owns_lock(), "probe: a stripe of own_opens_ held already");
+	if (!lock.written_by_me())
+		opening = std::shared_lock(lock);
+	// It opens a regular file to read it.
+	DAXPOLICY_ASSERT_LOCKED(lock);
+	return learned(host::probe_inode(path_fd, stx, std::move(path), rules_, w));
 }
 
 host::ProbedInode HostVolume::learned(host::ProbedInode p)
@@ -281,8 +293,8 @@ FileInfo HostVolume::stat(const std::string &path)
 	auto names = names_of(path);
 	std::string vpath = host::volume_path_of_names(names);
 	host::UniqueFd fd = resolve(names, vpath);
-	std::shared_lock opening(own_opens_);
-	return probe(fd.get(), vpath).info;
+	std::shared_lock<RwLock> opening; // before the probe: let go after its descriptor closes
+	return probe(fd.get(), vpath, opening).info;
 }
 
 void HostVolume::set_dax_flag(const std::string &path, bool on)
@@ -296,7 +308,7 @@ void HostVolume::set_dax_flag(const std::string &path, bool on)
 		throw Error(Errc::unsupported, what(vpath) + ": a " + host::other_kind_of(stx) +
 		                                   " cannot carry the DAX flag");
 	// The fallback without file_setattr opens the file.
-	std::shared_lock opening(own_opens_);
+	std::shared_lock opening(opens_of(stx.stx_ino));
 	flag_writer_.set(fd.get(), -1, type == FileType::directory, on, what(vpath));
 }
 
@@ -326,20 +338,20 @@ std::optional<HostVolume::Found> HostVolume::find(uint64_t ino, uint64_t generat
 		paths_.forget(ino, generation);
 		return std::nullopt;
 	}
-	host::ProbedInode probed = probe(fd.get(), *path);
+	std::shared_lock<RwLock> opening;
+	host::ProbedInode probed = probe(fd.get(), *path, opening);
 	if (!probed.opened || probed.info.generation != generation) {
 		// Its inode was freed and used again for the file there now.
 		paths_.forget(ino, generation);
 		return std::nullopt;
 	}
-	return Found{std::move(fd), std::move(probed)};
+	return Found{std::move(opening), std::move(fd), std::move(probed)};
 }
 
 std::optional<std::string> HostVolume::path_of(uint64_t ino, uint64_t generation)
 {
 	auto handle = handle_of(ino, generation, true);
 	if (!handle) {
-		std::shared_lock opening(own_opens_);
 		auto found = find(ino, generation);
 		if (!found)
 			return std::nullopt;
@@ -376,7 +388,7 @@ std::optional<std::string> HostVolume::path_of(uint64_t ino, uint64_t generation
 
 std::optional<HostVolume::Target> HostVolume::open_identity(uint64_t ino, uint64_t generation)
 {
-	DAXPOLICY_ASSERT_EXCLUSIVE(own_opens_);
+	DAXPOLICY_ASSERT_EXCLUSIVE(opens_of(ino));
 	auto handle = handle_of(ino, generation, false);
 	if (!handle) {
 		auto found = find(ino, generation);
@@ -419,7 +431,7 @@ HostVolume::Attempt HostVolume::change_under_lease(uint64_t ino, uint64_t genera
 	using Status = SetFlagResult::Status;
 	// Held until the file is closed again: no other open of the volume's own is made while
 	// the lease is asked for, and the leased descriptor is closed before another is.
-	std::unique_lock changing(own_opens_);
+	std::unique_lock changing(opens_of(ino));
 	std::optional<Target> file;
 	try {
 		file = open_identity(ino, generation);

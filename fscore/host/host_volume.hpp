@@ -33,20 +33,28 @@
 // (the policy engine walks on a worker while its loop changes flags). What open() sets up is
 // not changed after it (descriptors, the mount, the handle type); what changes has a lock of
 // its own, never held across a system call that can wait on another process:
-//   own_opens_               (an RwLock, preferring writers; outermost) the volume's own
+//   own_opens_               (RwLocks, preferring writers, one for each of kOpenLockStripes
+//                            stripes of inode numbers; outermost) the volume's own
 //                            opens of regular files against its write leases. A lease is
 //                            granted only while the leased descriptor is the file's only
 //                            open, the process's own opens counted: a walk's open of a file
 //                            at the moment a change leases it would make the change look
 //                            in use. So every open of a regular file for reading (a walk's,
 //                            stat's, path_of's, a by-path change's) is made and closed with
-//                            it held shared, and a flag change by identity opens, leases,
-//                            changes and closes with it held exclusive: microseconds of
+//                            the file's stripe held shared, and a flag change by identity
+//                            opens, leases, changes and closes with it held exclusive (a walk
+//                            and the changes of files it has passed run side by side; one
+//                            lock for the volume made them take turns, which doubled a
+//                            100,000-file rule's time): microseconds of
 //                            system calls that wait on nobody (O_NONBLOCK opens, a lease
 //                            that is granted or refused at once). Never held while a visitor
 //                            or listener runs, so a walk blocked on its consumer holds off
 //                            no change. Directories are opened without it: nobody leases
-//                            them.
+//                            them. A walk takes the stripe of the inode its directory entry
+//                            names; an entry replaced between getdents64 and the open is
+//                            opened once under another file's stripe and looked at again
+//                            under its own (a change of the newcomer in those microseconds
+//                            may be refused, and is tried again).
 //   PathCache::mutex_        the path cache (stat, walk, path_of, the watcher's renames)
 //   InotifyWatches::mutex_   the inotify fallback's watches (walk adds, the watcher reads)
 //   ListenerSet's mutex      the listeners
@@ -106,6 +114,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <sys/types.h>
@@ -206,7 +215,11 @@ class HostVolume final : public Volume
 	// An O_PATH | O_NOFOLLOW descriptor of the file at `names`; throws Error.
 	host::UniqueFd resolve(const std::vector<std::string> &names,
 	                       const std::string &path) const;
-	host::ProbedInode probe(int path_fd, std::string path);
+	// The file at `path_fd` (O_PATH), opened to read it with its stripe of own_opens_ held
+	// in `opening` (unless this thread holds it exclusive): `opening` must outlive the
+	// result's descriptor.
+	host::ProbedInode probe(int path_fd, std::string path, std::shared_lock<RwLock> &opening);
+	RwLock &opens_of(uint64_t ino) const;
 	host::ProbedInode learned(host::ProbedInode p);
 	// The file (ino, generation) at the path the cache has for it, if it is still there.
 	struct Found;
@@ -263,7 +276,9 @@ class HostVolume final : public Volume
 	DaxMode dax_mode_;
 	bool dax_capable_;
 	host::ProbeRules rules_;
-	mutable RwLock own_opens_; // the threads section above says what it orders
+	// The threads section above says what they order.
+	static constexpr size_t kOpenLockStripes = 256;
+	mutable std::array<RwLock, kOpenLockStripes> own_opens_;
 	host::DaxFlagWriter flag_writer_;
 	host::PathCache paths_;
 	ListenerSet listeners_;

@@ -65,7 +65,8 @@ void HostVolume::walk_beneath(int base, const std::vector<std::string> &names,
 		host::DirentReader entries;
 	};
 	std::vector<Frame> stack;
-	// A regular file is opened, probed and closed with own_opens_ held shared (`opening`),
+	// A regular file is opened, probed and closed with its stripe of own_opens_ held shared
+	// (`opening`),
 	// which is let go before the visitor sees it: a flag change (set_dax_flag_if_unmapped,
 	// on this thread or another) would otherwise find the file open by this very process
 	// and its lease refused; and a visitor that waits (for the walk's consumer) must not
@@ -73,11 +74,13 @@ void HostVolume::walk_beneath(int base, const std::vector<std::string> &names,
 	auto visit_and_descend = [&](host::ProbedInode p, std::shared_lock<RwLock> &opening) {
 		if (p.info.type != FileType::directory || !p.opened) {
 			p.opened.reset();
-			opening.unlock();
+			if (opening.owns_lock())
+				opening.unlock();
 			visit(p.info);
 			return;
 		}
-		opening.unlock();
+		if (opening.owns_lock())
+			opening.unlock();
 		// Watched before its entries are read: what is made after the read is heard,
 		// what was made before is read.
 		if (inotify_)
@@ -99,8 +102,8 @@ void HostVolume::walk_beneath(int base, const std::vector<std::string> &names,
 	if (!start_fd)
 		throw host::host_error(what(start) + ": openat2", errno);
 	{
-		std::shared_lock opening(own_opens_);
-		visit_and_descend(probe(start_fd.get(), start), opening);
+		std::shared_lock<RwLock> opening;
+		visit_and_descend(probe(start_fd.get(), start, opening), opening);
 	}
 	while (!stack.empty()) {
 		Frame &frame = stack.back();
@@ -116,7 +119,10 @@ void HostVolume::walk_beneath(int base, const std::vector<std::string> &names,
 			continue;
 		std::string child = (frame.path == "/" ? "" : frame.path) + "/" + name;
 		int flags = open_flags_of(entry->type);
-		std::shared_lock opening(own_opens_);
+		// The stripe of the inode the entry names, before the open; checked below.
+		std::shared_lock<RwLock> opening;
+		if (!(flags & O_PATH))
+			opening = std::shared_lock(opens_of(entry->ino));
 		host::UniqueFd child_fd = host::open_beneath(frame.dir.get(), name, flags);
 		// Replaced since the directory was read (by a symbolic link, or a directory by
 		// a file), or not to be opened for reading here (a key not loaded, a lease):
@@ -132,12 +138,31 @@ void HostVolume::walk_beneath(int base, const std::vector<std::string> &names,
 				continue;
 			throw host::host_error(what(child) + ": openat2", errno);
 		}
+		std::string w = what(child);
+		struct statx stx = {};
+		if (!(flags & O_PATH)) {
+			stx = host::stat_inode(child_fd.get(), w);
+			// Another inode than the entry named (replaced since the read): opened
+			// under another's stripe, so let go at once and looked at again under its
+			// own.
+			if (stx.stx_ino != entry->ino) {
+				child_fd =
+				    host::open_beneath(frame.dir.get(), name, O_PATH | O_NOFOLLOW);
+				flags = O_PATH;
+				opening = {};
+				if (!child_fd) {
+					if (errno == ENOENT || errno == EXDEV)
+						continue;
+					throw host::host_error(w + ": openat2", errno);
+				}
+			}
+		}
 		if (flags & O_PATH) {
-			visit_and_descend(probe(child_fd.get(), std::move(child)), opening);
+			opening = {}; // the probe takes the stripe of what it finds
+			visit_and_descend(probe(child_fd.get(), std::move(child), opening),
+			                  opening);
 			continue;
 		}
-		std::string w = what(child);
-		struct statx stx = host::stat_inode(child_fd.get(), w);
 		// Anything but what its entry said is described without a further look; the
 		// descriptor goes with the probe.
 		if (!can_carry_dax_flag(host::file_type_of(stx)))
