@@ -16,7 +16,7 @@ std::optional<Candidate> candidate(const Matcher &matcher, const std::string &vo
                                    const fscore::FileInfo &file,
                                    std::set<std::string, std::less<>> &cleared)
 {
-	if (file.type == FileType::other)
+	if (refuses_flag(file))
 		return std::nullopt;
 	bool is_directory = file.type == FileType::directory;
 	if (auto d = matcher.decide(volume, file.path, is_directory)) {

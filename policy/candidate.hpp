@@ -20,6 +20,14 @@ struct Candidate {
 	bool inherited = false;           // no rule: its flag came from a directory the pass clears
 };
 
+// Whether the file can carry no flag: not a regular file or directory, or one the kernel
+// refuses it (a host file with inline data, encrypted, verity; FileInfo::unsupported says
+// why). A rule passes over it; it is `unsupported`, never `out-of-sync`.
+inline bool refuses_flag(const fscore::FileInfo &file)
+{
+	return file.type == fscore::FileType::other || !file.unsupported.empty();
+}
+
 // Directories whose flag the pass takes away (parents come before their children in a
 // walk) are kept in `cleared`: a file in one of them that no rule covers had the flag from
 // the directory, the only way such a file gets it but set-dax, so it goes too.

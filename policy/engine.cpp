@@ -229,7 +229,7 @@ void Engine::locate(PendingChange &c) const
 FileView Engine::view(const std::string &volume, const FileInfo &file) const
 {
 	FileView v{volume, file, std::nullopt, std::nullopt, {}};
-	if (file.type == FileType::other) {
+	if (refuses_flag(file)) {
 		v.state = FileState::unsupported;
 		return v;
 	}
@@ -289,7 +289,7 @@ Outcome Engine::change_file(const std::string &volume, const FileInfo &file, boo
                             const std::string &inherited_from)
 {
 	using Status = fscore::SetFlagResult::Status;
-	if (file.type == FileType::other)
+	if (refuses_flag(file))
 		return Outcome::unchanged;
 	std::optional<PendingChange> queued = store_.pending_for(volume, file.ino, file.generation);
 	if (file.dax_flag == want) {
@@ -496,6 +496,14 @@ Engine::request_flag(const std::string &volume, const std::string &path, bool re
 		vol.walk(path, [&](const FileInfo &fi) { files.push_back(fi); });
 	else
 		files.push_back(vol.stat(path));
+	// One file asked for by name that cannot carry the flag is refused; a tree's such files
+	// are passed over (and listed `unsupported`).
+	if (!recursive && refuses_flag(files.front()))
+		throw Error(Errc::unsupported, volume + ":" + path +
+		                                   " cannot carry the DAX flag: " +
+		                                   (files.front().unsupported.empty()
+		                                        ? "not a regular file or directory"
+		                                        : files.front().unsupported));
 	std::vector<std::pair<FileView, Outcome>> out;
 	for (const auto &fi : files) {
 		Outcome o = change_file(volume, fi, on, std::nullopt, false, "request");

@@ -235,6 +235,30 @@ TEST_P(HostE2E, SymbolicLinksAreReportedAndNeverFollowed)
 	EXPECT_FALSE(flag_on_disk("/elsewhere/target"));
 }
 
+TEST_P(HostE2E, ALinkToAnotherFilesystemIsNeverFollowed)
+{
+	// Another ext4 mount beside the volume, whose file a link in the volume points at.
+	test::TempDir other_dir;
+	auto other = test::LoopFs::standard(other_dir.path(), "ext4");
+	std::ofstream(other->host("/target")) << "x";
+	make_dirs("/db");
+	std::filesystem::create_symlink(other->host("/target"), host("/db/across"));
+	std::filesystem::create_symlink(other->mount_point(), host("/db/across-dir"));
+	daemon_->ok({"add-rule", "--name", "db", "--subtree", "pmem0:/db", "--dax", "on"});
+	EXPECT_TRUE(flag_on_disk("/db"));
+	auto r = test::run_tool({"lsattr", "-d", other->host("/target")});
+	ASSERT_EQ(r.status, 0) << r.output;
+	EXPECT_EQ(r.output.substr(0, r.output.find(' ')).find('x'), std::string::npos)
+	    << "the link's target on another mount was changed: " << r.output;
+	r = test::run_tool({"lsattr", "-d", other->mount_point().string()});
+	EXPECT_EQ(r.output.substr(0, r.output.find(' ')).find('x'), std::string::npos) << r.output;
+	json link = daemon_->ok({"list", "pmem0:/db/across"})[0];
+	EXPECT_EQ(link["state"], "unsupported");
+	EXPECT_EQ(link["reason"], "symbolic link");
+	auto through = daemon_->cli({"set-dax", "pmem0:/db/across-dir/target"});
+	EXPECT_EQ(through.exit_code, 1) << through.out;
+}
+
 TEST_P(HostE2E, AMountBelowTheVolumeIsNotCrossed)
 {
 	make_dirs("/db/inner");
@@ -296,19 +320,54 @@ TEST_P(HostE2E, AUeventOfTheVolumesDeviceIsLoggedAndTheVolumeChecked)
 	    << "the device is still there";
 }
 
-TEST(HostE2EConfig, AVolumeOnAnUnsupportedFilesystemIsRefusedWithItsReason)
+// The daemon refuses to start on `mount_point`, saying `reason`.
+void expect_refused(const test::TempDir &dir, const std::filesystem::path &mount_point,
+                    const std::string &reason)
 {
-	SKIP_UNLESS_MOUNTABLE();
-	test::TempDir dir;
-	test::TmpfsMount tmpfs(dir / "mnt");
-	ASSERT_TRUE(tmpfs.mounted());
 	std::string config_path = (dir / "daxpolicyd.toml").string();
 	std::ofstream(config_path) << "[[volume]]\nname = \"t\"\nkind = \"host\"\npath = \""
-	                           << (dir / "mnt").string() << "\"\n";
+	                           << mount_point.string() << "\"\n";
 	auto r = test::run({DAXPOLICYD_BIN, "--foreground", "--config", config_path, "--socket",
 	                    (dir / "s.sock").string(), "--state-dir", (dir / "state").string()});
 	EXPECT_NE(r.exit_code, 0);
-	EXPECT_NE(r.err.find("tmpfs"), std::string::npos) << r.err;
+	EXPECT_NE(r.err.find(reason), std::string::npos) << r.err;
+}
+
+TEST(HostE2EConfig, AVolumeOnAnUnsupportedFilesystemIsRefusedWithItsReason)
+{
+	SKIP_UNLESS_MOUNTABLE("mkfs.ext2");
+	test::TempDir dir;
+	{
+		test::TmpfsMount tmpfs(dir / "mnt");
+		ASSERT_TRUE(tmpfs.mounted());
+		expect_refused(dir, dir / "mnt", "is a tmpfs mount");
+	}
+	test::LoopFs ext2(dir.path(), "ext2", 16, {"mkfs.ext2", "-q", "-F"}, "");
+	expect_refused(dir, ext2.mount_point(), "ext2 has no per-file DAX flag");
+}
+
+// ext4 keeps a small file's data in its inode (inline_data), and then refuses the flag: the
+// file is unsupported, with the kernel's reason, and a rule over it changes nothing of it.
+TEST(HostE2EExt4, AFileTheKernelRefusesTheFlagIsUnsupportedWithTheReason)
+{
+	SKIP_UNLESS_MOUNTABLE("mkfs.ext4", "lsattr");
+	test::TempDir dir;
+	test::LoopFs fs(dir.path(), "inline", 64, {"mkfs.ext4", "-q", "-F", "-O", "inline_data"},
+	                "dax=inode");
+	test::Daemon daemon("[[volume]]\nname = \"pmem0\"\nkind = \"host\"\npath = \"" +
+	                    fs.mount_point().string() + "\"\n");
+	std::ofstream(fs.host("/small")) << "tiny\n"; // fits in the inode
+	daemon.ok({"add-rule", "--name", "all", "--subtree", "pmem0:/", "--dax", "on"});
+	json small = daemon.ok({"list", "pmem0:/small"})[0];
+	EXPECT_EQ(small["state"], "unsupported");
+	EXPECT_NE(small["reason"].get<std::string>().find("inline data"), std::string::npos)
+	    << small.dump();
+	auto r = test::run_tool({"lsattr", "-d", fs.host("/small")});
+	ASSERT_EQ(r.status, 0) << r.output;
+	EXPECT_EQ(r.output.substr(0, r.output.find(' ')).find('x'), std::string::npos) << r.output;
+	auto set = daemon.cli({"set-dax", "pmem0:/small"});
+	EXPECT_EQ(set.exit_code, 1);
+	EXPECT_EQ(test::error_of(set)["error"], "unsupported");
 }
 
 } // namespace
