@@ -38,7 +38,8 @@ policy::Rule rule(std::string name, std::string subtree, bool dax)
 // returns files a second over what it did.
 double naive_pass(fscore::EmbeddedVolume &vol, const std::vector<policy::Rule> &rules, double cap_s)
 {
-	struct CapReached {}; // thrown out of the walk, which has no other way to stop
+	struct CapReached {
+	}; // thrown out of the walk, which has no other way to stop
 	auto start = Clock::now();
 	uint64_t files = 0;
 	try {
