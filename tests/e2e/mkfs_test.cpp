@@ -31,7 +31,7 @@ void write_file(const std::filesystem::path &p, const std::string &bytes, uint64
 // What sha256sum says of a host file: the digest `io`'s pread reports of its copy.
 std::string sha256_of(const std::filesystem::path &p)
 {
-	Result r = run({"sha256sum", p.string()});
+	Result r = run({"/usr/bin/sha256sum", p.string()});
 	EXPECT_EQ(r.exit_code, 0) << r.err;
 	return r.out.substr(0, 64);
 }
@@ -76,7 +76,7 @@ TEST(Mkfs, PopulateCopiesAHostTreeThatTheDaemonThenServes)
 	std::filesystem::path src = dir / "src";
 	std::filesystem::create_directories(src / "dax");
 	// The source's own filesystem keeps the flag (ext4 and xfs do; tmpfs has none).
-	if (run({"chattr", "+x", (src / "dax").string()}).exit_code != 0)
+	if (run({"/usr/bin/chattr", "+x", (src / "dax").string()}).exit_code != 0)
 		GTEST_SKIP() << "the temporary directory's filesystem has no DAX flag";
 	write_file(src / "a.txt", "hello\n");
 	write_file(src / "with space.txt", std::string(10000, 's'));
@@ -87,7 +87,7 @@ TEST(Mkfs, PopulateCopiesAHostTreeThatTheDaemonThenServes)
 	write_file(src / "big.bin", random);
 	write_file(src / "big.bin", "tail", 6 << 20); // a hole of 3 MiB, then the tail
 	write_file(src / "marked", "m");
-	ASSERT_EQ(run({"chattr", "+x", (src / "marked").string()}).exit_code, 0);
+	ASSERT_EQ(run({"/usr/bin/chattr", "+x", (src / "marked").string()}).exit_code, 0);
 	std::filesystem::path deep = src / "deep";
 	std::string deep_pool = "/deep";
 	for (int i = 0; i < 200; i++) {
@@ -114,7 +114,7 @@ TEST(Mkfs, PopulateCopiesAHostTreeThatTheDaemonThenServes)
 	Daemon d(config_for(pool));
 	std::map<std::string, bool> flags;
 	for (const auto &f : d.ok({"list", "-r", "pool0:/"}))
-		flags[f["path"]] = f["dax_flag"];
+		flags[f["path"].get<std::string>().substr(6)] = f["dax_flag"]; // after "pool0:"
 	EXPECT_EQ(flags.size(), 1u + 6 + 2 + 200);
 	EXPECT_FALSE(flags.count("/link") || flags.count("/fifo"));
 	EXPECT_TRUE(flags.at("/dax"));
