@@ -23,6 +23,11 @@ Config make_config(bool quick)
 	cfg.host_files = 2000;
 	cfg.host_files_per_dir = 200;
 	cfg.matcher_cap_s = 0.4;
+	cfg.big_dir_entries = 5000;
+	cfg.big_dir_cap_s = 2;
+	cfg.big_dir_lookups = 5000;
+	cfg.pool_files = 3000;
+	cfg.pool_naive_cap_s = 1;
 	return cfg;
 }
 

@@ -45,6 +45,16 @@ struct Config {
 	size_t matcher_files_per_directory = 10;
 	double matcher_cap_s = 12;
 	size_t matcher_max_units = 2000;
+	// One directory of the embedded volume filled to this many entries (put the pool on
+	// tmpfs, `--dir /dev/shm`: a million files is two million transactions), for at most
+	// big_dir_cap_s, with big_dir_lookups random lookups at a tenth and at the full size.
+	uint64_t big_dir_entries = 1000000;
+	double big_dir_cap_s = 600;
+	uint64_t big_dir_lookups = 200000;
+	// The engine over a pool of this many empty files, a thousand to a directory; the
+	// naive passes beside it stop after pool_naive_cap_s each.
+	uint64_t pool_files = 1000000;
+	double pool_naive_cap_s = 60;
 };
 
 // The defaults, or with `quick` the small sizes of a CI smoke run (under 5 s).

@@ -3,12 +3,14 @@
 // matcher's cost per file as the rules grow, and a host volume's reconciles of a large tree,
 // next to baselines from the same run, and prints one JSON line per figure on stdout and a
 // table on stderr. See docs/BENCHMARKS.md.
+#include "bench/big_directory.hpp"
 #include "bench/config.hpp"
 #include "bench/data_path.hpp"
 #include "bench/host_tree.hpp"
 #include "bench/interrupt.hpp"
 #include "bench/matching.hpp"
 #include "bench/metadata.hpp"
+#include "bench/pool_reconcile.hpp"
 #include "bench/report.hpp"
 #include "fscore/embedded/embedded_volume.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
@@ -26,7 +28,7 @@ namespace
 {
 
 // Which benchmarks a run makes.
-enum class Only { all, host, matcher };
+enum class Only { all, host, matcher, pool };
 
 int run(const Config &cfg, Only only)
 {
@@ -58,9 +60,13 @@ int run(const Config &cfg, Only only)
 		emit(run_random_write(cfg, *vol, files, *raw, seq.written_mib));
 		emit({run_create_unlink(cfg, *vol, dir.path())});
 	}
-	if (only != Only::host)
+	if (only == Only::all || only == Only::pool) {
+		emit(run_big_directory(cfg, dir.path()));
+		emit(run_pool_reconcile(cfg, dir.path()));
+	}
+	if (only == Only::all || only == Only::matcher)
 		emit(run_matching(cfg));
-	if (only != Only::matcher)
+	if (only == Only::all || only == Only::host)
 		emit(run_host_tree(cfg, dir.path()));
 	print_table(std::cerr, figures);
 	return 0;
@@ -79,6 +85,8 @@ int main(int argc, char **argv)
 	bool quick = false;
 	bool host_only = false;
 	bool matcher_only = false;
+	bool pool_only = false;
+	uint64_t dir_entries = 0;
 	app.add_option("--dir", dir,
 	               "Directory to hold the pools and the ext4 image, in a fresh "
 	               "subdirectory removed afterwards (default /var/tmp)")
@@ -91,8 +99,22 @@ int main(int argc, char **argv)
 	               "with --quick)")
 	    ->check(CLI::Range(1, 10000000));
 	auto *host_flag = app.add_flag("--host-only", host_only, "Only the host volume benchmark");
-	app.add_flag("--matcher-only", matcher_only, "Only the policy matcher benchmark")
-	    ->excludes(host_flag);
+	auto *matcher_flag =
+	    app.add_flag("--matcher-only", matcher_only, "Only the policy matcher benchmark")
+	        ->excludes(host_flag);
+	app.add_flag("--pool-only", pool_only,
+	             "Only the embedded pool at scale: a directory of a million entries, and "
+	             "the policy engine over a million files")
+	    ->excludes(host_flag)
+	    ->excludes(matcher_flag);
+	app.add_option("--dir-entries", dir_entries,
+	               "Entries of the big directory (default 1000000, 5000 with --quick)")
+	    ->check(CLI::Range(10, 100000000));
+	uint64_t pool_files = 0;
+	app.add_option("--pool-files", pool_files,
+	               "Files of the pool the engine reconciles (default 1000000, 3000 with "
+	               "--quick)")
+	    ->check(CLI::Range(10, 100000000));
 	app.add_flag("--quick", quick, "Small sizes and short runs, for a CI smoke test");
 	CLI11_PARSE(app, argc, argv);
 
@@ -101,12 +123,20 @@ int main(int argc, char **argv)
 		cfg.size_mib = size_mib;
 	if (host_files)
 		cfg.host_files = host_files;
+	if (dir_entries)
+		cfg.big_dir_entries = dir_entries;
+	if (pool_files)
+		cfg.pool_files = pool_files;
 	if (!dir.empty())
 		cfg.parent_dir = dir;
 
 	install_interrupt_handlers();
 	try {
-		return run(cfg, host_only ? Only::host : matcher_only ? Only::matcher : Only::all);
+		Only only = host_only      ? Only::host
+		            : matcher_only ? Only::matcher
+		            : pool_only    ? Only::pool
+		                           : Only::all;
+		return run(cfg, only);
 	} catch (const Interrupted &) {
 		std::cerr << "daxpolicy_bench: interrupted\n";
 		return 130;

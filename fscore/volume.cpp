@@ -85,6 +85,15 @@ std::optional<std::string> Volume::unavailable() const
 
 void Volume::count_uses(FileInfo &) {}
 
+std::vector<SetFlagResult> Volume::set_dax_flags_if_unmapped(std::span<const FlagChange> changes)
+{
+	std::vector<SetFlagResult> results;
+	results.reserve(changes.size());
+	for (const FlagChange &c : changes)
+		results.push_back(set_dax_flag_if_unmapped(c.ino, c.generation, c.on));
+	return results;
+}
+
 Subscription &Subscription::operator=(Subscription &&other) noexcept
 {
 	if (this != &other) {

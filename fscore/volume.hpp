@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -128,6 +129,13 @@ struct SetFlagResult {
 	uint32_t mappings = 0;
 };
 
+// One change of a batch: the flag of the file (ino, generation) to `on`.
+struct FlagChange {
+	uint64_t ino;
+	uint64_t generation;
+	bool on;
+};
+
 // Keeps a listener subscribed while it lives.
 class Subscription
 {
@@ -164,6 +172,12 @@ class Volume
 	// made after the caller looked is never flipped under (the kernel's crash).
 	virtual SetFlagResult set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation,
 	                                               bool on) = 0;
+	// The same for each change, with the results in the order of `changes`: what one call
+	// of set_dax_flag_if_unmapped per change would do, but a volume may make many changes
+	// durable at once (the embedded core: one journal transaction for many files). By
+	// default, one call per change. Should one throw, the changes before it are made.
+	virtual std::vector<SetFlagResult>
+	set_dax_flags_if_unmapped(std::span<const FlagChange> changes);
 	// Where the file (ino, generation) is now, or nothing when it is gone.
 	virtual std::optional<std::string> path_of(uint64_t ino, uint64_t generation) = 0;
 	// Listeners run after the change, with no volume lock held: on the thread that made it

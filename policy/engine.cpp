@@ -288,7 +288,22 @@ Outcome Engine::change_file(const std::string &volume, const FileInfo &file, boo
                             const std::optional<std::string> &rule, bool dry_run, const char *cause,
                             const std::string &inherited_from)
 {
-	using Status = fscore::SetFlagResult::Status;
+	auto planned = plan_change(volume, file, want, rule, dry_run, cause, inherited_from);
+	if (const Outcome *outcome = std::get_if<Outcome>(&planned))
+		return *outcome;
+	const PlannedChange &change = std::get<PlannedChange>(planned);
+	// By identity and only if unmapped, in one step under the volume's lock: the file may
+	// have been renamed, or mapped, since `file` was looked at.
+	return finish_change(
+	    volume, change,
+	    this->volume(volume).set_dax_flag_if_unmapped(file.ino, file.generation, want));
+}
+
+std::variant<Outcome, Engine::PlannedChange>
+Engine::plan_change(const std::string &volume, const FileInfo &file, bool want,
+                    const std::optional<std::string> &rule, bool dry_run, const char *cause,
+                    const std::string &inherited_from)
+{
 	if (refuses_flag(file))
 		return Outcome::unchanged;
 	std::optional<PendingChange> queued = store_.pending_for(volume, file.ino, file.generation);
@@ -300,32 +315,36 @@ Outcome Engine::change_file(const std::string &volume, const FileInfo &file, boo
 	}
 	if (dry_run)
 		return file.mapped > 0 ? Outcome::deferred : Outcome::applied;
-	// By identity and only if unmapped, in one step under the volume's lock: the file may
-	// have been renamed, or mapped, since `file` was looked at.
-	auto result =
-	    this->volume(volume).set_dax_flag_if_unmapped(file.ino, file.generation, want);
+	return PlannedChange{file, want, rule, cause, inherited_from, std::move(queued)};
+}
+
+Outcome Engine::finish_change(const std::string &volume, const PlannedChange &c,
+                              const fscore::SetFlagResult &result)
+{
+	using Status = fscore::SetFlagResult::Status;
+	const FileInfo &file = c.file;
 	switch (result.status) {
 	case Status::mapped:
 	case Status::in_use:
 		// The flag of a mapped file waits: flipping it under a live mapping is what
 		// crashed the kernel's fault path. A file the volume cannot see into waits for
 		// its last user the same way.
-		return defer(volume, file, want, rule, result, queued, inherited_from);
+		return defer(volume, file, c.want, c.rule, result, c.queued, c.inherited_from);
 	case Status::gone:      // removed since: its `removed` notification drops the queue
 	case Status::unchanged: // someone set it meanwhile
-		if (queued)
+		if (c.queued)
 			store_.delete_pending(volume, file.ino, file.generation);
 		return Outcome::unchanged;
 	case Status::applied:
 		break;
 	}
-	nlohmann::json data = {{"from", !want},
-	                       {"to", want},
-	                       {"rule", rule_json(rule)},
+	nlohmann::json data = {{"from", !c.want},
+	                       {"to", c.want},
+	                       {"rule", rule_json(c.rule)},
 	                       {"deferred_ms", 0},
-	                       {"cause", cause}};
-	if (!inherited_from.empty())
-		data["inherited_from"] = inherited_from;
+	                       {"cause", c.cause}};
+	if (!c.inherited_from.empty())
+		data["inherited_from"] = c.inherited_from;
 	record_change(volume, file.ino, file.generation, file.path, std::move(data));
 	return Outcome::applied;
 }
@@ -594,16 +613,54 @@ void Engine::drop_stale_pending(const Matcher &matcher)
 	}
 }
 
-Outcome Engine::evaluate(Pass &pass, const FileInfo &fi)
+std::variant<Outcome, Engine::PlannedChange> Engine::plan(Pass &pass, const FileInfo &fi)
 {
 	auto c = candidate(*pass.matcher, pass.volume, fi, pass.cleared);
 	if (!c)
 		return Outcome::unchanged;
 	if (c->decision)
-		return change_file(pass.volume, fi, c->decision->dax, c->decision->rule->name,
-		                   pass.dry_run, pass.cause.c_str());
-	return change_file(pass.volume, fi, false, std::nullopt, pass.dry_run, pass.cause.c_str(),
+		return plan_change(pass.volume, fi, c->decision->dax, c->decision->rule->name,
+		                   pass.dry_run, pass.cause.c_str(), {});
+	return plan_change(pass.volume, fi, false, std::nullopt, pass.dry_run, pass.cause.c_str(),
 	                   std::string(parent_of(fi.path)));
+}
+
+Outcome Engine::evaluate(Pass &pass, const FileInfo &fi)
+{
+	auto planned = plan(pass, fi);
+	if (const Outcome *outcome = std::get_if<Outcome>(&planned))
+		return *outcome;
+	const PlannedChange &c = std::get<PlannedChange>(planned);
+	return finish_change(
+	    pass.volume, c,
+	    volume(pass.volume).set_dax_flag_if_unmapped(fi.ino, fi.generation, c.want));
+}
+
+void Engine::evaluate_all(Pass &pass, const std::vector<FileInfo> &files, FileCounts &counts)
+{
+	std::vector<PlannedChange> planned;
+	for (const auto &fi : files) {
+		auto p = plan(pass, fi);
+		if (const Outcome *outcome = std::get_if<Outcome>(&p))
+			counts.add(*outcome);
+		else
+			planned.push_back(std::move(std::get<PlannedChange>(p)));
+	}
+	if (planned.empty())
+		return;
+	std::vector<fscore::FlagChange> changes;
+	changes.reserve(planned.size());
+	for (const auto &c : planned)
+		changes.push_back({c.file.ino, c.file.generation, c.want});
+	auto results = volume(pass.volume).set_dax_flags_if_unmapped(changes);
+	for (size_t i = 0; i < planned.size(); i++) {
+		try {
+			counts.add(finish_change(pass.volume, planned[i], results[i]));
+		} catch (const Error &e) {
+			if (e.code() != Errc::not_found) // gone since the walk saw it
+				throw;
+		}
+	}
 }
 
 void Engine::on_arrival(const std::string &volume, const std::string &path)

@@ -29,6 +29,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace daxpolicy::policy
@@ -147,6 +148,24 @@ class Engine
 	Outcome change_file(const std::string &volume, const fscore::FileInfo &file, bool want,
 	                    const std::optional<std::string> &rule, bool dry_run, const char *cause,
 	                    const std::string &inherited_from = {});
+	// A change change_file decided to ask of the volume, alone or in a job step's batch.
+	struct PlannedChange {
+		fscore::FileInfo file;
+		bool want;
+		std::optional<std::string> rule;
+		const char *cause;
+		std::string inherited_from;
+		std::optional<PendingChange> queued;
+	};
+	// change_file up to the volume: the outcome, where there is nothing to ask of it.
+	std::variant<Outcome, PlannedChange> plan_change(const std::string &volume,
+	                                                 const fscore::FileInfo &file, bool want,
+	                                                 const std::optional<std::string> &rule,
+	                                                 bool dry_run, const char *cause,
+	                                                 const std::string &inherited_from);
+	// change_file after the volume: logs the change, or queues it, or retires its row.
+	Outcome finish_change(const std::string &volume, const PlannedChange &change,
+	                      const fscore::SetFlagResult &result);
 	// The file is mapped or in use (`refused` says which): the change is queued (once) and
 	// a `deferred` event logged, in the step's batch if one is open.
 	Outcome defer(const std::string &volume, const fscore::FileInfo &file, bool want,
@@ -166,6 +185,11 @@ class Engine
 		std::set<std::string, std::less<>> cleared; // candidate()'s
 	};
 	Outcome evaluate(Pass &pass, const fscore::FileInfo &file);
+	std::variant<Outcome, PlannedChange> plan(Pass &pass, const fscore::FileInfo &file);
+	// evaluate for each of `files`, their changes asked of the volume in one call (for
+	// the embedded core, a journal transaction for up to 1024 files rather than one each).
+	void evaluate_all(Pass &pass, const std::vector<fscore::FileInfo> &files,
+	                  FileCounts &counts);
 	// A file or directory created or moved in: judged at once, or (a directory, with all
 	// it holds) by a job.
 	void on_arrival(const std::string &volume, const std::string &path);

@@ -246,15 +246,9 @@ bool Engine::step_job(bool may_wait)
 			}
 			files.clear();
 			job.walk->take(files, budget);
-			for (const auto &fi : files) {
-				try {
-					r.files.add(evaluate(*job.pass, fi));
-				} catch (const Error &e) {
-					if (e.code() !=
-					    Errc::not_found) // gone since the walk saw it
-						throw;
-				}
-			}
+			// The files' changes in one call of the volume: for the embedded core, a
+			// journal transaction for them all, not one a file.
+			evaluate_all(*job.pass, files, r.files);
 			budget -= std::min(budget, files.size());
 			r.done = job.done_before + job.walk->done();
 			if (files.empty()) {

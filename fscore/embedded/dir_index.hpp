@@ -28,6 +28,9 @@ class DirIndex
 		std::map<std::string, Entry, std::less<>> entries;
 		std::vector<uint64_t> free_slots; // taken from the back
 		uint64_t slots = 0;               // size / kDirentSize
+		// The pool block of each of its blocks, so that finding a slot costs no load of
+		// its extent map, which grows with the directory.
+		std::vector<uint64_t> blocks;
 	};
 	struct Parent {
 		uint64_t dir;

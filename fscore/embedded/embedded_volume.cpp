@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <random>
+#include <set>
 
 namespace daxpolicy::fscore
 {
@@ -89,7 +90,7 @@ void EmbeddedVolume::load()
 	for (uint64_t ino = sb_->inode_count - 1; ino >= 1; ino--) {
 		const DiskInode &di = inode(ino);
 		if (di.type == InodeType::free) {
-			free_inos_.push_back(ino);
+			free_inos_.give(ino);
 			continue;
 		}
 		if (di.type != InodeType::directory)
@@ -97,8 +98,10 @@ void EmbeddedVolume::load()
 		DirIndex::Directory &dir = names_.add_directory(ino);
 		dir.slots = di.size / kDirentSize;
 		ExtentMap map(*pool_, di);
+		for (uint64_t b = 0; b < di.size / kBlockSize; b++)
+			dir.blocks.push_back(*map.pblk_of(b)); // verify_pool found no hole
 		for (uint64_t slot = dir.slots; slot-- > 0;) {
-			const Dirent *d = dirent_slot(map, slot);
+			const Dirent *d = dirent_slot(dir, slot);
 			if (d->ino == 0) {
 				dir.free_slots.push_back(slot);
 				continue;
@@ -239,21 +242,37 @@ void EmbeddedVolume::walk(const std::string &path,
 	}
 }
 
-bool EmbeddedVolume::change_dax_flag(uint64_t ino, bool on)
+std::optional<DiskInode> EmbeddedVolume::with_dax_flag(uint64_t ino, bool on) const
 {
 	DAXPOLICY_ASSERT_HELD(mutex_);
 	DiskInode di = inode(ino);
 	uint32_t flags = on ? di.flags | kInodeFlagDax : di.flags & ~kInodeFlagDax;
 	if (flags == di.flags)
-		return false;
+		return std::nullopt;
 	di.flags = flags;
 	di.ctime_ns = unix_now_ns();
-	// Only the flag: the effective state of a file in use stays what it was decided to be
-	// (in_core_), which is what keeps a mapped file's fault path from changing under it.
+	return di;
+}
+
+bool EmbeddedVolume::change_dax_flag(uint64_t ino, bool on)
+{
+	DAXPOLICY_ASSERT_HELD(mutex_);
+	std::optional<DiskInode> di = with_dax_flag(ino, on);
+	if (!di)
+		return false;
 	Transaction txn(journal_);
-	stage_inode(txn, ino, di);
+	stage_inode(txn, ino, *di);
 	txn.commit();
 	return true;
+}
+
+bool EmbeddedVolume::is_live(uint64_t ino, uint64_t generation) const
+{
+	DAXPOLICY_ASSERT_HELD(mutex_);
+	if (ino == 0 || ino >= sb_->inode_count)
+		return false;
+	const DiskInode &di = inode(ino);
+	return di.type != InodeType::free && di.generation == generation && di.nlink != 0;
 }
 
 void EmbeddedVolume::set_dax_flag(const std::string &path, bool on)
@@ -270,12 +289,7 @@ SetFlagResult EmbeddedVolume::set_dax_flag_if_unmapped(uint64_t ino, uint64_t ge
 	// By identity, not by path: a rename since the caller looked cannot send the flag to
 	// another file. A removed file (an orphan until its last user goes) is gone too.
 	auto find = [&]() -> std::optional<uint64_t> {
-		if (ino == 0 || ino >= sb_->inode_count)
-			return std::nullopt;
-		const DiskInode &di = inode(ino);
-		if (di.type == InodeType::free || di.generation != generation || di.nlink == 0)
-			return std::nullopt;
-		return ino;
+		return is_live(ino, generation) ? std::optional(ino) : std::nullopt;
 	};
 	return with_inode_locked(find, [&](std::optional<uint64_t> found) -> SetFlagResult {
 		if (!found)
@@ -289,13 +303,56 @@ SetFlagResult EmbeddedVolume::set_dax_flag_if_unmapped(uint64_t ino, uint64_t ge
 	});
 }
 
+std::vector<SetFlagResult>
+EmbeddedVolume::set_dax_flags_if_unmapped(std::span<const FlagChange> changes)
+{
+	using Status = SetFlagResult::Status;
+	EventFlush flush(*this);
+	std::vector<SetFlagResult> results(changes.size());
+	std::vector<size_t> in_use; // by index into `changes`
+	for (size_t next = 0; next < changes.size();) {
+		// One transaction for up to flag_batch_files inodes, under one hold of the volume
+		// lock: its commit point makes every flag it stages durable at once, or, should
+		// power fail before it, none (Journal::commit), so after a crash each file has
+		// its old flag or its new one. A file named twice ends the transaction before
+		// its second change, which must see the first.
+		std::lock_guard lock(mutex_);
+		Transaction txn(journal_);
+		std::set<uint64_t> staged;
+		size_t most = std::max<size_t>(options_.flag_batch_files, 1);
+		for (; next < changes.size() && staged.size() < most; next++) {
+			const FlagChange &c = changes[next];
+			if (staged.count(c.ino))
+				break;
+			if (!is_live(c.ino, c.generation)) {
+				results[next] = {Status::gone, 0};
+				continue;
+			}
+			// Readers of a file in use may look at its inode under its ilock alone,
+			// which is taken before the volume lock: such files go one by one below.
+			if (in_core_.count(c.ino)) {
+				in_use.push_back(next);
+				continue;
+			}
+			std::optional<DiskInode> di = with_dax_flag(c.ino, c.on);
+			if (di) {
+				stage_inode(txn, c.ino, *di);
+				staged.insert(c.ino);
+			}
+			results[next] = {di ? Status::applied : Status::unchanged, 0};
+		}
+		txn.commit();
+	}
+	for (size_t i : in_use)
+		results[i] =
+		    set_dax_flag_if_unmapped(changes[i].ino, changes[i].generation, changes[i].on);
+	return results;
+}
+
 std::optional<std::string> EmbeddedVolume::path_of(uint64_t ino, uint64_t generation)
 {
 	std::lock_guard lock(mutex_);
-	if (ino == 0 || ino >= sb_->inode_count)
-		return std::nullopt;
-	const DiskInode &di = inode(ino);
-	if (di.type == InodeType::free || di.generation != generation || di.nlink == 0)
+	if (!is_live(ino, generation))
 		return std::nullopt;
 	return names_.path_of(ino);
 }

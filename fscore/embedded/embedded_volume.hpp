@@ -20,6 +20,7 @@
 
 #include "common/owned_mutex.hpp"
 #include "fscore/embedded/dir_index.hpp"
+#include "fscore/embedded/free_inodes.hpp"
 #include "fscore/embedded/lease.hpp"
 #include "fscore/embedded/lease_table.hpp"
 #include "fscore/embedded/ondisk/allocator.hpp"
@@ -127,6 +128,10 @@ class EmbeddedVolume final : public Volume
 		// file. Tests make them small to cover the steps.
 		size_t free_step_extents = 256;
 		uint64_t free_step_blocks = uint64_t{1} << 20;
+		// A batch of flag changes commits at most this many inodes a transaction (272
+		// bytes of journal each, so 1024 take a quarter of it). Tests make it small to
+		// cover several transactions in one batch.
+		size_t flag_batch_files = 1024;
 		// Testing: called, with the volume lock held, each time an operation starts to
 		// wait for another's break of a file's layout to end, so that a test sees the
 		// wait rather than guessing it from a sleep.
@@ -145,6 +150,10 @@ class EmbeddedVolume final : public Volume
 	          const std::function<void(const FileInfo &)> &visit) override;
 	void set_dax_flag(const std::string &path, bool on) override;
 	SetFlagResult set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on) override;
+	// Files not in use: up to Options::flag_batch_files in one journal transaction. Files
+	// in use (open or mapped, whose ilock the change needs) one by one, after.
+	std::vector<SetFlagResult>
+	set_dax_flags_if_unmapped(std::span<const FlagChange> changes) override;
 	std::optional<std::string> path_of(uint64_t ino, uint64_t generation) override;
 	Subscription subscribe(VolumeListener listener) override;
 
@@ -255,6 +264,14 @@ class EmbeddedVolume final : public Volume
 	// Sets or clears the file's DAX flag in one transaction; false when it was so already.
 	// With the file's ilock exclusive too if it is in use.
 	bool change_dax_flag(uint64_t ino, bool on);
+	// The inode with its DAX flag `on` and ctime now, or nothing when the flag is so
+	// already. Only the flag: the effective state of a file in use stays what it was
+	// decided to be (in_core_), which is what keeps a mapped file's fault path from
+	// changing under it.
+	std::optional<DiskInode> with_dax_flag(uint64_t ino, bool on) const;
+	// Whether (ino, generation) names a linked file now: not free, not reused, not an
+	// orphan.
+	bool is_live(uint64_t ino, uint64_t generation) const;
 
 	// Layout leases (lease.cpp). break_layout may let go of `locks` while it waits for
 	// holders.
@@ -288,7 +305,11 @@ class EmbeddedVolume final : public Volume
 	uint64_t make_node(const std::string &path, InodeType type);
 	void add_dirent(Transaction &txn, uint64_t dir, const std::string &name, uint64_t ino);
 	void remove_dirent(Transaction &txn, uint64_t dir, const std::string &name);
-	Dirent *dirent_slot(const ExtentMap &dir, uint64_t slot) const;
+	Dirent *dirent_slot(const DirIndex::Directory &dir, uint64_t slot) const;
+	// Adds zeroed blocks to directory `dir`, in `txn`: a few at first, then an eighth of
+	// its size at a time, so that a directory of a million entries grows a few hundred
+	// times, in as many extents, rather than once a block.
+	void grow_directory(Transaction &txn, uint64_t dir);
 	// Frees an orphan (nlink 0, no longer in use): its blocks in steps (free_blocks), then
 	// its extent chain and the inode. Restartable: mount finishes one a crash cut short.
 	void free_orphan(uint64_t ino);
@@ -371,7 +392,7 @@ class EmbeddedVolume final : public Volume
 	// The volume lock: see the top of this file.
 	mutable OwnedMutex mutex_;
 	DirIndex names_{mutex_};
-	std::vector<uint64_t> free_inos_;
+	FreeInodes free_inos_;
 	// The page caches of all files in use, counted against the volume's bounds. Before
 	// in_core_, whose caches count themselves out of it as they go.
 	CacheTotals cache_totals_;

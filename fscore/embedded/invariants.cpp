@@ -41,12 +41,20 @@ void EmbeddedVolume::check_directory_mirrors(std::vector<std::string> &problems)
 			                   std::to_string(d.slots) + " slots, the pool " +
 			                   std::to_string(di.size / kDirentSize));
 		ExtentMap map(*pool_, di);
+		bool blocks_match = d.blocks.size() == di.size / kBlockSize;
+		for (uint64_t b = 0; blocks_match && b < d.blocks.size(); b++)
+			blocks_match = map.pblk_of(b) == d.blocks[b];
+		if (!blocks_match) {
+			problems.push_back(ino_name(ino) +
+			                   ": mirror's blocks differ from its extents");
+			continue;
+		}
 		std::set<uint64_t> free_slots(d.free_slots.begin(), d.free_slots.end());
 		if (free_slots.size() != d.free_slots.size())
 			problems.push_back(ino_name(ino) + ": a free slot is listed twice");
 		size_t used = 0;
 		for (uint64_t slot = 0; slot < d.slots; slot++) {
-			const Dirent *e = dirent_slot(map, slot);
+			const Dirent *e = dirent_slot(d, slot);
 			if (e->ino == 0) {
 				if (!free_slots.count(slot))
 					problems.push_back(ino_name(ino) + ": empty slot " +
@@ -80,7 +88,10 @@ void EmbeddedVolume::check_directory_mirrors(std::vector<std::string> &problems)
 
 void EmbeddedVolume::check_free_inodes(std::vector<std::string> &problems) const
 {
-	std::set<uint64_t> listed(free_inos_.begin(), free_inos_.end());
+	std::set<uint64_t> listed;
+	for (const FreeInodes::Run &run : free_inos_.runs())
+		for (uint64_t ino = run.first; ino < run.first + run.count; ino++)
+			listed.insert(ino);
 	if (listed.size() != free_inos_.size())
 		problems.push_back("an inode is on the free list twice");
 	for (uint64_t ino = 1; ino < sb_->inode_count; ino++) {

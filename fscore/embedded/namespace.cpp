@@ -5,20 +5,53 @@
 #include "common/error.hpp"
 #include "fscore/embedded/embedded_volume.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace daxpolicy::fscore
 {
 
-Dirent *EmbeddedVolume::dirent_slot(const ExtentMap &dir, uint64_t slot) const
+Dirent *EmbeddedVolume::dirent_slot(const DirIndex::Directory &dir, uint64_t slot) const
 {
 	DAXPOLICY_ASSERT_HELD(mutex_);
-	auto pblk = dir.pblk_of(slot / kDirentsPerBlock);
-	if (!pblk)
+	if (slot >= dir.slots)
 		throw Error(Errc::internal,
-		            "directory slot " + std::to_string(slot) + " is in a hole");
-	return reinterpret_cast<Dirent *>(pool_->base() + *pblk * kBlockSize +
+		            "directory slot " + std::to_string(slot) + " is past its end");
+	return reinterpret_cast<Dirent *>(pool_->base() +
+	                                  dir.blocks[slot / kDirentsPerBlock] * kBlockSize +
 	                                  (slot % kDirentsPerBlock) * kDirentSize);
+}
+
+void EmbeddedVolume::grow_directory(Transaction &txn, uint64_t dir)
+{
+	DAXPOLICY_ASSERT_HELD(mutex_);
+	constexpr uint64_t kMaxGrowBlocks = 256; // 1 MiB, 4096 entries
+	DirIndex::Directory &d = names_.at(dir);
+	uint64_t old_blocks = d.blocks.size();
+	uint64_t grow = std::clamp<uint64_t>(old_blocks / 8, 1, kMaxGrowBlocks);
+	if (old_blocks + grow > kMaxFileBlocks)
+		throw Error(Errc::no_space, names_.path_of(dir) + ": directory is full");
+	// The zeroes are durable before the commit that makes the blocks the directory's.
+	DiskInode di = inode(dir);
+	ExtentMap map(*pool_, di);
+	std::vector<std::byte> zero(grow * kBlockSize);
+	write_blocks(txn, map, di, di.size, zero);
+	map.store(txn, *alloc_, di);
+	stage_inode(txn, dir, di);
+	// Undone before the bitmap's own undo runs: nothing below throws once it is set.
+	txn.on_abort([this, dir, old_blocks] {
+		DirIndex::Directory &dd = names_.at(dir);
+		dd.blocks.resize(old_blocks);
+		dd.slots = old_blocks * kDirentsPerBlock;
+		std::erase_if(dd.free_slots, [&](uint64_t s) { return s >= dd.slots; });
+	});
+	for (uint64_t b = old_blocks; b < old_blocks + grow; b++)
+		d.blocks.push_back(*map.pblk_of(b));
+	uint64_t first = d.slots;
+	d.slots += grow * kDirentsPerBlock;
+	// Lowest slot on top, so entries fill the new blocks in order.
+	for (uint64_t s = d.slots; s-- > first;)
+		d.free_slots.push_back(s);
 }
 
 void EmbeddedVolume::stage_inode(Transaction &txn, uint64_t ino, const DiskInode &di)
@@ -32,38 +65,17 @@ void EmbeddedVolume::add_dirent(Transaction &txn, uint64_t dir, const std::strin
 {
 	DAXPOLICY_ASSERT_HELD(mutex_);
 	DirIndex::Directory &d = names_.at(dir);
-	DiskInode dir_inode = inode(dir);
-	ExtentMap map(*pool_, dir_inode);
-	uint64_t slot;
-	bool grow = d.free_slots.empty();
-	if (grow) {
-		// Grow the directory by one zeroed block, in this transaction: the zeroes are
-		// durable before the commit that makes the block part of the directory.
-		std::vector<std::byte> zero(kBlockSize);
-		write_blocks(txn, map, dir_inode, dir_inode.size, zero);
-		map.store(txn, *alloc_, dir_inode);
-		stage_inode(txn, dir, dir_inode);
-		slot = d.slots;
-		for (uint64_t s = slot + kDirentsPerBlock; s-- > slot + 1;)
-			d.free_slots.push_back(s);
-		d.slots += kDirentsPerBlock;
-		txn.on_abort([this, dir] {
-			DirIndex::Directory &dd = names_.at(dir);
-			dd.slots -= kDirentsPerBlock;
-			std::erase_if(dd.free_slots, [&](uint64_t s) { return s >= dd.slots; });
-		});
-	} else {
-		slot = d.free_slots.back();
-	}
+	if (d.free_slots.empty())
+		grow_directory(txn, dir);
+	uint64_t slot = d.free_slots.back();
 	Dirent de{};
 	de.ino = ino;
 	de.name_len = static_cast<uint16_t>(name.size());
 	std::memcpy(de.name, name.data(), name.size());
 	// Staged before the mirror changes: a stage that fails (the journal full) leaves the
 	// slot free, and the mirror as the pool has it.
-	txn.stage(dirent_slot(map, slot), de);
-	if (!grow)
-		d.free_slots.pop_back();
+	txn.stage(dirent_slot(d, slot), de);
+	d.free_slots.pop_back();
 	names_.link(dir, name, ino, slot);
 	txn.on_abort([this, dir, name, slot] {
 		names_.unlink(dir, name);
@@ -79,7 +91,7 @@ void EmbeddedVolume::remove_dirent(Transaction &txn, uint64_t dir, const std::st
 	if (found == d.entries.end())
 		throw Error(Errc::internal, "removing '" + name + "', which is not there");
 	Dirent empty{};
-	txn.stage(dirent_slot(ExtentMap(*pool_, inode(dir)), found->second.slot), empty);
+	txn.stage(dirent_slot(d, found->second.slot), empty);
 	DirIndex::Entry entry = names_.unlink(dir, name);
 	d.free_slots.push_back(entry.slot);
 	txn.on_abort([this, dir, name, entry] {
@@ -97,9 +109,8 @@ uint64_t EmbeddedVolume::make_node(const std::string &path, InodeType type)
 	if (free_inos_.empty())
 		throw Error(Errc::no_space, "no free inodes left in the pool");
 	Transaction txn(journal_);
-	uint64_t ino = free_inos_.back();
-	free_inos_.pop_back();
-	txn.on_abort([this, ino] { free_inos_.push_back(ino); });
+	uint64_t ino = free_inos_.take();
+	txn.on_abort([this, ino] { free_inos_.give(ino); });
 
 	const DiskInode &parent = inode(dir);
 	DiskInode di{};
@@ -155,8 +166,8 @@ void EmbeddedVolume::free_orphan(uint64_t ino)
 	DiskInode freed{};
 	freed.generation = di.generation; // the next user bumps it
 	stage_inode(txn, ino, freed);
-	free_inos_.push_back(ino);
-	txn.on_abort([this] { free_inos_.pop_back(); });
+	free_inos_.give(ino);
+	txn.on_abort([this] { free_inos_.take(); });
 	txn.commit();
 	names_.remove_directory(ino);
 }

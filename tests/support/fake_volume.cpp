@@ -157,6 +157,7 @@ void FakeVolume::set_dax_flag(const std::string &path, bool on)
 
 SetFlagResult FakeVolume::set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation, bool on)
 {
+	flag_calls_++;
 	hook();
 	std::lock_guard lock(mutex_);
 	auto it = by_identity(ino, generation);
@@ -328,6 +329,14 @@ void FakeVolume::forget_users()
 		f.info.dax_effective =
 		    fscore::effective_dax(mode_, dax_capable_, f.info.type, f.info.dax_flag);
 	}
+}
+
+std::vector<fscore::SetFlagResult>
+FakeVolume::set_dax_flags_if_unmapped(std::span<const fscore::FlagChange> changes)
+{
+	batch_calls_++;
+	batched_changes_ += unsigned(changes.size());
+	return Volume::set_dax_flags_if_unmapped(changes);
 }
 
 unsigned FakeVolume::flag_changes() const

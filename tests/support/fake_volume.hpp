@@ -7,6 +7,7 @@
 #include "fscore/listener_set.hpp"
 #include "fscore/volume.hpp"
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -29,6 +30,9 @@ class FakeVolume final : public fscore::Volume
 	void set_dax_flag(const std::string &path, bool on) override;
 	fscore::SetFlagResult set_dax_flag_if_unmapped(uint64_t ino, uint64_t generation,
 	                                               bool on) override;
+	// Volume's, one change at a time, counted (batch_calls).
+	std::vector<fscore::SetFlagResult>
+	set_dax_flags_if_unmapped(std::span<const fscore::FlagChange> changes) override;
 	std::optional<std::string> path_of(uint64_t ino, uint64_t generation) override;
 	[[nodiscard]] fscore::Subscription subscribe(fscore::VolumeListener listener) override;
 	fscore::FileInfo mkdir(const std::string &path) override;
@@ -53,6 +57,9 @@ class FakeVolume final : public fscore::Volume
 	// How many flag changes landed: on any file, or on the file now at `path`.
 	unsigned flag_changes() const;
 	unsigned flag_changes(const std::string &path) const;
+	// How often set_dax_flag_if_unmapped was called, and set_dax_flags_if_unmapped.
+	unsigned single_calls() const { return flag_calls_ - batched_changes_; }
+	unsigned batch_calls() const { return batch_calls_; }
 
       private:
 	struct File {
@@ -78,6 +85,8 @@ class FakeVolume final : public fscore::Volume
 	mutable std::mutex mutex_;          // protects files_, next_ino_ and flag_changes_
 	std::map<std::string, File> files_; // by path: a parent sorts before its children
 	uint64_t next_ino_ = 1;
+	// Calls of set_dax_flag_if_unmapped, and those a batch made.
+	std::atomic<unsigned> flag_calls_ = 0, batched_changes_ = 0, batch_calls_ = 0;
 	unsigned flag_changes_ = 0;
 	fscore::ListenerSet listeners_;
 };

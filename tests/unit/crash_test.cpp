@@ -223,4 +223,100 @@ TEST(CrashImages, EveryImageRecoversToAnAcknowledgedState)
 	EXPECT_GT(images, kMinImages);
 }
 
+// A batch of flag changes is a few journal transactions (here of 8 files each), not one a
+// file: at every fence of it, and with any subset of what was on its way, each file has its
+// old flag or its new one, whole transactions of them in batch order, and the pool is sound.
+TEST(CrashImages, ABatchOfFlagChangesLeavesEachFileWithItsOldOrNewFlag)
+{
+	constexpr size_t kFiles = 40, kPerTransaction = 8;
+	test::TempDir dir;
+	auto pool = dir / "pool";
+	fscore::mkfs(pool, kPoolSize);
+	std::vector<FlagChange> changes;
+	std::vector<std::string> paths;
+	{
+		auto vol = EmbeddedVolume::mount(pool, {});
+		vol->mkdir("/d");
+		for (size_t i = 0; i < kFiles; i++) {
+			paths.push_back("/d/f" + std::to_string(i));
+			FileInfo fi = vol->create(paths.back());
+			if (i % 3 == 0)
+				vol->set_dax_flag(paths.back(), true);
+			changes.push_back({fi.ino, fi.generation, i % 3 != 0}); // each one flips
+		}
+	}
+	const std::vector<std::byte> base = read_image(pool);
+
+	Recorder rec;
+	{
+		EmbeddedVolume::Options o;
+		o.observer = &rec;
+		o.flag_batch_files = kPerTransaction;
+		auto vol = EmbeddedVolume::mount(pool, o);
+		size_t mounted = rec.fences;
+		auto results = vol->set_dax_flags_if_unmapped(changes);
+		ASSERT_EQ(results.size(), kFiles);
+		for (const auto &r : results)
+			ASSERT_EQ(r.status, SetFlagResult::Status::applied);
+		// A transaction makes its records durable, commits, applies and releases the
+		// journal: a few fences each, not a few for every file.
+		EXPECT_LE(rec.fences - mounted, (kFiles / kPerTransaction) * 4);
+		vol.reset();
+	}
+
+	test::TempDir scratch(std::filesystem::is_directory("/dev/shm")
+	                          ? std::filesystem::path("/dev/shm")
+	                          : std::filesystem::temp_directory_path());
+	auto image_path = scratch.path() / "image";
+	std::mt19937_64 rng(11);
+	std::vector<std::byte> durable = base;
+	size_t next_flush = 0, images = 0;
+	for (size_t k = 0; k <= rec.fences; k++) {
+		for (; next_flush < rec.flushes.size() && rec.flushes[next_flush].fence < k;
+		     next_flush++) {
+			const auto &f = rec.flushes[next_flush];
+			std::copy(f.bytes.begin(), f.bytes.end(),
+			          durable.begin() + std::ptrdiff_t(f.offset));
+		}
+		size_t in_flight_end = next_flush;
+		while (in_flight_end < rec.flushes.size() && rec.flushes[in_flight_end].fence == k)
+			in_flight_end++;
+		for (int trial = 0; trial <= 4; trial++) {
+			std::vector<std::byte> image = durable;
+			for (size_t i = next_flush; trial > 0 && i < in_flight_end; i++) {
+				if (rng() % 2)
+					continue;
+				const auto &f = rec.flushes[i];
+				std::copy(f.bytes.begin(), f.bytes.end(),
+				          image.begin() + std::ptrdiff_t(f.offset));
+			}
+			write_image(image_path, image);
+			images++;
+			SCOPED_TRACE("fence " + std::to_string(k) + " trial " +
+			             std::to_string(trial));
+			size_t flipped = 0;
+			{
+				auto vol = EmbeddedVolume::mount(image_path, {});
+				ASSERT_TRUE(test::invariants_hold(*vol));
+				for (size_t i = 0; i < kFiles; i++) {
+					bool now = vol->stat(paths[i]).dax_flag;
+					if (now == changes[i].on)
+						flipped++;
+					// Old or new, and new only for a prefix of the batch.
+					ASSERT_EQ(now, i < flipped ? changes[i].on : !changes[i].on)
+					    << paths[i];
+				}
+			}
+			EXPECT_EQ(flipped % kPerTransaction, 0u)
+			    << "a transaction's files flip together";
+			auto report = fsck(image_path);
+			ASSERT_TRUE(report.clean()) << report.problems[0];
+			if (trial > 0 && in_flight_end == next_flush)
+				break;
+		}
+	}
+	std::cout << "batch crash images checked: " << images << " over " << rec.fences
+	          << " fences\n";
+}
+
 } // namespace

@@ -258,6 +258,28 @@ TEST_F(EngineJobTest, EachStepCommitsItsChangesTogether)
 	EXPECT_LT(commits, kFiles / 20) << commits << " commits for " << kFiles << " files";
 }
 
+// The volume is asked once a step for all its changes (for the embedded core, one journal
+// transaction), not once a file; files that are mapped still queue, each with its event.
+TEST_F(EngineJobTest, EachStepAsksTheVolumeOnceForAllItsChanges)
+{
+	vol_.map("/big/f7");
+	vol_.map("/big/f2999");
+	std::optional<JobReport> report;
+	engine_->add_rule(make_rule("big", "/big", true), [&](const JobReport &r) { report = r; });
+	ASSERT_TRUE(loop_.run_until([&] { return report.has_value(); }));
+	// /big itself and every file in it but the two mapped ones.
+	EXPECT_EQ(report->files.applied, uint64_t(kFiles - 2 + 1));
+	EXPECT_EQ(report->files.deferred, 2u);
+	EXPECT_EQ(flagged_under("/big"), size_t(kFiles - 2 + 1));
+	EXPECT_EQ(vol_.single_calls(), 0u);
+	EXPECT_GE(vol_.batch_calls(), 1u);
+	EXPECT_LT(vol_.batch_calls(), unsigned(kFiles / 20))
+	    << "a step holds up to hundreds of files";
+	EXPECT_EQ(store_->pending().size(), 2u);
+	EXPECT_EQ(events_of("deferred").size(), 2u);
+	EXPECT_EQ(events_of("flag-change").size(), size_t(kFiles - 2 + 1));
+}
+
 TEST(WalkStreamTest, TheWalkerWaitsWhileItsQueueIsFullAndStopsWhenDropped)
 {
 	test::FakeVolume vol;

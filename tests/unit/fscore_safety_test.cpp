@@ -541,7 +541,7 @@ TEST_F(SafetyTest, WalksLetGoOfTheVolumeBetweenBatches)
 	vol_.reset();
 	test::TempDir shm(std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : dir_.path());
 	pool_ = shm / "walk.pool";
-	fscore::mkfs(pool_, 256ull << 20); // room for 4096 inodes
+	fscore::mkfs(pool_, 256ull << 20); // room for 16,384 inodes
 	vol_ = EmbeddedVolume::mount(pool_, {});
 	vol_->mkdir("/d");
 	for (int i = 0; i < 3000; i++)

@@ -3,6 +3,7 @@
 // of these, whatever the volume under it.
 #include "common/error.hpp"
 #include "fscore/host/host_volume.hpp"
+#include "fscore/session.hpp"
 #include "tests/support/error_code.hpp"
 #include "tests/support/event_log.hpp"
 #include "tests/support/fake_volume.hpp"
@@ -239,6 +240,60 @@ TYPED_TEST(VolumeContract, FileIsFoundByIdentityWhereverItWasMoved)
 	EXPECT_EQ(this->vol().path_of(f.ino, f.generation), std::nullopt);
 	EXPECT_EQ(this->vol().set_dax_flag_if_unmapped(f.ino, f.generation, false).status,
 	          SetFlagResult::Status::gone);
+}
+
+// A batch does what one call a change would, in order: results in the order asked, a file
+// named twice changed by the first and found so by the second, a file gone since reported
+// gone, and (where the volume has sessions) a mapped file left alone.
+TYPED_TEST(VolumeContract, ABatchOfFlagChangesActsAsOneCallEachInOrder)
+{
+	using Status = SetFlagResult::Status;
+	this->mkdir("/d");
+	for (const char *name : {"/d/a", "/d/b", "/d/c", "/d/moved", "/d/open", "/d/mapped"})
+		this->create(name);
+	this->vol().set_dax_flag("/d/b", true);
+	auto id = [&](const std::string &path) {
+		FileInfo fi = this->vol().stat(path);
+		return std::pair(fi.ino, fi.generation);
+	};
+	auto [a, a_gen] = id("/d/a");
+	auto [b, b_gen] = id("/d/b");
+	auto [c, c_gen] = id("/d/c");
+	auto [m, m_gen] = id("/d/moved");
+	ASSERT_TRUE(this->heard(VolumeEvent::Kind::removed, "/d/c", [&] { this->remove("/d/c"); }));
+	ASSERT_TRUE(this->heard(VolumeEvent::Kind::renamed, "/moved",
+	                        [&] { this->rename("/d/moved", "/moved"); }));
+	std::vector<FlagChange> changes{{a, a_gen, true}, {b, b_gen, true}, {c, c_gen, true},
+	                                {a, a_gen, true}, {m, m_gen, true}, {b, b_gen, false}};
+	std::vector<Status> want{Status::applied,   Status::unchanged, Status::gone,
+	                         Status::unchanged, Status::applied,   Status::applied};
+	std::unique_ptr<Session> session;
+	if (this->vol().info().can.io_sessions) {
+		// In use: the embedded core changes these one at a time, under their ilock.
+		session = this->vol().open_session({});
+		session->open("/d/open", false);
+		int mapped = session->open("/d/mapped", false);
+		session->pwrite(mapped, 0, std::vector<std::byte>(4096));
+		session->mmap(mapped, 0, 4096, false);
+		auto [o, o_gen] = id("/d/open");
+		auto [p, p_gen] = id("/d/mapped");
+		changes.push_back({o, o_gen, true});
+		changes.push_back({p, p_gen, true});
+		want.push_back(Status::applied);
+		want.push_back(Status::mapped);
+	}
+	std::vector<SetFlagResult> results = this->vol().set_dax_flags_if_unmapped(changes);
+	ASSERT_EQ(results.size(), want.size());
+	for (size_t i = 0; i < want.size(); i++)
+		EXPECT_EQ(results[i].status, want[i]) << "change " << i;
+	EXPECT_TRUE(this->vol().stat("/d/a").dax_flag);
+	EXPECT_FALSE(this->vol().stat("/d/b").dax_flag) << "the later change of a file wins";
+	EXPECT_TRUE(this->vol().stat("/moved").dax_flag) << "found where it was moved";
+	if (session) {
+		EXPECT_TRUE(this->vol().stat("/d/open").dax_flag);
+		EXPECT_FALSE(this->vol().stat("/d/mapped").dax_flag);
+	}
+	EXPECT_TRUE(this->vol().set_dax_flags_if_unmapped({}).empty());
 }
 
 TYPED_TEST(VolumeContract, EventsNameTheFileAndWhereItIs)

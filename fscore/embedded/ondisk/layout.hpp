@@ -18,13 +18,20 @@ namespace daxpolicy::fscore
 
 inline constexpr uint64_t kBlockSize = 4096;
 inline constexpr char kMagic[8] = {'D', 'A', 'X', 'P', 'O', 'O', 'L', '1'};
-inline constexpr uint32_t kFormatVersion = 1;
+// Version 2: the inode count is chosen at mkfs (`--inodes`) and recorded in the superblock,
+// and the geometry follows from the size and it. Version 1 pools, whose inode count was a
+// function of the size alone (`legacy_inode_count`), have the same layout and still mount.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kOldestFormatVersion = 1;
 inline constexpr uint64_t kRootIno = 1;
 inline constexpr uint64_t kMinPoolSize = 16ull << 20;
 // The smallest file that can hold a superblock: anything shorter is not a pool at all.
 inline constexpr uint64_t kMinPoolFileSize = 4096;
 inline constexpr uint64_t kHugeBlocks = (2ull << 20) / kBlockSize; // one 2 MiB page
 inline constexpr uint64_t kMaxFileBlocks = UINT32_MAX;             // lblk is 32 bits
+// pblk is 32 bits too: a pool holds at most this many blocks (16 TiB); mkfs of a larger
+// device uses its first 16 TiB.
+inline constexpr uint64_t kMaxPoolBlocks = uint64_t{1} << 32;
 
 struct Superblock {
 	char magic[8];

@@ -16,19 +16,31 @@
 namespace daxpolicy::fscore
 {
 
-MkfsResult mkfs(const std::filesystem::path &pool_path, uint64_t size, bool force)
+MkfsResult mkfs(const std::filesystem::path &pool_path, uint64_t size, bool force,
+                std::optional<uint64_t> inodes)
 {
 	if (size < kMinPoolSize)
 		throw Error(Errc::invalid_argument, "pool size must be at least " +
 		                                        std::to_string(kMinPoolSize >> 20) +
 		                                        " MiB");
+	// Checked against the size asked for before the pool file is made, and again against
+	// a device's own size, which may be smaller, before anything is written to it.
+	if (inodes)
+		inode_count_for(*inodes, pool_blocks(size));
 	auto pool = PmemPool::create(pool_path, size);
 	// A new pool file is empty; a devdax device is not, and may hold a pool with data.
 	if (!force && std::memcmp(pool->base(), kMagic, sizeof(kMagic)) == 0)
 		throw Error(Errc::exists, pool_path.string() +
 		                              ": holds a daxpolicy pool already (mkfs --force "
 		                              "formats it anyway)");
-	Superblock sb = geometry(std::min(size, pool->size()));
+	uint64_t made_size = std::min(size, pool->size());
+	if (made_size < kMinPoolSize)
+		throw Error(Errc::invalid_argument, pool_path.string() + ": " +
+		                                        std::to_string(made_size) +
+		                                        " bytes is too small for a pool");
+	Superblock sb = geometry(
+	    made_size, inodes ? std::optional(inode_count_for(*inodes, pool_blocks(made_size)))
+	                      : std::nullopt);
 	std::byte *base = pool->base();
 
 	// A devdax device may hold anything: clear every metadata region. (A new pool file is
@@ -63,7 +75,7 @@ MkfsResult mkfs(const std::filesystem::path &pool_path, uint64_t size, bool forc
 	auto *disk_sb = reinterpret_cast<Superblock *>(base);
 	pool->memcpy_persist(disk_sb, &sb, sizeof(sb));
 	pool->memcpy_persist(disk_sb->magic, kMagic, sizeof(kMagic));
-	return {sb.total_blocks * kBlockSize, pool->granularity(), 1};
+	return {sb.total_blocks * kBlockSize, pool->granularity(), 1, sb.inode_count - 1};
 }
 
 } // namespace daxpolicy::fscore
