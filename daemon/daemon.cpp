@@ -4,6 +4,7 @@
 #include "common/error.hpp"
 #include "daemon/auth.hpp"
 #include "daemon/connection.hpp"
+#include "daemon/notify.hpp"
 #include "daemon/views.hpp"
 #include "fscore/embedded/ondisk/file_lock.hpp"
 #include "policy/policy_file.hpp"
@@ -356,33 +357,116 @@ void Daemon::broadcast(const policy::Event &event)
 	}
 }
 
+namespace
+{
+
+// Reads policy files; a failure to read is an error of the load, as a bad line is.
+policy::PolicyLoad load_policy_now(const std::filesystem::path &path)
+{
+	policy::PolicyLoad load;
+	try {
+		load = policy::load_policy_path(path, policy::FileKinds::regular);
+	} catch (const std::exception &e) {
+		load.errors.push_back({path.string(), 0, 0, e.what()});
+	}
+	return load;
+}
+
+} // namespace
+
 void Daemon::load_policy(const std::filesystem::path &path,
                          std::function<void(policy::PolicyLoad)> done)
 {
 	asio::post(policy_reader_, [this, path, done = std::move(done)]() mutable {
-		policy::PolicyLoad load;
-		try {
-			load = policy::load_policy_path(path, policy::FileKinds::regular);
-		} catch (const std::exception &e) {
-			load.errors.push_back({path.string(), 0, 0, e.what()});
-		}
+		policy::PolicyLoad load = load_policy_now(path);
 		asio::post(io_, [load = std::move(load), done = std::move(done)]() mutable {
 			done(std::move(load));
 		});
 	});
 }
 
-void Daemon::reload(std::function<void()> done)
+void Daemon::reload(std::function<void(const ReloadResult &)> done)
 {
-	load_policy(config_.policy_dir, [this, done = std::move(done)](policy::PolicyLoad load) {
-		if (!load.ok()) {
-			for (const auto &e : load.errors)
-				std::cerr << "daxpolicyd: reload: " << e.to_string() << "\n";
-		} else {
-			run_guarded("reload", [&] { engine_->apply(load.rules, false); });
+	notify_reloading("reloading the config and " + config_.policy_dir.string());
+	// The config names the policy dir, so both are read in one go by the policy reader.
+	asio::post(policy_reader_, [this, loader = config_loader_, dir = config_.policy_dir,
+	                            done = std::move(done)]() mutable {
+		std::optional<Config> fresh;
+		policy::PolicyLoad load;
+		std::optional<std::string> error;
+		try {
+			if (loader) {
+				fresh = loader();
+				dir = fresh->policy_dir;
+			}
+		} catch (const std::exception &e) {
+			error = e.what(); // already "file:line:col: message"
 		}
-		done();
+		if (!error)
+			load = load_policy_now(dir);
+		for (const auto &e : load.errors)
+			error = (error ? *error + "\n" : "") + e.to_string();
+		asio::post(io_, [this, fresh = std::move(fresh), rules = std::move(load.rules),
+		                 error = std::move(error), done = std::move(done)]() mutable {
+			done(finish_reload(std::move(fresh), rules, std::move(error)));
+		});
 	});
+}
+
+ReloadResult Daemon::finish_reload(std::optional<Config> fresh,
+                                   const std::vector<policy::Rule> &rules_read,
+                                   std::optional<std::string> error)
+{
+	ReloadResult result;
+	metrics_.reloads++;
+	try {
+		if (error)
+			throw Error(Errc::invalid_argument, *error);
+		std::vector<std::string> restart;
+		if (fresh) {
+			restart = restart_needed(config_, *fresh);
+			config_.policy_dir = fresh->policy_dir;
+			config_.admin_group = fresh->admin_group;
+			config_.reconcile_rate = fresh->reconcile_rate;
+			engine_->set_reconcile_rate(config_.reconcile_rate);
+		}
+		policy::ApplyResult rules = engine_->apply(rules_read, false);
+		auto job = engine_->current_job();
+		result.reply = {{"policy_dir", config_.policy_dir.string()},
+		                {"rules",
+		                 {{"added", rules.added},
+		                  {"removed", rules.removed},
+		                  {"changed", rules.changed},
+		                  {"unchanged", rules.unchanged}}},
+		                {wire::reply::job, job ? job->to_json() : nlohmann::json(nullptr)},
+		                {wire::reply::restart_needed, restart}};
+	} catch (const std::exception &e) {
+		result.error = e.what();
+	}
+	nlohmann::json data = result.error
+	                          ? nlohmann::json{{"outcome", "failed"}, {"error", *result.error}}
+	                          : nlohmann::json{{"outcome", "ok"},
+	                                           {"rules", result.reply["rules"]},
+	                                           {wire::reply::restart_needed,
+	                                            result.reply[wire::reply::restart_needed]}};
+	run_guarded("logging the reload", [&] {
+		engine_->log("reload", "", config_.policy_dir.string(), std::move(data));
+	});
+	if (result.error) {
+		metrics_.reload_failures++;
+		std::cerr << "daxpolicyd: reload failed, the running config and policy stay: "
+		          << *result.error << "\n";
+		notify_ready("reload failed: " + *result.error);
+	} else {
+		notify_ready(serving_status());
+	}
+	return result;
+}
+
+std::string Daemon::serving_status() const
+{
+	return "serving " + std::to_string(volumes_.size()) + " volume" +
+	       (volumes_.size() == 1 ? "" : "s") + " on " + config_.socket.string();
 }
 
 } // namespace daxpolicy::daemon

@@ -390,6 +390,12 @@ json metrics(Daemon &d, Connection &, const Params &)
 	family("daxpolicy_monitors_dropped_total", "counter",
 	       "Monitors dropped for leaving too many events unread.");
 	out << "daxpolicy_monitors_dropped_total " << m.monitors_dropped << "\n";
+	family("daxpolicy_reloads_total", "counter",
+	       "Reloads (SIGHUP or daxpolicy reload), whatever their outcome.");
+	out << "daxpolicy_reloads_total " << m.reloads << "\n";
+	family("daxpolicy_reload_failures_total", "counter",
+	       "Reloads that failed and changed nothing (a bad config or policy file).");
+	out << "daxpolicy_reload_failures_total " << m.reload_failures << "\n";
 	family("daxpolicy_rules", "gauge", "Rules in the store.");
 	out << "daxpolicy_rules " << d.store().count("rules") << "\n";
 	family("daxpolicy_pending_changes", "gauge", "Flag changes waiting for unmap.");
@@ -447,6 +453,22 @@ std::optional<json> remove_rule(Daemon &d, Connection &c, const Params &p, bool)
 	return std::nullopt;
 }
 
+// Replies once the daemon has read and applied the config and the policy again, or with why
+// it could not (then nothing changed): what `systemctl reload` waits for.
+std::optional<json> reload(Daemon &d, Connection &c, const Params &, bool)
+{
+	d.reload([conn = c.defer_reply()](const ReloadResult &r) {
+		conn->finish_deferred([&] {
+			if (r.error)
+				throw Error(Errc::invalid_argument,
+				            "reload failed, the running config and policy stay: " +
+				                *r.error);
+			return r.reply;
+		});
+	});
+	return std::nullopt;
+}
+
 // A method whose reply is always one object.
 template <json (*Reply)(Daemon &, Connection &, const Params &)>
 std::optional<json> replies(Daemon &d, Connection &c, const Params &p, bool)
@@ -496,6 +518,7 @@ constexpr std::array<MethodHandler, wire::kMethods.size()> kHandlers{{
     {wire::Method::list_leases, lists<wire::Method::list_leases, list_leases>},
     {wire::Method::io, io},
     {wire::Method::metrics, replies<metrics>},
+    {wire::Method::reload, reload}, // replies when the config and policy are read, off the loop
 }};
 
 constexpr bool handlers_in_method_order()

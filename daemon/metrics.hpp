@@ -18,6 +18,8 @@ struct Metrics {
 	uint64_t connections_rejected = 0;    // beyond max_connections
 	uint64_t connections_idle_closed = 0; // idle for idle_timeout
 	uint64_t monitors_dropped = 0;        // too many events unread
+	uint64_t reloads = 0;                 // SIGHUP or Reload, whatever their outcome
+	uint64_t reload_failures = 0;         // of those, the ones that changed nothing
 };
 
 } // namespace daxpolicy::daemon

@@ -71,6 +71,11 @@ method Monitor(type: ?string) -> (id: int, time: string, type: string, volume: s
 method Io(path: string, argv: []string, create: ?bool) -> (cmd: string, file: ?File)
 method ListLeases(path: ?string) -> (leases: []Lease)
 method Metrics() -> (text: string)
+# Reads daxpolicyd.toml and the policy drop-ins again and applies them; replies once they
+# are applied (the job that brings files in line runs on), or fails with what is wrong in
+# which file:line:col, changing nothing. restart_needed: changed keys a reload cannot apply.
+method Reload() -> (policy_dir: string, rules: RuleChanges, job: ?Job,
+                    restart_needed: []string)
 )";
 
 std::string describe()
