@@ -2,12 +2,12 @@
 #include "daemon/connection.hpp"
 
 #include "daemon/daemon.hpp"
+#include "daemon/log.hpp"
 #include "daemon/methods.hpp"
 #include "wire/varlink.hpp"
 
 #include <algorithm>
 #include <boost/asio/write.hpp>
-#include <iostream>
 #include <poll.h>
 
 namespace daxpolicy::daemon
@@ -72,8 +72,8 @@ void Connection::guarded(const std::function<void()> &completion)
 		completion();
 	} catch (const std::exception &e) {
 		daemon_.metrics().errors[errc_name(Errc::internal)]++;
-		std::cerr << "daxpolicyd: closing a connection (pid " << peer_.pid
-		          << "): " << e.what() << "\n";
+		log(Priority::err,
+		    "closing a connection (pid " + std::to_string(peer_.pid) + "): " + e.what());
 		close();
 	}
 }
@@ -271,8 +271,8 @@ bool Connection::reply_with(const std::function<std::optional<json>()> &step)
 		fail(Errc::invalid_argument, e.what());
 	} catch (const std::exception &e) {
 		// A bug or an exhausted resource: this request fails, everyone else is served.
-		std::cerr << "daxpolicyd: a request of pid " << peer_.pid << " failed: " << e.what()
-		          << "\n";
+		log(Priority::err,
+		    "a request of pid " + std::to_string(peer_.pid) + " failed: " + e.what());
 		fail(Errc::internal, e.what());
 	}
 	return false;

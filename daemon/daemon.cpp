@@ -4,6 +4,7 @@
 #include "common/error.hpp"
 #include "daemon/auth.hpp"
 #include "daemon/connection.hpp"
+#include "daemon/log.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/views.hpp"
 #include "fscore/embedded/ondisk/file_lock.hpp"
@@ -13,7 +14,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
-#include <iostream>
+#include <daxpolicy/version.hpp>
 #include <sys/socket.h>
 
 namespace daxpolicy::daemon
@@ -36,9 +37,17 @@ Daemon::Daemon(asio::io_context &io, Config config)
 	std::vector<std::pair<std::string, nlohmann::json>> mounted;
 	for (const auto &v : config_.volumes) {
 		auto [vol, report] = fscore::open_volume(v, config_.lease_break_timeout);
+		LogFields about{{"DAXPOLICY_VOLUME", v.name}};
 		if (report.created)
-			std::cerr << "daxpolicyd: warning: volume '" << v.name << "': made a new "
-			          << *v.size << "-byte pool at " << v.path.string() << "\n";
+			log(Priority::warning,
+			    "volume '" + v.name + "': made a new " + std::to_string(*v.size) +
+			        "-byte pool at " + v.path.string(),
+			    about);
+		if (report.unclean)
+			log(Priority::warning,
+			    "volume '" + v.name + "' was not unmounted cleanly (a crash)" +
+			        (report.journal_replayed ? "; its journal was replayed" : ""),
+			    about);
 		mounted.emplace_back(v.name,
 		                     nlohmann::json{{"action", "mounted"},
 		                                    {"created", report.created},
@@ -76,8 +85,7 @@ Daemon::Daemon(asio::io_context &io, Config config)
 		});
 	} catch (const Error &e) {
 		// A container without netlink: mounts are still watched, devices are not.
-		std::cerr << "daxpolicyd: warning: device events are not heard: " << e.what()
-		          << "\n";
+		log(Priority::warning, std::string("device events are not heard: ") + e.what());
 	}
 }
 
@@ -191,6 +199,13 @@ void Daemon::serve(asio::local::stream_protocol::acceptor listener)
 {
 	listener_ = std::make_unique<asio::local::stream_protocol::acceptor>(std::move(listener));
 	accept();
+	std::string volumes;
+	for (const auto &v : config_.volumes)
+		volumes += (volumes.empty() ? "" : ", ") + v.name + " (" +
+		           fscore::volume_kind_name(v.kind) + ", " + v.path.string() + ")";
+	log(Priority::info,
+	    std::string("version ") + kVersion + ", " + serving_status() + ": " + volumes,
+	    {{"DAXPOLICY_VOLUMES", volumes}});
 }
 
 void Daemon::accept()
@@ -205,8 +220,8 @@ void Daemon::accept()
 			    // would fail again at once, for ever. Wait until a connection of ours
 			    // closes, or a moment passes.
 			    if (!accept_paused_)
-				    std::cerr << "daxpolicyd: accept: " << ec.message()
-				              << "; new connections wait\n";
+				    log(Priority::warning,
+				        "accept: " + ec.message() + "; new connections wait");
 			    accept_paused_ = true;
 			    accept_backoff_.expires_after(std::chrono::milliseconds(250));
 			    accept_backoff_.async_wait([this](boost::system::error_code) {
@@ -217,7 +232,7 @@ void Daemon::accept()
 		    }
 		    accept_paused_ = false;
 		    if (ec)
-			    std::cerr << "daxpolicyd: accept: " << ec.message() << "\n";
+			    log(Priority::err, "accept: " + ec.message());
 		    else
 			    admit(std::move(socket));
 		    accept();
@@ -238,7 +253,7 @@ void Daemon::admit(asio::local::stream_protocol::socket socket)
 		connections_.insert(c);
 		c->start();
 	} catch (const std::exception &e) {
-		std::cerr << "daxpolicyd: refused a connection: " << e.what() << "\n";
+		log(Priority::warning, std::string("refused a connection: ") + e.what());
 	}
 }
 
@@ -298,7 +313,7 @@ void Daemon::run_guarded(const char *what, const std::function<void()> &work)
 		work();
 	} catch (const std::exception &e) {
 		metrics_.errors[errc_name(Errc::internal)]++;
-		std::cerr << "daxpolicyd: " << what << " failed: " << e.what() << "\n";
+		log(Priority::err, std::string(what) + " failed: " + e.what());
 	}
 }
 
@@ -337,6 +352,7 @@ void Daemon::give_input(size_t bytes)
 void Daemon::broadcast(const policy::Event &event)
 {
 	metrics_.events[event.type]++;
+	log_event(event);
 	auto message = wire::make_reply(event.to_json(), true);
 	std::vector<std::shared_ptr<Connection>> slow;
 	for (const auto &m : monitors_) {
@@ -349,9 +365,10 @@ void Daemon::broadcast(const policy::Event &event)
 	}
 	// Dropped rather than buffered without end; the log says whom and why.
 	for (const auto &m : slow) {
-		std::cerr << "daxpolicyd: dropped monitor of pid " << m->peer().pid << " (uid "
-		          << m->peer().uid << "): more than " << (kMaxMonitorBacklog >> 20)
-		          << " MiB of events unread\n";
+		log(Priority::warning,
+		    "dropped monitor of pid " + std::to_string(m->peer().pid) + " (uid " +
+		        std::to_string(m->peer().uid) + "): more than " +
+		        std::to_string(kMaxMonitorBacklog >> 20) + " MiB of events unread");
 		metrics_.monitors_dropped++;
 		m->close();
 	}
@@ -454,10 +471,14 @@ ReloadResult Daemon::finish_reload(std::optional<Config> fresh,
 	});
 	if (result.error) {
 		metrics_.reload_failures++;
-		std::cerr << "daxpolicyd: reload failed, the running config and policy stay: "
-		          << *result.error << "\n";
+		log(Priority::err,
+		    "reload failed, the running config and policy stay: " + *result.error,
+		    {{"DAXPOLICY_EVENT", "reload"}});
 		notify_ready("reload failed: " + *result.error);
 	} else {
+		log(Priority::info,
+		    "reloaded " + config_.policy_dir.string() + ": " + result.reply["rules"].dump(),
+		    {{"DAXPOLICY_EVENT", "reload"}});
 		notify_ready(serving_status());
 	}
 	return result;

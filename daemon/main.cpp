@@ -3,6 +3,7 @@
 #include "common/error.hpp"
 #include "daemon/config.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/log.hpp"
 #include "daemon/notify.hpp"
 
 #include <CLI/CLI.hpp>
@@ -217,14 +218,13 @@ int main(int argc, char **argv)
 				break;
 			} catch (const std::exception &e) {
 				daemon.metrics().errors[errc_name(Errc::internal)]++;
-				std::cerr << "daxpolicyd: " << e.what() << "\n";
+				log(Priority::err, e.what());
 			}
 		}
 		return 0;
 	} catch (const std::exception &e) {
-		std::string message = std::string("daxpolicyd: ") + e.what() + "\n";
-		background.report(message);
-		std::cerr << message;
+		background.report(std::string("daxpolicyd: ") + e.what() + "\n");
+		log(Priority::err, e.what());
 		return 1;
 	}
 }
