@@ -304,12 +304,29 @@ void Connection::pull_stream()
 		if (!reply)
 			return; // over, or waiting for its source
 		progress();
+		end_call();
 		queue(std::move(*reply));
 	}
 }
 
+void Connection::begin_call(const char *method)
+{
+	call_method_ = method;
+	call_started_ = std::chrono::steady_clock::now();
+}
+
+void Connection::end_call()
+{
+	if (!call_method_)
+		return;
+	daemon_.metrics().observe_request(call_method_,
+	                                  std::chrono::steady_clock::now() - call_started_);
+	call_method_ = nullptr;
+}
+
 void Connection::fail(Errc code, const std::string &message)
 {
+	end_call();
 	daemon_.metrics().errors[errc_name(code)]++;
 	send(wire::make_error(code, message));
 }
@@ -319,6 +336,7 @@ void Connection::send_reply(json reply)
 	std::string framed = wire::frame(wire::make_reply(std::move(reply)));
 	if (framed.size() > wire::kMaxMessage)
 		throw wire::oversized_reply();
+	end_call();
 	queue(std::move(framed));
 }
 

@@ -199,6 +199,15 @@ void Daemon::serve(asio::local::stream_protocol::acceptor listener)
 {
 	listener_ = std::make_unique<asio::local::stream_protocol::acceptor>(std::move(listener));
 	accept();
+	auto render = [this] { return render_metrics(*this); };
+	if (config_.metrics_listen) {
+		auto [address, port] = *parse_listen_address(*config_.metrics_listen);
+		metrics_server_ = std::make_unique<MetricsServer>(
+		    io_, address, port, render, [this] { metrics_.http_requests++; });
+	}
+	if (config_.metrics_textfile)
+		metrics_textfile_ =
+		    std::make_unique<MetricsTextfile>(io_, *config_.metrics_textfile, render);
 	std::string volumes;
 	for (const auto &v : config_.volumes)
 		volumes += (volumes.empty() ? "" : ", ") + v.name + " (" +
@@ -277,6 +286,10 @@ void Daemon::stop()
 		mount_watcher_->stop();
 	if (uevents_)
 		uevents_->stop();
+	if (metrics_server_)
+		metrics_server_->stop();
+	if (metrics_textfile_)
+		metrics_textfile_->stop();
 	if (listener_) {
 		boost::system::error_code ignored; // closing a listener that failed is no news
 		listener_->close(ignored);
@@ -351,7 +364,7 @@ void Daemon::give_input(size_t bytes)
 
 void Daemon::broadcast(const policy::Event &event)
 {
-	metrics_.events[event.type]++;
+	metrics_.count_event(event);
 	log_event(event);
 	auto message = wire::make_reply(event.to_json(), true);
 	std::vector<std::shared_ptr<Connection>> slow;

@@ -6,6 +6,8 @@
 #include "daemon/config.hpp"
 #include "daemon/event_pruner.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/metrics_http.hpp"
+#include "daemon/metrics_textfile.hpp"
 #include "daemon/mount_watcher.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/uevent.hpp"
@@ -132,8 +134,10 @@ class Daemon
 	boost::asio::steady_timer recheck_timer_;
 	std::unique_ptr<EventPruner> pruner_;
 	unsigned recheck_ticks_ = 0;
-	static constexpr unsigned kRecheckAll = 30;     // ticks of a second
-	static constexpr size_t kRecheckPerTick = 1024; // queued changes a volume, per tick
+	static constexpr unsigned kRecheckAll = 30;         // ticks of a second
+	static constexpr size_t kRecheckPerTick = 1024;     // queued changes a volume, per tick
+	std::unique_ptr<MetricsServer> metrics_server_;     // metrics_listen
+	std::unique_ptr<MetricsTextfile> metrics_textfile_; // metrics_textfile
 	size_t input_used_ = 0;
 	std::vector<std::weak_ptr<Connection>> input_waiters_;
 	// Reads policy files; last, so that it is joined before anything its work refers to goes.

@@ -16,7 +16,6 @@
 #include <boost/asio/post.hpp>
 #include <daxpolicy/version.hpp>
 #include <functional>
-#include <sstream>
 
 namespace daxpolicy::daemon
 {
@@ -362,49 +361,7 @@ std::unique_ptr<ItemSource> list_leases(Daemon &d, const Params &p)
 
 json metrics(Daemon &d, Connection &, const Params &)
 {
-	std::ostringstream out;
-	const Metrics &m = d.metrics();
-	auto family = [&](const char *name, const char *type, const char *help) {
-		out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type
-		    << "\n";
-	};
-	family("daxpolicy_uptime_seconds", "gauge", "Seconds since daxpolicyd started.");
-	out << "daxpolicy_uptime_seconds " << d.uptime_s() << "\n";
-	family("daxpolicy_requests_total", "counter", "Calls answered, by method.");
-	for (const auto &[k, v] : m.requests)
-		out << "daxpolicy_requests_total{method=\"" << k << "\"} " << v << "\n";
-	family("daxpolicy_request_errors_total", "counter", "Calls that failed, by error code.");
-	for (const auto &[k, v] : m.errors)
-		out << "daxpolicy_request_errors_total{code=\"" << k << "\"} " << v << "\n";
-	family("daxpolicy_events_total", "counter", "Events logged since start, by type.");
-	for (const auto &[k, v] : m.events)
-		out << "daxpolicy_events_total{type=\"" << k << "\"} " << v << "\n";
-	family("daxpolicy_connections", "gauge", "Open client connections.");
-	out << "daxpolicy_connections " << m.connections_open << "\n";
-	family("daxpolicy_connections_rejected_total", "counter",
-	       "Connections refused because max_connections were open.");
-	out << "daxpolicy_connections_rejected_total " << m.connections_rejected << "\n";
-	family("daxpolicy_connections_idle_closed_total", "counter",
-	       "Connections closed after idle_timeout without a call.");
-	out << "daxpolicy_connections_idle_closed_total " << m.connections_idle_closed << "\n";
-	family("daxpolicy_monitors_dropped_total", "counter",
-	       "Monitors dropped for leaving too many events unread.");
-	out << "daxpolicy_monitors_dropped_total " << m.monitors_dropped << "\n";
-	family("daxpolicy_reloads_total", "counter",
-	       "Reloads (SIGHUP or daxpolicy reload), whatever their outcome.");
-	out << "daxpolicy_reloads_total " << m.reloads << "\n";
-	family("daxpolicy_reload_failures_total", "counter",
-	       "Reloads that failed and changed nothing (a bad config or policy file).");
-	out << "daxpolicy_reload_failures_total " << m.reload_failures << "\n";
-	family("daxpolicy_rules", "gauge", "Rules in the store.");
-	out << "daxpolicy_rules " << d.store().count("rules") << "\n";
-	family("daxpolicy_pending_changes", "gauge", "Flag changes waiting for unmap.");
-	out << "daxpolicy_pending_changes " << d.store().count("pending") << "\n";
-	family("daxpolicy_volume_files", "gauge", "Files and directories on each volume.");
-	for (const auto &[name, vol] : d.engine().volumes())
-		out << "daxpolicy_volume_files{volume=\"" << name << "\"} " << vol->info().files
-		    << "\n";
-	return {{reply::text, out.str()}};
+	return {{reply::text, render_metrics(d)}};
 }
 
 json get_info()
@@ -554,6 +511,8 @@ std::optional<json> call_method(Daemon &d, Connection &c, const std::string &met
 		            std::string(spec->name) + ": only root and members of group '" +
 		                d.config().admin_group + "' may change things");
 	d.metrics().requests[spec->name]++;
+	if (!spec->streams)
+		c.begin_call(spec->name);
 	return kHandlers[static_cast<size_t>(spec->method)].handle(d, c, p, more);
 }
 
