@@ -265,6 +265,10 @@ bool Connection::reply_with(const std::function<std::optional<json>()> &step)
 		if (auto reply = step())
 			send_reply(std::move(*reply));
 		return true;
+	} catch (const wire::ServiceError &e) {
+		end_call();
+		daemon_.metrics().errors[errc_name(e.code())]++;
+		send(e.to_json());
 	} catch (const Error &e) {
 		fail(e.code(), e.what());
 	} catch (const json::exception &e) {

@@ -378,7 +378,7 @@ json get_interface_description(const Params &p)
 {
 	std::string name = p.string(param::interface);
 	if (name != wire::kInterface)
-		throw Error(Errc::not_found, "no interface '" + name + "'");
+		throw wire::interface_not_found(name);
 	return {{reply::description, wire::interface_description()}};
 }
 
@@ -502,7 +502,14 @@ std::optional<json> call_method(Daemon &d, Connection &c, const std::string &met
 		return get_interface_description(p);
 	const wire::MethodSpec *spec = wire::find_method(method);
 	if (!spec)
-		throw Error(Errc::not_found, "no method '" + method + "'");
+		throw wire::method_not_found(method);
+	// Only what the interface description declares: a misspelt option is not ignored.
+	const auto &declared = wire::parameters_of(spec->method);
+	for (const auto &[key, value] : params.items())
+		if (!declared.count(key))
+			throw wire::invalid_parameter(key, std::string("io.daxpolicy.") +
+			                                       spec->name +
+			                                       " takes no such parameter");
 	if (spec->streams && !more)
 		throw Error(Errc::invalid_argument,
 		            std::string(spec->name) + " needs \"more\": true");

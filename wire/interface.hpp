@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -131,5 +132,8 @@ inline constexpr const char *kGetInterfaceDescription =
 
 // io.daxpolicy in varlink IDL, as org.varlink.service.GetInterfaceDescription returns it.
 std::string_view interface_description();
+// The parameters `method` takes, as that description declares them: the one list the daemon
+// checks calls against.
+const std::set<std::string> &parameters_of(Method method);
 
 } // namespace daxpolicy::wire
