@@ -65,12 +65,17 @@ std::string field_name(const std::string &key)
 	return name;
 }
 
+bool to_journal()
+{
+	static const bool journal = stderr_is_journal();
+	return journal;
+}
+
 } // namespace
 
 void log(Priority priority, const std::string &message, const LogFields &fields)
 {
-	static const bool journal = stderr_is_journal();
-	if (journal)
+	if (to_journal())
 		send_to_journal(priority, message, fields);
 	else
 		std::cerr << "daxpolicyd: " << prefix(priority) << message << "\n";
@@ -97,6 +102,12 @@ Priority event_priority(const policy::Event &e)
 
 void log_event(const policy::Event &e)
 {
+	// On a plain stderr (a terminal, a test) what needs no look stays in the event log: a
+	// reconcile of a million files would print a million lines, each a write that holds up
+	// the loop. The journal takes every event, as entries that can be selected on.
+	Priority priority = event_priority(e);
+	if (!to_journal() && priority > Priority::notice)
+		return;
 	LogFields fields{{"DAXPOLICY_EVENT", e.type},
 	                 {"DAXPOLICY_EVENT_ID", std::to_string(e.id)},
 	                 {"DAXPOLICY_VOLUME", e.volume},
@@ -107,7 +118,7 @@ void log_event(const policy::Event &e)
 			                                         ? value.get<std::string>()
 			                                         : value.dump());
 	std::string where = e.volume.empty() ? e.path : e.volume + ":" + e.path;
-	log(event_priority(e), e.type + " " + where + " " + e.data.dump(), fields);
+	log(priority, e.type + " " + where + " " + e.data.dump(), fields);
 }
 
 } // namespace daxpolicy::daemon

@@ -23,7 +23,8 @@ using LogFields = std::vector<std::pair<std::string, std::string>>;
 
 void log(Priority priority, const std::string &message, const LogFields &fields = {});
 
-// An event of the event log, at the priority it deserves: a revoked lease, a lease break that
+// An event of the event log, at the priority it deserves (on a plain stderr, only notices and
+// worse; the journal gets every one): a revoked lease, a lease break that
 // failed, a volume that went away or a failed reload need a look; the rest is information.
 // Its fields are DAXPOLICY_EVENT=TYPE, DAXPOLICY_EVENT_ID=, DAXPOLICY_VOLUME=, DAXPOLICY_PATH=
 // and one DAXPOLICY_KEY= for each field of its type that is a string, number or boolean.
