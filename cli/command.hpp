@@ -35,6 +35,7 @@ struct Command {
 Action cmd_status(CLI::App &cmd, const Globals &g);
 Action cmd_list_volumes(CLI::App &cmd, const Globals &g);
 Action cmd_metrics(CLI::App &cmd, const Globals &g);
+Action cmd_reload(CLI::App &cmd, const Globals &g);
 // files.cpp: files and their DAX flag.
 Action cmd_list(CLI::App &cmd, const Globals &g);
 Action cmd_set_dax(CLI::App &cmd, const Globals &g);

@@ -42,6 +42,7 @@ constexpr Command kCommands[] = {
     {"list-leases", "live layout leases and pins", cmd_list_leases},
     {"io", "an xfs_io-style session on a file of an embedded volume", cmd_io},
     {"metrics", "counters in Prometheus text format", cmd_metrics},
+    {"reload", "read the config and policy again, and wait for the outcome", cmd_reload},
     {"mkfs", "make an embedded pool (offline)", cmd_mkfs},
     {"fsck", "check an embedded pool (offline)", cmd_fsck},
 };

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The daemon itself: status, list-volumes, metrics.
+// The daemon itself: status, list-volumes, metrics, reload.
 #include "cli/call.hpp"
 #include "cli/command.hpp"
+#include "common/error.hpp"
 
 #include <iostream>
 
@@ -39,6 +40,23 @@ Action cmd_metrics(CLI::App &, const Globals &g)
 	// Prometheus text as the daemon wrote it: neither JSON nor a table.
 	return [&g] {
 		std::cout << call(g, Method::metrics)[reply::text].get<std::string>();
+		return 0;
+	};
+}
+
+Action cmd_reload(CLI::App &, const Globals &g)
+{
+	// What ExecReload= runs: the exit code is the reload's outcome. A bad config or policy
+	// file is a failure of the reload (exit 1), whatever its error code.
+	return [&g] {
+		json r;
+		try {
+			r = call(g, Method::reload);
+		} catch (const Error &e) {
+			g.out.error(errc_name(e.code()), e.what());
+			return 1;
+		}
+		g.out.object(r);
 		return 0;
 	};
 }

@@ -5,6 +5,8 @@
 #include "common/units.hpp"
 #include "fscore/lease_info.hpp"
 
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <cctype>
 #include <set>
 #include <toml++/toml.h>
@@ -172,6 +174,18 @@ Config config_of(const std::filesystem::path &file, const toml::table &doc)
 				fail(file, node.source(),
 				     "lease_break_timeout: \"" + value + "\" is longer than 24h");
 			c.lease_break_timeout = *d;
+		} else if (k == "metrics_listen") {
+			if (!parse_listen_address(value))
+				fail(file, node.source(),
+				     "metrics_listen: \"" + value +
+				         "\" is not ADDRESS:PORT (127.0.0.1:9478, [::1]:9478)");
+			c.metrics_listen = value;
+		} else if (k == "metrics_textfile") {
+			if (value.empty() || value.front() != '/' || value.back() == '/')
+				fail(file, node.source(),
+				     "metrics_textfile: expected an absolute file name, got \"" +
+				         value + "\"");
+			c.metrics_textfile = value;
 		} else if (k == "event_retention") {
 			auto d = parse_duration(value);
 			if (!d)
@@ -188,6 +202,27 @@ Config config_of(const std::filesystem::path &file, const toml::table &doc)
 }
 
 } // namespace
+
+std::optional<std::pair<std::string, uint16_t>> parse_listen_address(std::string_view text)
+{
+	auto colon = text.rfind(':');
+	if (colon == std::string_view::npos || colon == 0)
+		return std::nullopt;
+	std::string host(text.substr(0, colon));
+	if (host.front() == '[' && host.back() == ']')
+		host = host.substr(1, host.size() - 2);
+	std::string port(text.substr(colon + 1));
+	if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char ch) {
+		    return std::isdigit(static_cast<unsigned char>(ch));
+	    }))
+		return std::nullopt;
+	unsigned long n = std::stoul(port);
+	boost::system::error_code ec;
+	boost::asio::ip::make_address(host, ec);
+	if (ec || n == 0 || n > 65535)
+		return std::nullopt;
+	return std::pair(host, static_cast<uint16_t>(n));
+}
 
 Config load_config(const std::filesystem::path &file)
 {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace daxpolicy::daemon
@@ -43,8 +44,15 @@ struct Config {
 	// A connection that sends no call and takes no reply for this long is closed (monitors,
 	// io sessions and calls under way excepted). Fixed; tests shorten it in-process.
 	std::chrono::milliseconds idle_timeout{60000};
+	// Where GET /metrics is served over HTTP ("127.0.0.1:9478"), and the node_exporter
+	// textfile rewritten with the same text; neither by default.
+	std::optional<std::string> metrics_listen;
+	std::optional<std::filesystem::path> metrics_textfile;
 	std::vector<VolumeConfig> volumes; // empty in the file: the embedded default
 };
+
+// "127.0.0.1:9478", "[::1]:9478": the address and port, or nothing when it is neither.
+std::optional<std::pair<std::string, uint16_t>> parse_listen_address(std::string_view text);
 
 // Reads a config file; throws Error(invalid_argument) with "file:line:col: message".
 Config load_config(const std::filesystem::path &file);

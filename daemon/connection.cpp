@@ -2,12 +2,12 @@
 #include "daemon/connection.hpp"
 
 #include "daemon/daemon.hpp"
+#include "daemon/log.hpp"
 #include "daemon/methods.hpp"
 #include "wire/varlink.hpp"
 
 #include <algorithm>
 #include <boost/asio/write.hpp>
-#include <iostream>
 #include <poll.h>
 
 namespace daxpolicy::daemon
@@ -72,8 +72,8 @@ void Connection::guarded(const std::function<void()> &completion)
 		completion();
 	} catch (const std::exception &e) {
 		daemon_.metrics().errors[errc_name(Errc::internal)]++;
-		std::cerr << "daxpolicyd: closing a connection (pid " << peer_.pid
-		          << "): " << e.what() << "\n";
+		log(Priority::err,
+		    "closing a connection (pid " + std::to_string(peer_.pid) + "): " + e.what());
 		close();
 	}
 }
@@ -265,14 +265,18 @@ bool Connection::reply_with(const std::function<std::optional<json>()> &step)
 		if (auto reply = step())
 			send_reply(std::move(*reply));
 		return true;
+	} catch (const wire::ServiceError &e) {
+		end_call();
+		daemon_.metrics().errors[errc_name(e.code())]++;
+		send(e.to_json());
 	} catch (const Error &e) {
 		fail(e.code(), e.what());
 	} catch (const json::exception &e) {
 		fail(Errc::invalid_argument, e.what());
 	} catch (const std::exception &e) {
 		// A bug or an exhausted resource: this request fails, everyone else is served.
-		std::cerr << "daxpolicyd: a request of pid " << peer_.pid << " failed: " << e.what()
-		          << "\n";
+		log(Priority::err,
+		    "a request of pid " + std::to_string(peer_.pid) + " failed: " + e.what());
 		fail(Errc::internal, e.what());
 	}
 	return false;
@@ -304,12 +308,29 @@ void Connection::pull_stream()
 		if (!reply)
 			return; // over, or waiting for its source
 		progress();
+		end_call();
 		queue(std::move(*reply));
 	}
 }
 
+void Connection::begin_call(const char *method)
+{
+	call_method_ = method;
+	call_started_ = std::chrono::steady_clock::now();
+}
+
+void Connection::end_call()
+{
+	if (!call_method_)
+		return;
+	daemon_.metrics().observe_request(call_method_,
+	                                  std::chrono::steady_clock::now() - call_started_);
+	call_method_ = nullptr;
+}
+
 void Connection::fail(Errc code, const std::string &message)
 {
+	end_call();
 	daemon_.metrics().errors[errc_name(code)]++;
 	send(wire::make_error(code, message));
 }
@@ -319,6 +340,7 @@ void Connection::send_reply(json reply)
 	std::string framed = wire::frame(wire::make_reply(std::move(reply)));
 	if (framed.size() > wire::kMaxMessage)
 		throw wire::oversized_reply();
+	end_call();
 	queue(std::move(framed));
 }
 

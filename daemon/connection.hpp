@@ -65,6 +65,9 @@ class Connection : public std::enable_shared_from_this<Connection>
 	// each once the peer has taken enough of those before (the backlog is at most
 	// kMaxBacklog), and no further call is handled until its last.
 	void stream_reply(std::unique_ptr<ReplyStream> stream);
+	// A call of `method` is handled from now: its reply (or the first part of a list, or its
+	// error) is timed, for the request latency histogram.
+	void begin_call(const char *method);
 
       private:
 	void read();
@@ -113,6 +116,10 @@ class Connection : public std::enable_shared_from_this<Connection>
 	std::unique_ptr<ReplyStream> stream_; // the list being answered
 	std::deque<std::string> out_;
 	size_t out_bytes_ = 0;
+	// The call being timed (begin_call), until its first reply is queued.
+	const char *call_method_ = nullptr;
+	std::chrono::steady_clock::time_point call_started_;
+	void end_call();
 	Peer peer_;
 	bool admin_ = false;
 	bool closed_ = false;

@@ -4,6 +4,8 @@
 #include "common/error.hpp"
 #include "daemon/auth.hpp"
 #include "daemon/connection.hpp"
+#include "daemon/log.hpp"
+#include "daemon/notify.hpp"
 #include "daemon/views.hpp"
 #include "fscore/embedded/ondisk/file_lock.hpp"
 #include "policy/policy_file.hpp"
@@ -12,7 +14,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
-#include <iostream>
+#include <daxpolicy/version.hpp>
 #include <sys/socket.h>
 
 namespace daxpolicy::daemon
@@ -35,9 +37,17 @@ Daemon::Daemon(asio::io_context &io, Config config)
 	std::vector<std::pair<std::string, nlohmann::json>> mounted;
 	for (const auto &v : config_.volumes) {
 		auto [vol, report] = fscore::open_volume(v, config_.lease_break_timeout);
+		LogFields about{{"DAXPOLICY_VOLUME", v.name}};
 		if (report.created)
-			std::cerr << "daxpolicyd: warning: volume '" << v.name << "': made a new "
-			          << *v.size << "-byte pool at " << v.path.string() << "\n";
+			log(Priority::warning,
+			    "volume '" + v.name + "': made a new " + std::to_string(*v.size) +
+			        "-byte pool at " + v.path.string(),
+			    about);
+		if (report.unclean)
+			log(Priority::warning,
+			    "volume '" + v.name + "' was not unmounted cleanly (a crash)" +
+			        (report.journal_replayed ? "; its journal was replayed" : ""),
+			    about);
 		mounted.emplace_back(v.name,
 		                     nlohmann::json{{"action", "mounted"},
 		                                    {"created", report.created},
@@ -75,8 +85,7 @@ Daemon::Daemon(asio::io_context &io, Config config)
 		});
 	} catch (const Error &e) {
 		// A container without netlink: mounts are still watched, devices are not.
-		std::cerr << "daxpolicyd: warning: device events are not heard: " << e.what()
-		          << "\n";
+		log(Priority::warning, std::string("device events are not heard: ") + e.what());
 	}
 }
 
@@ -190,6 +199,22 @@ void Daemon::serve(asio::local::stream_protocol::acceptor listener)
 {
 	listener_ = std::make_unique<asio::local::stream_protocol::acceptor>(std::move(listener));
 	accept();
+	auto render = [this] { return render_metrics(*this); };
+	if (config_.metrics_listen) {
+		auto [address, port] = *parse_listen_address(*config_.metrics_listen);
+		metrics_server_ = std::make_unique<MetricsServer>(
+		    io_, address, port, render, [this] { metrics_.http_requests++; });
+	}
+	if (config_.metrics_textfile)
+		metrics_textfile_ =
+		    std::make_unique<MetricsTextfile>(io_, *config_.metrics_textfile, render);
+	std::string volumes;
+	for (const auto &v : config_.volumes)
+		volumes += (volumes.empty() ? "" : ", ") + v.name + " (" +
+		           fscore::volume_kind_name(v.kind) + ", " + v.path.string() + ")";
+	log(Priority::info,
+	    std::string("version ") + kVersion + ", " + serving_status() + ": " + volumes,
+	    {{"DAXPOLICY_VOLUMES", volumes}});
 }
 
 void Daemon::accept()
@@ -204,8 +229,8 @@ void Daemon::accept()
 			    // would fail again at once, for ever. Wait until a connection of ours
 			    // closes, or a moment passes.
 			    if (!accept_paused_)
-				    std::cerr << "daxpolicyd: accept: " << ec.message()
-				              << "; new connections wait\n";
+				    log(Priority::warning,
+				        "accept: " + ec.message() + "; new connections wait");
 			    accept_paused_ = true;
 			    accept_backoff_.expires_after(std::chrono::milliseconds(250));
 			    accept_backoff_.async_wait([this](boost::system::error_code) {
@@ -216,7 +241,7 @@ void Daemon::accept()
 		    }
 		    accept_paused_ = false;
 		    if (ec)
-			    std::cerr << "daxpolicyd: accept: " << ec.message() << "\n";
+			    log(Priority::err, "accept: " + ec.message());
 		    else
 			    admit(std::move(socket));
 		    accept();
@@ -237,7 +262,7 @@ void Daemon::admit(asio::local::stream_protocol::socket socket)
 		connections_.insert(c);
 		c->start();
 	} catch (const std::exception &e) {
-		std::cerr << "daxpolicyd: refused a connection: " << e.what() << "\n";
+		log(Priority::warning, std::string("refused a connection: ") + e.what());
 	}
 }
 
@@ -261,6 +286,10 @@ void Daemon::stop()
 		mount_watcher_->stop();
 	if (uevents_)
 		uevents_->stop();
+	if (metrics_server_)
+		metrics_server_->stop();
+	if (metrics_textfile_)
+		metrics_textfile_->stop();
 	if (listener_) {
 		boost::system::error_code ignored; // closing a listener that failed is no news
 		listener_->close(ignored);
@@ -297,7 +326,7 @@ void Daemon::run_guarded(const char *what, const std::function<void()> &work)
 		work();
 	} catch (const std::exception &e) {
 		metrics_.errors[errc_name(Errc::internal)]++;
-		std::cerr << "daxpolicyd: " << what << " failed: " << e.what() << "\n";
+		log(Priority::err, std::string(what) + " failed: " + e.what());
 	}
 }
 
@@ -335,7 +364,8 @@ void Daemon::give_input(size_t bytes)
 
 void Daemon::broadcast(const policy::Event &event)
 {
-	metrics_.events[event.type]++;
+	metrics_.count_event(event);
+	log_event(event);
 	auto message = wire::make_reply(event.to_json(), true);
 	std::vector<std::shared_ptr<Connection>> slow;
 	for (const auto &m : monitors_) {
@@ -348,41 +378,129 @@ void Daemon::broadcast(const policy::Event &event)
 	}
 	// Dropped rather than buffered without end; the log says whom and why.
 	for (const auto &m : slow) {
-		std::cerr << "daxpolicyd: dropped monitor of pid " << m->peer().pid << " (uid "
-		          << m->peer().uid << "): more than " << (kMaxMonitorBacklog >> 20)
-		          << " MiB of events unread\n";
+		log(Priority::warning,
+		    "dropped monitor of pid " + std::to_string(m->peer().pid) + " (uid " +
+		        std::to_string(m->peer().uid) + "): more than " +
+		        std::to_string(kMaxMonitorBacklog >> 20) + " MiB of events unread");
 		metrics_.monitors_dropped++;
 		m->close();
 	}
 }
 
+namespace
+{
+
+// Reads policy files; a failure to read is an error of the load, as a bad line is.
+policy::PolicyLoad load_policy_now(const std::filesystem::path &path)
+{
+	policy::PolicyLoad load;
+	try {
+		load = policy::load_policy_path(path, policy::FileKinds::regular);
+	} catch (const std::exception &e) {
+		load.errors.push_back({path.string(), 0, 0, e.what()});
+	}
+	return load;
+}
+
+} // namespace
+
 void Daemon::load_policy(const std::filesystem::path &path,
                          std::function<void(policy::PolicyLoad)> done)
 {
 	asio::post(policy_reader_, [this, path, done = std::move(done)]() mutable {
-		policy::PolicyLoad load;
-		try {
-			load = policy::load_policy_path(path, policy::FileKinds::regular);
-		} catch (const std::exception &e) {
-			load.errors.push_back({path.string(), 0, 0, e.what()});
-		}
+		policy::PolicyLoad load = load_policy_now(path);
 		asio::post(io_, [load = std::move(load), done = std::move(done)]() mutable {
 			done(std::move(load));
 		});
 	});
 }
 
-void Daemon::reload(std::function<void()> done)
+void Daemon::reload(std::function<void(const ReloadResult &)> done)
 {
-	load_policy(config_.policy_dir, [this, done = std::move(done)](policy::PolicyLoad load) {
-		if (!load.ok()) {
-			for (const auto &e : load.errors)
-				std::cerr << "daxpolicyd: reload: " << e.to_string() << "\n";
-		} else {
-			run_guarded("reload", [&] { engine_->apply(load.rules, false); });
+	notify_reloading("reloading the config and " + config_.policy_dir.string());
+	// The config names the policy dir, so both are read in one go by the policy reader.
+	asio::post(policy_reader_, [this, loader = config_loader_, dir = config_.policy_dir,
+	                            done = std::move(done)]() mutable {
+		std::optional<Config> fresh;
+		policy::PolicyLoad load;
+		std::optional<std::string> error;
+		try {
+			if (loader) {
+				fresh = loader();
+				dir = fresh->policy_dir;
+			}
+		} catch (const std::exception &e) {
+			error = e.what(); // already "file:line:col: message"
 		}
-		done();
+		if (!error)
+			load = load_policy_now(dir);
+		for (const auto &e : load.errors)
+			error = (error ? *error + "\n" : "") + e.to_string();
+		asio::post(io_, [this, fresh = std::move(fresh), rules = std::move(load.rules),
+		                 error = std::move(error), done = std::move(done)]() mutable {
+			done(finish_reload(std::move(fresh), rules, std::move(error)));
+		});
 	});
+}
+
+ReloadResult Daemon::finish_reload(std::optional<Config> fresh,
+                                   const std::vector<policy::Rule> &rules_read,
+                                   std::optional<std::string> error)
+{
+	ReloadResult result;
+	metrics_.reloads++;
+	try {
+		if (error)
+			throw Error(Errc::invalid_argument, *error);
+		std::vector<std::string> restart;
+		if (fresh) {
+			restart = restart_needed(config_, *fresh);
+			config_.policy_dir = fresh->policy_dir;
+			config_.admin_group = fresh->admin_group;
+			config_.reconcile_rate = fresh->reconcile_rate;
+			engine_->set_reconcile_rate(config_.reconcile_rate);
+		}
+		policy::ApplyResult rules = engine_->apply(rules_read, false);
+		auto job = engine_->current_job();
+		result.reply = {{"policy_dir", config_.policy_dir.string()},
+		                {"rules",
+		                 {{"added", rules.added},
+		                  {"removed", rules.removed},
+		                  {"changed", rules.changed},
+		                  {"unchanged", rules.unchanged}}},
+		                {wire::reply::job, job ? job->to_json() : nlohmann::json(nullptr)},
+		                {wire::reply::restart_needed, restart}};
+	} catch (const std::exception &e) {
+		result.error = e.what();
+	}
+	nlohmann::json data = result.error
+	                          ? nlohmann::json{{"outcome", "failed"}, {"error", *result.error}}
+	                          : nlohmann::json{{"outcome", "ok"},
+	                                           {"rules", result.reply["rules"]},
+	                                           {wire::reply::restart_needed,
+	                                            result.reply[wire::reply::restart_needed]}};
+	run_guarded("logging the reload", [&] {
+		engine_->log("reload", "", config_.policy_dir.string(), std::move(data));
+	});
+	if (result.error) {
+		metrics_.reload_failures++;
+		log(Priority::err,
+		    "reload failed, the running config and policy stay: " + *result.error,
+		    {{"DAXPOLICY_EVENT", "reload"}});
+		notify_ready("reload failed: " + *result.error);
+	} else {
+		log(Priority::info,
+		    "reloaded " + config_.policy_dir.string() + ": " + result.reply["rules"].dump(),
+		    {{"DAXPOLICY_EVENT", "reload"}});
+		notify_ready(serving_status());
+	}
+	return result;
+}
+
+std::string Daemon::serving_status() const
+{
+	return "serving " + std::to_string(volumes_.size()) + " volume" +
+	       (volumes_.size() == 1 ? "" : "s") + " on " + config_.socket.string();
 }
 
 } // namespace daxpolicy::daemon

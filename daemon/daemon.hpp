@@ -6,7 +6,10 @@
 #include "daemon/config.hpp"
 #include "daemon/event_pruner.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/metrics_http.hpp"
+#include "daemon/metrics_textfile.hpp"
 #include "daemon/mount_watcher.hpp"
+#include "daemon/reload.hpp"
 #include "daemon/uevent.hpp"
 #include "fscore/embedded/ondisk/file_lock.hpp"
 #include "fscore/volume.hpp"
@@ -40,8 +43,14 @@ class Daemon
 	// Starts serving on `listener` (bound by us, or passed by systemd).
 	void serve(boost::asio::local::stream_protocol::acceptor listener);
 	void stop();
-	// Applies the policy dir (SIGHUP), logging rather than failing; then calls `done`.
-	void reload(std::function<void()> done);
+	// How a reload reads the config again; without one, a reload reads only the policy.
+	void set_config_loader(ConfigLoader loader) { config_loader_ = std::move(loader); }
+	// Reads the config and the policy dir again off the event loop, and applies both, or
+	// neither when either is wrong; then tells systemd, logs a `reload` event, and calls
+	// `done` on the loop with the outcome. SIGHUP and `daxpolicy reload` both come here.
+	void reload(std::function<void(const ReloadResult &)> done);
+	// What `systemctl status` shows while the daemon serves.
+	std::string serving_status() const;
 	// Reads the policy files at `path` off the event loop (a file may be slow to read, and
 	// reading one must never stall the daemon), then calls `done` on the loop.
 	void load_policy(const std::filesystem::path &path,
@@ -90,9 +99,14 @@ class Daemon
 	void admit(boost::asio::local::stream_protocol::socket socket);
 	void refuse(boost::asio::local::stream_protocol::socket &socket);
 	void broadcast(const policy::Event &event);
+	// On the loop, with what the policy reader read: applies it, or says why not (`error`).
+	ReloadResult finish_reload(std::optional<Config> fresh,
+	                           const std::vector<policy::Rule> &rules,
+	                           std::optional<std::string> error);
 
 	boost::asio::io_context &io_;
 	Config config_;
+	ConfigLoader config_loader_;
 	std::unique_ptr<fscore::LockedFile> state_lock_; // first made, last gone
 	std::chrono::steady_clock::time_point started_;
 	Metrics metrics_;
@@ -120,8 +134,10 @@ class Daemon
 	boost::asio::steady_timer recheck_timer_;
 	std::unique_ptr<EventPruner> pruner_;
 	unsigned recheck_ticks_ = 0;
-	static constexpr unsigned kRecheckAll = 30;     // ticks of a second
-	static constexpr size_t kRecheckPerTick = 1024; // queued changes a volume, per tick
+	static constexpr unsigned kRecheckAll = 30;         // ticks of a second
+	static constexpr size_t kRecheckPerTick = 1024;     // queued changes a volume, per tick
+	std::unique_ptr<MetricsServer> metrics_server_;     // metrics_listen
+	std::unique_ptr<MetricsTextfile> metrics_textfile_; // metrics_textfile
 	size_t input_used_ = 0;
 	std::vector<std::weak_ptr<Connection>> input_waiters_;
 	// Reads policy files; last, so that it is joined before anything its work refers to goes.

@@ -3,6 +3,8 @@
 #include "common/error.hpp"
 #include "daemon/config.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/log.hpp"
+#include "daemon/notify.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -158,8 +160,8 @@ int main(int argc, char **argv)
 	app.set_version_flag("--version", std::string("daxpolicyd ") + kVersion);
 	CLI11_PARSE(app, argc, argv);
 
-	Backgrounder background;
-	try {
+	// At start and at each reload: the same file, the same overrides.
+	ConfigLoader read_config = [=] {
 		Config config;
 		if (!config_path.empty())
 			config = load_config(config_path);
@@ -170,18 +172,25 @@ int main(int argc, char **argv)
 		if (!state_dir.empty())
 			config.state_dir = state_dir;
 		finish_config(config);
+		return config;
+	};
+
+	Backgrounder background;
+	try {
+		Config config = read_config();
 		if (!foreground)
 			background.detach();
 
 		asio::io_context io;
 		Daemon daemon(io, config);
+		daemon.set_config_loader(read_config);
 		// Signals are caught before the socket listens: a client (or systemd) that sees it
 		// and sends SIGTERM at once gets a clean stop, not the default action's exit 143.
 		asio::signal_set stop_signals(io, SIGTERM, SIGINT);
 		stop_signals.async_wait([&](boost::system::error_code ec, int) {
 			if (ec)
 				return;
-			sd_notify(0, "STOPPING=1");
+			notify_stopping();
 			daemon.stop();
 			io.stop();
 		});
@@ -190,8 +199,7 @@ int main(int argc, char **argv)
 			hup.async_wait([&](boost::system::error_code ec, int) {
 				if (ec)
 					return;
-				sd_notify(0, "RELOADING=1");
-				daemon.reload([] { sd_notify(0, "READY=1"); });
+				daemon.reload([](const ReloadResult &) {}); // it logs its outcome
 				wait_hup();
 			});
 		};
@@ -200,7 +208,7 @@ int main(int argc, char **argv)
 		std::optional<SocketFile> socket_file;
 		daemon.serve(listen_on(io, config, socket_file));
 
-		sd_notify(0, "READY=1");
+		notify_ready(daemon.serving_status());
 		background.report("ready");
 		// The last line of defence: whatever escapes a completion is one failure, logged
 		// and counted, and the daemon serves on.
@@ -210,14 +218,13 @@ int main(int argc, char **argv)
 				break;
 			} catch (const std::exception &e) {
 				daemon.metrics().errors[errc_name(Errc::internal)]++;
-				std::cerr << "daxpolicyd: " << e.what() << "\n";
+				log(Priority::err, e.what());
 			}
 		}
 		return 0;
 	} catch (const std::exception &e) {
-		std::string message = std::string("daxpolicyd: ") + e.what() + "\n";
-		background.report(message);
-		std::cerr << message;
+		background.report(std::string("daxpolicyd: ") + e.what() + "\n");
+		log(Priority::err, e.what());
 		return 1;
 	}
 }

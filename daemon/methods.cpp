@@ -16,7 +16,6 @@
 #include <boost/asio/post.hpp>
 #include <daxpolicy/version.hpp>
 #include <functional>
-#include <sstream>
 
 namespace daxpolicy::daemon
 {
@@ -362,43 +361,7 @@ std::unique_ptr<ItemSource> list_leases(Daemon &d, const Params &p)
 
 json metrics(Daemon &d, Connection &, const Params &)
 {
-	std::ostringstream out;
-	const Metrics &m = d.metrics();
-	auto family = [&](const char *name, const char *type, const char *help) {
-		out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type
-		    << "\n";
-	};
-	family("daxpolicy_uptime_seconds", "gauge", "Seconds since daxpolicyd started.");
-	out << "daxpolicy_uptime_seconds " << d.uptime_s() << "\n";
-	family("daxpolicy_requests_total", "counter", "Calls answered, by method.");
-	for (const auto &[k, v] : m.requests)
-		out << "daxpolicy_requests_total{method=\"" << k << "\"} " << v << "\n";
-	family("daxpolicy_request_errors_total", "counter", "Calls that failed, by error code.");
-	for (const auto &[k, v] : m.errors)
-		out << "daxpolicy_request_errors_total{code=\"" << k << "\"} " << v << "\n";
-	family("daxpolicy_events_total", "counter", "Events logged since start, by type.");
-	for (const auto &[k, v] : m.events)
-		out << "daxpolicy_events_total{type=\"" << k << "\"} " << v << "\n";
-	family("daxpolicy_connections", "gauge", "Open client connections.");
-	out << "daxpolicy_connections " << m.connections_open << "\n";
-	family("daxpolicy_connections_rejected_total", "counter",
-	       "Connections refused because max_connections were open.");
-	out << "daxpolicy_connections_rejected_total " << m.connections_rejected << "\n";
-	family("daxpolicy_connections_idle_closed_total", "counter",
-	       "Connections closed after idle_timeout without a call.");
-	out << "daxpolicy_connections_idle_closed_total " << m.connections_idle_closed << "\n";
-	family("daxpolicy_monitors_dropped_total", "counter",
-	       "Monitors dropped for leaving too many events unread.");
-	out << "daxpolicy_monitors_dropped_total " << m.monitors_dropped << "\n";
-	family("daxpolicy_rules", "gauge", "Rules in the store.");
-	out << "daxpolicy_rules " << d.store().count("rules") << "\n";
-	family("daxpolicy_pending_changes", "gauge", "Flag changes waiting for unmap.");
-	out << "daxpolicy_pending_changes " << d.store().count("pending") << "\n";
-	family("daxpolicy_volume_files", "gauge", "Files and directories on each volume.");
-	for (const auto &[name, vol] : d.engine().volumes())
-		out << "daxpolicy_volume_files{volume=\"" << name << "\"} " << vol->info().files
-		    << "\n";
-	return {{reply::text, out.str()}};
+	return {{reply::text, render_metrics(d)}};
 }
 
 json get_info()
@@ -415,7 +378,7 @@ json get_interface_description(const Params &p)
 {
 	std::string name = p.string(param::interface);
 	if (name != wire::kInterface)
-		throw Error(Errc::not_found, "no interface '" + name + "'");
+		throw wire::interface_not_found(name);
 	return {{reply::description, wire::interface_description()}};
 }
 
@@ -444,6 +407,22 @@ std::optional<json> remove_rule(Daemon &d, Connection &c, const Params &p, bool)
 		    return json{{reply::files, policy::counts_json(job.files)},
 		                {reply::job, job.to_json()}};
 	    });
+	return std::nullopt;
+}
+
+// Replies once the daemon has read and applied the config and the policy again, or with why
+// it could not (then nothing changed): what `systemctl reload` waits for.
+std::optional<json> reload(Daemon &d, Connection &c, const Params &, bool)
+{
+	d.reload([conn = c.defer_reply()](const ReloadResult &r) {
+		conn->finish_deferred([&] {
+			if (r.error)
+				throw Error(Errc::invalid_argument,
+				            "reload failed, the running config and policy stay: " +
+				                *r.error);
+			return r.reply;
+		});
+	});
 	return std::nullopt;
 }
 
@@ -496,6 +475,7 @@ constexpr std::array<MethodHandler, wire::kMethods.size()> kHandlers{{
     {wire::Method::list_leases, lists<wire::Method::list_leases, list_leases>},
     {wire::Method::io, io},
     {wire::Method::metrics, replies<metrics>},
+    {wire::Method::reload, reload}, // replies when the config and policy are read, off the loop
 }};
 
 constexpr bool handlers_in_method_order()
@@ -522,7 +502,14 @@ std::optional<json> call_method(Daemon &d, Connection &c, const std::string &met
 		return get_interface_description(p);
 	const wire::MethodSpec *spec = wire::find_method(method);
 	if (!spec)
-		throw Error(Errc::not_found, "no method '" + method + "'");
+		throw wire::method_not_found(method);
+	// Only what the interface description declares: a misspelt option is not ignored.
+	const auto &declared = wire::parameters_of(spec->method);
+	for (const auto &[key, value] : params.items())
+		if (!declared.count(key))
+			throw wire::invalid_parameter(key, std::string("io.daxpolicy.") +
+			                                       spec->name +
+			                                       " takes no such parameter");
 	if (spec->streams && !more)
 		throw Error(Errc::invalid_argument,
 		            std::string(spec->name) + " needs \"more\": true");
@@ -531,6 +518,8 @@ std::optional<json> call_method(Daemon &d, Connection &c, const std::string &met
 		            std::string(spec->name) + ": only root and members of group '" +
 		                d.config().admin_group + "' may change things");
 	d.metrics().requests[spec->name]++;
+	if (!spec->streams)
+		c.begin_call(spec->name);
 	return kHandlers[static_cast<size_t>(spec->method)].handle(d, c, p, more);
 }
 

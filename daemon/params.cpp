@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "daemon/params.hpp"
 
+#include "wire/varlink.hpp"
+
 #include <cstdint>
 
 namespace daxpolicy::daemon
@@ -14,8 +16,7 @@ const nlohmann::json *Params::find(const char *key) const
 
 void Params::bad(const char *key, const char *expected) const
 {
-	throw Error(Errc::invalid_argument,
-	            std::string("parameter '") + key + "': expected " + expected);
+	throw wire::invalid_parameter(key, std::string("expected ") + expected);
 }
 
 std::string Params::string(const char *key) const

@@ -19,6 +19,7 @@ packages=(
 	e2fsprogs xfsprogs util-linux
 	clang libfuzzer-14-dev libclang-rt-14-dev
 	debhelper python3 mandoc bash-completion systemd-container
+	prometheus # promtool, which checks the metrics in the tests
 )
 
 missing=()

@@ -4,6 +4,9 @@
 #include "common/error.hpp"
 #include "wire/varlink.hpp"
 
+#include <algorithm>
+#include <map>
+
 namespace daxpolicy::wire
 {
 
@@ -71,6 +74,11 @@ method Monitor(type: ?string) -> (id: int, time: string, type: string, volume: s
 method Io(path: string, argv: []string, create: ?bool) -> (cmd: string, file: ?File)
 method ListLeases(path: ?string) -> (leases: []Lease)
 method Metrics() -> (text: string)
+# Reads daxpolicyd.toml and the policy drop-ins again and applies them; replies once they
+# are applied (the job that brings files in line runs on), or fails with what is wrong in
+# which file:line:col, changing nothing. restart_needed: changed keys a reload cannot apply.
+method Reload() -> (policy_dir: string, rules: RuleChanges, job: ?Job,
+                    restart_needed: []string)
 )";
 
 std::string describe()
@@ -130,6 +138,43 @@ std::string_view interface_description()
 {
 	static const std::string idl = describe();
 	return idl;
+}
+
+namespace
+{
+
+// "method List(paths: []string, recursive: ?bool) -> ..." -> {paths, recursive}, for each
+// method of the description.
+std::map<std::string, std::set<std::string>> declared_parameters()
+{
+	std::map<std::string, std::set<std::string>> out;
+	std::string_view idl = kMethodsIdl;
+	for (size_t at = idl.find("\nmethod "); at != std::string_view::npos;
+	     at = idl.find("\nmethod ", at + 1)) {
+		size_t open = idl.find('(', at), close = idl.find(')', open);
+		std::string name(idl.substr(at + 8, open - at - 8));
+		auto &params = out[name];
+		std::string_view list = idl.substr(open + 1, close - open - 1);
+		while (!list.empty()) {
+			size_t colon = list.find(':');
+			if (colon == std::string_view::npos)
+				break;
+			std::string_view key = list.substr(0, colon);
+			key.remove_prefix(std::min(key.size(), key.find_first_not_of(" \n,")));
+			params.emplace(key);
+			size_t comma = list.find(',', colon);
+			list = comma == std::string_view::npos ? "" : list.substr(comma + 1);
+		}
+	}
+	return out;
+}
+
+} // namespace
+
+const std::set<std::string> &parameters_of(Method method)
+{
+	static const auto declared = declared_parameters();
+	return declared.at(spec_of(method).name);
 }
 
 } // namespace daxpolicy::wire

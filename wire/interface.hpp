@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,7 @@ enum class Method {
 	list_leases,
 	io,
 	metrics,
+	reload,
 };
 
 // Keys of call parameters.
@@ -75,14 +77,15 @@ inline constexpr const char *leases = "leases";
 inline constexpr const char *text = "text";
 inline constexpr const char *description = "description";
 inline constexpr const char *job = "job";
+inline constexpr const char *restart_needed = "restart_needed";
 inline constexpr const char *reconcile = "reconcile";
 } // namespace reply
 
 // The types of events (INTERFACE.md), which list-events and monitor filter on; `reconcile`
-// is a job's summary.
-inline constexpr std::array<const char *, 7> kEventTypes{
+// is a job's summary, `reload` the outcome of a reload (SIGHUP or `daxpolicy reload`).
+inline constexpr std::array<const char *, 8> kEventTypes{
     "flag-change", "deferred", "lease-break", "lease-revoked",
-    "rule-change", "volume",   "reconcile"};
+    "rule-change", "volume",   "reconcile",   "reload"};
 bool is_event_type(std::string_view type);
 
 struct MethodSpec {
@@ -96,7 +99,7 @@ struct MethodSpec {
 	const char *list;
 };
 
-inline constexpr std::array<MethodSpec, 17> kMethods{{
+inline constexpr std::array<MethodSpec, 18> kMethods{{
     {Method::status, "Status", false, false, nullptr},
     {Method::list_volumes, "ListVolumes", false, false, nullptr},
     {Method::list, "List", false, false, reply::files},
@@ -114,6 +117,7 @@ inline constexpr std::array<MethodSpec, 17> kMethods{{
     {Method::list_leases, "ListLeases", false, false, reply::leases},
     {Method::io, "Io", true, false, nullptr},
     {Method::metrics, "Metrics", false, false, nullptr},
+    {Method::reload, "Reload", true, false, nullptr},
 }};
 
 const MethodSpec &spec_of(Method method);
@@ -128,5 +132,8 @@ inline constexpr const char *kGetInterfaceDescription =
 
 // io.daxpolicy in varlink IDL, as org.varlink.service.GetInterfaceDescription returns it.
 std::string_view interface_description();
+// The parameters `method` takes, as that description declares them: the one list the daemon
+// checks calls against.
+const std::set<std::string> &parameters_of(Method method);
 
 } // namespace daxpolicy::wire

@@ -22,8 +22,50 @@ std::string error_name(Errc code)
 	return out;
 }
 
+namespace
+{
+
+constexpr const char *kMethodNotFound = "org.varlink.service.MethodNotFound";
+constexpr const char *kInterfaceNotFound = "org.varlink.service.InterfaceNotFound";
+constexpr const char *kInvalidParameter = "org.varlink.service.InvalidParameter";
+
+} // namespace
+
+nlohmann::json ServiceError::to_json() const
+{
+	nlohmann::json params = parameters_;
+	params["message"] = what();
+	return {{"error", name_}, {"parameters", std::move(params)}};
+}
+
+ServiceError method_not_found(const std::string &method)
+{
+	return {
+	    Errc::not_found, kMethodNotFound, {{"method", method}}, "no method '" + method + "'"};
+}
+
+ServiceError interface_not_found(const std::string &interface)
+{
+	return {Errc::not_found,
+	        kInterfaceNotFound,
+	        {{"interface", interface}},
+	        "no interface '" + interface + "'"};
+}
+
+ServiceError invalid_parameter(const std::string &parameter, const std::string &why)
+{
+	return {Errc::invalid_argument,
+	        kInvalidParameter,
+	        {{"parameter", parameter}},
+	        "parameter '" + parameter + "': " + why};
+}
+
 std::optional<Errc> errc_from_error_name(std::string_view name)
 {
+	if (name == kMethodNotFound || name == kInterfaceNotFound)
+		return Errc::not_found;
+	if (name == kInvalidParameter)
+		return Errc::invalid_argument;
 	for (const auto &[code, unused] : kErrcNames)
 		if (error_name(code) == name)
 			return code;

@@ -26,9 +26,32 @@ inline constexpr int kMaxNesting = 64;
 // buffer larger than this (and one item) whatever the length of the list.
 inline constexpr size_t kListPart = 256 << 10;
 
-// "io.daxpolicy.NotFound" <-> Errc::not_found
+// "io.daxpolicy.NotFound" <-> Errc::not_found; the errors of org.varlink.service map to the
+// nearest code (MethodNotFound, InterfaceNotFound: not_found; InvalidParameter:
+// invalid_argument), so a client reports them as it reports ours.
 std::string error_name(Errc code);
 std::optional<Errc> errc_from_error_name(std::string_view name);
+
+// An error of org.varlink.service, as the varlink specification names it and with the
+// parameters it gives (InvalidParameter: {"parameter": NAME}), besides our "message".
+class ServiceError : public Error
+{
+      public:
+	ServiceError(Errc code, std::string name, nlohmann::json parameters,
+	             const std::string &message)
+	    : Error(code, message), name_(std::move(name)), parameters_(std::move(parameters))
+	{
+	}
+	nlohmann::json to_json() const;
+
+      private:
+	std::string name_;
+	nlohmann::json parameters_;
+};
+ServiceError method_not_found(const std::string &method);
+ServiceError interface_not_found(const std::string &interface);
+// A parameter the method does not take, or of the wrong type: `why` says which.
+ServiceError invalid_parameter(const std::string &parameter, const std::string &why);
 
 nlohmann::json make_call(std::string_view method_name, nlohmann::json parameters,
                          bool more = false);

@@ -122,11 +122,11 @@ TEST(Errors, MalformedWireMessagesGetErrorsAndTheDaemonLives)
 	          "io.daxpolicy.InvalidArgument");
 	EXPECT_EQ(
 	    reply_json(exchange(std::string(R"({"method":"io.daxpolicy.Nope"})") + '\0'))["error"],
-	    "io.daxpolicy.NotFound");
+	    "org.varlink.service.MethodNotFound");
 	EXPECT_EQ(reply_json(exchange(
 	              std::string(R"({"method":"io.daxpolicy.List","parameters":{"paths":7}})") +
 	              '\0'))["error"],
-	          "io.daxpolicy.InvalidArgument");
+	          "org.varlink.service.InvalidParameter");
 	json info =
 	    reply_json(exchange(std::string(R"({"method":"org.varlink.service.GetInfo"})") + '\0'));
 	EXPECT_EQ(info["parameters"]["product"], "daxpolicyd");

@@ -221,7 +221,9 @@ int IoProcess::finish()
 	return code;
 }
 
-Daemon::Daemon(const std::string &config, const std::filesystem::path &root) : dir_(root)
+Daemon::Daemon(const std::string &config, const std::filesystem::path &root,
+               std::vector<std::string> wrapper)
+    : dir_(root), wrapper_(std::move(wrapper))
 {
 	config_path_ = (dir_ / "daxpolicyd.toml").string();
 	std::ofstream(config_path_) << config;
@@ -237,9 +239,10 @@ Daemon::~Daemon()
 void Daemon::start()
 {
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	pid_ = spawn({DAXPOLICYD_BIN, "--foreground", "--config", config_path_, "--socket",
-	              socket(), "--state-dir", state_dir()},
-	             devnull, devnull, 2, std::nullopt);
+	std::vector<std::string> argv = wrapper_;
+	argv.insert(argv.end(), {DAXPOLICYD_BIN, "--foreground", "--config", config_path_,
+	                         "--socket", socket(), "--state-dir", state_dir()});
+	pid_ = spawn(argv, devnull, devnull, 2, std::nullopt);
 	close(devnull);
 	auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
 	while (!can_connect(socket())) {

@@ -67,8 +67,11 @@ class Daemon
 	// `config` is the daxpolicyd.toml text ("" for the embedded default). Pool and state go
 	// in a folder under `root`: tests that need thousands of events put it on tmpfs, where
 	// the store's fsyncs cost nothing.
+	// `wrapper`, if given, runs the daemon: its argv comes before the daemon's (a script
+	// that sets up what the daemon runs in, then execs it).
 	explicit Daemon(const std::string &config = "",
-	                const std::filesystem::path &root = std::filesystem::temp_directory_path());
+	                const std::filesystem::path &root = std::filesystem::temp_directory_path(),
+	                std::vector<std::string> wrapper = {});
 	~Daemon();
 	void start();
 	void stop();      // SIGTERM, and wait
@@ -91,6 +94,7 @@ class Daemon
       private:
 	TempDir dir_;
 	std::string config_path_;
+	std::vector<std::string> wrapper_;
 	pid_t pid_ = -1;
 };
 

@@ -325,7 +325,8 @@ TEST(Server, PriorityBeyondInt64IsRefusedNotWrapped)
 	              R"("subtree":"pool0:/","dax":"on","priority":18446744073709551615}})" +
 	              std::string(1, '\0'));
 	json reply = peer.receive();
-	EXPECT_EQ(reply["error"], "io.daxpolicy.InvalidArgument") << reply.dump();
+	EXPECT_EQ(reply["error"], "org.varlink.service.InvalidParameter") << reply.dump();
+	EXPECT_EQ(reply["parameters"]["parameter"], "priority");
 	EXPECT_NE(reply["parameters"]["message"].get<std::string>().find("'priority'"),
 	          std::string::npos)
 	    << reply.dump();

@@ -47,7 +47,37 @@ TEST(Varlink, TheInterfaceDescriptionDescribesEveryMethodAndError)
 
 	json unknown = call_raw(d, {{"method", wire::kGetInterfaceDescription},
 	                            {"parameters", {{"interface", "io.example"}}}});
-	EXPECT_EQ(unknown["error"], "io.daxpolicy.NotFound");
+	EXPECT_EQ(unknown["error"], "org.varlink.service.InterfaceNotFound");
+	EXPECT_EQ(unknown["parameters"]["interface"], "io.example");
+}
+
+TEST(Varlink, GetInfoSaysWhoServes)
+{
+	Daemon d;
+	json info = call_raw(d, {{"method", wire::kGetInfo}})["parameters"];
+	for (const char *key : {"vendor", "product", "version", "url"})
+		EXPECT_TRUE(info[key].is_string() && !info[key].get<std::string>().empty()) << key;
+}
+
+// The errors of org.varlink.service, as a generic client (varlinkctl, python's varlink)
+// expects them.
+TEST(Varlink, UnknownMethodsAndParametersGetTheServiceErrors)
+{
+	Daemon d;
+	json none = call_raw(d, {{"method", "io.daxpolicy.Frobnicate"}});
+	EXPECT_EQ(none["error"], "org.varlink.service.MethodNotFound") << none.dump();
+	EXPECT_EQ(none["parameters"]["method"], "io.daxpolicy.Frobnicate");
+
+	json unknown = call_raw(d, {{"method", "io.daxpolicy.List"},
+	                            {"parameters", {{"paths", {"pool0:/"}}, {"recursve", true}}}});
+	EXPECT_EQ(unknown["error"], "org.varlink.service.InvalidParameter") << unknown.dump();
+	EXPECT_EQ(unknown["parameters"]["parameter"], "recursve");
+
+	json typed = call_raw(d, {{"method", "io.daxpolicy.List"}, {"parameters", {{"paths", 7}}}});
+	EXPECT_EQ(typed["error"], "org.varlink.service.InvalidParameter") << typed.dump();
+	EXPECT_EQ(typed["parameters"]["parameter"], "paths");
+	EXPECT_NE(typed["parameters"]["message"].get<std::string>().find("array of strings"),
+	          std::string::npos);
 }
 
 } // namespace

@@ -112,6 +112,22 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndColumn)
 	          std::string::npos);
 }
 
+TEST_F(ConfigTest, MetricsListenAndTextfile)
+{
+	Config c =
+	    load("metrics_listen = \"[::1]:9478\"\nmetrics_textfile = \"/var/lib/x.prom\"\n");
+	EXPECT_EQ(c.metrics_listen.value_or(""), "[::1]:9478");
+	EXPECT_EQ(c.metrics_textfile.value_or(""), "/var/lib/x.prom");
+	EXPECT_EQ(parse_listen_address("127.0.0.1:9478"),
+	          std::pair(std::string("127.0.0.1"), uint16_t{9478}));
+	EXPECT_NE(error_of("metrics_listen = \"localhost\"\n").find(":1:18: metrics_listen"),
+	          std::string::npos);
+	EXPECT_NE(error_of("metrics_listen = \"127.0.0.1:99999\"\n").find("metrics_listen"),
+	          std::string::npos);
+	EXPECT_NE(error_of("metrics_textfile = \"relative.prom\"\n").find("metrics_textfile"),
+	          std::string::npos);
+}
+
 TEST_F(ConfigTest, HostVolumesTakeTheirSizeAndModeFromTheMount)
 {
 	for (const char *key : {"size = \"1GiB\"", "dax = \"always\""}) {
