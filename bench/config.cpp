@@ -23,6 +23,10 @@ Config make_config(bool quick)
 	cfg.host_files = 2000;
 	cfg.host_files_per_dir = 200;
 	cfg.matcher_cap_s = 0.4;
+	cfg.daemon_clients = {1, 8};
+	cfg.daemon_turn_s = 0.1;
+	cfg.daemon_files = 2000;
+	cfg.daemon_idle_samples = 200;
 	return cfg;
 }
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // daxpolicy_bench: measures the embedded core's data path and metadata operations, the policy
-// matcher's cost per file as the rules grow, and a host volume's reconciles of a large tree,
-// next to baselines from the same run, and prints one JSON line per figure on stdout and a
-// table on stderr. See docs/BENCHMARKS.md.
+// matcher's cost per file as the rules grow, a host volume's reconciles of a large tree, and
+// the daemon under load through its socket, next to baselines from the same run, and prints one
+// JSON line per figure on stdout and a table on stderr. See docs/BENCHMARKS.md.
 #include "bench/config.hpp"
+#include "bench/daemon_load.hpp"
 #include "bench/data_path.hpp"
 #include "bench/host_tree.hpp"
 #include "bench/interrupt.hpp"
@@ -26,7 +27,7 @@ namespace
 {
 
 // Which benchmarks a run makes.
-enum class Only { all, host, matcher };
+enum class Only { all, host, matcher, daemon };
 
 int run(const Config &cfg, Only only)
 {
@@ -58,10 +59,12 @@ int run(const Config &cfg, Only only)
 		emit(run_random_write(cfg, *vol, files, *raw, seq.written_mib));
 		emit({run_create_unlink(cfg, *vol, dir.path())});
 	}
-	if (only != Only::host)
+	if (only == Only::all || only == Only::matcher)
 		emit(run_matching(cfg));
-	if (only != Only::matcher)
+	if (only == Only::all || only == Only::host)
 		emit(run_host_tree(cfg, dir.path()));
+	if (only == Only::all || only == Only::daemon)
+		emit(run_daemon(cfg, dir.path()));
 	print_table(std::cerr, figures);
 	return 0;
 }
@@ -76,9 +79,11 @@ int main(int argc, char **argv)
 	std::string dir;
 	uint64_t size_mib = 0;
 	uint64_t host_files = 0;
+	uint64_t daemon_files = 0;
 	bool quick = false;
 	bool host_only = false;
 	bool matcher_only = false;
+	bool daemon_only = false;
 	app.add_option("--dir", dir,
 	               "Directory to hold the pools and the ext4 image, in a fresh "
 	               "subdirectory removed afterwards (default /var/tmp)")
@@ -90,9 +95,15 @@ int main(int argc, char **argv)
 	               "Files in each tree of the host volume benchmark (default 100000, 2000 "
 	               "with --quick)")
 	    ->check(CLI::Range(1, 10000000));
-	auto *host_flag = app.add_flag("--host-only", host_only, "Only the host volume benchmark");
-	app.add_flag("--matcher-only", matcher_only, "Only the policy matcher benchmark")
-	    ->excludes(host_flag);
+	app.add_option("--daemon-files", daemon_files,
+	               "Files in the embedded pool of the daemon benchmark (default 100000, 2000 "
+	               "with --quick)")
+	    ->check(CLI::Range(1, 1000000));
+	auto *only_group = app.add_option_group("only", "Run one benchmark")->require_option(0, 1);
+	only_group->add_flag("--host-only", host_only, "Only the host volume benchmark");
+	only_group->add_flag("--matcher-only", matcher_only, "Only the policy matcher benchmark");
+	only_group->add_flag("--daemon-only", daemon_only,
+	                     "Only the daemon benchmark (throughput, a rule over a large pool)");
 	app.add_flag("--quick", quick, "Small sizes and short runs, for a CI smoke test");
 	CLI11_PARSE(app, argc, argv);
 
@@ -101,12 +112,18 @@ int main(int argc, char **argv)
 		cfg.size_mib = size_mib;
 	if (host_files)
 		cfg.host_files = host_files;
+	if (daemon_files)
+		cfg.daemon_files = daemon_files;
 	if (!dir.empty())
 		cfg.parent_dir = dir;
+	Only only = host_only      ? Only::host
+	            : matcher_only ? Only::matcher
+	            : daemon_only  ? Only::daemon
+	                           : Only::all;
 
 	install_interrupt_handlers();
 	try {
-		return run(cfg, host_only ? Only::host : matcher_only ? Only::matcher : Only::all);
+		return run(cfg, only);
 	} catch (const Interrupted &) {
 		std::cerr << "daxpolicy_bench: interrupted\n";
 		return 130;
