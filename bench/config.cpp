@@ -28,6 +28,10 @@ Config make_config(bool quick)
 	cfg.big_dir_lookups = 5000;
 	cfg.pool_files = 3000;
 	cfg.pool_naive_cap_s = 1;
+	cfg.daemon_clients = {1, 8};
+	cfg.daemon_turn_s = 0.1;
+	cfg.daemon_files = 2000;
+	cfg.daemon_idle_samples = 200;
 	return cfg;
 }
 

@@ -55,6 +55,14 @@ struct Config {
 	// naive passes beside it stop after pool_naive_cap_s each.
 	uint64_t pool_files = 1000000;
 	double pool_naive_cap_s = 60;
+	// The daemon: requests per second with each of these client counts, each for
+	// daemon_turn_s against the daemon and then the bare server; a rule and a no-op
+	// reconcile over daemon_files empty files (host_files_per_dir to a directory), with
+	// `status` asked meanwhile; idle `status` latency from daemon_idle_samples calls.
+	std::vector<int> daemon_clients{1, 8, 32, 128};
+	double daemon_turn_s = 1;
+	uint64_t daemon_files = 100000;
+	size_t daemon_idle_samples = 2000;
 };
 
 // The defaults, or with `quick` the small sizes of a CI smoke run (under 5 s).

@@ -3,6 +3,7 @@
 
 #include "bench/interrupt.hpp"
 #include "bench/loop_mount.hpp"
+#include "bench/proc_status.hpp"
 #include "bench/process.hpp"
 #include "bench/timing.hpp"
 #include "fscore/host/host_volume.hpp"
@@ -85,28 +86,6 @@ double time_program(std::vector<std::string> argv, bool quiet)
 	if (auto why = run_program(std::move(argv), quiet); !why.empty())
 		throw std::runtime_error(why);
 	return seconds_since(start);
-}
-
-// A line of /proc/self/status ("VmHWM:   1234 kB"), in MiB.
-double status_mib(const std::string &key)
-{
-	std::ifstream in("/proc/self/status");
-	std::string line;
-	while (std::getline(in, line))
-		if (line.rfind(key + ":", 0) == 0)
-			return std::stod(line.substr(key.size() + 1)) / 1024;
-	throw std::runtime_error("/proc/self/status has no " + key);
-}
-
-// The peak RSS starts again from the current one (Linux 4.0), so that VmHWM afterwards is
-// the peak of what follows, not of the trees' making or of earlier benchmarks.
-void reset_peak_rss()
-{
-	std::ofstream out("/proc/self/clear_refs");
-	out << "5\n";
-	out.flush();
-	if (!out)
-		throw std::runtime_error("cannot write /proc/self/clear_refs");
 }
 
 // How many entries of `tree` (itself included) have the DAX flag, as FS_IOC_GETFLAGS shows it

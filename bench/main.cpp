@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // daxpolicy_bench: measures the embedded core's data path and metadata operations, the policy
-// matcher's cost per file as the rules grow, and a host volume's reconciles of a large tree,
-// next to baselines from the same run, and prints one JSON line per figure on stdout and a
-// table on stderr. See docs/BENCHMARKS.md.
+// matcher's cost per file as the rules grow, a host volume's reconciles of a large tree, the
+// embedded pool at scale, and the daemon under load through its socket, next to baselines
+// from the same run, and prints one JSON line per figure on stdout and a table on stderr.
+// See docs/BENCHMARKS.md.
 #include "bench/big_directory.hpp"
 #include "bench/config.hpp"
+#include "bench/daemon_load.hpp"
 #include "bench/data_path.hpp"
 #include "bench/host_tree.hpp"
 #include "bench/interrupt.hpp"
@@ -28,7 +30,7 @@ namespace
 {
 
 // Which benchmarks a run makes.
-enum class Only { all, host, matcher, pool };
+enum class Only { all, host, matcher, pool, daemon };
 
 int run(const Config &cfg, Only only)
 {
@@ -68,6 +70,8 @@ int run(const Config &cfg, Only only)
 		emit(run_matching(cfg));
 	if (only == Only::all || only == Only::host)
 		emit(run_host_tree(cfg, dir.path()));
+	if (only == Only::all || only == Only::daemon)
+		emit(run_daemon(cfg, dir.path()));
 	print_table(std::cerr, figures);
 	return 0;
 }
@@ -82,11 +86,13 @@ int main(int argc, char **argv)
 	std::string dir;
 	uint64_t size_mib = 0;
 	uint64_t host_files = 0;
+	uint64_t daemon_files = 0;
 	bool quick = false;
 	bool host_only = false;
 	bool matcher_only = false;
 	bool pool_only = false;
 	uint64_t dir_entries = 0;
+	bool daemon_only = false;
 	app.add_option("--dir", dir,
 	               "Directory to hold the pools and the ext4 image, in a fresh "
 	               "subdirectory removed afterwards (default /var/tmp)")
@@ -98,15 +104,6 @@ int main(int argc, char **argv)
 	               "Files in each tree of the host volume benchmark (default 100000, 2000 "
 	               "with --quick)")
 	    ->check(CLI::Range(1, 10000000));
-	auto *host_flag = app.add_flag("--host-only", host_only, "Only the host volume benchmark");
-	auto *matcher_flag =
-	    app.add_flag("--matcher-only", matcher_only, "Only the policy matcher benchmark")
-	        ->excludes(host_flag);
-	app.add_flag("--pool-only", pool_only,
-	             "Only the embedded pool at scale: a directory of a million entries, and "
-	             "the policy engine over a million files")
-	    ->excludes(host_flag)
-	    ->excludes(matcher_flag);
 	app.add_option("--dir-entries", dir_entries,
 	               "Entries of the big directory (default 1000000, 5000 with --quick)")
 	    ->check(CLI::Range(10, 100000000));
@@ -115,6 +112,18 @@ int main(int argc, char **argv)
 	               "Files of the pool the engine reconciles (default 1000000, 3000 with "
 	               "--quick)")
 	    ->check(CLI::Range(10, 100000000));
+	app.add_option("--daemon-files", daemon_files,
+	               "Files in the embedded pool of the daemon benchmark (default 100000, 2000 "
+	               "with --quick)")
+	    ->check(CLI::Range(1, 1000000));
+	auto *only_group = app.add_option_group("only", "Run one benchmark")->require_option(0, 1);
+	only_group->add_flag("--host-only", host_only, "Only the host volume benchmark");
+	only_group->add_flag("--matcher-only", matcher_only, "Only the policy matcher benchmark");
+	only_group->add_flag("--pool-only", pool_only,
+	                     "Only the embedded pool at scale: a directory of a million entries, "
+	                     "and the policy engine over a million files");
+	only_group->add_flag("--daemon-only", daemon_only,
+	                     "Only the daemon benchmark (throughput, a rule over a large pool)");
 	app.add_flag("--quick", quick, "Small sizes and short runs, for a CI smoke test");
 	CLI11_PARSE(app, argc, argv);
 
@@ -127,15 +136,18 @@ int main(int argc, char **argv)
 		cfg.big_dir_entries = dir_entries;
 	if (pool_files)
 		cfg.pool_files = pool_files;
+	if (daemon_files)
+		cfg.daemon_files = daemon_files;
 	if (!dir.empty())
 		cfg.parent_dir = dir;
+	Only only = host_only      ? Only::host
+	            : matcher_only ? Only::matcher
+	            : pool_only    ? Only::pool
+	            : daemon_only  ? Only::daemon
+	                           : Only::all;
 
 	install_interrupt_handlers();
 	try {
-		Only only = host_only      ? Only::host
-		            : matcher_only ? Only::matcher
-		            : pool_only    ? Only::pool
-		                           : Only::all;
 		return run(cfg, only);
 	} catch (const Interrupted &) {
 		std::cerr << "daxpolicy_bench: interrupted\n";

@@ -70,6 +70,27 @@ const char *const kMigrations[] = {
 	CREATE INDEX pending_in_list_order ON pending(since_ms, volume, path, ino, generation);
 	CREATE INDEX events_by_time ON events(time_ms);
 	)sql",
+    // `status` and the metrics show how many events and queued changes there are on every
+    // call: count(*) reads the whole table (a million rows at event_max), so the counts are
+    // kept beside the rows by triggers, in the same transactions (exact under rollback).
+    // A queued change replaced in place counts once: with recursive_triggers on, the row
+    // REPLACE removes fires the delete trigger.
+    R"sql(
+	CREATE TABLE row_counts (
+		name TEXT PRIMARY KEY,
+		n    INTEGER NOT NULL
+	) WITHOUT ROWID;
+	INSERT INTO row_counts SELECT 'events', count(*) FROM events;
+	INSERT INTO row_counts SELECT 'pending', count(*) FROM pending;
+	CREATE TRIGGER events_in AFTER INSERT ON events
+		BEGIN UPDATE row_counts SET n = n + 1 WHERE name = 'events'; END;
+	CREATE TRIGGER events_out AFTER DELETE ON events
+		BEGIN UPDATE row_counts SET n = n - 1 WHERE name = 'events'; END;
+	CREATE TRIGGER pending_in AFTER INSERT ON pending
+		BEGIN UPDATE row_counts SET n = n + 1 WHERE name = 'pending'; END;
+	CREATE TRIGGER pending_out AFTER DELETE ON pending
+		BEGIN UPDATE row_counts SET n = n - 1 WHERE name = 'pending'; END;
+	)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
@@ -199,6 +220,8 @@ Store::Store(const std::filesystem::path &file) : db_(file)
 	db_.exec("PRAGMA journal_mode = WAL");
 	db_.exec("PRAGMA synchronous = FULL");
 	db_.exec("PRAGMA foreign_keys = ON");
+	// The row counts' triggers see the row an INSERT OR REPLACE removes (schema 4).
+	db_.exec("PRAGMA recursive_triggers = ON");
 	migrate();
 }
 
@@ -495,8 +518,14 @@ int64_t Store::prune_events(const EventRetention &r, int64_t batch)
 
 int64_t Store::count(const char *table)
 {
-	Statement st(db_, std::string("SELECT count(*) FROM ") + table);
-	st.step();
+	std::string name = table;
+	bool kept = name == "events" || name == "pending";
+	Statement st(db_, kept ? "SELECT n FROM row_counts WHERE name = ?"
+	                       : "SELECT count(*) FROM " + name);
+	if (kept)
+		st.bind_all(name);
+	if (!st.step())
+		throw Error(Errc::internal, "database: no row count for " + name);
 	return st.integer(0);
 }
 

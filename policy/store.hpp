@@ -88,7 +88,7 @@ struct EventRetention {
 class Store
 {
       public:
-	static constexpr int kSchemaVersion = 3;
+	static constexpr int kSchemaVersion = 4;
 	// Finished jobs kept beside the unfinished ones.
 	static constexpr int kKeptJobs = 16;
 

@@ -563,3 +563,78 @@ TEST(Rfc3339, RejectsGarbage)
 }
 
 } // namespace
+
+// `status` reads the counts on every call; they are kept by triggers, so they must stay the
+// true number of rows through replaces, deletes, prunes and rolled-back transactions.
+TEST_F(StoreTest, RowCountsStayExact)
+{
+	auto true_count = [&](const char *table) {
+		Statement st(store_->database(), std::string("SELECT count(*) FROM ") + table);
+		EXPECT_TRUE(st.step());
+		return st.integer(0);
+	};
+	for (int i = 0; i < 10; i++)
+		store_->append_event("flag-change", "pool0", "/f" + std::to_string(i), {});
+	store_->put_pending(make_pending(5, 1, "/a", true));
+	store_->put_pending(make_pending(5, 1, "/a", false)); // replaces the first
+	store_->put_pending(make_pending(6, 1, "/b", true));
+	store_->delete_pending("pool0", 6, 1);
+	{
+		WriteTransaction txn(store_->database());
+		store_->append_event("flag-change", "pool0", "/gone", {});
+		store_->put_pending(make_pending(7, 1, "/c", true));
+		// not committed: rolled back
+	}
+	EventRetention keep4;
+	keep4.keep = 4;
+	store_->prune_events(keep4, 100);
+
+	EXPECT_EQ(store_->count("events"), 4);
+	EXPECT_EQ(store_->count("events"), true_count("events"));
+	EXPECT_EQ(store_->count("pending"), 1);
+	EXPECT_EQ(store_->count("pending"), true_count("pending"));
+	reopen();
+	EXPECT_EQ(store_->count("events"), true_count("events"));
+	EXPECT_EQ(store_->count("pending"), true_count("pending"));
+}
+
+// A database made before the counts were kept starts them from its rows.
+TEST_F(StoreTest, RowCountsStartFromAnOlderDatabase)
+{
+	for (int i = 0; i < 3; i++)
+		store_->append_event("flag-change", "pool0", "/f" + std::to_string(i), {});
+	store_->put_pending(make_pending(5, 1, "/a", true));
+	Database &db = store_->database();
+	db.exec("DROP TRIGGER events_in; DROP TRIGGER events_out; DROP TRIGGER pending_in; "
+	        "DROP TRIGGER pending_out; DROP TABLE row_counts; PRAGMA user_version = 3");
+	reopen();
+	EXPECT_EQ(user_version(*store_), Store::kSchemaVersion);
+	EXPECT_EQ(store_->count("events"), 3);
+	EXPECT_EQ(store_->count("pending"), 1);
+}
+
+// Statements are kept prepared for reuse; one kept after a read must not hold the read open,
+// and two of the same text may be in use at once (a list read while it is written).
+TEST_F(StoreTest, KeptStatementsAreIndependent)
+{
+	store_->append_event("flag-change", "pool0", "/a", {});
+	store_->append_event("flag-change", "pool0", "/b", {});
+	const std::string sql = "SELECT path FROM events ORDER BY id";
+	Statement outer(store_->database(), sql);
+	ASSERT_TRUE(outer.step());
+	{
+		Statement inner(store_->database(), sql);
+		ASSERT_TRUE(inner.step());
+		EXPECT_EQ(inner.text(0), "/a");
+		ASSERT_TRUE(inner.step());
+		EXPECT_EQ(inner.text(0), "/b");
+	}
+	EXPECT_EQ(outer.text(0), "/a");
+	ASSERT_TRUE(outer.step());
+	EXPECT_EQ(outer.text(0), "/b");
+	{
+		Statement again(store_->database(), sql); // the inner one, kept and reset
+		ASSERT_TRUE(again.step());
+		EXPECT_EQ(again.text(0), "/a");
+	}
+}
