@@ -3,7 +3,7 @@
 // builtin.h and commands[] do. A command's setup function adds its options and arguments to
 // its subcommand and returns the action that runs it; the options live in that action, so no
 // two commands share a variable. An action returns the exit code (0 done, 1 failed) or throws
-// wire::Unreachable (exit 3) / Error (exit 1).
+// wire::Unreachable (exit 3) / Error (exit 1; invalid-argument, a malformed request, exit 2).
 #pragma once
 
 #include "cli/output.hpp"

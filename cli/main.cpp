@@ -86,7 +86,10 @@ int main(int argc, char **argv)
 		return kExitUnreachable;
 	} catch (const Error &e) {
 		g.out.error(errc_name(e.code()), e.what());
-		return kExitFailed;
+		// A request the daemon (or the CLI) refuses as malformed is wrong usage, as a bad
+		// command line is: a script can tell "fix the call" from "it failed". An io
+		// command's own failure is its session's (exit 1, in its error line).
+		return e.usage() ? kExitUsage : kExitFailed;
 	} catch (const std::exception &e) {
 		g.out.error("internal", e.what());
 		return kExitFailed;

@@ -266,9 +266,9 @@ bool Connection::reply_with(const std::function<std::optional<json>()> &step)
 			send_reply(std::move(*reply));
 		return true;
 	} catch (const Error &e) {
-		fail(e.code(), e.what());
+		fail(e.code(), e.what(), e.usage());
 	} catch (const json::exception &e) {
-		fail(Errc::invalid_argument, e.what());
+		fail(Errc::invalid_argument, e.what(), true);
 	} catch (const std::exception &e) {
 		// A bug or an exhausted resource: this request fails, everyone else is served.
 		std::cerr << "daxpolicyd: a request of pid " << peer_.pid << " failed: " << e.what()
@@ -308,10 +308,10 @@ void Connection::pull_stream()
 	}
 }
 
-void Connection::fail(Errc code, const std::string &message)
+void Connection::fail(Errc code, const std::string &message, bool usage)
 {
 	daemon_.metrics().errors[errc_name(code)]++;
-	send(wire::make_error(code, message));
+	send(wire::make_error(code, message, usage));
 }
 
 void Connection::send_reply(json reply)
@@ -365,14 +365,14 @@ std::shared_ptr<Connection> Connection::defer_reply()
 	return shared_from_this();
 }
 
-void Connection::finish_deferred(const std::function<json()> &answer)
+void Connection::finish_deferred(const std::function<std::optional<json>()> &answer)
 {
 	if (closed_)
 		return;
 	guarded([&] {
 		deferred_ = false;
 		progress();
-		reply_with([&]() -> std::optional<json> { return answer(); });
+		reply_with(answer);
 		pump();
 	});
 }

@@ -3,6 +3,7 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "daemon/changes.hpp"
 #include "daemon/connection.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/lists.hpp"
@@ -49,15 +50,15 @@ json status(Daemon &d, Connection &, const Params &)
 
 // `conn`, whose reply was deferred (Connection::defer_reply), is answered once the job
 // that `start` starts has ended, or with what `start` throws; `answer` makes the reply from
-// the job's report. With the daemon's loop a job never ends within the call that starts
-// it.
+// the job's report (or streams it, and returns nothing). With the daemon's loop a job never ends
+// within the call that starts it.
 void reply_when_done(const std::shared_ptr<Connection> &conn,
                      const std::function<void(policy::Engine::JobDone)> &start,
-                     std::function<json(const policy::JobReport &)> answer)
+                     std::function<std::optional<json>(const policy::JobReport &)> answer)
 {
 	try {
 		start([conn, answer = std::move(answer)](const policy::JobReport &r) {
-			conn->finish_deferred([&] {
+			conn->finish_deferred([&]() -> std::optional<json> {
 				if (r.state == policy::JobState::failed)
 					throw Error(Errc::internal,
 					            "the reconcile failed: " + r.error);
@@ -66,7 +67,8 @@ void reply_when_done(const std::shared_ptr<Connection> &conn,
 		});
 	} catch (...) {
 		auto error = std::current_exception();
-		conn->finish_deferred([&]() -> json { std::rethrow_exception(error); });
+		conn->finish_deferred(
+		    [&]() -> std::optional<json> { std::rethrow_exception(error); });
 	}
 }
 
@@ -137,8 +139,14 @@ std::unique_ptr<ItemSource> set_flag(Daemon &d, const Params &p, bool on)
 				                                        // came by: nothing to set
 			                   throw;
 		                   }
-		                   json j = file_json(done.front().first);
+		                   const policy::FileView &v = done.front().first;
+		                   json j = file_json(v);
 		                   j["result"] = policy::outcome_name(done.front().second);
+		                   // The policy stands: the rule wanting the other flag restores
+		                   // it at the next reconcile (the file is out-of-sync till then).
+		                   auto rule = engine.conflicting_rule(v.volume, v.file.path,
+		                                                       v.file.type, on);
+		                   j["conflicts_with"] = rule ? json(*rule) : json(nullptr);
 		                   return j;
 	                   });
 }
@@ -163,7 +171,9 @@ std::optional<json> add_rule(Daemon &d, Connection &c, const Params &p, bool)
 	auto added = std::make_shared<policy::Rule>();
 	reply_when_done(
 	    c.defer_reply(),
-	    [&](policy::Engine::JobDone done) { *added = d.engine().add_rule(r, std::move(done)); },
+	    [&](policy::Engine::JobDone done) {
+		    *added = d.engine().add_rule(r, std::move(done), p.boolean(param::replace));
+	    },
 	    [added](const policy::JobReport &job) {
 		    return json{{reply::rule, rule_json(*added)},
 		                {reply::files, policy::counts_json(job.files)},
@@ -187,17 +197,17 @@ void check_loaded(const policy::PolicyLoad &load)
 			message += '\n';
 		message += e.to_string();
 	}
-	throw Error(Errc::invalid_argument, message);
+	throw invalid_content(message); // the files are wrong, not the call
 }
 
 // The files are read off the event loop (any path may be named, and reading one may be
 // slow); the rules are applied on it, where the engine lives, and the reply follows when
 // the job that brings the files in line has ended.
-std::optional<json> apply(Daemon &d, Connection &c, const Params &p, bool)
+std::optional<json> apply(Daemon &d, Connection &c, const Params &p, bool more)
 {
 	std::string dir = p.opt_string(param::policy_dir).value_or(d.config().policy_dir.string());
 	bool dry_run = p.boolean(param::dry_run);
-	d.load_policy(dir, [&d, conn = c.defer_reply(), dry_run](policy::PolicyLoad load) {
+	d.load_policy(dir, [&d, conn = c.defer_reply(), dry_run, more](policy::PolicyLoad load) {
 		auto rules = std::make_shared<policy::ApplyResult>();
 		reply_when_done(
 		    conn,
@@ -205,17 +215,20 @@ std::optional<json> apply(Daemon &d, Connection &c, const Params &p, bool)
 			    check_loaded(load);
 			    *rules = d.engine().apply(load.rules, dry_run, std::move(done));
 		    },
-		    [rules, dry_run](const policy::JobReport &r) {
-			    return json{{"changed", rules->rules_changed() || r.files.applied ||
-			                                r.files.deferred},
-			                {"dry_run", dry_run},
-			                {"rules",
-			                 {{"added", rules->added},
-			                  {"removed", rules->removed},
-			                  {"changed", rules->changed},
-			                  {"unchanged", rules->unchanged}}},
-			                {reply::files, policy::counts_json(r.files)},
-			                {reply::job, r.to_json()}};
+		    [conn, rules, dry_run,
+		     more](const policy::JobReport &r) -> std::optional<json> {
+			    json fields = {{"changed", rules->rules_changed() || r.files.applied ||
+			                                   r.files.deferred},
+			                   {"dry_run", dry_run},
+			                   {"rules",
+			                    {{"added", rules->added},
+			                     {"removed", rules->removed},
+			                     {"changed", rules->changed},
+			                     {"unchanged", rules->unchanged}}},
+			                   {reply::files, policy::counts_json(r.files)},
+			                   {reply::job, r.to_json()}};
+			    conn->stream_reply(changes_reply(fields, r.changes, more));
+			    return std::nullopt;
 		    });
 	});
 	return std::nullopt;
@@ -324,6 +337,13 @@ json finish_io(Daemon &d, const std::string &volume, IoResult &result)
 {
 	if (result.error)
 		throw Error(result.error->first, result.error->second);
+	if (result.flag_was && result.file) {
+		// A chattr is a request like set-dax: logged, and told what rule it defies.
+		d.engine().record_request(volume, *result.file, *result.flag_was);
+		auto rule = d.engine().conflicting_rule(volume, result.file->path,
+		                                        result.file->type, result.file->dax_flag);
+		result.out["conflicts_with"] = rule ? json(*rule) : json(nullptr);
+	}
 	if (result.file)
 		result.out["file"] = file_json(d.engine().view(volume, *result.file));
 	return std::move(result.out);
@@ -434,14 +454,18 @@ std::optional<json> io(Daemon &d, Connection &c, const Params &p, bool)
 	return std::nullopt;
 }
 
+// "names", or (as before several could be named) "name": all removed, or none.
 std::optional<json> remove_rule(Daemon &d, Connection &c, const Params &p, bool)
 {
-	std::string name = p.string(param::name);
+	std::vector<std::string> names = p.strings(param::names);
+	if (auto name = p.opt_string(param::name))
+		names.insert(names.begin(), *name);
 	reply_when_done(
 	    c.defer_reply(),
-	    [&](policy::Engine::JobDone done) { d.engine().remove_rule(name, std::move(done)); },
-	    [](const policy::JobReport &job) {
-		    return json{{reply::files, policy::counts_json(job.files)},
+	    [&](policy::Engine::JobDone done) { d.engine().remove_rules(names, std::move(done)); },
+	    [names](const policy::JobReport &job) {
+		    return json{{"removed", names},
+		                {reply::files, policy::counts_json(job.files)},
 		                {reply::job, job.to_json()}};
 	    });
 	return std::nullopt;

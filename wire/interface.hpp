@@ -42,6 +42,8 @@ namespace param
 inline constexpr const char *paths = "paths";
 inline constexpr const char *recursive = "recursive";
 inline constexpr const char *name = "name";
+inline constexpr const char *names = "names";
+inline constexpr const char *replace = "replace";
 inline constexpr const char *subtree = "subtree";
 inline constexpr const char *dax = "dax";
 inline constexpr const char *include = "include";
@@ -76,6 +78,7 @@ inline constexpr const char *text = "text";
 inline constexpr const char *description = "description";
 inline constexpr const char *job = "job";
 inline constexpr const char *reconcile = "reconcile";
+inline constexpr const char *changes = "changes";
 } // namespace reply
 
 // The types of events (INTERFACE.md), which list-events and monitor filter on; `reconcile`
@@ -105,7 +108,7 @@ inline constexpr std::array<MethodSpec, 17> kMethods{{
     {Method::add_rule, "AddRule", true, false, nullptr},
     {Method::remove_rule, "RemoveRule", true, false, nullptr},
     {Method::list_rules, "ListRules", false, false, reply::rules},
-    {Method::apply, "Apply", true, false, nullptr},
+    {Method::apply, "Apply", true, false, reply::changes},
     {Method::reconcile, "Reconcile", true, false, nullptr},
     {Method::list_pending, "ListPending", false, false, reply::pending},
     {Method::cancel_pending, "CancelPending", true, false, nullptr},
