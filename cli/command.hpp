@@ -46,6 +46,8 @@ Action cmd_list_rules(CLI::App &cmd, const Globals &g);
 Action cmd_check(CLI::App &cmd, const Globals &g);
 Action cmd_apply(CLI::App &cmd, const Globals &g);
 Action cmd_reconcile(CLI::App &cmd, const Globals &g);
+// explain.cpp: why a file has its state.
+Action cmd_explain(CLI::App &cmd, const Globals &g);
 // pending.cpp: flag changes waiting for unmap.
 Action cmd_list_pending(CLI::App &cmd, const Globals &g);
 Action cmd_cancel_pending(CLI::App &cmd, const Globals &g);

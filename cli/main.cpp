@@ -32,6 +32,7 @@ constexpr Command kCommands[] = {
     {"add-rule", "add a local rule", cmd_add_rule},
     {"remove-rule", "remove a local rule", cmd_remove_rule},
     {"list-rules", "the rules, local and managed", cmd_list_rules},
+    {"explain", "why a file has its state: the rules, the winner, the queue", cmd_explain},
     {"check", "validate policy files or a drop-in folder (offline)", cmd_check},
     {"apply", "load the policy drop-ins and reconcile", cmd_apply},
     {"reconcile", "evaluate the rules again", cmd_reconcile},

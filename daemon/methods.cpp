@@ -6,9 +6,11 @@
 #include "daemon/changes.hpp"
 #include "daemon/connection.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/explain.hpp"
 #include "daemon/lists.hpp"
 #include "daemon/params.hpp"
 #include "daemon/views.hpp"
+#include "fscore/lease_info.hpp"
 #include "policy/policy_file.hpp"
 #include "wire/interface.hpp"
 #include "wire/varlink.hpp"
@@ -471,6 +473,16 @@ std::optional<json> remove_rule(Daemon &d, Connection &c, const Params &p, bool)
 	return std::nullopt;
 }
 
+json explain(Daemon &d, Connection &, const Params &p)
+{
+	auto [vol, path] = d.file_of(p.string(param::path));
+	policy::FileExplanation e = d.engine().explain(vol, path);
+	std::vector<fscore::LeaseInfo> leases;
+	if (e.queued && e.volume.can.layout_leases) // who it waits for, where the volume knows
+		leases = d.engine().volume(vol).leases(e.view.file.path);
+	return explain_json(e, leases);
+}
+
 // A method whose reply is always one object.
 template <json (*Reply)(Daemon &, Connection &, const Params &)>
 std::optional<json> replies(Daemon &d, Connection &c, const Params &p, bool)
@@ -520,6 +532,7 @@ constexpr std::array<MethodHandler, wire::kMethods.size()> kHandlers{{
     {wire::Method::list_leases, lists<wire::Method::list_leases, list_leases>},
     {wire::Method::io, io},
     {wire::Method::metrics, replies<metrics>},
+    {wire::Method::explain, replies<explain>},
 }};
 
 constexpr bool handlers_in_method_order()

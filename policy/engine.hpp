@@ -59,6 +59,16 @@ struct FileView {
 // byte order: a job over them walks each file once.
 std::vector<JobScope> outermost(std::vector<JobScope> scopes);
 
+// Why a file has its state (`explain`): its view, every rule whose subtree holds it and the
+// decision, the volume's mount mode and medium, and its queued change.
+struct FileExplanation {
+	FileView view;
+	std::shared_ptr<const Matcher> matcher; // keeps why's rules alive
+	Explanation why;
+	fscore::VolumeInfo volume;
+	std::optional<PendingChange> queued;
+};
+
 // How Engine::submit runs a job beyond its scopes and cause.
 struct JobOptions {
 	// A dry run's matcher (it changes nothing); otherwise the engine's rules as they are
@@ -123,6 +133,8 @@ class Engine
 	const std::map<std::string, fscore::Volume *> &volumes() const { return volumes_; }
 
 	FileView view(const std::string &volume, const fscore::FileInfo &file) const;
+	// explain PATH (policy/engine_explain.cpp).
+	FileExplanation explain(const std::string &volume, const std::string &path) const;
 	std::vector<FileView> list(const std::string &volume, const std::string &path,
 	                           bool recursive) const;
 	// set-dax / clear-dax: the flag now where the file is not mapped, later where it is.

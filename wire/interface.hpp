@@ -34,6 +34,7 @@ enum class Method {
 	list_leases,
 	io,
 	metrics,
+	explain,
 };
 
 // Keys of call parameters.
@@ -99,7 +100,7 @@ struct MethodSpec {
 	const char *list;
 };
 
-inline constexpr std::array<MethodSpec, 17> kMethods{{
+inline constexpr std::array<MethodSpec, 18> kMethods{{
     {Method::status, "Status", false, false, nullptr},
     {Method::list_volumes, "ListVolumes", false, false, nullptr},
     {Method::list, "List", false, false, reply::files},
@@ -117,6 +118,7 @@ inline constexpr std::array<MethodSpec, 17> kMethods{{
     {Method::list_leases, "ListLeases", false, false, reply::leases},
     {Method::io, "Io", true, false, nullptr},
     {Method::metrics, "Metrics", false, false, nullptr},
+    {Method::explain, "Explain", false, false, nullptr},
 }};
 
 const MethodSpec &spec_of(Method method);
