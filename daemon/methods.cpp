@@ -15,10 +15,12 @@
 #include "wire/interface.hpp"
 #include "wire/varlink.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/post.hpp>
 #include <daxpolicy/version.hpp>
 #include <functional>
+#include <set>
 #include <sstream>
 
 namespace daxpolicy::daemon
@@ -105,18 +107,58 @@ std::vector<std::string> paths_of(const Params &p)
 	return paths;
 }
 
+// The targets without repeats; with `recursive`, without those inside another: each file
+// is listed once.
+std::vector<std::pair<std::string, std::string>>
+distinct_targets(std::vector<std::pair<std::string, std::string>> targets, bool recursive)
+{
+	std::vector<std::pair<std::string, std::string>> out;
+	auto covers = [recursive](const auto &outer, const auto &inner) {
+		if (outer.first != inner.first)
+			return false;
+		if (outer.second == inner.second)
+			return true;
+		return recursive &&
+		       (outer.second == "/" || inner.second.rfind(outer.second + "/", 0) == 0);
+	};
+	for (auto &t : targets) {
+		if (std::any_of(out.begin(), out.end(),
+		                [&](const auto &o) { return covers(o, t); }))
+			continue;
+		// A later outer target takes the place of the inner ones listed so far.
+		std::erase_if(out, [&](const auto &o) { return covers(t, o); });
+		out.push_back(std::move(t));
+	}
+	return out;
+}
+
 std::unique_ptr<ItemSource> list(Daemon &d, const Params &p)
 {
 	std::vector<std::pair<std::string, std::string>> targets;
 	for (const auto &name : paths_of(p))
 		targets.push_back(d.file_of(name));
+	std::set<policy::FileState> states;
+	for (const auto &name : p.strings(param::states)) {
+		auto state = policy::file_state_from_name(name);
+		if (!state)
+			throw Error(Errc::invalid_argument, "states: no state '" + name + "'");
+		states.insert(*state);
+	}
+	auto rule = p.opt_string(param::rule);
+	bool recursive = p.boolean(param::recursive);
 	policy::Engine &engine = d.engine();
-	return file_source(engine, std::move(targets), p.boolean(param::recursive),
-	                   [&engine](const FileTurn &f) -> std::optional<json> {
-		                   if (f.walked)
-			                   return file_json(engine.view(f.volume, *f.walked));
-		                   return file_json(engine.list(f.volume, f.path, false).front());
-	                   });
+	return file_source(
+	    engine, distinct_targets(std::move(targets), recursive), recursive,
+	    [&engine, states, rule](const FileTurn &f) -> std::optional<json> {
+		    policy::FileView v = f.walked ? engine.view(f.volume, *f.walked)
+		                                  : engine.list(f.volume, f.path, false).front();
+		    if (!states.empty() && !states.count(v.state))
+			    return std::nullopt;
+		    if (rule && v.rule != rule)
+			    return std::nullopt;
+		    return file_json(v);
+	    },
+	    true);
 }
 
 std::unique_ptr<ItemSource> set_flag(Daemon &d, const Params &p, bool on)

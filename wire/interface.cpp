@@ -49,7 +49,10 @@ type ReconcileStatus (state: string, done: int, total: ?int, started: ?string, j
 method Status() -> (version: string, uptime_s: int, volumes: []Volume, rules: int,
                     pending: int, events: int, reconcile: ReconcileStatus)
 method ListVolumes() -> (volumes: []Volume)
-method List(paths: []string, recursive: ?bool) -> (files: []File)
+# states, rule: only files in those states, or decided by that rule. A path that does not
+# exist is an item of its own, {path, error: "not-found", message}, among the others.
+method List(paths: []string, recursive: ?bool, states: ?[]string, rule: ?string)
+    -> (files: []File)
 method SetDax(paths: []string, recursive: ?bool) -> (files: []File)
 method ClearDax(paths: []string, recursive: ?bool) -> (files: []File)
 method AddRule(name: string, subtree: string, dax: string, include: ?[]string,

@@ -84,3 +84,54 @@ TEST(Explain, ShowsTheQueuedChangeAndWhoHoldsTheFile)
 }
 
 } // namespace
+
+namespace
+{
+
+std::vector<std::string> paths_in(const json &files)
+{
+	std::vector<std::string> out;
+	for (const auto &f : files)
+		out.push_back(f["path"]);
+	return out;
+}
+
+TEST(ListFilters, StateAndRuleKeepOnlyThoseFilesAndEachFileIsListedOnce)
+{
+	Daemon d;
+	make(d, "pool0:/db", "mkdir");
+	make(d, "pool0:/db/a");
+	make(d, "pool0:/db/b");
+	make(d, "pool0:/free");
+	rule(d, {"--name", "db", "--subtree", "pool0:/db", "--dax", "on"});
+	d.ok({"clear-dax", "pool0:/db/b"});
+	EXPECT_EQ(paths_in(d.ok({"list", "-r", "--state", "out-of-sync", "pool0:"})),
+	          std::vector<std::string>{"pool0:/db/b"});
+	EXPECT_EQ(paths_in(d.ok(
+	              {"list", "-r", "--state", "out-of-sync", "--state", "unmanaged", "pool0:/"})),
+	          (std::vector<std::string>{"pool0:/", "pool0:/db/b", "pool0:/free"}));
+	EXPECT_EQ(paths_in(d.ok({"list", "-r", "--rule", "db", "pool0:/"})),
+	          (std::vector<std::string>{"pool0:/db", "pool0:/db/a", "pool0:/db/b"}));
+	// A path inside another, or twice: each file once.
+	EXPECT_EQ(d.ok({"list", "-r", "pool0:/db", "pool0:/db/a", "pool0:/db"}).size(), 3u);
+	EXPECT_EQ(d.ok({"list", "pool0:/free", "pool0:/free"}).size(), 1u);
+	EXPECT_EQ(d.ok({"list", "pool0:"})[0]["path"], "pool0:/");
+	EXPECT_EQ(d.cli({"list", "--state", "bogus", "pool0:/"}).exit_code, 2);
+}
+
+TEST(ListFilters, AMissingPathIsAnErrorForThatPathOnly)
+{
+	Daemon d;
+	make(d, "pool0:/a");
+	make(d, "pool0:/b");
+	Result r = d.cli({"list", "pool0:/a", "pool0:/missing", "pool0:/b"});
+	EXPECT_EQ(r.exit_code, 1);
+	EXPECT_EQ(paths_in(r.json()), (std::vector<std::string>{"pool0:/a", "pool0:/b"}));
+	EXPECT_EQ(error_of(r)["error"], "not-found");
+	EXPECT_NE(r.err.find("/missing"), std::string::npos) << r.err;
+	Result walked = d.cli({"list", "-r", "pool0:/missing", "pool0:/a"});
+	EXPECT_EQ(walked.exit_code, 1);
+	EXPECT_EQ(paths_in(walked.json()), std::vector<std::string>{"pool0:/a"});
+}
+
+} // namespace
