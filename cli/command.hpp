@@ -3,7 +3,7 @@
 // builtin.h and commands[] do. A command's setup function adds its options and arguments to
 // its subcommand and returns the action that runs it; the options live in that action, so no
 // two commands share a variable. An action returns the exit code (0 done, 1 failed) or throws
-// wire::Unreachable (exit 3) / Error (exit 1).
+// wire::Unreachable (exit 3) / Error (exit 1; invalid-argument, a malformed request, exit 2).
 #pragma once
 
 #include "cli/output.hpp"
@@ -47,6 +47,8 @@ Action cmd_list_rules(CLI::App &cmd, const Globals &g);
 Action cmd_check(CLI::App &cmd, const Globals &g);
 Action cmd_apply(CLI::App &cmd, const Globals &g);
 Action cmd_reconcile(CLI::App &cmd, const Globals &g);
+// explain.cpp: why a file has its state.
+Action cmd_explain(CLI::App &cmd, const Globals &g);
 // pending.cpp: flag changes waiting for unmap.
 Action cmd_list_pending(CLI::App &cmd, const Globals &g);
 Action cmd_cancel_pending(CLI::App &cmd, const Globals &g);

@@ -32,6 +32,7 @@ constexpr Command kCommands[] = {
     {"add-rule", "add a local rule", cmd_add_rule},
     {"remove-rule", "remove a local rule", cmd_remove_rule},
     {"list-rules", "the rules, local and managed", cmd_list_rules},
+    {"explain", "why a file has its state: the rules, the winner, the queue", cmd_explain},
     {"check", "validate policy files or a drop-in folder (offline)", cmd_check},
     {"apply", "load the policy drop-ins and reconcile", cmd_apply},
     {"reconcile", "evaluate the rules again", cmd_reconcile},
@@ -87,7 +88,10 @@ int main(int argc, char **argv)
 		return kExitUnreachable;
 	} catch (const Error &e) {
 		g.out.error(errc_name(e.code()), e.what());
-		return kExitFailed;
+		// A request the daemon (or the CLI) refuses as malformed is wrong usage, as a bad
+		// command line is: a script can tell "fix the call" from "it failed". An io
+		// command's own failure is its session's (exit 1, in its error line).
+		return e.usage() ? kExitUsage : kExitFailed;
 	} catch (const std::exception &e) {
 		g.out.error("internal", e.what());
 		return kExitFailed;

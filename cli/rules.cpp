@@ -5,6 +5,7 @@
 #include "cli/command.hpp"
 #include "cli/progress.hpp"
 #include "policy/policy_file.hpp"
+#include "wire/client.hpp"
 
 #include <iostream>
 #include <memory>
@@ -20,12 +21,18 @@ struct AddRuleOptions {
 	std::string name, subtree, dax;
 	std::vector<std::string> include, exclude;
 	int priority = 0;
+	bool replace = false;
 };
 
 struct ApplyOptions {
 	std::string policy_dir; // empty: the daemon's own
 	bool dry_run = false;
+	bool detailed_exitcodes = false;
 };
+
+// Puppet's convention, for config management: 2 when something changed (or, with
+// --dry-run, would), 0 when nothing did; a failure stays 1.
+constexpr int kExitChanged = 2;
 
 // Loads each policy file or drop-in folder as the daemon would, but without one; each error
 // goes to stderr for the person and into the JSON for a script.
@@ -66,6 +73,8 @@ Action cmd_add_rule(CLI::App &cmd, const Globals &g)
 	cmd.add_option("--include", o->include, "glob on file names");
 	cmd.add_option("--exclude", o->exclude, "glob on file names");
 	cmd.add_option("--priority", o->priority, "breaks ties between equally deep rules");
+	cmd.add_flag("--replace", o->replace,
+	             "change the local rule of that name, if there is one");
 	return [&g, o] {
 		json reply;
 		{
@@ -76,7 +85,8 @@ Action cmd_add_rule(CLI::App &cmd, const Globals &g)
 			              {param::dax, o->dax},
 			              {param::include, o->include},
 			              {param::exclude, o->exclude},
-			              {param::priority, o->priority}});
+			              {param::priority, o->priority},
+			              {param::replace, o->replace}});
 		}
 		json out = reply[reply::rule];
 		out[reply::files] = reply[reply::files];
@@ -87,15 +97,15 @@ Action cmd_add_rule(CLI::App &cmd, const Globals &g)
 
 Action cmd_remove_rule(CLI::App &cmd, const Globals &g)
 {
-	auto name = std::make_shared<std::string>();
-	cmd.add_option("NAME", *name)->required();
-	return [&g, name] {
+	auto names = std::make_shared<std::vector<std::string>>();
+	cmd.add_option("NAME", *names, "local rules to remove (all, or none)")->required();
+	return [&g, names] {
 		json reply;
 		{
 			JobProgress progress(g);
-			reply = call(g, Method::remove_rule, {{param::name, *name}});
+			reply = call(g, Method::remove_rule, {{param::names, *names}});
 		}
-		g.out.object({{"removed", *name}, {reply::files, reply[reply::files]}});
+		g.out.object({{"removed", reply["removed"]}, {reply::files, reply[reply::files]}});
 		return 0;
 	};
 }
@@ -122,18 +132,32 @@ Action cmd_apply(CLI::App &cmd, const Globals &g)
 	auto o = std::make_shared<ApplyOptions>();
 	cmd.add_option("--policy-dir", o->policy_dir, "instead of the daemon's policy_dir");
 	cmd.add_flag("--dry-run", o->dry_run, "change nothing; print the plan");
+	cmd.add_flag("--detailed-exitcodes", o->detailed_exitcodes,
+	             "exit 2 when something changed, 0 when nothing did");
 	return [&g, o] {
 		json p = {{param::dry_run, o->dry_run}};
 		if (!o->policy_dir.empty())
 			p[param::policy_dir] = absolute(o->policy_dir);
-		json reply;
+		json out;
 		{
 			JobProgress progress(g);
-			reply = call(g, Method::apply, p);
+			// The changes come in parts (a large tree's are many); the summary is
+			// in the first.
+			wire::Client client(g.socket);
+			client.call_more(Method::apply, p, [&](const json &part) {
+				json changes = part.value(reply::changes, json::array());
+				if (out.is_null()) {
+					out = part;
+					out.erase(reply::job);
+				} else {
+					for (auto &c : changes)
+						out[reply::changes].push_back(std::move(c));
+				}
+				return true;
+			});
 		}
-		reply.erase(reply::job);
-		g.out.object(reply);
-		return 0;
+		g.out.object(out);
+		return o->detailed_exitcodes && out.value("changed", false) ? kExitChanged : 0;
 	};
 }
 

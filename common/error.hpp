@@ -57,12 +57,30 @@ Errc errc_from_errno(int err);
 class Error : public std::runtime_error
 {
       public:
-	Error(Errc code, const std::string &message) : std::runtime_error(message), code_(code) {}
+	// An invalid-argument is wrong usage unless said otherwise.
+	Error(Errc code, const std::string &message)
+	    : Error(code, message, code == Errc::invalid_argument)
+	{
+	}
+	Error(Errc code, const std::string &message, bool usage)
+	    : std::runtime_error(message), code_(code), usage_(usage)
+	{
+	}
 	Errc code() const { return code_; }
+	// The request itself was malformed (the CLI's exit 2), rather than refused for what it
+	// met: an invalid policy file, a rule that lives in one. Only invalid-argument is.
+	bool usage() const { return usage_; }
 
       private:
 	Errc code_;
+	bool usage_;
 };
+
+// An invalid-argument about what the request met, not about the request (exit 1).
+inline Error invalid_content(const std::string &message)
+{
+	return Error(Errc::invalid_argument, message, false);
+}
 
 // The Error for a failed system call: `what` ("open /pool") with strerror(err) after it, and
 // the code errc_from_errno gives.

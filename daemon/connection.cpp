@@ -270,9 +270,9 @@ bool Connection::reply_with(const std::function<std::optional<json>()> &step)
 		daemon_.metrics().errors[errc_name(e.code())]++;
 		send(e.to_json());
 	} catch (const Error &e) {
-		fail(e.code(), e.what());
+		fail(e.code(), e.what(), e.usage());
 	} catch (const json::exception &e) {
-		fail(Errc::invalid_argument, e.what());
+		fail(Errc::invalid_argument, e.what(), true);
 	} catch (const std::exception &e) {
 		// A bug or an exhausted resource: this request fails, everyone else is served.
 		log(Priority::err,
@@ -328,11 +328,11 @@ void Connection::end_call()
 	call_method_ = nullptr;
 }
 
-void Connection::fail(Errc code, const std::string &message)
+void Connection::fail(Errc code, const std::string &message, bool usage)
 {
 	end_call();
 	daemon_.metrics().errors[errc_name(code)]++;
-	send(wire::make_error(code, message));
+	send(wire::make_error(code, message, usage));
 }
 
 void Connection::send_reply(json reply)
@@ -387,14 +387,14 @@ std::shared_ptr<Connection> Connection::defer_reply()
 	return shared_from_this();
 }
 
-void Connection::finish_deferred(const std::function<json()> &answer)
+void Connection::finish_deferred(const std::function<std::optional<json>()> &answer)
 {
 	if (closed_)
 		return;
 	guarded([&] {
 		deferred_ = false;
 		progress();
-		reply_with([&]() -> std::optional<json> { return answer(); });
+		reply_with(answer);
 		pump();
 	});
 }

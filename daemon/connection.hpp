@@ -56,9 +56,10 @@ class Connection : public std::enable_shared_from_this<Connection>
 	// but the socket is still read, so a peer that hangs up meanwhile is noticed at once
 	// (and its io session cancelled). Returns what keeps the connection alive till then.
 	std::shared_ptr<Connection> defer_reply();
-	// On the event loop: the deferred call's reply is what `answer` returns, or its error.
-	// Nothing is run once the connection is closed.
-	void finish_deferred(const std::function<nlohmann::json()> &answer);
+	// On the event loop: the deferred call's reply is what `answer` returns, or its error;
+	// nothing where `answer` handed the connection a stream_reply instead. Nothing is run
+	// once the connection is closed.
+	void finish_deferred(const std::function<std::optional<nlohmann::json>()> &answer);
 	// Input budget was given back: a connection that waited for it reads again.
 	void resume_reading();
 	// For a call answered with a list: its replies are pulled from `stream` one at a time,
@@ -87,7 +88,7 @@ class Connection : public std::enable_shared_from_this<Connection>
 	// Queues the stream's next replies while the backlog allows and its source has them.
 	void pull_stream();
 	void queue(std::string framed);
-	void fail(Errc code, const std::string &message);
+	void fail(Errc code, const std::string &message, bool usage = false);
 	void write();
 	// Runs an asynchronous completion; an exception escaping it closes this connection
 	// rather than the daemon.

@@ -295,8 +295,9 @@ const std::array kIoCommands = {
               }},
     IoCommand{"chattr", Syntax::attribute, nullptr,
               [](IoTarget &t, const Args &a) {
+	              bool was = t.file_info().dax_flag;
 	              t.session->set_dax_flag(t.file(), a.attr == "+x");
-	              return IoOutput{{{"cmd", a.cmd}}, true};
+	              return IoOutput{{{"cmd", a.cmd}}, true, was};
               }},
     IoCommand{"lsattr", Syntax::none, nullptr,
               [](IoTarget &, const Args &a) { return IoOutput{{{"cmd", a.cmd}}, true}; }},

@@ -41,6 +41,8 @@ struct IoTarget {
 struct IoOutput {
 	nlohmann::json out;
 	bool shows_file = false;
+	// A command that set the flag: what it was before, for the flag-change event.
+	std::optional<bool> flag_was = std::nullopt;
 };
 
 // Parses and runs one command line (argv[0] is the command). Throws Error, invalid-argument

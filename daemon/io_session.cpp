@@ -37,6 +37,7 @@ void IoSession::submit(std::vector<std::string> argv, bool create, Done done)
 				target_.create = target_.create || create;
 				IoOutput o = run_io_command(target_, argv);
 				result.out = std::move(o.out);
+				result.flag_was = o.flag_was;
 				if (o.shows_file)
 					result.file = target_.file_info();
 				// What this session's holders were told since its last command.

@@ -28,6 +28,8 @@ namespace daxpolicy::daemon
 struct IoResult {
 	nlohmann::json out;
 	std::optional<fscore::FileInfo> file;
+	// A chattr's: the flag before it (the loop logs the change, IoOutput::flag_was).
+	std::optional<bool> flag_was;
 	// Set when the command failed. A value, not an exception: it crosses threads.
 	std::optional<std::pair<Errc, std::string>> error;
 };

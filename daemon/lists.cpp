@@ -50,9 +50,9 @@ class FileSource : public ItemSource
 {
       public:
 	FileSource(policy::Engine &engine, std::vector<std::pair<std::string, std::string>> targets,
-	           bool recursive, FileItem item)
+	           bool recursive, FileItem item, bool missing_is_item)
 	    : engine_(engine), targets_(std::move(targets)), recursive_(recursive),
-	      item_(std::move(item))
+	      item_(std::move(item)), missing_is_item_(missing_is_item)
 	{
 	}
 
@@ -61,19 +61,16 @@ class FileSource : public ItemSource
 		while (next_ < targets_.size()) {
 			const auto &[volume, path] = targets_[next_];
 			std::optional<json> item;
-			if (!recursive_) {
-				next_++;
-				item = item_({volume, path, nullptr});
-			} else {
-				if (!walk_)
-					walk_.emplace(engine_.volume(volume), path);
-				const fscore::FileInfo *file = walk_->next();
-				if (!file) {
-					walk_.reset();
-					next_++;
-					continue;
-				}
-				item = item_({volume, file->path, file});
+			try {
+				item = next_item(volume, path);
+			} catch (const Error &e) {
+				if (!missing_is_item_ || e.code() != Errc::not_found || walk_)
+					throw;
+				if (recursive_)  // (a single one has moved on already)
+					next_++; // this target is missing; the others are listed
+				item = json{{"path", file_name(volume, path)},
+				            {"error", errc_name(e.code())},
+				            {"message", e.what()}};
 			}
 			if (item) {
 				out = std::move(*item);
@@ -84,10 +81,31 @@ class FileSource : public ItemSource
 	}
 
       private:
+	// The target's next item, or nothing (it is done, or the item was left out).
+	std::optional<json> next_item(const std::string &volume, const std::string &path)
+	{
+		if (!recursive_) {
+			next_++;
+			return item_({volume, path, nullptr});
+		}
+		if (!walk_) {
+			engine_.volume(volume).stat(path); // not-found for this target alone
+			walk_.emplace(engine_.volume(volume), path);
+		}
+		const fscore::FileInfo *file = walk_->next();
+		if (!file) {
+			walk_.reset();
+			next_++;
+			return std::nullopt;
+		}
+		return item_({volume, file->path, file});
+	}
+
 	policy::Engine &engine_;
 	std::vector<std::pair<std::string, std::string>> targets_;
 	bool recursive_;
 	FileItem item_;
+	bool missing_is_item_;
 	size_t next_ = 0; // the target under way
 	std::optional<TreeWalk> walk_;
 };
@@ -96,9 +114,10 @@ class FileSource : public ItemSource
 
 std::unique_ptr<ItemSource> file_source(policy::Engine &engine,
                                         std::vector<std::pair<std::string, std::string>> targets,
-                                        bool recursive, FileItem item)
+                                        bool recursive, FileItem item, bool missing_is_item)
 {
-	return std::make_unique<FileSource>(engine, std::move(targets), recursive, std::move(item));
+	return std::make_unique<FileSource>(engine, std::move(targets), recursive, std::move(item),
+	                                    missing_is_item);
 }
 
 std::unique_ptr<ItemSource> rule_source(policy::Store &store)

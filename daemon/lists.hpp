@@ -36,10 +36,13 @@ struct FileTurn {
 using FileItem = std::function<std::optional<nlohmann::json>(const FileTurn &)>;
 
 // Each target (volume, path) in order, and with `recursive` everything below each, walked
-// when its turn comes.
+// when its turn comes. `missing_is_item`: a target that does not exist is an item of its own,
+// {"path", "error": "not-found", "message"}, and the list goes on (list's way); otherwise it
+// fails the call.
 std::unique_ptr<ItemSource> file_source(policy::Engine &engine,
                                         std::vector<std::pair<std::string, std::string>> targets,
-                                        bool recursive, FileItem item);
+                                        bool recursive, FileItem item,
+                                        bool missing_is_item = false);
 std::unique_ptr<ItemSource> rule_source(policy::Store &store);
 // The queued changes, each named where its file is now.
 std::unique_ptr<ItemSource> pending_source(policy::Engine &engine, policy::Store &store);

@@ -3,19 +3,25 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "daemon/changes.hpp"
 #include "daemon/connection.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/explain.hpp"
 #include "daemon/lists.hpp"
 #include "daemon/params.hpp"
 #include "daemon/views.hpp"
+#include "fscore/lease_info.hpp"
 #include "policy/policy_file.hpp"
 #include "wire/interface.hpp"
 #include "wire/varlink.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/post.hpp>
 #include <daxpolicy/version.hpp>
 #include <functional>
+#include <set>
+#include <sstream>
 
 namespace daxpolicy::daemon
 {
@@ -48,15 +54,15 @@ json status(Daemon &d, Connection &, const Params &)
 
 // `conn`, whose reply was deferred (Connection::defer_reply), is answered once the job
 // that `start` starts has ended, or with what `start` throws; `answer` makes the reply from
-// the job's report. With the daemon's loop a job never ends within the call that starts
-// it.
+// the job's report (or streams it, and returns nothing). With the daemon's loop a job never ends
+// within the call that starts it.
 void reply_when_done(const std::shared_ptr<Connection> &conn,
                      const std::function<void(policy::Engine::JobDone)> &start,
-                     std::function<json(const policy::JobReport &)> answer)
+                     std::function<std::optional<json>(const policy::JobReport &)> answer)
 {
 	try {
 		start([conn, answer = std::move(answer)](const policy::JobReport &r) {
-			conn->finish_deferred([&] {
+			conn->finish_deferred([&]() -> std::optional<json> {
 				if (r.state == policy::JobState::failed)
 					throw Error(Errc::internal,
 					            "the reconcile failed: " + r.error);
@@ -65,7 +71,8 @@ void reply_when_done(const std::shared_ptr<Connection> &conn,
 		});
 	} catch (...) {
 		auto error = std::current_exception();
-		conn->finish_deferred([&]() -> json { std::rethrow_exception(error); });
+		conn->finish_deferred(
+		    [&]() -> std::optional<json> { std::rethrow_exception(error); });
 	}
 }
 
@@ -100,18 +107,58 @@ std::vector<std::string> paths_of(const Params &p)
 	return paths;
 }
 
+// The targets without repeats; with `recursive`, without those inside another: each file
+// is listed once.
+std::vector<std::pair<std::string, std::string>>
+distinct_targets(std::vector<std::pair<std::string, std::string>> targets, bool recursive)
+{
+	std::vector<std::pair<std::string, std::string>> out;
+	auto covers = [recursive](const auto &outer, const auto &inner) {
+		if (outer.first != inner.first)
+			return false;
+		if (outer.second == inner.second)
+			return true;
+		return recursive &&
+		       (outer.second == "/" || inner.second.rfind(outer.second + "/", 0) == 0);
+	};
+	for (auto &t : targets) {
+		if (std::any_of(out.begin(), out.end(),
+		                [&](const auto &o) { return covers(o, t); }))
+			continue;
+		// A later outer target takes the place of the inner ones listed so far.
+		std::erase_if(out, [&](const auto &o) { return covers(t, o); });
+		out.push_back(std::move(t));
+	}
+	return out;
+}
+
 std::unique_ptr<ItemSource> list(Daemon &d, const Params &p)
 {
 	std::vector<std::pair<std::string, std::string>> targets;
 	for (const auto &name : paths_of(p))
 		targets.push_back(d.file_of(name));
+	std::set<policy::FileState> states;
+	for (const auto &name : p.strings(param::states)) {
+		auto state = policy::file_state_from_name(name);
+		if (!state)
+			throw Error(Errc::invalid_argument, "states: no state '" + name + "'");
+		states.insert(*state);
+	}
+	auto rule = p.opt_string(param::rule);
+	bool recursive = p.boolean(param::recursive);
 	policy::Engine &engine = d.engine();
-	return file_source(engine, std::move(targets), p.boolean(param::recursive),
-	                   [&engine](const FileTurn &f) -> std::optional<json> {
-		                   if (f.walked)
-			                   return file_json(engine.view(f.volume, *f.walked));
-		                   return file_json(engine.list(f.volume, f.path, false).front());
-	                   });
+	return file_source(
+	    engine, distinct_targets(std::move(targets), recursive), recursive,
+	    [&engine, states, rule](const FileTurn &f) -> std::optional<json> {
+		    policy::FileView v = f.walked ? engine.view(f.volume, *f.walked)
+		                                  : engine.list(f.volume, f.path, false).front();
+		    if (!states.empty() && !states.count(v.state))
+			    return std::nullopt;
+		    if (rule && v.rule != rule)
+			    return std::nullopt;
+		    return file_json(v);
+	    },
+	    true);
 }
 
 std::unique_ptr<ItemSource> set_flag(Daemon &d, const Params &p, bool on)
@@ -136,8 +183,14 @@ std::unique_ptr<ItemSource> set_flag(Daemon &d, const Params &p, bool on)
 				                                        // came by: nothing to set
 			                   throw;
 		                   }
-		                   json j = file_json(done.front().first);
+		                   const policy::FileView &v = done.front().first;
+		                   json j = file_json(v);
 		                   j["result"] = policy::outcome_name(done.front().second);
+		                   // The policy stands: the rule wanting the other flag restores
+		                   // it at the next reconcile (the file is out-of-sync till then).
+		                   auto rule = engine.conflicting_rule(v.volume, v.file.path,
+		                                                       v.file.type, on);
+		                   j["conflicts_with"] = rule ? json(*rule) : json(nullptr);
 		                   return j;
 	                   });
 }
@@ -162,7 +215,9 @@ std::optional<json> add_rule(Daemon &d, Connection &c, const Params &p, bool)
 	auto added = std::make_shared<policy::Rule>();
 	reply_when_done(
 	    c.defer_reply(),
-	    [&](policy::Engine::JobDone done) { *added = d.engine().add_rule(r, std::move(done)); },
+	    [&](policy::Engine::JobDone done) {
+		    *added = d.engine().add_rule(r, std::move(done), p.boolean(param::replace));
+	    },
 	    [added](const policy::JobReport &job) {
 		    return json{{reply::rule, rule_json(*added)},
 		                {reply::files, policy::counts_json(job.files)},
@@ -186,17 +241,17 @@ void check_loaded(const policy::PolicyLoad &load)
 			message += '\n';
 		message += e.to_string();
 	}
-	throw Error(Errc::invalid_argument, message);
+	throw invalid_content(message); // the files are wrong, not the call
 }
 
 // The files are read off the event loop (any path may be named, and reading one may be
 // slow); the rules are applied on it, where the engine lives, and the reply follows when
 // the job that brings the files in line has ended.
-std::optional<json> apply(Daemon &d, Connection &c, const Params &p, bool)
+std::optional<json> apply(Daemon &d, Connection &c, const Params &p, bool more)
 {
 	std::string dir = p.opt_string(param::policy_dir).value_or(d.config().policy_dir.string());
 	bool dry_run = p.boolean(param::dry_run);
-	d.load_policy(dir, [&d, conn = c.defer_reply(), dry_run](policy::PolicyLoad load) {
+	d.load_policy(dir, [&d, conn = c.defer_reply(), dry_run, more](policy::PolicyLoad load) {
 		auto rules = std::make_shared<policy::ApplyResult>();
 		reply_when_done(
 		    conn,
@@ -204,17 +259,20 @@ std::optional<json> apply(Daemon &d, Connection &c, const Params &p, bool)
 			    check_loaded(load);
 			    *rules = d.engine().apply(load.rules, dry_run, std::move(done));
 		    },
-		    [rules, dry_run](const policy::JobReport &r) {
-			    return json{{"changed", rules->rules_changed() || r.files.applied ||
-			                                r.files.deferred},
-			                {"dry_run", dry_run},
-			                {"rules",
-			                 {{"added", rules->added},
-			                  {"removed", rules->removed},
-			                  {"changed", rules->changed},
-			                  {"unchanged", rules->unchanged}}},
-			                {reply::files, policy::counts_json(r.files)},
-			                {reply::job, r.to_json()}};
+		    [conn, rules, dry_run,
+		     more](const policy::JobReport &r) -> std::optional<json> {
+			    json fields = {{"changed", rules->rules_changed() || r.files.applied ||
+			                                   r.files.deferred},
+			                   {"dry_run", dry_run},
+			                   {"rules",
+			                    {{"added", rules->added},
+			                     {"removed", rules->removed},
+			                     {"changed", rules->changed},
+			                     {"unchanged", rules->unchanged}}},
+			                   {reply::files, policy::counts_json(r.files)},
+			                   {reply::job, r.to_json()}};
+			    conn->stream_reply(changes_reply(fields, r.changes, more));
+			    return std::nullopt;
 		    });
 	});
 	return std::nullopt;
@@ -323,6 +381,13 @@ json finish_io(Daemon &d, const std::string &volume, IoResult &result)
 {
 	if (result.error)
 		throw Error(result.error->first, result.error->second);
+	if (result.flag_was && result.file) {
+		// A chattr is a request like set-dax: logged, and told what rule it defies.
+		d.engine().record_request(volume, *result.file, *result.flag_was);
+		auto rule = d.engine().conflicting_rule(volume, result.file->path,
+		                                        result.file->type, result.file->dax_flag);
+		result.out["conflicts_with"] = rule ? json(*rule) : json(nullptr);
+	}
 	if (result.file)
 		result.out["file"] = file_json(d.engine().view(volume, *result.file));
 	return std::move(result.out);
@@ -397,14 +462,18 @@ std::optional<json> io(Daemon &d, Connection &c, const Params &p, bool)
 	return std::nullopt;
 }
 
+// "names", or (as before several could be named) "name": all removed, or none.
 std::optional<json> remove_rule(Daemon &d, Connection &c, const Params &p, bool)
 {
-	std::string name = p.string(param::name);
+	std::vector<std::string> names = p.strings(param::names);
+	if (auto name = p.opt_string(param::name))
+		names.insert(names.begin(), *name);
 	reply_when_done(
 	    c.defer_reply(),
-	    [&](policy::Engine::JobDone done) { d.engine().remove_rule(name, std::move(done)); },
-	    [](const policy::JobReport &job) {
-		    return json{{reply::files, policy::counts_json(job.files)},
+	    [&](policy::Engine::JobDone done) { d.engine().remove_rules(names, std::move(done)); },
+	    [names](const policy::JobReport &job) {
+		    return json{{"removed", names},
+		                {reply::files, policy::counts_json(job.files)},
 		                {reply::job, job.to_json()}};
 	    });
 	return std::nullopt;
@@ -424,6 +493,16 @@ std::optional<json> reload(Daemon &d, Connection &c, const Params &, bool)
 		});
 	});
 	return std::nullopt;
+}
+
+json explain(Daemon &d, Connection &, const Params &p)
+{
+	auto [vol, path] = d.file_of(p.string(param::path));
+	policy::FileExplanation e = d.engine().explain(vol, path);
+	std::vector<fscore::LeaseInfo> leases;
+	if (e.queued && e.volume.can.layout_leases) // who it waits for, where the volume knows
+		leases = d.engine().volume(vol).leases(e.view.file.path);
+	return explain_json(e, leases);
 }
 
 // A method whose reply is always one object.
@@ -476,6 +555,7 @@ constexpr std::array<MethodHandler, wire::kMethods.size()> kHandlers{{
     {wire::Method::io, io},
     {wire::Method::metrics, replies<metrics>},
     {wire::Method::reload, reload}, // replies when the config and policy are read, off the loop
+    {wire::Method::explain, replies<explain>},
 }};
 
 constexpr bool handlers_in_method_order()

@@ -27,6 +27,13 @@ ReplyStream::ReplyStream(const char *key, std::unique_ptr<ItemSource> source, bo
 {
 }
 
+ReplyStream::ReplyStream(const char *key, const json &fields, std::unique_ptr<ItemSource> source,
+                         bool more)
+    : ReplyStream(key, std::move(source), more)
+{
+	part_.add_fields(fields);
+}
+
 std::optional<std::string> ReplyStream::next()
 {
 	json item;

@@ -67,6 +67,10 @@ class ReplyStream
 	// parts of about wire::kListPart; without, the list goes in one reply, which fails
 	// with wire::oversized_reply() past wire::kMaxMessage.
 	ReplyStream(const char *key, std::unique_ptr<ItemSource> source, bool more);
+	// An object with a list in it (apply's summary and its `changes`): `fields` go in the
+	// first reply, beside the first part of the list.
+	ReplyStream(const char *key, const nlohmann::json &fields,
+	            std::unique_ptr<ItemSource> source, bool more);
 	void on_ready(std::function<void()> wake) { source_->on_ready(std::move(wake)); }
 	// The next reply, framed, once it is whole; nothing while the source has no item
 	// ready (it wakes the caller). Throws what the source throws.

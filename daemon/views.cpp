@@ -9,6 +9,9 @@ namespace daxpolicy::daemon
 std::pair<std::string, std::string> split_file_name(const std::string &name)
 {
 	size_t colon = name.find(':');
+	// "VOLUME:" alone is the volume's root.
+	if (colon != std::string::npos && colon > 0 && colon + 1 == name.size())
+		return {name.substr(0, colon), "/"};
 	if (colon == std::string::npos || colon == 0 || colon + 1 >= name.size() ||
 	    name[colon + 1] != '/')
 		throw Error(Errc::invalid_argument,

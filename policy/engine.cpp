@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <iostream>
 #include <set>
+#include <utility>
 
 namespace daxpolicy::policy
 {
@@ -19,6 +20,15 @@ using fscore::FileType;
 
 namespace
 {
+
+// The job of a rule change: `before` is the rules it changed (Pass::before).
+JobOptions after_change(std::shared_ptr<const Matcher> before, bool keeps_changes = false)
+{
+	JobOptions o;
+	o.before = std::move(before);
+	o.keeps_changes = keeps_changes;
+	return o;
+}
 
 // The reason of a change queued because the volume found the file in use by someone else
 // without being able to say it is mapped (a host volume's refused write lease).
@@ -87,8 +97,11 @@ void Engine::start()
 				rest.push_back(old.scopes[i]);
 		old.state = JobState::interrupted;
 		store_.put_job(stored);
-		if (!rest.empty())
-			submit(std::move(rest), old.cause, {}, nullptr, old.id);
+		if (!rest.empty()) {
+			JobOptions resume;
+			resume.resumed_from = old.id;
+			submit(std::move(rest), old.cause, {}, resume);
+		}
 	}
 	submit(rule_scopes(*matcher_, std::nullopt), "drift", {});
 }
@@ -310,7 +323,9 @@ Engine::plan_change(const std::string &volume, const FileInfo &file, bool want,
 	if (file.dax_flag == want) {
 		// Already so: a change queued the other way is no longer wanted.
 		if (queued && !dry_run)
-			store_.delete_pending(volume, file.ino, file.generation);
+			write_logged([&](std::vector<Event> &events) {
+				events.push_back(withdraw(*queued, file.path, "withdrawn"));
+			});
 		return Outcome::unchanged;
 	}
 	if (dry_run)
@@ -345,8 +360,35 @@ Outcome Engine::finish_change(const std::string &volume, const PlannedChange &c,
 	                       {"cause", c.cause}};
 	if (!c.inherited_from.empty())
 		data["inherited_from"] = c.inherited_from;
+	if (std::string_view(c.cause) == "request")
+		data["conflicts_with"] =
+		    rule_json(conflicting_rule(volume, file.path, file.type, c.want));
 	record_change(volume, file.ino, file.generation, file.path, std::move(data));
 	return Outcome::applied;
+}
+
+std::optional<std::string> Engine::conflicting_rule(const std::string &volume,
+                                                    const std::string &path, FileType type,
+                                                    bool flag) const
+{
+	auto d = matcher_->decide(volume, path, type == FileType::directory);
+	if (d && d->dax != flag)
+		return d->rule->name;
+	return std::nullopt;
+}
+
+void Engine::record_request(const std::string &volume, const FileInfo &file, bool from)
+{
+	if (file.dax_flag == from)
+		return;
+	record_change(volume, file.ino, file.generation, file.path,
+	              {{"from", from},
+	               {"to", file.dax_flag},
+	               {"rule", nullptr},
+	               {"deferred_ms", 0},
+	               {"cause", "request"},
+	               {"conflicts_with",
+	                rule_json(conflicting_rule(volume, file.path, file.type, file.dax_flag))}});
 }
 
 Outcome Engine::defer(const std::string &volume, const FileInfo &file, bool want,
@@ -541,62 +583,91 @@ void Engine::validate_for_volumes(const Rule &rule) const
 		                                        rule.volume + "'");
 }
 
-Rule Engine::add_rule(Rule rule, JobDone done)
+Rule Engine::add_rule(Rule rule, JobDone done, bool replace)
 {
 	rule.source.clear();
 	validate_for_volumes(rule);
+	std::optional<Rule> old = replace ? store_.rule(rule.name) : std::nullopt;
+	if (old && old->managed())
+		throw invalid_content("rule '" + rule.name + "' comes from " + old->source +
+		                      "; change it there and run `daxpolicy apply`");
 	{
 		// The rule and its event together, or neither.
 		WriteTransaction txn = transaction();
-		store_.insert_rule(rule);
-		Event e = store_.append_event(
-		    "rule-change", rule.volume, rule.subtree,
-		    {{"rule", rule.name}, {"action", "added"}, {"source", nullptr}});
+		if (old)
+			store_.update_rule(rule);
+		else
+			store_.insert_rule(rule);
+		Event e = store_.append_event("rule-change", rule.volume, rule.subtree,
+		                              {{"rule", rule.name},
+		                               {"action", old ? "changed" : "added"},
+		                               {"source", nullptr}});
 		txn.commit();
 		publish({e});
 	}
 	// From what was committed, not read back: a failed read must not leave the engine
 	// deciding by other rules than the store holds.
-	std::vector<Rule> next = matcher_->rules();
+	std::vector<Rule> next;
+	for (const auto &r : matcher_->rules())
+		if (r.name != rule.name)
+			next.push_back(r);
 	next.push_back(rule);
-	matcher_ = std::make_shared<const Matcher>(std::move(next));
-	// Only files in its subtree can be decided by it.
-	submit({{rule.volume, rule.subtree}}, "rule", std::move(done));
+	auto before = std::exchange(matcher_, std::make_shared<const Matcher>(std::move(next)));
+	// Only files in its subtree (and, changed, its old one) can be decided by it.
+	std::vector<JobScope> scopes = {{rule.volume, rule.subtree}};
+	if (old)
+		scopes.push_back({old->volume, old->subtree});
+	submit(outermost(std::move(scopes)), "rule", std::move(done), after_change(before));
 	return rule;
 }
 
-void Engine::remove_rule(const std::string &name, JobDone done)
+void Engine::remove_rules(const std::vector<std::string> &names, JobDone done)
 {
-	auto rule = store_.rule(name);
-	if (!rule)
-		throw Error(Errc::not_found, "no rule named '" + name + "'");
-	if (rule->managed())
-		throw Error(Errc::invalid_argument,
-		            "rule '" + name + "' comes from " + rule->source +
-		                "; remove it there and run `daxpolicy apply`");
+	if (names.empty())
+		throw Error(Errc::invalid_argument, "name at least one rule to remove");
+	// Every name is checked before anything goes: one that is wrong removes none.
+	std::vector<Rule> removed;
+	std::set<std::string> gone;
+	for (const auto &name : names) {
+		auto rule = store_.rule(name);
+		if (!rule)
+			throw Error(Errc::not_found, "no rule named '" + name + "'");
+		if (rule->managed())
+			throw invalid_content("rule '" + name + "' comes from " + rule->source +
+			                      "; remove it there and run `daxpolicy apply`");
+		if (gone.insert(name).second)
+			removed.push_back(std::move(*rule));
+	}
 	std::vector<Rule> remaining;
 	for (const auto &r : matcher_->rules())
-		if (r.name != name)
+		if (!gone.count(r.name))
 			remaining.push_back(r);
 	auto next = std::make_shared<const Matcher>(std::move(remaining));
 	{
+		std::vector<Event> events;
 		WriteTransaction txn = transaction();
-		// Withdraw the rule's queued changes before it goes: deleting it sets their rule
+		// Withdraw the rules' queued changes before they go: deleting one sets their rule
 		// to NULL (ON DELETE SET NULL), after which they would pass for set-dax requests.
-		drop_stale_pending(*next);
-		store_.delete_rule(name);
-		Event e = store_.append_event(
-		    "rule-change", rule->volume, rule->subtree,
-		    {{"rule", name}, {"action", "removed"}, {"source", nullptr}});
+		drop_stale_pending(*next, events);
+		for (const auto &rule : removed) {
+			store_.delete_rule(rule.name);
+			events.push_back(store_.append_event(
+			    "rule-change", rule.volume, rule.subtree,
+			    {{"rule", rule.name}, {"action", "removed"}, {"source", nullptr}}));
+		}
 		txn.commit();
-		publish({e});
+		publish(events);
 	}
-	matcher_ = std::move(next);
-	// The files it decided are judged by the rules that remain.
-	submit({{rule->volume, rule->subtree}}, "rule", std::move(done));
+	auto before = std::exchange(matcher_, std::move(next));
+	// The files they decided are judged by the rules that remain: one job over their
+	// subtrees, each file once.
+	std::vector<JobScope> scopes;
+	for (const auto &rule : removed)
+		scopes.push_back({rule.volume, rule.subtree});
+	submit(outermost(std::move(scopes)), "rule", std::move(done), after_change(before));
 }
 
-void Engine::drop_stale_pending(const Matcher &matcher)
+void Engine::drop_stale_pending(const Matcher &matcher, std::vector<Event> &events)
 {
 	// A queued change made for a rule that no longer wants it is withdrawn. The file is
 	// judged where it is now: it may have been renamed since the change was queued.
@@ -609,8 +680,26 @@ void Engine::drop_stale_pending(const Matcher &matcher)
 		                : vol->second->path_of(change.ino, change.generation);
 		const Rule *r = path ? matcher.match(change.volume, *path, false) : nullptr;
 		if (!r || r->dax != change.want)
-			store_.delete_pending(change.volume, change.ino, change.generation);
+			events.push_back(withdraw(change, path.value_or(change.path), "withdrawn"));
 	}
+}
+
+Event Engine::withdraw(const PendingChange &change, const std::string &path, const char *action)
+{
+	store_.delete_pending(change.volume, change.ino, change.generation);
+	return store_.append_event(
+	    "deferred", change.volume, path,
+	    {{"want", change.want},
+	     {"rule", rule_json(change.rule)},
+	     {"action", action},
+	     {"waited_ms", std::max<int64_t>(0, unix_now_ms() - change.since_ms)}});
+}
+
+void Engine::note_change(Pass &pass, const FileInfo &fi, bool want,
+                         const std::optional<std::string> &rule, Outcome outcome)
+{
+	if (pass.changes && outcome != Outcome::unchanged)
+		pass.changes->push_back({pass.volume, fi.path, fi.dax_flag, want, rule, outcome});
 }
 
 std::variant<Outcome, Engine::PlannedChange> Engine::plan(Pass &pass, const FileInfo &fi)
@@ -618,11 +707,24 @@ std::variant<Outcome, Engine::PlannedChange> Engine::plan(Pass &pass, const File
 	auto c = candidate(*pass.matcher, pass.volume, fi, pass.cleared);
 	if (!c)
 		return Outcome::unchanged;
+	// No rule: the flag came from a directory the pass clears, and goes with it.
+	bool want = c->decision ? c->decision->dax : false;
+	std::optional<std::string> rule;
 	if (c->decision)
-		return plan_change(pass.volume, fi, c->decision->dax, c->decision->rule->name,
-		                   pass.dry_run, pass.cause.c_str(), {});
-	return plan_change(pass.volume, fi, false, std::nullopt, pass.dry_run, pass.cause.c_str(),
-	                   std::string(parent_of(fi.path)));
+		rule = c->decision->rule->name;
+	// The rules before a rule change wanted this flag too: the file had drifted.
+	const char *cause = pass.cause.c_str();
+	if (pass.before && c->decision) {
+		auto was =
+		    pass.before->decide(pass.volume, fi.path, fi.type == FileType::directory);
+		if (was && was->dax == want)
+			cause = "drift";
+	}
+	auto planned = plan_change(pass.volume, fi, want, rule, pass.dry_run, cause,
+	                           c->decision ? std::string() : std::string(parent_of(fi.path)));
+	if (const Outcome *outcome = std::get_if<Outcome>(&planned))
+		note_change(pass, fi, want, rule, *outcome); // a dry run's is decided here
+	return planned;
 }
 
 Outcome Engine::evaluate(Pass &pass, const FileInfo &fi)
@@ -631,9 +733,11 @@ Outcome Engine::evaluate(Pass &pass, const FileInfo &fi)
 	if (const Outcome *outcome = std::get_if<Outcome>(&planned))
 		return *outcome;
 	const PlannedChange &c = std::get<PlannedChange>(planned);
-	return finish_change(
+	Outcome outcome = finish_change(
 	    pass.volume, c,
 	    volume(pass.volume).set_dax_flag_if_unmapped(fi.ino, fi.generation, c.want));
+	note_change(pass, c.file, c.want, c.rule, outcome);
+	return outcome;
 }
 
 void Engine::evaluate_all(Pass &pass, const std::vector<FileInfo> &files, FileCounts &counts)
@@ -655,7 +759,9 @@ void Engine::evaluate_all(Pass &pass, const std::vector<FileInfo> &files, FileCo
 	auto results = volume(pass.volume).set_dax_flags_if_unmapped(changes);
 	for (size_t i = 0; i < planned.size(); i++) {
 		try {
-			counts.add(finish_change(pass.volume, planned[i], results[i]));
+			Outcome outcome = finish_change(pass.volume, planned[i], results[i]);
+			note_change(pass, planned[i].file, planned[i].want, planned[i].rule, outcome);
+			counts.add(outcome);
 		} catch (const Error &e) {
 			if (e.code() != Errc::not_found) // gone since the walk saw it
 				throw;
@@ -670,8 +776,26 @@ void Engine::on_arrival(const std::string &volume, const std::string &path)
 		submit({{volume, path}}, "rule", {});
 		return;
 	}
-	Pass pass{matcher_, volume, "rule", false, {}};
+	Pass pass{matcher_, volume, "rule", false, {}, nullptr, nullptr};
 	evaluate(pass, fi);
+}
+
+std::vector<JobScope> outermost(std::vector<JobScope> scopes)
+{
+	std::sort(scopes.begin(), scopes.end(), [](const JobScope &a, const JobScope &b) {
+		return std::tie(a.volume, a.path) < std::tie(b.volume, b.path);
+	});
+	// In byte order a subtree comes after any subtree it is inside.
+	std::vector<JobScope> out;
+	for (auto &scope : scopes) {
+		bool inside = std::any_of(out.begin(), out.end(), [&](const JobScope &o) {
+			return o.volume == scope.volume && (o.path == "/" || o.path == scope.path ||
+			                                    scope.path.rfind(o.path + "/", 0) == 0);
+		});
+		if (!inside)
+			out.push_back(std::move(scope));
+	}
+	return out;
 }
 
 std::vector<JobScope> Engine::rule_scopes(const Matcher &matcher,
@@ -681,23 +805,11 @@ std::vector<JobScope> Engine::rule_scopes(const Matcher &matcher,
 	for (const auto &[name, vol] : volumes_) {
 		if (volume && name != *volume)
 			continue;
-		std::set<std::string> roots;
 		for (const auto &r : matcher.rules())
 			if (r.volume == name)
-				roots.insert(r.subtree);
-		// In byte order a subtree comes after any subtree it is inside.
-		std::vector<std::string> outer;
-		for (const auto &root : roots) {
-			bool inside = std::any_of(outer.begin(), outer.end(), [&](const auto &o) {
-				return o == "/" || root.rfind(o + "/", 0) == 0;
-			});
-			if (!inside)
-				outer.push_back(root);
-		}
-		for (auto &root : outer)
-			scopes.push_back({name, std::move(root)});
+				scopes.push_back({name, r.subtree});
 	}
-	return scopes;
+	return outermost(std::move(scopes));
 }
 
 uint64_t Engine::reconcile(const std::optional<std::string> &volume,
@@ -705,7 +817,7 @@ uint64_t Engine::reconcile(const std::optional<std::string> &volume,
 {
 	if (volume)
 		this->volume(*volume); // not-found, busy
-	drop_stale_pending(*matcher_);
+	write_logged([&](std::vector<Event> &events) { drop_stale_pending(*matcher_, events); });
 	if (volume && path) {
 		this->volume(*volume).stat(*path); // not-found now, rather than in the job
 		return submit({{*volume, *path}}, "drift", std::move(done));
@@ -721,7 +833,11 @@ ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run, JobDon
 	ApplyResult result;
 	std::set<std::string> wanted;
 	for (const auto &r : managed) {
-		validate_for_volumes(r);
+		try {
+			validate_for_volumes(r);
+		} catch (const Error &e) {
+			throw invalid_content(e.what()); // the policy files are wrong, not the call
+		}
 		wanted.insert(r.name);
 		auto it = current.find(r.name);
 		if (it == current.end())
@@ -745,7 +861,9 @@ ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run, JobDon
 	next.insert(next.end(), managed.begin(), managed.end());
 	auto candidate = std::make_shared<const Matcher>(next);
 	if (dry_run) {
-		submit(rule_scopes(*candidate, std::nullopt), "rule", std::move(done), candidate);
+		JobOptions plan = after_change(matcher_, true);
+		plan.plan = candidate;
+		submit(rule_scopes(*candidate, std::nullopt), "rule", std::move(done), plan);
 		return result;
 	}
 	auto rule_events = [&](const std::vector<std::string> &names, const char *action,
@@ -766,7 +884,7 @@ ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run, JobDon
 		std::vector<Event> events;
 		WriteTransaction txn = transaction();
 		// As in remove_rule: withdraw before the rules (and their names) go.
-		drop_stale_pending(*candidate);
+		drop_stale_pending(*candidate, events);
 		for (const auto &r : managed) {
 			if (!current.count(r.name))
 				store_.insert_rule(r);
@@ -781,17 +899,22 @@ ApplyResult Engine::apply(const std::vector<Rule> &managed, bool dry_run, JobDon
 		txn.commit();
 		publish(events);
 	}
-	matcher_ = std::move(candidate);
-	submit(rule_scopes(*matcher_, std::nullopt), "rule", std::move(done));
+	auto before = std::exchange(matcher_, std::move(candidate));
+	submit(rule_scopes(*matcher_, std::nullopt), "rule", std::move(done),
+	       after_change(before, true));
 	return result;
 }
 
 void Engine::cancel_pending(const std::string &volume, const std::string &path)
 {
 	FileInfo fi = this->volume(volume).stat(path);
-	if (!store_.pending_for(volume, fi.ino, fi.generation))
+	auto queued = store_.pending_for(volume, fi.ino, fi.generation);
+	if (!queued)
 		throw Error(Errc::not_found, volume + ":" + path + ": no pending change");
-	store_.delete_pending(volume, fi.ino, fi.generation);
+	// The row and its event together: a withdrawn change is in the log as a made one is.
+	write_logged([&](std::vector<Event> &events) {
+		events.push_back(withdraw(*queued, fi.path, "cancelled"));
+	});
 }
 
 } // namespace daxpolicy::policy

@@ -56,6 +56,31 @@ struct FileView {
 	FileState state = FileState::unmanaged;
 };
 
+// The scopes without those inside another (same volume, subtree within), each once, in
+// byte order: a job over them walks each file once.
+std::vector<JobScope> outermost(std::vector<JobScope> scopes);
+
+// Why a file has its state (`explain`): its view, every rule whose subtree holds it and the
+// decision, the volume's mount mode and medium, and its queued change.
+struct FileExplanation {
+	FileView view;
+	std::shared_ptr<const Matcher> matcher; // keeps why's rules alive
+	Explanation why;
+	fscore::VolumeInfo volume;
+	std::optional<PendingChange> queued;
+};
+
+// How Engine::submit runs a job beyond its scopes and cause.
+struct JobOptions {
+	// A dry run's matcher (it changes nothing); otherwise the engine's rules as they are
+	// when the job starts.
+	std::shared_ptr<const Matcher> plan;
+	std::optional<uint64_t> resumed_from;
+	bool keeps_changes = false; // the report lists each file changed
+	// A rule change's job: the rules before it (Pass::before).
+	std::shared_ptr<const Matcher> before;
+};
+
 // What `apply` did to the rules; what it did to files, its job tells.
 struct ApplyResult {
 	std::vector<std::string> added, removed, changed, unchanged; // rule names
@@ -109,17 +134,31 @@ class Engine
 	const std::map<std::string, fscore::Volume *> &volumes() const { return volumes_; }
 
 	FileView view(const std::string &volume, const fscore::FileInfo &file) const;
+	// explain PATH (policy/engine_explain.cpp).
+	FileExplanation explain(const std::string &volume, const std::string &path) const;
 	std::vector<FileView> list(const std::string &volume, const std::string &path,
 	                           bool recursive) const;
 	// set-dax / clear-dax: the flag now where the file is not mapped, later where it is.
 	std::vector<std::pair<FileView, Outcome>>
 	request_flag(const std::string &volume, const std::string &path, bool recursive, bool on);
 
+	// The rule that wants the other flag than `flag` on the file: what a set-dax, clear-dax
+	// or chattr that gave it `flag` conflicts with, and the next reconcile restores.
+	std::optional<std::string> conflicting_rule(const std::string &volume,
+	                                            const std::string &path, fscore::FileType type,
+	                                            bool flag) const;
+	// The flag of `file` (as it is now) was `from` before a request that changed it without
+	// the engine (an io session's chattr): logged as flag-change, cause request.
+	void record_request(const std::string &volume, const fscore::FileInfo &file, bool from);
+
 	std::vector<Rule> rules() const { return store_.rules(); }
 	// Validates and stores a local rule, and starts the job that enforces it in its subtree.
-	Rule add_rule(Rule rule, JobDone done = {});
-	// Removes a local rule and starts the job that judges its subtree by the rules left.
-	void remove_rule(const std::string &name, JobDone done = {});
+	// `replace`: a local rule of that name is changed to it (its old subtree is judged
+	// again too) rather than refused with `exists`.
+	Rule add_rule(Rule rule, JobDone done = {}, bool replace = false);
+	// Removes local rules (all, or none if one is wrong) and starts one job that judges
+	// their subtrees by the rules left.
+	void remove_rules(const std::vector<std::string> &names, JobDone done = {});
 	// Makes the managed rules equal to `managed` and starts the job that reconciles the
 	// volumes with them; with dry_run, changes nothing, and the job says what it would do.
 	ApplyResult apply(const std::vector<Rule> &managed, bool dry_run, JobDone done = {});
@@ -183,8 +222,15 @@ class Engine
 		std::string cause;
 		bool dry_run = false;
 		std::set<std::string, std::less<>> cleared; // candidate()'s
+		std::vector<FileChange> *changes = nullptr; // where each change goes, if kept
+		// A rule change's pass: the rules before it. A change they wanted too corrects
+		// drift (cause "drift"), rather than following the rule change.
+		std::shared_ptr<const Matcher> before;
 	};
 	Outcome evaluate(Pass &pass, const fscore::FileInfo &file);
+	// Adds a change the pass made (or, dry, would make) to its list, if it keeps one.
+	void note_change(Pass &pass, const fscore::FileInfo &file, bool want,
+	                 const std::optional<std::string> &rule, Outcome outcome);
 	std::variant<Outcome, PlannedChange> plan(Pass &pass, const fscore::FileInfo &file);
 	// evaluate for each of `files`, their changes asked of the volume in one call (for
 	// the embedded core, a journal transaction for up to 1024 files rather than one each).
@@ -197,7 +243,11 @@ class Engine
 	// another: each file once.
 	std::vector<JobScope> rule_scopes(const Matcher &matcher,
 	                                  const std::optional<std::string> &volume) const;
-	void drop_stale_pending(const Matcher &matcher);
+	// Withdraws the queued changes `matcher` no longer wants; their events go to `events`.
+	void drop_stale_pending(const Matcher &matcher, std::vector<Event> &events);
+	// Deletes a queued change and logs it (a `deferred` event with `action`: withdrawn,
+	// cancelled), in the caller's transaction.
+	Event withdraw(const PendingChange &change, const std::string &path, const char *action);
 
 	struct Job {
 		JobReport report;
@@ -205,6 +255,7 @@ class Engine
 		// A dry run's own matcher; a job that changes files takes the engine's when
 		// it opens a scope.
 		std::shared_ptr<const Matcher> plan;
+		std::shared_ptr<const Matcher> before; // JobOptions::before
 		size_t next_scope = 0;    // the scopes before it are walked, or being walked
 		uint64_t done_before = 0; // files of the scopes walked
 		// The walk of scopes[next_scope - 1], while one is open, and its evaluation.
@@ -221,8 +272,7 @@ class Engine
 	// matcher of a dry run, which changes nothing; otherwise the job uses the engine's
 	// rules as they are when it starts.
 	uint64_t submit(std::vector<JobScope> scopes, std::string cause, JobDone done,
-	                std::shared_ptr<const Matcher> plan = nullptr,
-	                std::optional<uint64_t> resumed_from = std::nullopt);
+	                JobOptions options = {});
 	// Runs the job at the front: with a Defer, one step and then the next one later;
 	// without, to the end of the queue.
 	void run_jobs();

@@ -99,16 +99,18 @@ void Engine::persist_job(const Job &job)
 }
 
 uint64_t Engine::submit(std::vector<JobScope> scopes, std::string cause, JobDone done,
-                        std::shared_ptr<const Matcher> plan, std::optional<uint64_t> resumed_from)
+                        JobOptions options)
 {
 	auto job = std::make_unique<Job>();
 	JobReport &r = job->report;
 	r.id = ++last_job_id_;
 	r.cause = std::move(cause);
-	r.dry_run = plan != nullptr;
+	r.dry_run = options.plan != nullptr;
 	r.scopes = std::move(scopes);
-	r.resumed_from = resumed_from;
-	job->plan = std::move(plan);
+	r.resumed_from = options.resumed_from;
+	r.keeps_changes = options.keeps_changes;
+	job->plan = std::move(options.plan);
+	job->before = std::move(options.before);
 	if (done)
 		job->waiters.push_back(std::move(done));
 
@@ -117,6 +119,7 @@ uint64_t Engine::submit(std::vector<JobScope> scopes, std::string cause, JobDone
 		Job &queued = *jobs_[i];
 		if (!r.dry_run && !queued.report.dry_run && queued.report.cause == r.cause &&
 		    queued.report.scopes == r.scopes) {
+			queued.report.keeps_changes |= r.keeps_changes;
 			std::move(job->waiters.begin(), job->waiters.end(),
 			          std::back_inserter(queued.waiters));
 			last_job_id_--;
@@ -135,6 +138,14 @@ uint64_t Engine::submit(std::vector<JobScope> scopes, std::string cause, JobDone
 				r.scopes.push_back(old.report.scopes[i]);
 		std::move(old.waiters.begin(), old.waiters.end(), std::back_inserter(job->waiters));
 		old.waiters.clear();
+		// Its scopes are judged against the rules before its own change.
+		if (old.before)
+			job->before = old.before;
+		// Its waiters hear of every change made for them, before and after.
+		if (old.report.keeps_changes) {
+			r.keeps_changes = true;
+			r.changes = std::move(old.report.changes);
+		}
 		uint64_t id = r.id;
 		persist_job(*job);
 		jobs_.insert(jobs_.begin() + 1, std::move(job));
@@ -203,7 +214,13 @@ bool Engine::open_scope(Job &job)
 			    auto c = candidate(*matcher, volume, fi, cleared);
 			    return c && (c->inherited || c->decision->dax != fi.dax_flag);
 		    };
-		job.pass.emplace(Pass{matcher, scope.volume, r.cause, r.dry_run, {}});
+		job.pass.emplace(Pass{matcher,
+		                      scope.volume,
+		                      r.cause,
+		                      r.dry_run,
+		                      {},
+		                      r.keeps_changes ? &r.changes : nullptr,
+		                      job.before});
 		job.walk = std::make_unique<WalkStream>(*volumes_.at(scope.volume), scope.path,
 		                                        std::move(keep), reconcile_rate_);
 		return true;

@@ -53,6 +53,15 @@ void FileCounts::add(Outcome outcome)
 	                                : unchanged)++;
 }
 
+nlohmann::json change_json(const FileChange &c)
+{
+	return {{"path", c.volume + ":" + c.path},
+	        {"from", c.from},
+	        {"to", c.to},
+	        {"rule", c.rule ? nlohmann::json(*c.rule) : nlohmann::json(nullptr)},
+	        {"action", c.action == Outcome::deferred ? "defer" : "apply"}};
+}
+
 nlohmann::json counts_json(const FileCounts &c)
 {
 	return {{"applied", c.applied}, {"deferred", c.deferred}, {"unchanged", c.unchanged}};

@@ -23,6 +23,17 @@ struct FileCounts {
 	void add(Outcome outcome);
 };
 
+// A file whose flag a job changed, or (a dry run) would change: one entry of `apply`'s
+// `changes`. `action`: applied now, or deferred until the file is unmapped.
+struct FileChange {
+	std::string volume;
+	std::string path;
+	bool from = false, to = false;
+	std::optional<std::string> rule; // null: a flag inherited from a directory the job clears
+	Outcome action = Outcome::applied;
+};
+nlohmann::json change_json(const FileChange &change);
+
 // One subtree a job walks: VOLUME:/path.
 struct JobScope {
 	std::string volume;
@@ -55,6 +66,11 @@ struct JobReport {
 	FileCounts files;                     // `unchanged` counts every file done and not changed
 	std::string error;                    // why it failed
 	std::optional<uint64_t> resumed_from; // the interrupted job it goes on with
+	// Whether it keeps `changes` (apply's do; a reconcile's counts are enough).
+	bool keeps_changes = false;
+	// Each file changed (or to change), in the order the job came to them. Not persisted:
+	// a job resumed after a restart lists what it did since.
+	std::vector<FileChange> changes;
 	nlohmann::json to_json() const;
 };
 

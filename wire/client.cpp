@@ -16,6 +16,11 @@ Client::Client(const std::string &socket_path)
 {
 	boost::system::error_code ec;
 	socket_.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
+	// A socket the caller may not open is there and answers others: that is a refusal
+	// (exit 1), not a daemon that is away (exit 3).
+	if (ec == boost::system::errc::permission_denied)
+		throw Error(Errc::permission_denied, "may not connect to daxpolicyd at " +
+		                                         socket_path + ": " + ec.message());
 	if (ec)
 		throw Unreachable("cannot reach daxpolicyd at " + socket_path + ": " +
 		                  ec.message());
@@ -57,9 +62,11 @@ nlohmann::json Client::receive()
 		std::string name =
 		    reply["error"].is_string() ? reply["error"].get<std::string>() : "";
 		auto code = errc_from_error_name(name);
-		std::string message =
-		    reply.value("parameters", nlohmann::json::object()).value("message", name);
-		throw Error(code.value_or(Errc::internal), code ? message : name + ": " + message);
+		const auto params = reply.value("parameters", nlohmann::json::object());
+		std::string message = params.value("message", name);
+		bool usage = params.value("usage", false) && code == Errc::invalid_argument;
+		throw Error(code.value_or(Errc::internal), code ? message : name + ": " + message,
+		            usage);
 	}
 	return reply;
 }

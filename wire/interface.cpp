@@ -35,6 +35,7 @@ type Lease (path: string, ino: int, holder: Holder, range: Range, since: string,
             kind: string, state: string)
 type FileCounts (applied: int, deferred: int, unchanged: int)
 type RuleChanges (added: []string, removed: []string, changed: []string, unchanged: []string)
+type Change (path: string, from: bool, to: bool, rule: ?string, action: string)
 # A reconcile job; `state`: queued, running, done, superseded, interrupted, failed.
 type Job (id: int, state: string, cause: string, dry_run: bool, scopes: []string, done: int,
           total: ?int, started: ?string, finished: ?string, files: FileCounts,
@@ -43,23 +44,30 @@ type Job (id: int, state: string, cause: string, dry_run: bool, scopes: []string
 type ReconcileStatus (state: string, done: int, total: ?int, started: ?string, job: ?int,
                       cause: ?string, queued: int, files: ?FileCounts)
 
-# Lists (List, SetDax, ClearDax, ListRules, ListPending, ListEvents, ListLeases): called with
+# Lists (List, SetDax, ClearDax, ListRules, ListPending, ListEvents, ListLeases, and Apply's
+# changes): called with
 # "more", the list comes in parts, one reply each with "continues": true but the last, each
 # at most 256 KiB, so that a list of any length reaches the caller; without "more", in one
 # reply, which fails with InvalidArgument beyond 16 MiB.
 method Status() -> (version: string, uptime_s: int, volumes: []Volume, rules: int,
                     pending: int, events: int, reconcile: ReconcileStatus)
 method ListVolumes() -> (volumes: []Volume)
-method List(paths: []string, recursive: ?bool) -> (files: []File)
+# states, rule: only files in those states, or decided by that rule. A path that does not
+# exist is an item of its own, {path, error: "not-found", message}, among the others.
+method List(paths: []string, recursive: ?bool, states: ?[]string, rule: ?string)
+    -> (files: []File)
 method SetDax(paths: []string, recursive: ?bool) -> (files: []File)
 method ClearDax(paths: []string, recursive: ?bool) -> (files: []File)
 method AddRule(name: string, subtree: string, dax: string, include: ?[]string,
-               exclude: ?[]string, priority: ?int) -> (rule: Rule, files: FileCounts, job: Job)
-method RemoveRule(name: string) -> (files: FileCounts, job: Job)
+               exclude: ?[]string, priority: ?int, replace: ?bool) -> (rule: Rule,
+                                                                       files: FileCounts,
+                                                                       job: Job)
+method RemoveRule(name: ?string, names: ?[]string) -> (removed: []string, files: FileCounts,
+                                                        job: Job)
 method ListRules() -> (rules: []Rule)
 method Apply(policy_dir: ?string, dry_run: ?bool) -> (changed: bool, dry_run: bool,
                                                       rules: RuleChanges, files: FileCounts,
-                                                      job: Job)
+                                                      job: Job, changes: []Change)
 # Replies when its job has ended; with no_block, at once, with the job queued or running.
 method Reconcile(path: ?string, no_block: ?bool) -> (files: ?FileCounts, job: ?Job)
 method ListPending() -> (pending: []Pending)
@@ -79,6 +87,10 @@ method Metrics() -> (text: string)
 # which file:line:col, changing nothing. restart_needed: changed keys a reload cannot apply.
 method Reload() -> (policy_dir: string, rules: RuleChanges, job: ?Job,
                     restart_needed: []string)
+
+# Why the file has its state: the file's fields, and rules, winner, mount and pending.
+method Explain(path: string) -> (path: string, rules: []object, winner: object,
+                                 mount: object, pending: ?object)
 )";
 
 std::string describe()

@@ -36,6 +36,7 @@ enum class Method {
 	io,
 	metrics,
 	reload,
+	explain,
 };
 
 // Keys of call parameters.
@@ -44,6 +45,10 @@ namespace param
 inline constexpr const char *paths = "paths";
 inline constexpr const char *recursive = "recursive";
 inline constexpr const char *name = "name";
+inline constexpr const char *names = "names";
+inline constexpr const char *replace = "replace";
+inline constexpr const char *states = "states";
+inline constexpr const char *rule = "rule";
 inline constexpr const char *subtree = "subtree";
 inline constexpr const char *dax = "dax";
 inline constexpr const char *include = "include";
@@ -79,6 +84,7 @@ inline constexpr const char *description = "description";
 inline constexpr const char *job = "job";
 inline constexpr const char *restart_needed = "restart_needed";
 inline constexpr const char *reconcile = "reconcile";
+inline constexpr const char *changes = "changes";
 } // namespace reply
 
 // The types of events (INTERFACE.md), which list-events and monitor filter on; `reconcile`
@@ -108,7 +114,7 @@ inline constexpr std::array<MethodSpec, 18> kMethods{{
     {Method::add_rule, "AddRule", true, false, nullptr},
     {Method::remove_rule, "RemoveRule", true, false, nullptr},
     {Method::list_rules, "ListRules", false, false, reply::rules},
-    {Method::apply, "Apply", true, false, nullptr},
+    {Method::apply, "Apply", true, false, reply::changes},
     {Method::reconcile, "Reconcile", true, false, nullptr},
     {Method::list_pending, "ListPending", false, false, reply::pending},
     {Method::cancel_pending, "CancelPending", true, false, nullptr},
@@ -118,6 +124,7 @@ inline constexpr std::array<MethodSpec, 18> kMethods{{
     {Method::io, "Io", true, false, nullptr},
     {Method::metrics, "Metrics", false, false, nullptr},
     {Method::reload, "Reload", true, false, nullptr},
+    {Method::explain, "Explain", false, false, nullptr},
 }};
 
 const MethodSpec &spec_of(Method method);

@@ -88,9 +88,12 @@ nlohmann::json make_reply(nlohmann::json parameters, bool continues)
 	return reply;
 }
 
-nlohmann::json make_error(Errc code, const std::string &message)
+nlohmann::json make_error(Errc code, const std::string &message, bool usage)
 {
-	return {{"error", error_name(code)}, {"parameters", {{"message", message}}}};
+	nlohmann::json e = {{"error", error_name(code)}, {"parameters", {{"message", message}}}};
+	if (usage)
+		e["parameters"]["usage"] = true;
+	return e;
 }
 
 namespace
@@ -114,9 +117,14 @@ std::string frame(const nlohmann::json &message)
 	return out;
 }
 
-ListReply::ListReply(std::string_view key)
-    : head_("{\"parameters\":{" + dump(nlohmann::json(key)) + ":[")
+constexpr std::string_view kParametersHead = "{\"parameters\":{";
+
+ListReply::ListReply(std::string_view key) : key_(dump(nlohmann::json(key)) + ":[") {}
+
+void ListReply::add_fields(const nlohmann::json &fields)
 {
+	for (const auto &[k, v] : fields.items())
+		fields_ += dump(nlohmann::json(k)) + ":" + dump(v) + ",";
 }
 
 void ListReply::add(const nlohmann::json &item)
@@ -128,7 +136,8 @@ void ListReply::add(const nlohmann::json &item)
 
 size_t ListReply::bytes() const
 {
-	return head_.size() + body_.size() + kListTail.size() + kContinues.size() + 1;
+	return kParametersHead.size() + fields_.size() + key_.size() + body_.size() +
+	       kListTail.size() + kContinues.size() + 1;
 }
 
 std::string ListReply::take(bool continues)
@@ -137,7 +146,9 @@ std::string ListReply::take(bool continues)
 		throw oversized_reply();
 	std::string out;
 	out.reserve(bytes());
-	out += head_;
+	out += kParametersHead;
+	out += fields_;
+	out += key_;
 	out += body_;
 	out += "]}";
 	if (continues)
@@ -145,6 +156,7 @@ std::string ListReply::take(bool continues)
 	out += "}";
 	out.push_back('\0');
 	std::string().swap(body_); // a large part's memory goes with it
+	fields_.clear();
 	items_ = 0;
 	return out;
 }

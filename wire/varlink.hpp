@@ -56,7 +56,8 @@ ServiceError invalid_parameter(const std::string &parameter, const std::string &
 nlohmann::json make_call(std::string_view method_name, nlohmann::json parameters,
                          bool more = false);
 nlohmann::json make_reply(nlohmann::json parameters, bool continues = false);
-nlohmann::json make_error(Errc code, const std::string &message);
+// `usage`: the request itself was malformed (Error::usage), as "usage": true.
+nlohmann::json make_error(Errc code, const std::string &message, bool usage = false);
 // The message as it goes on the wire, with its terminating NUL.
 std::string frame(const nlohmann::json &message);
 // One reply of a list, {"parameters": {KEY: [...]}}, built an item at a time: each item is
@@ -66,6 +67,9 @@ class ListReply
       public:
 	explicit ListReply(std::string_view key);
 	void add(const nlohmann::json &item);
+	// Keys beside the list in this part only (an object's other fields, sent once, in the
+	// first part, ahead of its list).
+	void add_fields(const nlohmann::json &fields);
 	size_t items() const { return items_; }
 	// The size of the reply framed, as it stands.
 	size_t bytes() const;
@@ -74,8 +78,9 @@ class ListReply
 	std::string take(bool continues);
 
       private:
-	std::string head_; // {"parameters":{"KEY":[
-	std::string body_; // the items, comma-separated
+	std::string key_;    // "KEY":[
+	std::string fields_; // "a":1,"b":2, (this part's, before the list)
+	std::string body_;   // the items, comma-separated
 	size_t items_ = 0;
 };
 

@@ -33,24 +33,26 @@ TEST(Errors, BadRequestsGetDocumentedErrorsAndChangeNothing)
 		int exit_code;
 		const char *error;
 	};
+	// invalid-argument is wrong usage (exit 2) wherever it is found: by the CLI's parser or
+	// by the daemon, about the request.
 	std::vector<Case> cases = {
 	    {{"list", "nope:/x"}, 1, "not-found"},
 	    {{"list", "pool0:/missing"}, 1, "not-found"},
-	    {{"list", "no-volume-part"}, 1, "invalid-argument"},
-	    {{"list", "pool0:/x/../etc"}, 1, "invalid-argument"},
+	    {{"list", "no-volume-part"}, 2, "invalid-argument"},
+	    {{"list", "pool0:/x/../etc"}, 2, "invalid-argument"},
 	    {{"set-dax", "pool0:/x", "pool0:/missing"}, 1, "not-found"},
 	    {{"add-rule", "--name", "Bad Name", "--subtree", "pool0:/x", "--dax", "on"},
-	     1,
+	     2,
 	     "invalid-argument"},
 	    {{"add-rule", "--name", "r", "--subtree", "ghost:/x", "--dax", "on"},
-	     1,
+	     2,
 	     "invalid-argument"},
 	    {{"add-rule", "--name", "r", "--subtree", "pool0:relative", "--dax", "on"},
-	     1,
+	     2,
 	     "invalid-argument"},
 	    {{"add-rule", "--name", "r", "--subtree", "pool0:/x", "--dax", "on", "--include",
 	      "a/b"},
-	     1,
+	     2,
 	     "invalid-argument"},
 	    {{"add-rule", "--name", "r", "--subtree", "pool0:/x", "--dax", "maybe"},
 	     2,
@@ -153,6 +155,18 @@ TEST(Errors, NonAdminPeersMayOnlyRead)
 	EXPECT_EQ(write.exit_code, 1);
 	EXPECT_EQ(error_of(write)["error"], "permission-denied");
 	EXPECT_TRUE(d.ok({"list-rules"}).empty());
+}
+
+TEST(Errors, ASocketTheCallerMayNotOpenIsPermissionDeniedNotUnreachable)
+{
+	DAXPOLICY_REQUIRE_ROOT("running the CLI as another user");
+	Daemon d("socket_mode = \"0600\"\n");
+	passwd *nobody = getpwnam("nobody");
+	ASSERT_NE(nobody, nullptr);
+	std::filesystem::permissions(d.dir().path(), std::filesystem::perms::all);
+	Result r = run({cli_for_any_user(), "--socket", d.socket(), "status"}, "", nobody->pw_uid);
+	EXPECT_EQ(r.exit_code, 1) << r.err;
+	EXPECT_EQ(error_of(r)["error"], "permission-denied") << r.err;
 }
 
 TEST(Errors, DaemonRefusesBadConfigAndSecondInstance)

@@ -131,7 +131,7 @@ class FaultRun
 				engine_->add_rule(op.rule, job_done);
 				break;
 			case Op::remove_rule:
-				engine_->remove_rule(op.rule.name, job_done);
+				engine_->remove_rules({op.rule.name}, job_done);
 				break;
 			case Op::set_dax:
 				engine_->request_flag("pool0", kFiles[op.file], false, op.on);

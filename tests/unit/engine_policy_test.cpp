@@ -592,7 +592,7 @@ TEST_F(EnginePolicyTest, RemoveLocalRule)
 	vol_.mkdir("/db");
 	vol_.create("/db/f");
 	engine_->add_rule(make_rule("db", "/db", true));
-	engine_->remove_rule("db");
+	engine_->remove_rules({"db"});
 	EXPECT_TRUE(engine_->rules().empty());
 	EXPECT_EQ(state("/db/f"), "unmanaged");
 	EXPECT_FALSE(view("/db/f").rule);
@@ -600,7 +600,7 @@ TEST_F(EnginePolicyTest, RemoveLocalRule)
 	ASSERT_EQ(rule_changes.size(), 2u);
 	EXPECT_EQ(rule_changes[1].data["rule"], "db");
 	EXPECT_EQ(rule_changes[1].data["action"], "removed");
-	EXPECT_EQ(error_code_of([&] { engine_->remove_rule("db"); }), Errc::not_found);
+	EXPECT_EQ(error_code_of([&] { engine_->remove_rules({"db"}); }), Errc::not_found);
 }
 
 TEST_F(EnginePolicyTest, RemovingARuleWithdrawsItsQueuedChange)
@@ -610,7 +610,7 @@ TEST_F(EnginePolicyTest, RemovingARuleWithdrawsItsQueuedChange)
 	engine_->add_rule(make_rule("db", "/db", true));
 	ASSERT_EQ(engine_->pending().size(), 1u);
 
-	engine_->remove_rule("db");
+	engine_->remove_rules({"db"});
 	// No rule wants the change any more: it must not be applied when the file is unmapped.
 	EXPECT_TRUE(engine_->pending().empty());
 	EXPECT_EQ(state("/db/f"), "unmanaged");
@@ -654,7 +654,7 @@ TEST_F(EnginePolicyTest, RemovingAManagedRuleIsRefused)
 {
 	vol_.mkdir("/db");
 	engine_->apply({make_rule("db", "/db", true).managed()}, false);
-	EXPECT_EQ(error_code_of([&] { engine_->remove_rule("db"); }), Errc::invalid_argument);
+	EXPECT_EQ(error_code_of([&] { engine_->remove_rules({"db"}); }), Errc::invalid_argument);
 	ASSERT_EQ(engine_->rules().size(), 1u);
 	EXPECT_TRUE(engine_->rules()[0].managed());
 	EXPECT_EQ(state("/db"), "in-sync");
