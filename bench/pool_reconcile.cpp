@@ -105,7 +105,7 @@ std::vector<Figure> run_pool_reconcile(const Config &cfg, const std::filesystem:
 	check_interrupted();
 
 	// Every flag changes: "all" goes from off to on.
-	engine.remove_rule("all");
+	engine.remove_rules({"all"});
 	start = Clock::now();
 	policy::FileCounts applied;
 	engine.add_rule(rule("all-on", "/", true),

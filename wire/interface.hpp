@@ -105,7 +105,7 @@ struct MethodSpec {
 	const char *list;
 };
 
-inline constexpr std::array<MethodSpec, 18> kMethods{{
+inline constexpr std::array<MethodSpec, 19> kMethods{{
     {Method::status, "Status", false, false, nullptr},
     {Method::list_volumes, "ListVolumes", false, false, nullptr},
     {Method::list, "List", false, false, reply::files},

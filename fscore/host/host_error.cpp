@@ -13,8 +13,8 @@ Error host_error(const std::string &what, int err)
 		return Error(Errc::unsupported,
 		             what + ": symbolic link in path (a host volume never follows one)");
 	case EXDEV:
-		return Error(Errc::invalid_argument,
-		             what + ": crosses a mount (the path leaves this volume)");
+		// About the tree the path met, not a malformed request: exit 1, not 2.
+		return invalid_content(what + ": crosses a mount (the path leaves this volume)");
 	default:
 		return system_error(what, err);
 	}

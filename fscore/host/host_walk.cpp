@@ -87,10 +87,9 @@ void HostVolume::walk_beneath(int base, const std::vector<std::string> &names,
 			inotify_->watch(p.opened.get(), p.info.path, p.info.ino);
 		visit(p.info);
 		if (stack.size() == kMaxWalkDepth)
-			throw Error(Errc::invalid_argument,
-			            what(p.info.path) + ": more than " +
-			                std::to_string(kMaxWalkDepth) +
-			                " directories deep below the walk's start");
+			throw invalid_content(what(p.info.path) + ": more than " +
+			                      std::to_string(kMaxWalkDepth) +
+			                      " directories deep below the walk's start");
 		int fd = p.opened.get();
 		std::string w = what(p.info.path);
 		stack.push_back({std::move(p.opened), std::move(p.info.path), {fd, std::move(w)}});
