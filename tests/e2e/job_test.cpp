@@ -132,7 +132,10 @@ TEST_F(JobE2E, ReconcileNoBlockReturnsTheJobAndStatusFollowsIt)
 	// Drift made behind the daemon's back, with the kernel's own tool.
 	auto r = test::run_tool({"chattr", "-R", "-x", fs_->host("/tree")});
 	ASSERT_EQ(r.status, 0) << r.output;
-	ASSERT_EQ(flagged(), 0u);
+	// chattr's 100,000 opens and closes can overflow fanotify's queue, and the daemon then
+	// looks at the volume again on its own (events-lost): some files may be put right
+	// before the reconcile below is asked for. Drift there is, all the same.
+	ASSERT_LT(flagged(), kEntries);
 
 	json job = daemon_->ok({"reconcile", "--no-block"});
 	EXPECT_TRUE(job["id"].is_number());
@@ -140,11 +143,13 @@ TEST_F(JobE2E, ReconcileNoBlockReturnsTheJobAndStatusFollowsIt)
 	EXPECT_EQ(job["cause"], "drift");
 	ASSERT_TRUE(wait_idle());
 	EXPECT_EQ(flagged(), kEntries);
-	// The job's summary is an event.
-	auto events = daemon_->ok({"list-events", "--type", "reconcile"});
-	ASSERT_FALSE(events.empty());
-	EXPECT_EQ(events.back()["job"], job["id"]);
-	EXPECT_EQ(events.back()["files"]["applied"], kEntries);
+	// The drift jobs' summaries are events: this one's, and an events-lost one's if that
+	// came first (a job that changed nothing logs none).
+	uint64_t put_right = 0;
+	for (const auto &e : daemon_->ok({"list-events", "--type", "reconcile"}))
+		if (e["cause"] == "drift" && e["job"].get<uint64_t>() <= job["id"].get<uint64_t>())
+			put_right += e["files"]["applied"].get<uint64_t>();
+	EXPECT_EQ(put_right, kEntries) << "every drifted file is in a drift job's summary";
 }
 
 TEST_F(JobE2E, ADaemonKilledDuringAJobFinishesItAfterRestart)
