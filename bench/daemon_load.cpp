@@ -44,12 +44,17 @@ json reply_parameters(const std::string &reply)
 	return j.value("parameters", json::object());
 }
 
-// A pool size whose inode table holds `files` and their directories: mkfs gives one inode to
-// every 16 blocks of 4 KiB. The pool file is sparse, so only what is written costs space.
-uint64_t pool_bytes_for(uint64_t files)
+// Inodes for `files` and their directories, with room to spare; and a pool size whose inode
+// table (at most a quarter of the pool) holds them. The pool file is sparse: only what is
+// written costs space.
+uint64_t inodes_for(uint64_t files)
 {
-	uint64_t inodes = files + files / 16 + 1024;
-	return std::max<uint64_t>(inodes * 16 * 4096, uint64_t{1} << 30);
+	return files + files / 16 + 1024;
+}
+
+uint64_t pool_bytes_for(uint64_t inodes)
+{
+	return std::max<uint64_t>(inodes * 1024, uint64_t{1} << 30);
 }
 
 // An embedded pool holding /tree/dN/fM: `files` empty files, `per_dir` to a directory. Made
@@ -57,7 +62,8 @@ uint64_t pool_bytes_for(uint64_t files)
 std::filesystem::path make_pool(const Config &cfg, const std::filesystem::path &dir)
 {
 	auto pool = dir / "pool0.pool";
-	fscore::mkfs(pool, pool_bytes_for(cfg.daemon_files));
+	uint64_t inodes = inodes_for(cfg.daemon_files);
+	fscore::mkfs(pool, pool_bytes_for(inodes), false, inodes);
 	auto vol = fscore::EmbeddedVolume::mount(pool, {"pool0", fscore::DaxMode::inode});
 	vol->mkdir("/tree");
 	for (uint64_t i = 0; i < cfg.daemon_files; ++i) {
