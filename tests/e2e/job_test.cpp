@@ -122,7 +122,9 @@ TEST_F(JobE2E, ARuleOverAHundredThousandFilesIsAppliedWhileStatusKeepsAnswering)
 	EXPECT_EQ(added["files"]["applied"], kEntries);
 	EXPECT_EQ(added["name"], "tree");
 	EXPECT_EQ(flagged(), kEntries);
-	EXPECT_EQ(reconcile_status()["state"], "idle");
+	// Idle once done; the flag changes' own closes can overflow fanotify's queue, and the
+	// daemon then looks at the volume once more (events-lost), so idle may come a job later.
+	EXPECT_TRUE(wait_idle());
 }
 
 TEST_F(JobE2E, ReconcileNoBlockReturnsTheJobAndStatusFollowsIt)
