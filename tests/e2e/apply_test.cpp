@@ -13,12 +13,6 @@ using nlohmann::json;
 namespace
 {
 
-void make(const Daemon &d, const std::string &path, const std::string &cmd = "open -c")
-{
-	Result r = d.cli({"io", "-f", "-c", cmd, path});
-	ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-}
-
 std::filesystem::path policy_dir(const Daemon &d, const std::string &rules)
 {
 	auto dir = d.dir() / "policy.d";
@@ -37,10 +31,10 @@ json snapshot(const Daemon &d)
 TEST(Apply, DryRunIsADiffThatChangesNothingAndAgreesWithTheRealRun)
 {
 	Daemon d;
-	make(d, "pool0:/db", "mkdir");
-	make(d, "pool0:/db/a.log");
-	make(d, "pool0:/db/b.log");
-	make(d, "pool0:/other");
+	make_file(d, "pool0:/db", "mkdir");
+	make_file(d, "pool0:/db/a.log");
+	make_file(d, "pool0:/db/b.log");
+	make_file(d, "pool0:/other");
 	auto dir = policy_dir(d, "[[rule]]\nname = \"db\"\nvolume = \"pool0\"\n"
 	                         "subtree = \"/db\"\ndax = \"on\"\ninclude = [\"a.log\"]\n");
 	json before = snapshot(d);
@@ -73,7 +67,7 @@ TEST(Apply, DryRunIsADiffThatChangesNothingAndAgreesWithTheRealRun)
 TEST(Apply, AMappedFileIsListedAsDeferred)
 {
 	Daemon d;
-	make(d, "pool0:/db", "mkdir");
+	make_file(d, "pool0:/db", "mkdir");
 	auto holder = d.io("pool0:/db/m.log");
 	holder->command("pwrite 0 4k");
 	holder->command("mmap -r 0 4k");
@@ -94,8 +88,8 @@ TEST(Apply, AMappedFileIsListedAsDeferred)
 TEST(Apply, DetailedExitcodesSayWhetherAnythingChanged)
 {
 	Daemon d;
-	make(d, "pool0:/db", "mkdir");
-	make(d, "pool0:/db/a.log");
+	make_file(d, "pool0:/db", "mkdir");
+	make_file(d, "pool0:/db/a.log");
 	auto dir = policy_dir(d, "[[rule]]\nname = \"db\"\nvolume = \"pool0\"\n"
 	                         "subtree = \"/db\"\ndax = \"on\"\n");
 	std::vector<std::string> apply = {"apply", "--detailed-exitcodes", "--policy-dir",

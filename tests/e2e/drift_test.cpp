@@ -11,12 +11,6 @@ using nlohmann::json;
 namespace
 {
 
-void make(const Daemon &d, const std::string &path, const std::string &cmd = "open -c")
-{
-	Result r = d.cli({"io", "-f", "-c", cmd, path});
-	ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-}
-
 // The flag-change events of `path`, oldest first.
 json flag_changes(const Daemon &d, const std::string &path)
 {
@@ -30,8 +24,8 @@ json flag_changes(const Daemon &d, const std::string &path)
 TEST(Drift, SetDaxOnAGovernedFileSaysWhichRuleItDefiesAndReconcileRestoresIt)
 {
 	Daemon d;
-	make(d, "pool0:/db", "mkdir");
-	make(d, "pool0:/db/a.log");
+	make_file(d, "pool0:/db", "mkdir");
+	make_file(d, "pool0:/db/a.log");
 	d.ok({"add-rule", "--name", "db", "--subtree", "pool0:/db", "--dax", "on"});
 	ASSERT_EQ(flag_changes(d, "/db/a.log").back()["cause"], "rule");
 
@@ -52,16 +46,16 @@ TEST(Drift, SetDaxOnAGovernedFileSaysWhichRuleItDefiesAndReconcileRestoresIt)
 	EXPECT_EQ(flag_changes(d, "/db/a.log").back()["cause"], "drift");
 
 	// Outside any rule: no conflict.
-	make(d, "pool0:/free");
+	make_file(d, "pool0:/free");
 	EXPECT_EQ(d.ok({"set-dax", "pool0:/free"})[0]["conflicts_with"], nullptr);
 }
 
 TEST(Drift, AnIoChattrIsAFlagChangeEventLikeSetDax)
 {
 	Daemon d;
-	make(d, "pool0:/db", "mkdir");
+	make_file(d, "pool0:/db", "mkdir");
 	d.ok({"add-rule", "--name", "db", "--subtree", "pool0:/db", "--dax", "on"});
-	make(d, "pool0:/db/x");
+	make_file(d, "pool0:/db/x");
 	size_t before = flag_changes(d, "/db/x").size();
 	Result r = d.cli({"io", "-c", "chattr -x", "pool0:/db/x"});
 	ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -79,10 +73,10 @@ TEST(Drift, AnIoChattrIsAFlagChangeEventLikeSetDax)
 TEST(Drift, ApplyTellsADriftCorrectionFromAPolicyChange)
 {
 	Daemon d;
-	make(d, "pool0:/db", "mkdir");
-	make(d, "pool0:/db/old");
-	make(d, "pool0:/new", "mkdir");
-	make(d, "pool0:/new/f");
+	make_file(d, "pool0:/db", "mkdir");
+	make_file(d, "pool0:/db/old");
+	make_file(d, "pool0:/new", "mkdir");
+	make_file(d, "pool0:/new/f");
 	d.ok({"add-rule", "--name", "db", "--subtree", "pool0:/db", "--dax", "on"});
 	d.ok({"clear-dax", "pool0:/db/old"});
 	d.ok({"add-rule", "--name", "new", "--subtree", "pool0:/new", "--dax", "on"});
@@ -112,9 +106,9 @@ TEST(Rules, RemoveRuleTakesSeveralNamesAndReEvaluatesTheirFilesInOneJob)
 {
 	Daemon d;
 	for (const char *dir : {"pool0:/a", "pool0:/b"})
-		make(d, dir, "mkdir");
-	make(d, "pool0:/a/f");
-	make(d, "pool0:/b/f");
+		make_file(d, dir, "mkdir");
+	make_file(d, "pool0:/a/f");
+	make_file(d, "pool0:/b/f");
 	d.ok({"add-rule", "--name", "a", "--subtree", "pool0:/a", "--dax", "on"});
 	d.ok({"add-rule", "--name", "b", "--subtree", "pool0:/b", "--dax", "on"});
 	d.ok({"add-rule", "--name", "outer", "--subtree", "pool0:/", "--dax", "off"});
@@ -140,10 +134,10 @@ TEST(Rules, RemoveRuleTakesSeveralNamesAndReEvaluatesTheirFilesInOneJob)
 TEST(Rules, AddRuleReplaceChangesALocalRuleInPlace)
 {
 	Daemon d;
-	make(d, "pool0:/a", "mkdir");
-	make(d, "pool0:/a/f");
-	make(d, "pool0:/b", "mkdir");
-	make(d, "pool0:/b/f");
+	make_file(d, "pool0:/a", "mkdir");
+	make_file(d, "pool0:/a/f");
+	make_file(d, "pool0:/b", "mkdir");
+	make_file(d, "pool0:/b/f");
 	d.ok({"add-rule", "--name", "r", "--subtree", "pool0:/a", "--dax", "on"});
 	Result dup = d.cli({"add-rule", "--name", "r", "--subtree", "pool0:/b", "--dax", "on"});
 	EXPECT_EQ(dup.exit_code, 1);

@@ -8,12 +8,6 @@ using nlohmann::json;
 namespace
 {
 
-void make(const Daemon &d, const std::string &path, const std::string &cmd = "open -c")
-{
-	Result r = d.cli({"io", "-f", "-c", cmd, path});
-	ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-}
-
 void rule(const Daemon &d, std::vector<std::string> args)
 {
 	args.insert(args.begin(), "add-rule");
@@ -23,8 +17,8 @@ void rule(const Daemon &d, std::vector<std::string> args)
 TEST(Explain, NamesEveryRuleThatHoldsTheFileAndWhyTheWinnerWon)
 {
 	Daemon d;
-	make(d, "pool0:/db", "mkdir");
-	make(d, "pool0:/db/a.log");
+	make_file(d, "pool0:/db", "mkdir");
+	make_file(d, "pool0:/db/a.log");
 	rule(d, {"--name", "all", "--subtree", "pool0:/", "--dax", "off"});
 	rule(d, {"--name", "db", "--subtree", "pool0:/db", "--dax", "on"});
 	rule(d, {"--name", "tmp", "--subtree", "pool0:/db", "--dax", "off", "--include", "*.tmp"});
@@ -99,10 +93,10 @@ std::vector<std::string> paths_in(const json &files)
 TEST(ListFilters, StateAndRuleKeepOnlyThoseFilesAndEachFileIsListedOnce)
 {
 	Daemon d;
-	make(d, "pool0:/db", "mkdir");
-	make(d, "pool0:/db/a");
-	make(d, "pool0:/db/b");
-	make(d, "pool0:/free");
+	make_file(d, "pool0:/db", "mkdir");
+	make_file(d, "pool0:/db/a");
+	make_file(d, "pool0:/db/b");
+	make_file(d, "pool0:/free");
 	rule(d, {"--name", "db", "--subtree", "pool0:/db", "--dax", "on"});
 	d.ok({"clear-dax", "pool0:/db/b"});
 	EXPECT_EQ(paths_in(d.ok({"list", "-r", "--state", "out-of-sync", "pool0:"})),
@@ -122,8 +116,8 @@ TEST(ListFilters, StateAndRuleKeepOnlyThoseFilesAndEachFileIsListedOnce)
 TEST(ListFilters, AMissingPathIsAnErrorForThatPathOnly)
 {
 	Daemon d;
-	make(d, "pool0:/a");
-	make(d, "pool0:/b");
+	make_file(d, "pool0:/a");
+	make_file(d, "pool0:/b");
 	Result r = d.cli({"list", "pool0:/a", "pool0:/missing", "pool0:/b"});
 	EXPECT_EQ(r.exit_code, 1);
 	EXPECT_EQ(paths_in(r.json()), (std::vector<std::string>{"pool0:/a", "pool0:/b"}));

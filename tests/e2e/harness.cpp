@@ -221,6 +221,12 @@ int IoProcess::finish()
 	return code;
 }
 
+void make_file(const Daemon &d, const std::string &path, const std::string &cmd)
+{
+	Result r = d.cli({"io", "-f", "-c", cmd, path});
+	ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
 Daemon::Daemon(const std::string &config, const std::filesystem::path &root,
                std::vector<std::string> wrapper)
     : dir_(root), wrapper_(std::move(wrapper))

@@ -98,6 +98,10 @@ class Daemon
 	pid_t pid_ = -1;
 };
 
+// Makes the file `path` through `daxpolicy io -f` and runs `cmd` on it (by default opens and
+// closes it: a touch); fails the test if that fails.
+void make_file(const Daemon &d, const std::string &path, const std::string &cmd = "open -c");
+
 // True when running as root. Otherwise false, and where DAXPOLICY_REQUIRE_PRIVILEGED=1 (CI)
 // says such tests must run, the test is failed too.
 bool have_root(const char *why);

@@ -10,12 +10,6 @@ using nlohmann::json;
 namespace
 {
 
-void make(const Daemon &d, const std::string &path, const std::string &cmd = "open -c")
-{
-	Result r = d.cli({"io", "-f", "-c", cmd, path});
-	ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-}
-
 json events_of(const Daemon &d, const std::string &type)
 {
 	return d.ok({"list-events", "--type", type});
@@ -24,10 +18,10 @@ json events_of(const Daemon &d, const std::string &type)
 TEST(Policy, RuleAppliesToExistingAndNewFiles)
 {
 	Daemon d;
-	make(d, "pool0:/db", "mkdir");
-	make(d, "pool0:/db/wal", "mkdir");
-	make(d, "pool0:/db/wal/000001.log");
-	make(d, "pool0:/db/wal/notes.tmp");
+	make_file(d, "pool0:/db", "mkdir");
+	make_file(d, "pool0:/db/wal", "mkdir");
+	make_file(d, "pool0:/db/wal/000001.log");
+	make_file(d, "pool0:/db/wal/notes.tmp");
 	json rule = d.ok({"add-rule", "--name", "db-wal", "--subtree", "pool0:/db/wal", "--dax",
 	                  "on", "--include", "*.log"});
 	EXPECT_EQ(rule["origin"], "local");
@@ -46,7 +40,7 @@ TEST(Policy, RuleAppliesToExistingAndNewFiles)
 	EXPECT_EQ(by_path["pool0:/db"]["state"], "unmanaged");
 
 	// A new file the rule takes gets the flag as it is created.
-	make(d, "pool0:/db/wal/000002.log");
+	make_file(d, "pool0:/db/wal/000002.log");
 	EXPECT_EQ(d.ok({"list", "pool0:/db/wal/000002.log"})[0]["dax_flag"], true);
 	EXPECT_EQ(d.ok({"list", "pool0:/db/wal/000002.log"})[0]["dax_effective"], true);
 	json changes = events_of(d, "flag-change");
@@ -61,11 +55,11 @@ TEST(Policy, RuleAppliesToExistingAndNewFiles)
 TEST(Policy, NamesAGlobRuleTurnsAwayDoNotInheritItsFlag)
 {
 	Daemon d;
-	make(d, "pool0:/d", "mkdir");
+	make_file(d, "pool0:/d", "mkdir");
 	d.ok({"add-rule", "--name", "logs", "--subtree", "pool0:/d", "--include", "*.log", "--dax",
 	      "on"});
-	make(d, "pool0:/d/x.txt");
-	make(d, "pool0:/d/x.log");
+	make_file(d, "pool0:/d/x.txt");
+	make_file(d, "pool0:/d/x.log");
 	json txt = d.ok({"list", "pool0:/d/x.txt"})[0];
 	EXPECT_EQ(txt["dax_flag"], false);
 	EXPECT_EQ(txt["state"], "unmanaged");
@@ -82,9 +76,9 @@ TEST(Policy, NamesAGlobRuleTurnsAwayDoNotInheritItsFlag)
 TEST(Policy, ReconcileClearsFlagsInheritedFromADirectoryItClears)
 {
 	Daemon d;
-	make(d, "pool0:/d", "mkdir");
+	make_file(d, "pool0:/d", "mkdir");
 	d.ok({"set-dax", "pool0:/d"});
-	make(d, "pool0:/d/old.txt");
+	make_file(d, "pool0:/d/old.txt");
 	ASSERT_EQ(d.ok({"list", "pool0:/d/old.txt"})[0]["dax_flag"], true);
 	d.ok({"add-rule", "--name", "logs", "--subtree", "pool0:/d", "--include", "*.log", "--dax",
 	      "on"});
@@ -108,11 +102,11 @@ TEST(Policy, ReconcileClearsFlagsInheritedFromADirectoryItClears)
 TEST(Policy, ListPendingShowsWhereARenamedFileIsNow)
 {
 	Daemon d;
-	make(d, "pool0:/db", "mkdir");
+	make_file(d, "pool0:/db", "mkdir");
 	auto holder = d.io("pool0:/db/1.log");
 	holder->command("mmap 0 4k");
 	ASSERT_EQ(d.ok({"set-dax", "pool0:/db/1.log"})[0]["result"], "deferred");
-	make(d, "pool0:/archive", "mkdir");
+	make_file(d, "pool0:/archive", "mkdir");
 	Result mv = d.cli({"io", "-c", "mv /archive/1.log", "pool0:/db/1.log"});
 	ASSERT_EQ(mv.exit_code, 0) << mv.out << mv.err;
 	json pending = d.ok({"list-pending"});
@@ -126,10 +120,10 @@ TEST(Policy, ListPendingShowsWhereARenamedFileIsNow)
 TEST(Policy, DeeperRuleWinsAndOffRuleClears)
 {
 	Daemon d;
-	make(d, "pool0:/data", "mkdir");
-	make(d, "pool0:/data/cache", "mkdir");
-	make(d, "pool0:/data/cache/blob");
-	make(d, "pool0:/data/table");
+	make_file(d, "pool0:/data", "mkdir");
+	make_file(d, "pool0:/data/cache", "mkdir");
+	make_file(d, "pool0:/data/cache/blob");
+	make_file(d, "pool0:/data/table");
 	d.ok({"add-rule", "--name", "data", "--subtree", "pool0:/data", "--dax", "on"});
 	d.ok({"add-rule", "--name", "cache", "--subtree", "pool0:/data/cache", "--dax", "off"});
 	json blob = d.ok({"list", "pool0:/data/cache/blob"})[0];
@@ -149,7 +143,7 @@ TEST(Policy, DeeperRuleWinsAndOffRuleClears)
 TEST(Policy, ChangeToMappedFileIsDeferredThenApplied)
 {
 	Daemon d;
-	make(d, "pool0:/db", "mkdir");
+	make_file(d, "pool0:/db", "mkdir");
 	auto holder = d.io("pool0:/db/table");
 	holder->command("pwrite 0 64k");
 	EXPECT_EQ(holder->command("mmap 0 64k")["cmd"], "mmap");
@@ -201,7 +195,7 @@ TEST(Policy, SessionEndingAbruptlyReleasesItsMappings)
 TEST(Policy, RulesAndPendingChangesSurviveKill9)
 {
 	Daemon d;
-	make(d, "pool0:/keep", "mkdir");
+	make_file(d, "pool0:/keep", "mkdir");
 	d.ok({"add-rule", "--name", "keep", "--subtree", "pool0:/keep", "--dax", "on"});
 	auto holder = d.io("pool0:/held");
 	holder->command("mmap 0 4k");
@@ -228,9 +222,9 @@ TEST(Policy, RulesAndPendingChangesSurviveKill9)
 TEST(Policy, ApplyManagesPolicyFilesAndLeavesLocalRulesAlone)
 {
 	Daemon d;
-	make(d, "pool0:/db", "mkdir");
-	make(d, "pool0:/db/a.log");
-	make(d, "pool0:/scratch", "mkdir");
+	make_file(d, "pool0:/db", "mkdir");
+	make_file(d, "pool0:/db/a.log");
+	make_file(d, "pool0:/scratch", "mkdir");
 	d.ok({"add-rule", "--name", "local-one", "--subtree", "pool0:/scratch", "--dax", "off"});
 	auto dir = d.dir() / "policy.d";
 	std::filesystem::create_directories(dir);
