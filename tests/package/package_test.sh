@@ -144,7 +144,11 @@ complete_words() { # complete_words WORD...: what TAB offers after them
 		_daxpolicy; printf "%s\n" "${COMPREPLY[@]}"' complete "$@"
 }
 offers() { # offers WANTED WORD...: whether TAB after the words offers WANTED
-	complete_words "${@:2}" | grep -qx -- "$1"
+	# Not `complete_words | grep -q`: grep leaves at the first match, and under pipefail
+	# the writer's SIGPIPE failed the check whenever the reply was still being written.
+	local offered
+	offered=$(complete_words "${@:2}")
+	grep -qx -- "$1" <<<"$offered"
 }
 check "completion offers the commands" offers list-volumes daxpolicy list
 check "completion offers a command's options" offers --recursive daxpolicy list --
