@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 using namespace daxpolicy;
-using namespace daxpolicy::daemon;
 
 namespace
 {
@@ -48,7 +47,7 @@ TEST_F(ConfigTest, EmptyFileIsTheEmbeddedDefault)
 	EXPECT_EQ(c.volumes[0].path, "/srv/state/pool0.pool");
 	EXPECT_EQ(c.volumes[0].size.value_or(0), uint64_t{1} << 30);
 	EXPECT_EQ(c.volumes[0].dax, fscore::DaxMode::inode);
-	EXPECT_EQ(c.socket, wire::kDefaultSocket);
+	EXPECT_EQ(c.socket, kDefaultSocket);
 	EXPECT_EQ(c.socket_mode, 0660u);
 	EXPECT_EQ(c.lease_break_timeout, std::chrono::seconds(45));
 }
@@ -120,6 +119,10 @@ TEST_F(ConfigTest, MetricsListenAndTextfile)
 	EXPECT_EQ(c.metrics_textfile.value_or(""), "/var/lib/x.prom");
 	EXPECT_EQ(policy::parse_listen_address("127.0.0.1:9478"),
 	          std::pair(std::string("127.0.0.1"), uint16_t{9478}));
+	EXPECT_EQ(policy::parse_listen_address("[::1]:9478"),
+	          std::pair(std::string("::1"), uint16_t{9478}));
+	EXPECT_FALSE(policy::parse_listen_address("db1:9478")) << "an address, not a host name";
+	EXPECT_FALSE(policy::parse_listen_address("127.0.0.256:9478"));
 	EXPECT_NE(error_of("metrics_listen = \"localhost\"\n").find(":1:18: metrics_listen"),
 	          std::string::npos);
 	EXPECT_NE(error_of("metrics_listen = \"127.0.0.1:99999\"\n").find("metrics_listen"),
@@ -164,6 +167,16 @@ TEST_F(ConfigTest, EventRetentionAndMax)
 	          std::string::npos);
 	EXPECT_NE(error_of("event_max = -1\n").find(":1:13: event_max"), std::string::npos);
 	EXPECT_NE(error_of("event_max = \"lots\"\n").find("event_max: expected an integer"),
+	          std::string::npos);
+}
+
+TEST_F(ConfigTest, UnknownVolumes)
+{
+	EXPECT_EQ(load("").unknown_volumes, policy::UnknownVolumes::error) << "typos stay fatal";
+	EXPECT_EQ(load("unknown_volumes = \"ignore\"\n").unknown_volumes,
+	          policy::UnknownVolumes::ignore);
+	EXPECT_NE(error_of("unknown_volumes = \"skip\"\n")
+	              .find(":1:19: unknown_volumes: expected \"error\" or \"ignore\""),
 	          std::string::npos);
 }
 
