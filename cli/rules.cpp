@@ -4,11 +4,16 @@
 #include "cli/call.hpp"
 #include "cli/command.hpp"
 #include "cli/progress.hpp"
+#include "common/error.hpp"
+#include "policy/daemon_config.hpp"
 #include "policy/policy_file.hpp"
+#include "policy/rule_volumes.hpp"
 #include "wire/client.hpp"
 
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <set>
 #include <vector>
 
 namespace daxpolicy::cli
@@ -34,14 +39,41 @@ struct ApplyOptions {
 // --dry-run, would), 0 when nothing did; a failure stays 1.
 constexpr int kExitChanged = 2;
 
-// Loads each policy file or drop-in folder as the daemon would, but without one; each error
-// goes to stderr for the person and into the JSON for a script.
-int check_policy_files(const Globals &g, const std::vector<std::string> &paths)
+// The daemon config `check --config` names: its volumes, and what it says of rules naming
+// another (unknown_volumes). A config that does not load is an error of the check.
+struct ConfigVolumes {
+	std::string file;
+	std::set<std::string> volumes;
+	policy::UnknownVolumes unknown_volumes = policy::UnknownVolumes::error;
+};
+
+ConfigVolumes config_volumes(const std::string &file)
+{
+	policy::DaemonConfig config = policy::load_daemon_config(file);
+	policy::finish_daemon_config(config);
+	return {file, policy::volume_names(config), config.unknown_volumes};
+}
+
+// Loads each policy file or drop-in folder as the daemon would, but without one (and, given a
+// daemon config, checks each rule's volume against it); each error goes to stderr for the
+// person and into the JSON for a script.
+int check_policy_files(const Globals &g, const std::vector<std::string> &paths,
+                       const std::optional<ConfigVolumes> &config)
 {
 	json files = json::array();
 	bool valid = true;
 	for (const auto &path : paths) {
 		auto load = policy::load_policy_path(path);
+		json skipped = json::array();
+		if (config)
+			for (const auto &s : policy::sort_out_unknown_volumes(
+			         load, config->volumes, config->unknown_volumes, config->file)) {
+				std::cerr << s.rule.source << ":" << s.at.line << ":" << s.at.column
+				          << ": note: rule '" << s.rule.name
+				          << "' is skipped: no volume '" << s.rule.volume << "' in "
+				          << config->file << "\n";
+				skipped.push_back(s.to_json());
+			}
 		json errors = json::array();
 		for (const auto &e : load.errors) {
 			std::cerr << e.to_string() << "\n";
@@ -51,8 +83,11 @@ int check_policy_files(const Globals &g, const std::vector<std::string> &paths)
 		for (const auto &r : load.rules)
 			rules.push_back(r.name);
 		valid = valid && load.ok();
-		files.push_back(
-		    {{"path", path}, {"valid", load.ok()}, {"rules", rules}, {"errors", errors}});
+		json file = {
+		    {"path", path}, {"valid", load.ok()}, {"rules", rules}, {"errors", errors}};
+		if (config)
+			file["skipped"] = std::move(skipped);
+		files.push_back(std::move(file));
 	}
 	g.out.list(files, {"path", "valid", "rules"});
 	return valid ? 0 : 1;
@@ -123,8 +158,25 @@ Action cmd_list_rules(CLI::App &, const Globals &g)
 Action cmd_check(CLI::App &cmd, const Globals &g)
 {
 	auto paths = std::make_shared<std::vector<std::string>>();
+	auto config = std::make_shared<std::string>();
 	cmd.add_option("PATH", *paths)->required();
-	return [&g, paths] { return check_policy_files(g, *paths); };
+	cmd.add_option("--config", *config,
+	               "also check each rule's volume against this daemon config")
+	    ->type_name("FILE");
+	return [&g, paths, config] {
+		std::optional<ConfigVolumes> volumes;
+		if (!config->empty()) {
+			try {
+				volumes = config_volumes(*config);
+			} catch (const Error &e) {
+				// The config is what the check was given to read: its problem
+				// is a finding (exit 1) at its place, as a policy file's is.
+				std::cerr << e.what() << "\n";
+				return 1;
+			}
+		}
+		return check_policy_files(g, *paths, volumes);
+	};
 }
 
 Action cmd_apply(CLI::App &cmd, const Globals &g)

@@ -8,6 +8,7 @@
 #include "daemon/notify.hpp"
 #include "daemon/views.hpp"
 #include "fscore/embedded/ondisk/file_lock.hpp"
+#include "fscore/volume_factory.hpp"
 #include "policy/policy_file.hpp"
 #include "wire/varlink.hpp"
 
@@ -22,7 +23,7 @@ namespace daxpolicy::daemon
 
 namespace asio = boost::asio;
 
-Daemon::Daemon(asio::io_context &io, Config config)
+Daemon::Daemon(asio::io_context &io, policy::DaemonConfig config)
     : io_(io), config_(std::move(config)), started_(std::chrono::steady_clock::now()),
       accept_backoff_(io), recheck_timer_(io)
 {
@@ -201,7 +202,7 @@ void Daemon::serve(asio::local::stream_protocol::acceptor listener)
 	accept();
 	auto render = [this] { return render_metrics(*this); };
 	if (config_.metrics_listen) {
-		auto [address, port] = *parse_listen_address(*config_.metrics_listen);
+		auto [address, port] = *policy::parse_listen_address(*config_.metrics_listen);
 		metrics_server_ = std::make_unique<MetricsServer>(
 		    io_, address, port, render, [this] { metrics_.http_requests++; });
 	}
@@ -387,30 +388,31 @@ void Daemon::broadcast(const policy::Event &event)
 	}
 }
 
-namespace
+PolicySource Daemon::policy_source(const std::filesystem::path &dir, bool named,
+                                   policy::UnknownVolumes unknown_volumes) const
 {
-
-// Reads policy files; a failure to read is an error of the load, as a bad line is.
-policy::PolicyLoad load_policy_now(const std::filesystem::path &path)
-{
-	policy::PolicyLoad load;
-	try {
-		load = policy::load_policy_path(path, policy::FileKinds::regular);
-	} catch (const std::exception &e) {
-		load.errors.push_back({path.string(), 0, 0, e.what()});
-	}
-	return load;
+	PolicySource source{dir, named, {}, unknown_volumes};
+	for (const auto &[name, vol] : volumes_)
+		source.volumes.insert(name);
+	return source;
 }
 
-} // namespace
-
-void Daemon::load_policy(const std::filesystem::path &path,
-                         std::function<void(policy::PolicyLoad)> done)
+void Daemon::log_warnings(const PolicyRead &read)
 {
-	asio::post(policy_reader_, [this, path, done = std::move(done)]() mutable {
-		policy::PolicyLoad load = load_policy_now(path);
-		asio::post(io_, [load = std::move(load), done = std::move(done)]() mutable {
-			done(std::move(load));
+	for (const auto &w : read.warnings)
+		log(Priority::warning, w);
+}
+
+void Daemon::load_policy(const std::filesystem::path &dir, bool named,
+                         std::function<void(PolicyRead)> done)
+{
+	asio::post(policy_reader_, [this,
+	                            source = policy_source(dir, named, config_.unknown_volumes),
+	                            done = std::move(done)]() mutable {
+		PolicyRead read = read_policy(source);
+		asio::post(io_, [this, read = std::move(read), done = std::move(done)]() mutable {
+			log_warnings(read);
+			done(std::move(read));
 		});
 	});
 }
@@ -419,33 +421,36 @@ void Daemon::reload(std::function<void(const ReloadResult &)> done)
 {
 	notify_reloading("reloading the config and " + config_.policy_dir.string());
 	// The config names the policy dir, so both are read in one go by the policy reader.
-	asio::post(policy_reader_, [this, loader = config_loader_, dir = config_.policy_dir,
+	asio::post(policy_reader_, [this, loader = config_loader_,
+	                            source = policy_source(config_.policy_dir, false,
+	                                                   config_.unknown_volumes),
 	                            done = std::move(done)]() mutable {
-		std::optional<Config> fresh;
-		policy::PolicyLoad load;
+		std::optional<policy::DaemonConfig> fresh;
+		PolicyRead read;
 		std::optional<std::string> error;
 		try {
 			if (loader) {
 				fresh = loader();
-				dir = fresh->policy_dir;
+				source.dir = fresh->policy_dir;
+				source.unknown_volumes = fresh->unknown_volumes;
 			}
 		} catch (const std::exception &e) {
 			error = e.what(); // already "file:line:col: message"
 		}
 		if (!error)
-			load = load_policy_now(dir);
-		for (const auto &e : load.errors)
+			read = read_policy(source);
+		for (const auto &e : read.load.errors)
 			error = (error ? *error + "\n" : "") + e.to_string();
-		asio::post(io_, [this, fresh = std::move(fresh), rules = std::move(load.rules),
+		asio::post(io_, [this, fresh = std::move(fresh), read = std::move(read),
 		                 error = std::move(error), done = std::move(done)]() mutable {
-			done(finish_reload(std::move(fresh), rules, std::move(error)));
+			log_warnings(read);
+			done(finish_reload(std::move(fresh), read, std::move(error)));
 		});
 	});
 }
 
-ReloadResult Daemon::finish_reload(std::optional<Config> fresh,
-                                   const std::vector<policy::Rule> &rules_read,
-                                   std::optional<std::string> error)
+ReloadResult Daemon::finish_reload(std::optional<policy::DaemonConfig> fresh,
+                                   const PolicyRead &read, std::optional<std::string> error)
 {
 	ReloadResult result;
 	metrics_.reloads++;
@@ -458,9 +463,11 @@ ReloadResult Daemon::finish_reload(std::optional<Config> fresh,
 			config_.policy_dir = fresh->policy_dir;
 			config_.admin_group = fresh->admin_group;
 			config_.reconcile_rate = fresh->reconcile_rate;
+			config_.unknown_volumes = fresh->unknown_volumes;
 			engine_->set_reconcile_rate(config_.reconcile_rate);
 		}
-		policy::ApplyResult rules = engine_->apply(rules_read, false);
+		policy::ApplyResult rules = engine_->apply(read.load.rules, false);
+		log_skipped(*engine_, read.skipped);
 		auto job = engine_->current_job();
 		result.reply = {{"policy_dir", config_.policy_dir.string()},
 		                {"rules",
@@ -470,6 +477,7 @@ ReloadResult Daemon::finish_reload(std::optional<Config> fresh,
 		                  {"unchanged", rules.unchanged}}},
 		                {wire::reply::job, job ? job->to_json() : nlohmann::json(nullptr)},
 		                {wire::reply::restart_needed, restart}};
+		add_notes(result.reply, read);
 	} catch (const std::exception &e) {
 		result.error = e.what();
 	}

@@ -3,16 +3,17 @@
 // All of it lives on one thread, the Asio event loop; volume notifications are posted to it.
 #pragma once
 
-#include "daemon/config.hpp"
 #include "daemon/event_pruner.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/metrics_http.hpp"
 #include "daemon/metrics_textfile.hpp"
 #include "daemon/mount_watcher.hpp"
+#include "daemon/policy_read.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/uevent.hpp"
 #include "fscore/embedded/ondisk/file_lock.hpp"
 #include "fscore/volume.hpp"
+#include "policy/daemon_config.hpp"
 #include "policy/engine.hpp"
 #include "policy/policy_file.hpp"
 #include "policy/store.hpp"
@@ -37,7 +38,7 @@ class Daemon
 {
       public:
 	// Mounts (and on first start creates) the volumes and opens the store.
-	Daemon(boost::asio::io_context &io, Config config);
+	Daemon(boost::asio::io_context &io, policy::DaemonConfig config);
 	~Daemon();
 
 	// Starts serving on `listener` (bound by us, or passed by systemd).
@@ -51,12 +52,14 @@ class Daemon
 	void reload(std::function<void(const ReloadResult &)> done);
 	// What `systemctl status` shows while the daemon serves.
 	std::string serving_status() const;
-	// Reads the policy files at `path` off the event loop (a file may be slow to read, and
-	// reading one must never stall the daemon), then calls `done` on the loop.
-	void load_policy(const std::filesystem::path &path,
-	                 std::function<void(policy::PolicyLoad)> done);
+	// Reads the policy files at `dir` off the event loop (a file may be slow to read, and
+	// reading one must never stall the daemon), sorted against the volumes as the config's
+	// unknown_volumes says, then logs its warnings and calls `done` on the loop. `named`: a
+	// request named the dir, which must exist (the configured one may not yet).
+	void load_policy(const std::filesystem::path &dir, bool named,
+	                 std::function<void(PolicyRead)> done);
 
-	const Config &config() const { return config_; }
+	const policy::DaemonConfig &config() const { return config_; }
 	policy::Engine &engine() { return *engine_; }
 	policy::Store &store() { return *store_; }
 	Metrics &metrics() { return metrics_; }
@@ -100,12 +103,16 @@ class Daemon
 	void refuse(boost::asio::local::stream_protocol::socket &socket);
 	void broadcast(const policy::Event &event);
 	// On the loop, with what the policy reader read: applies it, or says why not (`error`).
-	ReloadResult finish_reload(std::optional<Config> fresh,
-	                           const std::vector<policy::Rule> &rules,
-	                           std::optional<std::string> error);
+	ReloadResult finish_reload(std::optional<policy::DaemonConfig> fresh,
+	                           const PolicyRead &read, std::optional<std::string> error);
+	// Where apply and reload read the policy: `dir` with the volumes served now.
+	PolicySource policy_source(const std::filesystem::path &dir, bool named,
+	                           policy::UnknownVolumes unknown_volumes) const;
+	// The read's warnings in the daemon's log.
+	void log_warnings(const PolicyRead &read);
 
 	boost::asio::io_context &io_;
-	Config config_;
+	policy::DaemonConfig config_;
 	ConfigLoader config_loader_;
 	std::unique_ptr<fscore::LockedFile> state_lock_; // first made, last gone
 	std::chrono::steady_clock::time_point started_;

@@ -249,32 +249,42 @@ void check_loaded(const policy::PolicyLoad &load)
 // the job that brings the files in line has ended.
 std::optional<json> apply(Daemon &d, Connection &c, const Params &p, bool more)
 {
-	std::string dir = p.opt_string(param::policy_dir).value_or(d.config().policy_dir.string());
+	auto named = p.opt_string(param::policy_dir);
 	bool dry_run = p.boolean(param::dry_run);
-	d.load_policy(dir, [&d, conn = c.defer_reply(), dry_run, more](policy::PolicyLoad load) {
-		auto rules = std::make_shared<policy::ApplyResult>();
-		reply_when_done(
-		    conn,
-		    [&](policy::Engine::JobDone done) {
-			    check_loaded(load);
-			    *rules = d.engine().apply(load.rules, dry_run, std::move(done));
-		    },
-		    [conn, rules, dry_run,
-		     more](const policy::JobReport &r) -> std::optional<json> {
-			    json fields = {{"changed", rules->rules_changed() || r.files.applied ||
-			                                   r.files.deferred},
-			                   {"dry_run", dry_run},
-			                   {"rules",
-			                    {{"added", rules->added},
-			                     {"removed", rules->removed},
-			                     {"changed", rules->changed},
-			                     {"unchanged", rules->unchanged}}},
-			                   {reply::files, policy::counts_json(r.files)},
-			                   {reply::job, r.to_json()}};
-			    conn->stream_reply(changes_reply(fields, r.changes, more));
-			    return std::nullopt;
-		    });
-	});
+	d.load_policy(
+	    named.value_or(d.config().policy_dir.string()), named.has_value(),
+	    [&d, conn = c.defer_reply(), dry_run, more](PolicyRead read) {
+		    auto rules = std::make_shared<policy::ApplyResult>();
+		    auto notes = std::make_shared<json>(json::object());
+		    add_notes(*notes, read);
+		    reply_when_done(
+		        conn,
+		        [&](policy::Engine::JobDone done) {
+			        if (read.refused)
+				        throw *read.refused;
+			        check_loaded(read.load);
+			        *rules =
+			            d.engine().apply(read.load.rules, dry_run, std::move(done));
+			        if (!dry_run)
+				        log_skipped(d.engine(), read.skipped);
+		        },
+		        [conn, rules, notes, dry_run,
+		         more](const policy::JobReport &r) -> std::optional<json> {
+			        json fields = {{"changed", rules->rules_changed() ||
+			                                       r.files.applied || r.files.deferred},
+			                       {"dry_run", dry_run},
+			                       {"rules",
+			                        {{"added", rules->added},
+			                         {"removed", rules->removed},
+			                         {"changed", rules->changed},
+			                         {"unchanged", rules->unchanged}}},
+			                       {reply::files, policy::counts_json(r.files)},
+			                       {reply::job, r.to_json()}};
+			        fields.update(*notes);
+			        conn->stream_reply(changes_reply(fields, r.changes, more));
+			        return std::nullopt;
+		        });
+	    });
 	return std::nullopt;
 }
 

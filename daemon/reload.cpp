@@ -7,7 +7,8 @@ namespace daxpolicy::daemon
 namespace
 {
 
-bool same_volumes(const std::vector<VolumeConfig> &a, const std::vector<VolumeConfig> &b)
+bool same_volumes(const std::vector<policy::VolumeConfig> &a,
+                  const std::vector<policy::VolumeConfig> &b)
 {
 	return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto &x, const auto &y) {
 		return x.name == y.name && x.kind == y.kind && x.path == y.path &&
@@ -17,7 +18,8 @@ bool same_volumes(const std::vector<VolumeConfig> &a, const std::vector<VolumeCo
 
 } // namespace
 
-std::vector<std::string> restart_needed(const Config &running, const Config &fresh)
+std::vector<std::string> restart_needed(const policy::DaemonConfig &running,
+                                        const policy::DaemonConfig &fresh)
 {
 	std::vector<std::string> keys;
 	auto check = [&](bool same, const char *key) {

@@ -4,7 +4,7 @@
 // reconcile_rate); what it cannot (the socket, the volumes, ...) it names, for a restart.
 #pragma once
 
-#include "daemon/config.hpp"
+#include "policy/daemon_config.hpp"
 
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -17,7 +17,7 @@ namespace daxpolicy::daemon
 
 // Reads the config anew as the daemon's start did (the same file, the same command-line
 // overrides); throws Error(invalid_argument) with "file:line:col: message".
-using ConfigLoader = std::function<Config()>;
+using ConfigLoader = std::function<policy::DaemonConfig()>;
 
 struct ReloadResult {
 	std::optional<std::string> error;                // why it failed; then nothing changed
@@ -26,6 +26,7 @@ struct ReloadResult {
 
 // The keys of daxpolicyd.toml that differ between `running` and `fresh` and that only a
 // restart applies.
-std::vector<std::string> restart_needed(const Config &running, const Config &fresh);
+std::vector<std::string> restart_needed(const policy::DaemonConfig &running,
+                                        const policy::DaemonConfig &fresh);
 
 } // namespace daxpolicy::daemon

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/volume_factory.hpp"
 
-#include "common/enum_names.hpp"
 #include "common/error.hpp"
 #include "fscore/embedded/embedded_volume.hpp"
 #include "fscore/embedded/ondisk/mkfs.hpp"
@@ -12,12 +11,6 @@ namespace daxpolicy::fscore
 
 namespace
 {
-
-constexpr std::array<NameTable<VolumeKind>, 2> kVolumeKindNames{{
-    {VolumeKind::embedded, "embedded"},
-    {VolumeKind::host, "host"},
-}};
-static_assert(names_in_order(kVolumeKindNames, 2));
 
 OpenedVolume open_embedded(const VolumeSpec &spec, std::chrono::milliseconds lease_break_timeout)
 {
@@ -46,16 +39,6 @@ OpenedVolume open_host(const VolumeSpec &spec)
 }
 
 } // namespace
-
-const char *volume_kind_name(VolumeKind kind)
-{
-	return name_of(kVolumeKindNames, kind);
-}
-
-std::optional<VolumeKind> volume_kind_from_name(std::string_view name)
-{
-	return value_of(kVolumeKindNames, name);
-}
 
 OpenedVolume open_volume(const VolumeSpec &spec, std::chrono::milliseconds lease_break_timeout)
 {

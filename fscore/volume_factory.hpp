@@ -4,29 +4,13 @@
 #pragma once
 
 #include "fscore/volume.hpp"
+#include "fscore/volume_spec.hpp"
 
 #include <chrono>
-#include <filesystem>
 #include <memory>
-#include <optional>
-#include <string>
 
 namespace daxpolicy::fscore
 {
-
-enum class VolumeKind { embedded, host };
-const char *volume_kind_name(VolumeKind kind);
-std::optional<VolumeKind> volume_kind_from_name(std::string_view name);
-
-struct VolumeSpec {
-	std::string name;
-	VolumeKind kind = VolumeKind::embedded;
-	std::filesystem::path path; // embedded: the pool; host: the mount point
-	// Embedded: the pool is made (at this size) when it does not exist, and only then if a
-	// size is given, so that a mistyped path is an error rather than a new empty pool.
-	std::optional<uint64_t> size;
-	DaxMode dax = DaxMode::inode;
-};
 
 // How the volume came up, for the daemon's `volume` event.
 struct MountReport {

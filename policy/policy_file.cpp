@@ -163,6 +163,8 @@ void DocumentReader::read_rule(const toml::table &table)
 		report(where_problem(table, *problem), *problem);
 		return;
 	}
+	const toml::source_position &at = table.get("volume")->source().begin;
+	load_.volume_at[rule.name] = {static_cast<int>(at.line), static_cast<int>(at.column)};
 	load_.rules.push_back(std::move(rule));
 }
 
@@ -298,8 +300,10 @@ PolicyLoad DocumentReader::take()
 	                 [](const PolicyError &a, const PolicyError &b) {
 		                 return std::tie(a.line, a.column) < std::tie(b.line, b.column);
 	                 });
-	if (!load_.errors.empty())
+	if (!load_.errors.empty()) {
 		load_.rules.clear();
+		load_.volume_at.clear();
+	}
 	return std::move(load_);
 }
 
@@ -317,7 +321,7 @@ PolicyLoad read_document(std::string_view text, const std::string &file, NameTab
 {
 	auto parsed = parse_toml(text, file);
 	if (auto *error = std::get_if<PolicyError>(&parsed))
-		return {{}, {std::move(*error)}};
+		return {{}, {std::move(*error)}, {}};
 
 	DocumentReader reader(file, names);
 	reader.read(std::get<toml::table>(parsed));
@@ -390,7 +394,7 @@ PolicyLoad load_file(const fs::path &file, FileKinds kinds, NameTable &names)
 {
 	std::string text;
 	if (auto error = read_whole_file(file, kinds, text))
-		return {{}, {file_error(file, *error)}};
+		return {{}, {file_error(file, *error)}, {}};
 	return read_document(text, file.string(), names);
 }
 
@@ -423,7 +427,7 @@ PolicyLoad load_folder(const fs::path &folder)
 {
 	std::vector<fs::path> files;
 	if (auto error = list_drop_ins(folder, files))
-		return {{}, {file_error(folder, *error)}};
+		return {{}, {file_error(folder, *error)}, {}};
 
 	NameTable names;
 	PolicyLoad all;
@@ -431,6 +435,7 @@ PolicyLoad load_folder(const fs::path &folder)
 		PolicyLoad one = load_file(file, FileKinds::regular, names);
 		std::move(one.rules.begin(), one.rules.end(), std::back_inserter(all.rules));
 		std::move(one.errors.begin(), one.errors.end(), std::back_inserter(all.errors));
+		all.volume_at.merge(one.volume_at);
 	}
 	return all;
 }

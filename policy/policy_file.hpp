@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,11 +25,20 @@ struct PolicyError {
 	std::string to_string() const;
 };
 
+// A place in a policy file (the file is the rule's `source`); 1-based.
+struct PolicyPosition {
+	int line = 0;
+	int column = 0;
+};
+
 // What a load found. Callers use the rules only when there are no errors; a file with any error
 // contributes no rules at all.
 struct PolicyLoad {
 	std::vector<Rule> rules;
 	std::vector<PolicyError> errors; // in file order, then position order
+	// Where each rule's `volume = ...` is written, by rule name (unique in a load): what a
+	// check against the volumes of a daemon config points at.
+	std::map<std::string, PolicyPosition, std::less<>> volume_at;
 	bool ok() const { return errors.empty(); }
 };
 

@@ -20,6 +20,7 @@ packages=(
 	clang libfuzzer-14-dev libclang-rt-14-dev
 	debhelper python3 mandoc bash-completion systemd-container
 	prometheus # promtool, which checks the metrics in the tests
+	ansible-core # ansible-playbook, which drives the daemon in an end-to-end test
 )
 
 missing=()

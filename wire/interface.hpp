@@ -5,6 +5,8 @@
 // description in varlink IDL.
 #pragma once
 
+#include "common/places.hpp"
+
 #include <array>
 #include <set>
 #include <string>
@@ -15,7 +17,7 @@ namespace daxpolicy::wire
 
 inline constexpr const char *kInterface = "io.daxpolicy";
 inline constexpr const char *kServiceInterface = "org.varlink.service";
-inline constexpr const char *kDefaultSocket = "/run/daxpolicy/daxpolicy.sock";
+using daxpolicy::kDefaultSocket;
 
 enum class Method {
 	status,

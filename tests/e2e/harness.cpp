@@ -316,14 +316,33 @@ nlohmann::json Daemon::wait_state(const std::string &path, const std::string &st
 	return file;
 }
 
+namespace
+{
+
+// A test that cannot run here: a skip, but a failure where DAXPOLICY_REQUIRE_PRIVILEGED=1 says
+// every test must run.
+bool cannot_run(const std::string &what)
+{
+	const char *must = std::getenv("DAXPOLICY_REQUIRE_PRIVILEGED");
+	if (must && std::string(must) == "1")
+		ADD_FAILURE() << what << " but DAXPOLICY_REQUIRE_PRIVILEGED=1";
+	return false;
+}
+
+} // namespace
+
 bool have_root(const char *why)
 {
 	if (geteuid() == 0)
 		return true;
-	const char *must = std::getenv("DAXPOLICY_REQUIRE_PRIVILEGED");
-	if (must && std::string(must) == "1")
-		ADD_FAILURE() << "needs root (" << why << ") but DAXPOLICY_REQUIRE_PRIVILEGED=1";
-	return false;
+	return cannot_run(std::string("needs root (") + why + ")");
+}
+
+bool have_program(const std::string &path, const char *why)
+{
+	if (access(path.c_str(), X_OK) == 0)
+		return true;
+	return cannot_run("needs " + path + " (" + why + ")");
 }
 
 } // namespace daxpolicy::test

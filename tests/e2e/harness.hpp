@@ -105,6 +105,9 @@ void make_file(const Daemon &d, const std::string &path, const std::string &cmd 
 // True when running as root. Otherwise false, and where DAXPOLICY_REQUIRE_PRIVILEGED=1 (CI)
 // says such tests must run, the test is failed too.
 bool have_root(const char *why);
+// True when the program `path` is installed. Otherwise false, and failed where
+// DAXPOLICY_REQUIRE_PRIVILEGED=1, as have_root: CI installs everything install-deps.sh lists.
+bool have_program(const std::string &path, const char *why);
 
 } // namespace daxpolicy::test
 
@@ -113,6 +116,16 @@ bool have_root(const char *why);
 	do {                                                                                       \
 		if (!::daxpolicy::test::have_root(why))                                            \
 			GTEST_SKIP() << "needs root: " << (why);                                   \
+	} while (0)
+
+// Tests that run a program of another package skip without it, with the reason, or fail in CI.
+#define DAXPOLICY_REQUIRE_PROGRAM(path, why)                                                       \
+	do {                                                                                       \
+		if (!::daxpolicy::test::have_program(path, why))                                   \
+			GTEST_SKIP() << (path)                                                     \
+			             << " is missing (scripts/install-deps.sh installs "           \
+			                "it): "                                                    \
+			             << (why);                                                     \
 	} while (0)
 
 // Tests of how much memory the daemon holds measure its own allocator: under a sanitizer, the

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// daxpolicyd.toml (daemon/config.cpp): any text gives a Config or an invalid-argument Error
-// that says where ("file:line:col: ..."), never a crash or another exception. A Config that
-// loads names each volume once, with a known kind, and finish_config completes it.
-#include "daemon/config.hpp"
+// daxpolicyd.toml (policy/daemon_config.cpp): any text gives a DaemonConfig or an invalid-argument
+// Error that says where ("file:line:col: ..."), never a crash or another exception. A config that
+// loads names each volume once, with a known kind, and finish_daemon_config completes it.
+#include "policy/daemon_config.hpp"
 #include "tests/fuzz/oracle.hpp"
 
 #include <cstddef>
@@ -15,9 +15,9 @@ using namespace daxpolicy;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	std::string_view text(reinterpret_cast<const char *>(data), size);
-	daemon::Config config;
+	policy::DaemonConfig config;
 	if (auto e = fuzz::run_guarded(
-	        [&] { config = daemon::parse_config(text, "daxpolicyd.toml"); })) {
+	        [&] { config = policy::parse_daemon_config(text, "daxpolicyd.toml"); })) {
 		fuzz::check(e->code() == Errc::invalid_argument,
 		            "refused with a code other than "
 		            "invalid-argument:",
@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		            "a volume of unknown kind:", v.name.c_str());
 	}
 	fuzz::check(config.socket_mode <= 07777, "a socket mode beyond 07777");
-	daemon::finish_config(config);
+	policy::finish_daemon_config(config);
 	fuzz::check(!config.volumes.empty(), "finish_config left no volume");
 	for (const auto &v : config.volumes)
 		fuzz::check(v.kind != fscore::VolumeKind::embedded || !v.path.empty(),

@@ -8,9 +8,9 @@
 // The oracle, besides sanitizers and libFuzzer's -timeout: nothing escapes the event loop (an
 // exception there ends the daemon), and everything the daemon sends is a well-formed varlink
 // reply or error. The peer is this process, so root: mutating methods run too.
-#include "daemon/config.hpp"
 #include "daemon/connection.hpp"
 #include "daemon/daemon.hpp"
+#include "policy/daemon_config.hpp"
 #include "tests/fuzz/oracle.hpp"
 #include "tests/support/pool_image.hpp"
 #include "wire/varlink.hpp"
@@ -47,14 +47,14 @@ void remove_dir()
 }
 
 // A config as an administrator would write it, on the sample pool, with one policy file.
-daemon::Config make_config(const std::filesystem::path &dir)
+policy::DaemonConfig make_config(const std::filesystem::path &dir)
 {
 	std::filesystem::create_directories(dir / "policy.d");
 	std::ofstream(dir / "policy.d" / "10-data.toml")
 	    << "[[rule]]\nname = \"data\"\nvolume = \"pool0\"\nsubtree = \"/dir\"\n"
 	       "dax = \"on\"\ninclude = [\"*.log\"]\npriority = 5\n";
 	test::make_sample_pool(dir / "pool0.pool");
-	daemon::Config c;
+	policy::DaemonConfig c;
 	c.state_dir = dir / "state";
 	c.socket = dir / "unused.sock";
 	c.policy_dir = dir / "policy.d";
@@ -120,8 +120,8 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***)
 		fuzz::fail("mkdtemp in /dev/shm failed");
 	world->dir = tmpl;
 	std::atexit(remove_dir);
-	daemon::Config config = make_config(world->dir);
-	daemon::finish_config(config);
+	policy::DaemonConfig config = make_config(world->dir);
+	policy::finish_daemon_config(config);
 	world->daemon = std::make_unique<daemon::Daemon>(world->io, std::move(config));
 	return 0;
 }

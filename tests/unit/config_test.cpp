@@ -2,14 +2,13 @@
 // daxpolicyd.toml as an administrator writes it: every key, and errors that say where.
 #include "common/error.hpp"
 #include "common/units.hpp"
-#include "daemon/config.hpp"
+#include "policy/daemon_config.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <fstream>
 #include <gtest/gtest.h>
 
 using namespace daxpolicy;
-using namespace daxpolicy::daemon;
 
 namespace
 {
@@ -17,10 +16,10 @@ namespace
 class ConfigTest : public ::testing::Test
 {
       protected:
-	Config load(const std::string &text)
+	policy::DaemonConfig load(const std::string &text)
 	{
 		std::ofstream(file_) << text;
-		return load_config(file_);
+		return policy::load_daemon_config(file_);
 	}
 	std::string error_of(const std::string &text)
 	{
@@ -39,23 +38,23 @@ class ConfigTest : public ::testing::Test
 
 TEST_F(ConfigTest, EmptyFileIsTheEmbeddedDefault)
 {
-	Config c = load("");
+	policy::DaemonConfig c = load("");
 	c.state_dir = "/srv/state";
-	finish_config(c);
+	policy::finish_daemon_config(c);
 	ASSERT_EQ(c.volumes.size(), 1u);
 	EXPECT_EQ(c.volumes[0].name, "pool0");
 	EXPECT_EQ(c.volumes[0].kind, fscore::VolumeKind::embedded);
 	EXPECT_EQ(c.volumes[0].path, "/srv/state/pool0.pool");
 	EXPECT_EQ(c.volumes[0].size.value_or(0), uint64_t{1} << 30);
 	EXPECT_EQ(c.volumes[0].dax, fscore::DaxMode::inode);
-	EXPECT_EQ(c.socket, wire::kDefaultSocket);
+	EXPECT_EQ(c.socket, kDefaultSocket);
 	EXPECT_EQ(c.socket_mode, 0660u);
 	EXPECT_EQ(c.lease_break_timeout, std::chrono::seconds(45));
 }
 
 TEST_F(ConfigTest, EveryKeyOfTheInterfaceExample)
 {
-	Config c = load(R"(
+	policy::DaemonConfig c = load(R"(
 state_dir = "/var/lib/daxpolicy"
 socket = "/run/daxpolicy/daxpolicy.sock"
 socket_mode = "0640"
@@ -114,12 +113,16 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndColumn)
 
 TEST_F(ConfigTest, MetricsListenAndTextfile)
 {
-	Config c =
+	policy::DaemonConfig c =
 	    load("metrics_listen = \"[::1]:9478\"\nmetrics_textfile = \"/var/lib/x.prom\"\n");
 	EXPECT_EQ(c.metrics_listen.value_or(""), "[::1]:9478");
 	EXPECT_EQ(c.metrics_textfile.value_or(""), "/var/lib/x.prom");
-	EXPECT_EQ(parse_listen_address("127.0.0.1:9478"),
+	EXPECT_EQ(policy::parse_listen_address("127.0.0.1:9478"),
 	          std::pair(std::string("127.0.0.1"), uint16_t{9478}));
+	EXPECT_EQ(policy::parse_listen_address("[::1]:9478"),
+	          std::pair(std::string("::1"), uint16_t{9478}));
+	EXPECT_FALSE(policy::parse_listen_address("db1:9478")) << "an address, not a host name";
+	EXPECT_FALSE(policy::parse_listen_address("127.0.0.256:9478"));
 	EXPECT_NE(error_of("metrics_listen = \"localhost\"\n").find(":1:18: metrics_listen"),
 	          std::string::npos);
 	EXPECT_NE(error_of("metrics_listen = \"127.0.0.1:99999\"\n").find("metrics_listen"),
@@ -152,7 +155,7 @@ TEST_F(ConfigTest, EventRetentionAndMax)
 	// INTERFACE.md's defaults: a month, a million.
 	EXPECT_EQ(load("").event_retention, std::chrono::hours(24 * 30));
 	EXPECT_EQ(load("").event_max, 1000000);
-	Config c = load("event_retention = \"12h\"\nevent_max = 5000\n");
+	policy::DaemonConfig c = load("event_retention = \"12h\"\nevent_max = 5000\n");
 	EXPECT_EQ(c.event_retention, std::chrono::hours(12));
 	EXPECT_EQ(c.event_max, 5000);
 	// Zero: no bound of that kind.
@@ -164,6 +167,16 @@ TEST_F(ConfigTest, EventRetentionAndMax)
 	          std::string::npos);
 	EXPECT_NE(error_of("event_max = -1\n").find(":1:13: event_max"), std::string::npos);
 	EXPECT_NE(error_of("event_max = \"lots\"\n").find("event_max: expected an integer"),
+	          std::string::npos);
+}
+
+TEST_F(ConfigTest, UnknownVolumes)
+{
+	EXPECT_EQ(load("").unknown_volumes, policy::UnknownVolumes::error) << "typos stay fatal";
+	EXPECT_EQ(load("unknown_volumes = \"ignore\"\n").unknown_volumes,
+	          policy::UnknownVolumes::ignore);
+	EXPECT_NE(error_of("unknown_volumes = \"skip\"\n")
+	              .find(":1:19: unknown_volumes: expected \"error\" or \"ignore\""),
 	          std::string::npos);
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The server library in-process, for what would take too long through the binaries: the idle
 // timeout, shortened here (daxpolicyd's is a minute).
-#include "daemon/config.hpp"
 #include "daemon/daemon.hpp"
+#include "policy/daemon_config.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -60,13 +60,13 @@ bool open_now(int fd)
 TEST(Server, IdleConnectionsAreClosedButMonitorsAreNot)
 {
 	test::TempDir dir;
-	daemon::Config config;
+	policy::DaemonConfig config;
 	config.state_dir = dir / "state";
 	config.socket = dir / "daxpolicy.sock";
 	config.idle_timeout = std::chrono::milliseconds(200);
 	config.volumes.push_back(
 	    {"pool0", fscore::VolumeKind::embedded, {}, 64 << 20, fscore::DaxMode::inode});
-	daemon::finish_config(config);
+	policy::finish_daemon_config(config);
 	asio::io_context io;
 	auto server = std::make_unique<daemon::Daemon>(io, config);
 	server->serve(asio::local::stream_protocol::acceptor(

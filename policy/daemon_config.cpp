@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "daemon/config.hpp"
+#include "policy/daemon_config.hpp"
 
 #include "common/error.hpp"
 #include "common/units.hpp"
 #include "fscore/lease_info.hpp"
 
 #include <algorithm>
-#include <boost/asio/ip/address.hpp>
+#include <arpa/inet.h>
 #include <cctype>
-#include <set>
 #include <toml++/toml.h>
 
-namespace daxpolicy::daemon
+namespace daxpolicy::policy
 {
 
 namespace
@@ -95,9 +94,9 @@ template <class Parse> toml::table parse_toml(const std::filesystem::path &file,
 	}
 }
 
-Config config_of(const std::filesystem::path &file, const toml::table &doc)
+DaemonConfig config_of(const std::filesystem::path &file, const toml::table &doc)
 {
-	Config c;
+	DaemonConfig c;
 	std::set<std::string> names;
 	for (const auto &[key, node] : doc) {
 		std::string k(key.str());
@@ -164,6 +163,13 @@ Config config_of(const std::filesystem::path &file, const toml::table &doc)
 			c.admin_group = value;
 		} else if (k == "policy_dir") {
 			c.policy_dir = value;
+		} else if (k == "unknown_volumes") {
+			auto mode = unknown_volumes_from_name(value);
+			if (!mode)
+				fail(file, node.source(),
+				     "unknown_volumes: expected \"error\" or \"ignore\", got \"" +
+				         value + "\"");
+			c.unknown_volumes = *mode;
 		} else if (k == "lease_break_timeout") {
 			auto d = parse_duration(value);
 			if (!d)
@@ -217,24 +223,27 @@ std::optional<std::pair<std::string, uint16_t>> parse_listen_address(std::string
 	    }))
 		return std::nullopt;
 	unsigned long n = std::stoul(port);
-	boost::system::error_code ec;
-	boost::asio::ip::make_address(host, ec);
-	if (ec || n == 0 || n > 65535)
+	// A numeric address, as the metrics server binds it; an IPv6 one may name its scope
+	// ("fe80::1%eth0"), which the address itself does not hold.
+	in6_addr any{};
+	bool numeric = inet_pton(AF_INET, host.c_str(), &any) == 1 ||
+	               inet_pton(AF_INET6, host.substr(0, host.find('%')).c_str(), &any) == 1;
+	if (!numeric || n == 0 || n > 65535)
 		return std::nullopt;
 	return std::pair(host, static_cast<uint16_t>(n));
 }
 
-Config load_config(const std::filesystem::path &file)
+DaemonConfig load_daemon_config(const std::filesystem::path &file)
 {
 	return config_of(file, parse_toml(file, [&] { return toml::parse_file(file.string()); }));
 }
 
-Config parse_config(std::string_view text, const std::filesystem::path &file)
+DaemonConfig parse_daemon_config(std::string_view text, const std::filesystem::path &file)
 {
 	return config_of(file, parse_toml(file, [&] { return toml::parse(text, file.string()); }));
 }
 
-void finish_config(Config &c)
+void finish_daemon_config(DaemonConfig &c)
 {
 	if (c.volumes.empty())
 		c.volumes.push_back({"pool0",
@@ -249,4 +258,12 @@ void finish_config(Config &c)
 			v.path = c.state_dir / (v.name + ".pool");
 }
 
-} // namespace daxpolicy::daemon
+std::set<std::string> volume_names(const DaemonConfig &config)
+{
+	std::set<std::string> names;
+	for (const auto &v : config.volumes)
+		names.insert(v.name);
+	return names;
+}
+
+} // namespace daxpolicy::policy

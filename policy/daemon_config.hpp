@@ -1,35 +1,37 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // daxpolicyd.toml: where the daemon keeps its state and socket, who may change things, and
 // the volumes it serves. With no file, one embedded volume "pool0" (the embedded default).
+// Read by the daemon and by the offline `daxpolicy check --config`: a parser of text that
+// knows no kind of volume's code, no socket and no event loop.
 #pragma once
 
-#include "fscore/volume_factory.hpp"
-#include "wire/interface.hpp"
+#include "common/places.hpp"
+#include "fscore/volume_spec.hpp"
+#include "policy/rule_volumes.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-namespace daxpolicy::daemon
+namespace daxpolicy::policy
 {
-
-inline constexpr const char *kDefaultConfig = "/etc/daxpolicy/daxpolicyd.toml";
-inline constexpr const char *kDefaultStateDir = "/var/lib/daxpolicy";
-inline constexpr const char *kDefaultPolicyDir = "/etc/daxpolicy/policy.d";
 
 using VolumeConfig = fscore::VolumeSpec;
 
-struct Config {
+struct DaemonConfig {
 	std::filesystem::path state_dir = kDefaultStateDir;
-	std::filesystem::path socket = wire::kDefaultSocket;
+	std::filesystem::path socket = kDefaultSocket;
 	unsigned socket_mode = 0660;
 	std::string admin_group = "daxpolicy";
 	std::filesystem::path policy_dir = kDefaultPolicyDir;
+	// A drop-in rule naming a volume this config lacks: fatal to apply, or skipped.
+	UnknownVolumes unknown_volumes = UnknownVolumes::error;
 	std::chrono::milliseconds lease_break_timeout{45000};
 	// Files a second a reconcile job may walk (0: no limit): a production machine's disks
 	// serve their users first.
@@ -55,11 +57,13 @@ struct Config {
 std::optional<std::pair<std::string, uint16_t>> parse_listen_address(std::string_view text);
 
 // Reads a config file; throws Error(invalid_argument) with "file:line:col: message".
-Config load_config(const std::filesystem::path &file);
+DaemonConfig load_daemon_config(const std::filesystem::path &file);
 // The same from text already read; `file` names it in errors.
-Config parse_config(std::string_view text, const std::filesystem::path &file);
+DaemonConfig parse_daemon_config(std::string_view text, const std::filesystem::path &file);
 // After command-line overrides: fills in the embedded default volume and the pool paths
 // that default to the state dir.
-void finish_config(Config &config);
+void finish_daemon_config(DaemonConfig &config);
+// The names of its volumes.
+std::set<std::string> volume_names(const DaemonConfig &config);
 
-} // namespace daxpolicy::daemon
+} // namespace daxpolicy::policy
