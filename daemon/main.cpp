@@ -172,6 +172,7 @@ int main(int argc, char **argv)
 		if (!state_dir.empty())
 			config.state_dir = state_dir;
 		finish_config(config);
+		read_test_switches(config);
 		return config;
 	};
 
