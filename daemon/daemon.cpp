@@ -37,7 +37,7 @@ Daemon::Daemon(asio::io_context &io, policy::DaemonConfig config)
 	std::map<std::string, fscore::Volume *> volumes;
 	std::vector<std::pair<std::string, nlohmann::json>> mounted;
 	for (const auto &v : config_.volumes) {
-		auto [vol, report] = fscore::open_volume(v, config_.lease_break_timeout);
+		auto [vol, report] = fscore::open_volume(v, open_options());
 		LogFields about{{"DAXPOLICY_VOLUME", v.name}};
 		if (report.created)
 			log(Priority::warning,
@@ -90,6 +90,12 @@ Daemon::Daemon(asio::io_context &io, policy::DaemonConfig config)
 	}
 }
 
+fscore::OpenOptions Daemon::open_options() const
+{
+	return {config_.lease_break_timeout, config_.test.host_force_ioctl,
+	        config_.test.host_hold_lease};
+}
+
 void Daemon::device_changed(const Uevent &e)
 {
 	if (!e.major || !e.minor)
@@ -128,7 +134,7 @@ void Daemon::check_mounts()
 		                 [&volume = name](const auto &v) { return v.name == volume; });
 		std::unique_ptr<fscore::Volume> fresh;
 		try {
-			fresh = fscore::open_volume(*spec, config_.lease_break_timeout).volume;
+			fresh = fscore::open_volume(*spec, open_options()).volume;
 		} catch (const Error &) {
 			continue; // not back yet
 		}
@@ -145,7 +151,10 @@ void Daemon::schedule_recheck()
 	recheck_timer_.async_wait([this](boost::system::error_code ec) {
 		if (ec)
 			return; // cancelled: the daemon is stopping
-		bool all = ++recheck_ticks_ % kRecheckAll == 0;
+		auto now = std::chrono::steady_clock::now();
+		bool all = now - last_full_recheck_ >= config_.pending_recheck;
+		if (all)
+			last_full_recheck_ = now;
 		for (const auto &[name, vol] : volumes_)
 			if (all || !vol->info().can.use_events)
 				run_guarded("re-checking queued changes", [&, name = name] {

@@ -13,6 +13,7 @@
 #include "daemon/uevent.hpp"
 #include "fscore/embedded/ondisk/file_lock.hpp"
 #include "fscore/volume.hpp"
+#include "fscore/volume_factory.hpp"
 #include "policy/daemon_config.hpp"
 #include "policy/engine.hpp"
 #include "policy/policy_file.hpp"
@@ -127,12 +128,14 @@ class Daemon
 	boost::asio::steady_timer accept_backoff_;
 	bool accept_paused_ = false;
 	// Queued changes are tried again on this: each second on volumes that send no use
-	// events (a change waits for a process it cannot hear go), every kRecheckAll on the
+	// events (a change waits for a process it cannot hear go), every pending_recheck on the
 	// others, in case a notification went missing.
 	void schedule_recheck();
 	// After the mount table changed: a volume whose mount went is reported unavailable
 	// (a `volume` event), one that is mounted again is opened anew and served.
 	void check_mounts();
+	// How volumes are opened, at start and when a mount comes back.
+	fscore::OpenOptions open_options() const;
 	std::unique_ptr<MountWatcher> mount_watcher_;
 	// A device of a host volume came or went: logged, then the mounts are checked.
 	void device_changed(const Uevent &e);
@@ -140,8 +143,7 @@ class Daemon
 	std::map<std::string, std::string> unavailable_; // volume: why
 	boost::asio::steady_timer recheck_timer_;
 	std::unique_ptr<EventPruner> pruner_;
-	unsigned recheck_ticks_ = 0;
-	static constexpr unsigned kRecheckAll = 30;         // ticks of a second
+	std::chrono::steady_clock::time_point last_full_recheck_ = std::chrono::steady_clock::now();
 	static constexpr size_t kRecheckPerTick = 1024;     // queued changes a volume, per tick
 	std::unique_ptr<MetricsServer> metrics_server_;     // metrics_listen
 	std::unique_ptr<MetricsTextfile> metrics_textfile_; // metrics_textfile

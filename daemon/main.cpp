@@ -4,6 +4,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
 #include "daemon/notify.hpp"
+#include "daemon/test_switches.hpp"
 #include "policy/daemon_config.hpp"
 
 #include <CLI/CLI.hpp>
@@ -194,6 +195,7 @@ int main(int argc, char **argv)
 		if (!state_dir.empty())
 			config.state_dir = state_dir;
 		policy::finish_daemon_config(config);
+		read_test_switches(config);
 		return config;
 	};
 

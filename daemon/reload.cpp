@@ -30,6 +30,7 @@ std::vector<std::string> restart_needed(const policy::DaemonConfig &running,
 	check(running.socket == fresh.socket, "socket");
 	check(running.socket_mode == fresh.socket_mode, "socket_mode");
 	check(running.lease_break_timeout == fresh.lease_break_timeout, "lease_break_timeout");
+	check(running.pending_recheck == fresh.pending_recheck, "pending_recheck");
 	check(running.event_retention == fresh.event_retention, "event_retention");
 	check(running.event_max == fresh.event_max, "event_max");
 	check(running.max_connections == fresh.max_connections, "max_connections");

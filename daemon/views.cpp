@@ -66,6 +66,8 @@ nlohmann::json volume_json(const fscore::VolumeInfo &i)
 		j["inodes"] = i.usage->inodes;
 		j["inodes_used"] = i.usage->inodes_used;
 	}
+	if (!i.flag_interface.empty())
+		j["flag_interface"] = i.flag_interface;
 	return j;
 }
 

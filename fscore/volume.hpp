@@ -74,6 +74,9 @@ struct VolumeInfo {
 	bool dax_capable = false;
 	std::string granularity;
 	uint64_t files = 0;
+	// How a host volume changes flags: "file_setattr" (Linux 6.17) or "FS_IOC_FSSETXATTR"
+	// (older kernels); empty for other kinds.
+	std::string flag_interface;
 };
 
 // What happened to a file, for those who wait on it (the policy scheduler).

@@ -6,6 +6,8 @@
 #include "fscore/embedded/ondisk/mkfs.hpp"
 #include "fscore/host/host_volume.hpp"
 
+#include <thread>
+
 namespace daxpolicy::fscore
 {
 
@@ -31,22 +33,26 @@ OpenedVolume open_embedded(const VolumeSpec &spec, std::chrono::milliseconds lea
 	return opened;
 }
 
-OpenedVolume open_host(const VolumeSpec &spec)
+OpenedVolume open_host(const VolumeSpec &spec, const OpenOptions &options)
 {
 	// The mount's own dax= option decides; the spec's `dax` is for embedded pools, whose
 	// mount option the daemon is.
-	return {HostVolume::open({.name = spec.name, .path = spec.path}), {}};
+	HostVolume::Options o{.name = spec.name, .path = spec.path};
+	o.force_ioctl_fallback = options.host_force_ioctl;
+	if (auto hold = options.host_hold_lease; hold.count() > 0)
+		o.while_leased = [hold] { std::this_thread::sleep_for(hold); };
+	return {HostVolume::open(std::move(o)), {}};
 }
 
 } // namespace
 
-OpenedVolume open_volume(const VolumeSpec &spec, std::chrono::milliseconds lease_break_timeout)
+OpenedVolume open_volume(const VolumeSpec &spec, const OpenOptions &options)
 {
 	switch (spec.kind) {
 	case VolumeKind::embedded:
-		return open_embedded(spec, lease_break_timeout);
+		return open_embedded(spec, options.lease_break_timeout);
 	case VolumeKind::host:
-		return open_host(spec);
+		return open_host(spec, options);
 	}
 	throw Error(Errc::internal, "volume '" + spec.name + "': unknown kind");
 }

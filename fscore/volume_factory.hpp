@@ -24,9 +24,20 @@ struct OpenedVolume {
 	MountReport report;
 };
 
+// What the daemon's config and environment say of every volume it opens.
+struct OpenOptions {
+	std::chrono::milliseconds lease_break_timeout{45000}; // embedded
+	// Tests only, from the daemon's environment (DEVELOPERS.md, test switches): host volumes
+	// change flags with FS_IOC_FSSETXATTR even where file_setattr exists, and hold each
+	// flag change's write lease this long before the change, so that a test can open the
+	// file meanwhile and see its lease-break event.
+	bool host_force_ioctl = false;
+	std::chrono::milliseconds host_hold_lease{0};
+};
+
 // Mounts (making the pool first where the spec allows) and returns the volume. Throws Error:
 // not-found for a missing pool without a size, unsupported for a kind this build cannot serve,
 // corrupted or busy as mount does.
-OpenedVolume open_volume(const VolumeSpec &spec, std::chrono::milliseconds lease_break_timeout);
+OpenedVolume open_volume(const VolumeSpec &spec, const OpenOptions &options);
 
 } // namespace daxpolicy::fscore

@@ -180,6 +180,13 @@ DaemonConfig config_of(const std::filesystem::path &file, const toml::table &doc
 				fail(file, node.source(),
 				     "lease_break_timeout: \"" + value + "\" is longer than 24h");
 			c.lease_break_timeout = *d;
+		} else if (k == "pending_recheck") {
+			auto d = parse_duration(value);
+			if (!d || *d < std::chrono::seconds(1) || *d > std::chrono::hours(24))
+				fail(file, node.source(),
+				     "pending_recheck: \"" + value +
+				         "\" is not a duration from 1s to 24h (30s, 5m)");
+			c.pending_recheck = *d;
 		} else if (k == "metrics_listen") {
 			if (!parse_listen_address(value))
 				fail(file, node.source(),

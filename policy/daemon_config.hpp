@@ -33,6 +33,10 @@ struct DaemonConfig {
 	// A drop-in rule naming a volume this config lacks: fatal to apply, or skipped.
 	UnknownVolumes unknown_volumes = UnknownVolumes::error;
 	std::chrono::milliseconds lease_break_timeout{45000};
+	// Queued changes of volumes that hear their files released (use_events) are tried
+	// again this often all the same, in case a notification went missing; those of other
+	// volumes every second. At least 1s, at most 24h.
+	std::chrono::milliseconds pending_recheck{30000};
 	// Files a second a reconcile job may walk (0: no limit): a production machine's disks
 	// serve their users first.
 	uint64_t reconcile_rate = 0;
@@ -51,6 +55,12 @@ struct DaemonConfig {
 	std::optional<std::string> metrics_listen;
 	std::optional<std::filesystem::path> metrics_textfile;
 	std::vector<VolumeConfig> volumes; // empty in the file: the embedded default
+	// Tests only: never in the file, read from the environment (read_test_switches).
+	struct TestSwitches {
+		bool host_force_ioctl = false;                // DAXPOLICY_TEST_HOST_SETATTR=ioctl
+		std::chrono::milliseconds host_hold_lease{0}; // DAXPOLICY_TEST_HOST_HOLD_LEASE
+	};
+	TestSwitches test;
 };
 
 // "127.0.0.1:9478", "[::1]:9478": the address and port, or nothing when it is neither.

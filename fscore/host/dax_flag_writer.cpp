@@ -26,25 +26,43 @@ template <class T> bool with_dax(T &xflags, bool on)
 
 } // namespace
 
+void DaxFlagWriter::probe(int path_fd)
+{
+	FileAttr attr;
+	if (file_getattr(path_fd, attr) == ENOSYS)
+		use_ioctl_.store(true, std::memory_order_relaxed);
+}
+
+const char *DaxFlagWriter::interface() const
+{
+	return use_ioctl_.load(std::memory_order_relaxed) ? "FS_IOC_FSSETXATTR" : "file_setattr";
+}
+
+std::optional<bool> DaxFlagWriter::set_by_file_setattr(int path_fd, int open_fd, bool on,
+                                                       const std::string &what)
+{
+	FileAttr attr;
+	int err = open_fd >= 0 ? file_getattr_fd(open_fd, attr) : file_getattr(path_fd, attr);
+	if (err == ENOSYS) {
+		use_ioctl_.store(true, std::memory_order_relaxed);
+		return std::nullopt;
+	}
+	if (err)
+		throw host_error(what + ": file_getattr", err);
+	if (!with_dax(attr.fa_xflags, on))
+		return false;
+	err = open_fd >= 0 ? file_setattr_fd(open_fd, attr) : file_setattr(path_fd, attr);
+	if (err)
+		throw host_error(what + ": file_setattr", err);
+	return true;
+}
+
 bool DaxFlagWriter::set(int path_fd, int open_fd, bool is_directory, bool on,
                         const std::string &what)
 {
-	// An open descriptor takes the ioctls at once: no name is looked up, and the file is
-	// open already, so file_setattr would spare nobody's lease nor any event.
-	if (open_fd < 0 && !use_ioctl_.load(std::memory_order_relaxed)) {
-		FileAttr attr;
-		int err = file_getattr(path_fd, attr);
-		if (err != ENOSYS) {
-			if (err)
-				throw host_error(what + ": file_getattr", err);
-			if (!with_dax(attr.fa_xflags, on))
-				return false;
-			if ((err = file_setattr(path_fd, attr)) != 0)
-				throw host_error(what + ": file_setattr", err);
-			return true;
-		}
-		use_ioctl_.store(true, std::memory_order_relaxed);
-	}
+	if (!use_ioctl_.load(std::memory_order_relaxed))
+		if (auto changed = set_by_file_setattr(path_fd, open_fd, on, what))
+			return *changed;
 	UniqueFd opened;
 	if (open_fd < 0) {
 		opened = reopen(path_fd, O_RDONLY | O_NONBLOCK | (is_directory ? O_DIRECTORY : 0));

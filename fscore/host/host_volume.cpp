@@ -108,6 +108,7 @@ std::unique_ptr<HostVolume> HostVolume::open(Options options)
 	bool capable = host::block_device_dax_capable(mount->dev_major, mount->dev_minor);
 	std::unique_ptr<HostVolume> vol(
 	    new HostVolume(std::move(options), std::move(root), std::move(*mount), *mode, capable));
+	vol->flag_writer_.probe(vol->root_.get());
 	vol->events_root_ = host::reopen(vol->root_.get(), O_RDONLY | O_DIRECTORY);
 	vol->start_events();
 	vol->learn_handles();
@@ -237,6 +238,7 @@ VolumeInfo HostVolume::info() const
 	vi.granularity = dax_capable_ ? "cache-line" : "page";
 	vi.fstype = mount_.fstype;
 	vi.device = device_name();
+	vi.flag_interface = flag_writer_.interface();
 	struct statfs sfs = {};
 	if (::fstatfs(root_.get(), &sfs) == 0) {
 		VolumeUsage u;
@@ -466,6 +468,7 @@ HostVolume::Attempt HostVolume::change_under_lease(uint64_t ino, uint64_t genera
 	// lease break; /proc/locks names it while it waits (0 when it does not).
 	if (lease.broken())
 		done.breaker = host::lease_breaker(::getpid(), file->id).value_or(0);
+	lease.release_by_closing(file->opened);
 	return done;
 }
 

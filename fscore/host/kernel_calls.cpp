@@ -49,21 +49,37 @@ UniqueFd reopen(int path_fd, int flags)
 	return UniqueFd(::open(proc_fd_path(path_fd).c_str(), flags | O_CLOEXEC | O_NOCTTY));
 }
 
-int file_getattr(int path_fd, FileAttr &attr)
+namespace
 {
-	// Following the magic link (no AT_SYMLINK_NOFOLLOW) is what reaches the file.
-	if (::syscall(SYS_file_getattr, AT_FDCWD, proc_fd_path(path_fd).c_str(), &attr, sizeof attr,
-	              0) != 0)
+
+int file_attr_call(long call, int dir_fd, const char *name, const FileAttr *attr, unsigned at_flags)
+{
+	if (::syscall(call, dir_fd, name, attr, sizeof *attr, at_flags) != 0)
 		return errno;
 	return 0;
 }
 
+} // namespace
+
+int file_getattr(int path_fd, FileAttr &attr)
+{
+	// Following the magic link (no AT_SYMLINK_NOFOLLOW) is what reaches the file.
+	return file_attr_call(SYS_file_getattr, AT_FDCWD, proc_fd_path(path_fd).c_str(), &attr, 0);
+}
+
 int file_setattr(int path_fd, const FileAttr &attr)
 {
-	if (::syscall(SYS_file_setattr, AT_FDCWD, proc_fd_path(path_fd).c_str(), &attr, sizeof attr,
-	              0) != 0)
-		return errno;
-	return 0;
+	return file_attr_call(SYS_file_setattr, AT_FDCWD, proc_fd_path(path_fd).c_str(), &attr, 0);
+}
+
+int file_getattr_fd(int open_fd, FileAttr &attr)
+{
+	return file_attr_call(SYS_file_getattr, open_fd, "", &attr, AT_EMPTY_PATH);
+}
+
+int file_setattr_fd(int open_fd, const FileAttr &attr)
+{
+	return file_attr_call(SYS_file_setattr, open_fd, "", &attr, AT_EMPTY_PATH);
 }
 
 } // namespace daxpolicy::fscore::host

@@ -50,5 +50,9 @@ static_assert(sizeof(FileAttr) == 24, "struct file_attr, FILE_ATTR_SIZE_VER0");
 // refuses O_PATH ones (EBADF). ENOSYS before Linux 6.17. Return 0 or an errno value.
 int file_getattr(int path_fd, FileAttr &attr);
 int file_setattr(int path_fd, const FileAttr &attr);
+// The same on a descriptor opened for reading (not O_PATH), with AT_EMPTY_PATH: no name is
+// looked up, and nothing is opened beside it (a lease held on it stays unbroken).
+int file_getattr_fd(int open_fd, FileAttr &attr);
+int file_setattr_fd(int open_fd, const FileAttr &attr);
 
 } // namespace daxpolicy::fscore::host

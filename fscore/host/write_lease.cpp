@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "fscore/host/write_lease.hpp"
 
+#include "common/checks.hpp"
 #include "fscore/host/host_error.hpp"
 
 #include <cerrno>
@@ -42,6 +43,13 @@ void WriteLease::release()
 	// so an opener waiting on it goes on at once.
 	if (std::exchange(held_, false))
 		::fcntl(fd_, F_SETLEASE, F_UNLCK);
+}
+
+void WriteLease::release_by_closing(UniqueFd &fd)
+{
+	DAXPOLICY_CHECK(fd.get() == fd_, "WriteLease: closing another descriptor than its own");
+	held_ = false;
+	fd.reset();
 }
 
 } // namespace daxpolicy::fscore::host

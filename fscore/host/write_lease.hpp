@@ -23,6 +23,8 @@
 // process that does handle SIGURG (for out-of-band socket data) would see a spurious one.
 #pragma once
 
+#include "fscore/host/unique_fd.hpp"
+
 #include <string>
 
 namespace daxpolicy::fscore::host
@@ -46,6 +48,10 @@ class WriteLease
 	bool broken() const;
 	// Gives the lease back now (the destructor would): a waiting opener goes on.
 	void release();
+	// Gives it back by closing `fd`, the descriptor it is held on (the kernel removes a
+	// file's leases at its close, locks_remove_file): one system call where release and
+	// the close are two.
+	void release_by_closing(UniqueFd &fd);
 
       private:
 	int fd_;

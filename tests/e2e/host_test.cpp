@@ -20,19 +20,31 @@ namespace
 
 using Clock = std::chrono::steady_clock;
 
-class HostE2E : public ::testing::TestWithParam<std::string>
+// A daemon serving one host volume on a fresh loop-mounted image of the filesystem `fs`.
+class HostFixture : public ::testing::Test
 {
       protected:
-	void SetUp() override
+	// `env`: the daemon's test switches (DEVELOPERS.md), as NAME=VALUE.
+	void start(const std::string &fs, const std::vector<std::string> &env = {})
 	{
-		auto tools = test::LoopFs::tools_for(GetParam());
-		tools.push_back(GetParam() == "xfs" ? "xfs_io" : "lsattr");
+		fs_name_ = fs;
+		auto tools = test::LoopFs::tools_for(fs);
+		tools.push_back(fs == "xfs" ? "xfs_io" : "lsattr");
 		tools.push_back("python3");
 		SKIP_UNLESS_MOUNTABLE(tools);
-		fs_ = test::LoopFs::standard(dir_.path(), GetParam());
-		daemon_ = std::make_unique<test::Daemon>("[[volume]]\nname = \"pmem0\"\nkind = "
-		                                         "\"host\"\npath = \"" +
-		                                         fs_->mount_point().string() + "\"\n");
+		fs_ = test::LoopFs::standard(dir_.path(), fs);
+		std::vector<std::string> wrapper;
+		if (!env.empty()) {
+			wrapper = {"/usr/bin/env"};
+			wrapper.insert(wrapper.end(), env.begin(), env.end());
+		}
+		// The periodic re-check of queued changes far off: every change these tests see
+		// follow a release is the fanotify watcher's doing.
+		daemon_ = std::make_unique<test::Daemon>(
+		    "pending_recheck = \"24h\"\n[[volume]]\nname = \"pmem0\"\nkind = "
+		    "\"host\"\npath = \"" +
+		        fs_->mount_point().string() + "\"\n",
+		    std::filesystem::temp_directory_path(), wrapper);
 	}
 	void TearDown() override { daemon_.reset(); }
 
@@ -46,7 +58,7 @@ class HostE2E : public ::testing::TestWithParam<std::string>
 	// FS_XFLAG_DAX as the filesystem's own tool shows it.
 	bool flag_on_disk(const std::string &path) const
 	{
-		if (GetParam() == "xfs") {
+		if (fs_name_ == "xfs") {
 			// "xfs_io -c lsattr" prints the xflags, 'x' for DAX, then the path.
 			auto r = test::run_tool({"xfs_io", "-r", "-c", "lsattr", host(path)});
 			EXPECT_EQ(r.status, 0) << r.output;
@@ -56,6 +68,14 @@ class HostE2E : public ::testing::TestWithParam<std::string>
 		auto r = test::run_tool({"lsattr", "-d", host(path)});
 		EXPECT_EQ(r.status, 0) << r.output;
 		return r.output.substr(0, r.output.find(' ')).find('x') != std::string::npos;
+	}
+	// The filesystem's own tool sets the flag, as an administrator would.
+	void tool_sets_flag(const std::string &path) const
+	{
+		auto r = fs_name_ == "xfs"
+		             ? test::run_tool({"xfs_io", "-c", "chattr +x", host(path)})
+		             : test::run_tool({"chattr", "+x", host(path)});
+		ASSERT_EQ(r.status, 0) << r.output;
 	}
 	// Polls until the flag on disk is `on`, bounded; how long it took.
 	std::optional<std::chrono::milliseconds> wait_flag(const std::string &path, bool on) const
@@ -85,11 +105,45 @@ class HostE2E : public ::testing::TestWithParam<std::string>
 	}
 
 	test::TempDir dir_;
+	std::string fs_name_;
 	std::unique_ptr<test::LoopFs> fs_;
 	std::unique_ptr<test::Daemon> daemon_;
 };
 
+class HostE2E : public HostFixture, public ::testing::WithParamInterface<std::string>
+{
+      protected:
+	void SetUp() override { start(GetParam()); }
+};
+
 INSTANTIATE_TEST_SUITE_P(Fs, HostE2E, ::testing::Values("ext4", "xfs"));
+
+// Rules and clears through each way the daemon has of changing a flag: file_setattr(2), and
+// the FS_IOC_FSSETXATTR fallback of kernels before 6.17, forced by the daemon's test switch.
+class HostFlagE2E : public HostFixture,
+                    public ::testing::WithParamInterface<std::tuple<std::string, std::string>>
+{
+      protected:
+	void SetUp() override
+	{
+		const auto &[fs, how] = GetParam();
+		start(fs, {"DAXPOLICY_TEST_HOST_SETATTR=" + how});
+		if (IsSkipped() || HasFatalFailure())
+			return;
+		json vol = daemon_->ok({"list-volumes"})[0];
+		if (how == "file_setattr" && vol["flag_interface"] == "FS_IOC_FSSETXATTR")
+			GTEST_SKIP() << "this kernel has no file_setattr(2) (Linux 6.17 does)";
+		ASSERT_EQ(vol["flag_interface"], how == "ioctl" ? "FS_IOC_FSSETXATTR" : how)
+		    << vol.dump();
+	}
+};
+
+INSTANTIATE_TEST_SUITE_P(FsAndCall, HostFlagE2E,
+                         ::testing::Combine(::testing::Values("ext4", "xfs"),
+                                            ::testing::Values("file_setattr", "ioctl")),
+                         [](const auto &info) {
+	                         return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+                         });
 
 TEST_P(HostE2E, ListVolumesShowsTheMountAsTheKernelHasIt)
 {
@@ -105,7 +159,7 @@ TEST_P(HostE2E, ListVolumesShowsTheMountAsTheKernelHasIt)
 	EXPECT_GE(v["size_bytes"].get<uint64_t>(), v["used_bytes"].get<uint64_t>());
 }
 
-TEST_P(HostE2E, RuleSetsTheFlagOnFilesAndDirectoriesAndTheKernelPassesItOn)
+TEST_P(HostFlagE2E, RuleSetsTheFlagOnFilesAndDirectoriesAndTheKernelPassesItOn)
 {
 	make_dirs("/db/wal/sub");
 	make_file("/db/wal/a.log");
@@ -128,6 +182,20 @@ TEST_P(HostE2E, RuleSetsTheFlagOnFilesAndDirectoriesAndTheKernelPassesItOn)
 	// Clearing works the same way.
 	daemon_->ok({"clear-dax", "pmem0:/db/wal/a.log"});
 	EXPECT_FALSE(flag_on_disk("/db/wal/a.log"));
+}
+
+TEST_P(HostFlagE2E, ARuleOffClearsTheFlagOnFilesAndDirectories)
+{
+	make_dirs("/db/cache/sub");
+	make_file("/db/cache/a");
+	make_file("/db/cache/sub/b");
+	for (const char *p : {"/db/cache", "/db/cache/sub", "/db/cache/a", "/db/cache/sub/b"})
+		tool_sets_flag(p);
+	daemon_->ok(
+	    {"add-rule", "--name", "cache", "--subtree", "pmem0:/db/cache", "--dax", "off"});
+	for (const char *p : {"/db/cache", "/db/cache/sub", "/db/cache/a", "/db/cache/sub/b"})
+		EXPECT_FALSE(flag_on_disk(p)) << p;
+	EXPECT_EQ(daemon_->ok({"list", "pmem0:/db/cache/sub/b"})[0]["state"], "in-sync");
 }
 
 TEST_P(HostE2E, HostPathsNameFilesAsVolumePathsDo)
@@ -178,11 +246,14 @@ TEST_P(HostE2E, MappedFileIsChangedOnlyOnceItsMapperLetsGo)
 	EXPECT_EQ(seen["in_use"], true);
 
 	mapper->send("unmap");
-	EXPECT_EQ(mapper->finish(), 0);
+	EXPECT_EQ(mapper->finish(), 0); // it has unmapped and exited
 	auto took = wait_flag("/db/wal", true);
 	ASSERT_TRUE(took) << "the change never followed the unmap";
 	RecordProperty("applied_after_unmap_ms", int(took->count()));
-	EXPECT_LT(*took, std::chrono::seconds(5));
+	// The issue's promise, "within a second" of the unmap: a bound on time, which only an
+	// end-to-end test states. The daemon re-checks queued changes only every 24h here
+	// (pending_recheck, in start()), so the fanotify watcher's release is what applied it.
+	EXPECT_LT(*took, std::chrono::seconds(1));
 	EXPECT_TRUE(daemon_->ok({"list-pending"}).empty());
 	ASSERT_EQ(events("deferred").size(), 1u);
 	json changes = events("flag-change");
@@ -215,6 +286,71 @@ TEST_P(HostE2E, FileOnlyOpenElsewhereWaitsAsAnEvictionDoes)
 	holder->send("close");
 	EXPECT_EQ(holder->finish(), 0);
 	EXPECT_TRUE(wait_flag("/db/log", true)) << "the change never followed the close";
+}
+
+// The daemon holds each flag change's write lease 3 s (its test switch), long enough for
+// another process to open the file meanwhile, which a lease of microseconds never lets a
+// test do on purpose.
+class HostLeaseE2E : public HostFixture, public ::testing::WithParamInterface<std::string>
+{
+      protected:
+	void SetUp() override { start(GetParam(), {"DAXPOLICY_TEST_HOST_HOLD_LEASE=3s"}); }
+
+	// Whether /proc/locks lists a write lease on inode `ino` (the kernel prints
+	// "N: LEASE  ACTIVE    WRITE PID MAJ:MIN:INO 0 EOF").
+	static bool leased(uint64_t ino)
+	{
+		std::ifstream locks("/proc/locks");
+		std::string suffix = ":" + std::to_string(ino) + " ";
+		for (std::string line; std::getline(locks, line);)
+			if (line.find(" LEASE ") != std::string::npos &&
+			    line.find(" WRITE ") != std::string::npos &&
+			    line.find("->") == std::string::npos &&
+			    line.find(suffix) != std::string::npos)
+				return true;
+		return false;
+	}
+};
+
+INSTANTIATE_TEST_SUITE_P(Fs, HostLeaseE2E, ::testing::Values("ext4", "xfs"));
+
+TEST_P(HostLeaseE2E, AnOpenDuringAFlagChangeIsALeaseBreakNamingTheOpener)
+{
+	make_dirs("/db");
+	make_file("/db/f");
+	struct stat st = {};
+	ASSERT_EQ(::stat(host("/db/f").c_str(), &st), 0);
+	// Opens the file when told (and waits there while the daemon holds its lease).
+	auto opener = python_process("import os, sys\n"
+	                             "sys.stdin.readline()\n"
+	                             "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+	                             "print('{\"opened\": true}', flush=True)\n"
+	                             "sys.stdin.readline()\n",
+	                             host("/db/f"));
+	json set;
+	std::thread setter([&] { set = daemon_->ok({"set-dax", "pmem0:/db/f"}); });
+	bool seen = false;
+	for (auto start = Clock::now(); !seen && Clock::now() - start < std::chrono::seconds(20);) {
+		seen = leased(st.st_ino);
+		if (!seen)
+			std::this_thread::sleep_for(std::chrono::milliseconds(5));
+	}
+	if (!seen) {
+		setter.join();
+		FAIL() << "the daemon's lease never showed in /proc/locks";
+	}
+	EXPECT_EQ(opener->command("open")["opened"], true); // once the lease is given back
+	setter.join();
+	ASSERT_EQ(set.size(), 1u);
+	EXPECT_EQ(set[0]["result"], "applied");
+	EXPECT_TRUE(flag_on_disk("/db/f"));
+	json breaks = events("lease-break");
+	ASSERT_EQ(breaks.size(), 1u) << breaks.dump();
+	EXPECT_EQ(breaks[0]["path"], "/db/f");
+	EXPECT_EQ(breaks[0]["op"], "flag-change");
+	EXPECT_EQ(breaks[0]["outcome"], "released");
+	EXPECT_EQ(breaks[0]["breaker"]["pid"], opener->pid()) << breaks[0].dump();
+	EXPECT_EQ(opener->finish(), 0);
 }
 
 TEST_P(HostE2E, SymbolicLinksAreReportedAndNeverFollowed)

@@ -50,6 +50,7 @@ TEST_F(ConfigTest, EmptyFileIsTheEmbeddedDefault)
 	EXPECT_EQ(c.socket, kDefaultSocket);
 	EXPECT_EQ(c.socket_mode, 0660u);
 	EXPECT_EQ(c.lease_break_timeout, std::chrono::seconds(45));
+	EXPECT_EQ(c.pending_recheck, std::chrono::seconds(30));
 }
 
 TEST_F(ConfigTest, EveryKeyOfTheInterfaceExample)
@@ -61,6 +62,7 @@ socket_mode = "0640"
 admin_group = "storage"
 policy_dir = "/etc/daxpolicy/policy.d"
 lease_break_timeout = "500ms"
+pending_recheck = "5m"
 [[volume]]
 name = "pool0"
 kind = "embedded"
@@ -75,6 +77,7 @@ path = "/mnt/pmem0"
 	EXPECT_EQ(c.socket_mode, 0640u);
 	EXPECT_EQ(c.admin_group, "storage");
 	EXPECT_EQ(c.lease_break_timeout, std::chrono::milliseconds(500));
+	EXPECT_EQ(c.pending_recheck, std::chrono::minutes(5));
 	ASSERT_EQ(c.volumes.size(), 2u);
 	EXPECT_EQ(c.volumes[0].size.value_or(0), uint64_t{2} << 30);
 	EXPECT_EQ(c.volumes[0].dax, fscore::DaxMode::always);
@@ -89,6 +92,10 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndColumn)
 	          std::string::npos);
 	EXPECT_NE(error_of("lease_break_timeout = \"soon\"\n").find("not a duration"),
 	          std::string::npos);
+	// Faster than the re-check of volumes without events, or slower than a day: refused.
+	EXPECT_NE(error_of("pending_recheck = \"100ms\"\n").find(":1:19: pending_recheck"),
+	          std::string::npos);
+	EXPECT_NE(error_of("pending_recheck = \"2d\"\n").find("from 1s to 24h"), std::string::npos);
 	// Issue 7, item 20: a deadline this far off overflowed the clock in a lease break.
 	EXPECT_NE(error_of("lease_break_timeout = \"999999999999m\"\n").find("longer than 24h"),
 	          std::string::npos);
