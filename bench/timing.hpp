@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <sys/resource.h>
 
 namespace daxpolicy::bench
 {
@@ -12,6 +13,16 @@ using Clock = std::chrono::steady_clock;
 inline double seconds_since(Clock::time_point start)
 {
 	return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// CPU seconds the whole process (every thread) has used: beside the wall clock, what a
+// figure cost where other work shares the cores.
+inline double process_cpu_seconds()
+{
+	rusage u{};
+	getrusage(RUSAGE_SELF, &u);
+	auto s = [](const timeval &t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+	return s(u.ru_utime) + s(u.ru_stime);
 }
 
 // A copy whose destination is never read again may be dropped by the optimiser; this makes

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -301,7 +302,8 @@ Outcome Engine::change_file(const std::string &volume, const FileInfo &file, boo
                             const std::optional<std::string> &rule, bool dry_run, const char *cause,
                             const std::string &inherited_from)
 {
-	auto planned = plan_change(volume, file, want, rule, dry_run, cause, inherited_from);
+	auto planned = plan_change(file, want, rule, dry_run, cause, inherited_from,
+	                           store_.pending_for(volume, file.ino, file.generation));
 	if (const Outcome *outcome = std::get_if<Outcome>(&planned))
 		return *outcome;
 	const PlannedChange &change = std::get<PlannedChange>(planned);
@@ -313,13 +315,12 @@ Outcome Engine::change_file(const std::string &volume, const FileInfo &file, boo
 }
 
 std::variant<Outcome, Engine::PlannedChange>
-Engine::plan_change(const std::string &volume, const FileInfo &file, bool want,
-                    const std::optional<std::string> &rule, bool dry_run, const char *cause,
-                    const std::string &inherited_from)
+Engine::plan_change(const FileInfo &file, bool want, const std::optional<std::string> &rule,
+                    bool dry_run, const char *cause, const std::string &inherited_from,
+                    std::optional<PendingChange> queued)
 {
 	if (refuses_flag(file))
 		return Outcome::unchanged;
-	std::optional<PendingChange> queued = store_.pending_for(volume, file.ino, file.generation);
 	if (file.dax_flag == want) {
 		// Already so: a change queued the other way is no longer wanted.
 		if (queued && !dry_run)
@@ -363,7 +364,8 @@ Outcome Engine::finish_change(const std::string &volume, const PlannedChange &c,
 	if (std::string_view(c.cause) == "request")
 		data["conflicts_with"] =
 		    rule_json(conflicting_rule(volume, file.path, file.type, c.want));
-	record_change(volume, file.ino, file.generation, file.path, std::move(data));
+	record_change(volume, file.ino, file.generation, file.path, std::move(data),
+	              c.queued.has_value());
 	return Outcome::applied;
 }
 
@@ -388,7 +390,8 @@ void Engine::record_request(const std::string &volume, const FileInfo &file, boo
 	               {"deferred_ms", 0},
 	               {"cause", "request"},
 	               {"conflicts_with",
-	                rule_json(conflicting_rule(volume, file.path, file.type, file.dax_flag))}});
+	                rule_json(conflicting_rule(volume, file.path, file.type, file.dax_flag))}},
+	              true);
 }
 
 Outcome Engine::defer(const std::string &volume, const FileInfo &file, bool want,
@@ -417,7 +420,7 @@ Outcome Engine::defer(const std::string &volume, const FileInfo &file, bool want
 }
 
 void Engine::record_change(const std::string &volume, uint64_t ino, uint64_t generation,
-                           const std::string &path, nlohmann::json data)
+                           const std::string &path, nlohmann::json data, bool maybe_queued)
 {
 	// The flag is changed first, then its event is logged and its queued change retired,
 	// in one transaction: a crash in between leaves the row, which the next start finds
@@ -427,13 +430,15 @@ void Engine::record_change(const std::string &volume, uint64_t ino, uint64_t gen
 		write_logged([&](std::vector<Event> &events) {
 			events.push_back(
 			    store_.append_event("flag-change", volume, path, std::move(data)));
-			store_.delete_pending(volume, ino, generation);
+			if (maybe_queued)
+				store_.delete_pending(volume, ino, generation);
 		});
 	} catch (const Error &e) {
 		// The queued change is done: retire it without its event if that still works,
 		// so the queue says no more than is true.
 		try {
-			store_.delete_pending(volume, ino, generation);
+			if (maybe_queued)
+				store_.delete_pending(volume, ino, generation);
 		} catch (const Error &) {
 			// Left for the next start, or the file's next notification, to retire.
 		}
@@ -479,7 +484,8 @@ void Engine::apply_pending(const PendingChange &change)
 	               {"to", change.want},
 	               {"rule", rule_json(change.rule)},
 	               {"deferred_ms", std::max<int64_t>(0, unix_now_ms() - change.since_ms)},
-	               {"cause", "pending"}});
+	               {"cause", "pending"}},
+	              true);
 }
 
 void Engine::on_volume_event(const std::string &volume, const fscore::VolumeEvent &event)
@@ -702,7 +708,8 @@ void Engine::note_change(Pass &pass, const FileInfo &fi, bool want,
 		pass.changes->push_back({pass.volume, fi.path, fi.dax_flag, want, rule, outcome});
 }
 
-std::variant<Outcome, Engine::PlannedChange> Engine::plan(Pass &pass, const FileInfo &fi)
+std::variant<Outcome, Engine::PlannedChange> Engine::plan(Pass &pass, const FileInfo &fi,
+                                                          std::optional<PendingChange> queued)
 {
 	auto c = candidate(*pass.matcher, pass.volume, fi, pass.cleared);
 	if (!c)
@@ -720,8 +727,9 @@ std::variant<Outcome, Engine::PlannedChange> Engine::plan(Pass &pass, const File
 		if (was && was->dax == want)
 			cause = "drift";
 	}
-	auto planned = plan_change(pass.volume, fi, want, rule, pass.dry_run, cause,
-	                           c->decision ? std::string() : std::string(parent_of(fi.path)));
+	auto planned = plan_change(fi, want, rule, pass.dry_run, cause,
+	                           c->decision ? std::string() : std::string(parent_of(fi.path)),
+	                           std::move(queued));
 	if (const Outcome *outcome = std::get_if<Outcome>(&planned))
 		note_change(pass, fi, want, rule, *outcome); // a dry run's is decided here
 	return planned;
@@ -729,7 +737,7 @@ std::variant<Outcome, Engine::PlannedChange> Engine::plan(Pass &pass, const File
 
 Outcome Engine::evaluate(Pass &pass, const FileInfo &fi)
 {
-	auto planned = plan(pass, fi);
+	auto planned = plan(pass, fi, store_.pending_for(pass.volume, fi.ino, fi.generation));
 	if (const Outcome *outcome = std::get_if<Outcome>(&planned))
 		return *outcome;
 	const PlannedChange &c = std::get<PlannedChange>(planned);
@@ -742,9 +750,21 @@ Outcome Engine::evaluate(Pass &pass, const FileInfo &fi)
 
 void Engine::evaluate_all(Pass &pass, const std::vector<FileInfo> &files, FileCounts &counts)
 {
+	// The files' queued changes, read at once: the step is alone on the queue until it
+	// ends, so what is read here stays true for its files.
+	std::vector<uint64_t> inos;
+	inos.reserve(files.size());
+	for (const auto &fi : files)
+		inos.push_back(fi.ino);
+	std::map<std::pair<uint64_t, uint64_t>, PendingChange> queued;
+	for (auto &c : store_.pending_among(pass.volume, inos))
+		queued.emplace(std::pair(c.ino, c.generation), std::move(c));
 	std::vector<PlannedChange> planned;
 	for (const auto &fi : files) {
-		auto p = plan(pass, fi);
+		std::optional<PendingChange> its;
+		if (auto q = queued.find({fi.ino, fi.generation}); q != queued.end())
+			its = q->second;
+		auto p = plan(pass, fi, std::move(its));
 		if (const Outcome *outcome = std::get_if<Outcome>(&p))
 			counts.add(*outcome);
 		else
@@ -760,7 +780,8 @@ void Engine::evaluate_all(Pass &pass, const std::vector<FileInfo> &files, FileCo
 	for (size_t i = 0; i < planned.size(); i++) {
 		try {
 			Outcome outcome = finish_change(pass.volume, planned[i], results[i]);
-			note_change(pass, planned[i].file, planned[i].want, planned[i].rule, outcome);
+			note_change(pass, planned[i].file, planned[i].want, planned[i].rule,
+			            outcome);
 			counts.add(outcome);
 		} catch (const Error &e) {
 			if (e.code() != Errc::not_found) // gone since the walk saw it

@@ -197,11 +197,12 @@ class Engine
 		std::optional<PendingChange> queued;
 	};
 	// change_file up to the volume: the outcome, where there is nothing to ask of it.
-	std::variant<Outcome, PlannedChange> plan_change(const std::string &volume,
-	                                                 const fscore::FileInfo &file, bool want,
+	// `queued`: the file's queued change, as the store has it now.
+	std::variant<Outcome, PlannedChange> plan_change(const fscore::FileInfo &file, bool want,
 	                                                 const std::optional<std::string> &rule,
 	                                                 bool dry_run, const char *cause,
-	                                                 const std::string &inherited_from);
+	                                                 const std::string &inherited_from,
+	                                                 std::optional<PendingChange> queued);
 	// change_file after the volume: logs the change, or queues it, or retires its row.
 	Outcome finish_change(const std::string &volume, const PlannedChange &change,
 	                      const fscore::SetFlagResult &result);
@@ -211,9 +212,10 @@ class Engine
 	              const std::optional<std::string> &rule, const fscore::SetFlagResult &refused,
 	              const std::optional<PendingChange> &queued,
 	              const std::string &inherited_from);
-	// The flag of (ino, generation) was changed: logs it and retires any queued change.
+	// The flag of (ino, generation) was changed: logs it and, where one may be queued
+	// (`maybe_queued`), retires the queued change.
 	void record_change(const std::string &volume, uint64_t ino, uint64_t generation,
-	                   const std::string &path, nlohmann::json data);
+	                   const std::string &path, nlohmann::json data, bool maybe_queued);
 	// One walk's evaluation of files against a matcher: shared by a job's steps and by
 	// the files a notification names.
 	struct Pass {
@@ -231,7 +233,8 @@ class Engine
 	// Adds a change the pass made (or, dry, would make) to its list, if it keeps one.
 	void note_change(Pass &pass, const fscore::FileInfo &file, bool want,
 	                 const std::optional<std::string> &rule, Outcome outcome);
-	std::variant<Outcome, PlannedChange> plan(Pass &pass, const fscore::FileInfo &file);
+	std::variant<Outcome, PlannedChange> plan(Pass &pass, const fscore::FileInfo &file,
+	                                          std::optional<PendingChange> queued);
 	// evaluate for each of `files`, their changes asked of the volume in one call (for
 	// the embedded core, a journal transaction for up to 1024 files rather than one each).
 	void evaluate_all(Pass &pass, const std::vector<fscore::FileInfo> &files,

@@ -68,6 +68,18 @@ Database::~Database()
 	sqlite3_close(db_);
 }
 
+bool Database::in_transaction() const
+{
+	return !sqlite3_get_autocommit(db_);
+}
+
+void Database::set_transaction_hooks(std::function<void()> before_commit,
+                                     std::function<void()> after_rollback)
+{
+	before_commit_ = std::move(before_commit);
+	after_rollback_ = std::move(after_rollback);
+}
+
 sqlite3_stmt *Database::take_statement(const std::string &sql)
 {
 	{
@@ -205,12 +217,17 @@ WriteTransaction::WriteTransaction(Database &db) : db_(db)
 
 WriteTransaction::~WriteTransaction()
 {
-	if (!done_)
-		sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+	if (done_)
+		return;
+	sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+	if (db_.after_rollback_)
+		db_.after_rollback_();
 }
 
 void WriteTransaction::commit()
 {
+	if (db_.before_commit_)
+		db_.before_commit_(); // a failure rolls back, as the COMMIT's would
 	db_.exec("COMMIT");
 	done_ = true;
 }

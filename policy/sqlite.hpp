@@ -51,8 +51,18 @@ class Database
 
 	static constexpr size_t kCachedStatements = 64;
 
+	// Whether a write transaction (WriteTransaction) is open on the connection.
+	bool in_transaction() const;
+	// Work its owner defers to the end of each write transaction: `before_commit` runs
+	// inside it, just before COMMIT; `after_rollback` once it has rolled back instead.
+	void set_transaction_hooks(std::function<void()> before_commit,
+	                           std::function<void()> after_rollback);
+
       private:
+	friend class WriteTransaction;
 	sqlite3 *db_ = nullptr;
+	std::function<void()> before_commit_;
+	std::function<void()> after_rollback_;
 	// Statements not in use, by their SQL (several of one text when they were in use
 	// together). A connection may be used from several threads (SQLITE_OPEN_FULLMUTEX).
 	std::mutex cache_mutex_;

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -88,7 +89,7 @@ struct EventRetention {
 class Store
 {
       public:
-	static constexpr int kSchemaVersion = 4;
+	static constexpr int kSchemaVersion = 5;
 	// Finished jobs kept beside the unfinished ones.
 	static constexpr int kKeptJobs = 16;
 
@@ -112,6 +113,10 @@ class Store
 	                                        int64_t limit);
 	std::optional<PendingChange> pending_for(const std::string &volume, uint64_t ino,
 	                                         uint64_t generation);
+	// The queued changes of `volume`'s files numbered `inos` (of any generation), in one
+	// query: a job step asks once for its files rather than once a file.
+	std::vector<PendingChange> pending_among(const std::string &volume,
+	                                         std::span<const uint64_t> inos);
 	void put_pending(const PendingChange &change);
 	void delete_pending(const std::string &volume, uint64_t ino, uint64_t generation);
 
@@ -141,8 +146,12 @@ class Store
 
       private:
 	void migrate();
+	// Adds the open write transaction's new events to their row count (just before it
+	// commits, inside it).
+	void count_new_events();
 
 	Database db_;
+	int64_t new_events_ = 0; // appended in the open write transaction, not yet counted
 };
 
 } // namespace daxpolicy::policy

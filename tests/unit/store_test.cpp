@@ -605,7 +605,7 @@ TEST_F(StoreTest, RowCountsStartFromAnOlderDatabase)
 		store_->append_event("flag-change", "pool0", "/f" + std::to_string(i), {});
 	store_->put_pending(make_pending(5, 1, "/a", true));
 	Database &db = store_->database();
-	db.exec("DROP TRIGGER events_in; DROP TRIGGER events_out; DROP TRIGGER pending_in; "
+	db.exec("DROP TRIGGER IF EXISTS events_in; DROP TRIGGER events_out; DROP TRIGGER pending_in; "
 	        "DROP TRIGGER pending_out; DROP TABLE row_counts; PRAGMA user_version = 3");
 	reopen();
 	EXPECT_EQ(user_version(*store_), Store::kSchemaVersion);
