@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <utility>
 #include <vector>
 
@@ -28,7 +29,16 @@ struct Config {
 	std::filesystem::path state_dir = kDefaultStateDir;
 	std::filesystem::path socket = wire::kDefaultSocket;
 	unsigned socket_mode = 0660;
+	// Root and members of admin_group change things. With reader_group, only its members
+	// (and those) may connect at all, and the socket file is its group; without, anyone who
+	// can open the socket reads, and the socket file is admin_group's.
 	std::string admin_group = "daxpolicy";
+	std::optional<std::string> reader_group;
+	// Their gids: a group the file names must exist (else it is a config error); the default
+	// admin_group need not (the package's sysusers makes it; without it only root changes
+	// things), and then admin_gid is empty.
+	std::optional<gid_t> admin_gid;
+	std::optional<gid_t> reader_gid;
 	std::filesystem::path policy_dir = kDefaultPolicyDir;
 	std::chrono::milliseconds lease_break_timeout{45000};
 	// Files a second a reconcile job may walk (0: no limit): a production machine's disks
@@ -61,5 +71,8 @@ Config parse_config(std::string_view text, const std::filesystem::path &file);
 // After command-line overrides: fills in the embedded default volume and the pool paths
 // that default to the state dir.
 void finish_config(Config &config);
+// The group the socket file gets: reader_group's when there is one, else admin_group's (none
+// when that does not exist).
+std::optional<gid_t> socket_gid(const Config &config);
 
 } // namespace daxpolicy::daemon

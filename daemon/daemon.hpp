@@ -3,6 +3,8 @@
 // All of it lives on one thread, the Asio event loop; volume notifications are posted to it.
 #pragma once
 
+#include "common/error.hpp"
+#include "daemon/auth.hpp"
 #include "daemon/config.hpp"
 #include "daemon/event_pruner.hpp"
 #include "daemon/metrics.hpp"
@@ -40,8 +42,9 @@ class Daemon
 	Daemon(boost::asio::io_context &io, Config config);
 	~Daemon();
 
-	// Starts serving on `listener` (bound by us, or passed by systemd).
-	void serve(boost::asio::local::stream_protocol::acceptor listener);
+	// Starts serving on `listener`: bound by us (`own_socket`: its file's mode and group
+	// are ours to set, at each reload too), or passed by systemd.
+	void serve(boost::asio::local::stream_protocol::acceptor listener, bool own_socket);
 	void stop();
 	// How a reload reads the config again; without one, a reload reads only the policy.
 	void set_config_loader(ConfigLoader loader) { config_loader_ = std::move(loader); }
@@ -57,6 +60,8 @@ class Daemon
 	                 std::function<void(policy::PolicyLoad)> done);
 
 	const Config &config() const { return config_; }
+	// Who may do what, by the groups of the config now in force.
+	Access access() const { return {config_.admin_gid, config_.reader_gid}; }
 	policy::Engine &engine() { return *engine_; }
 	policy::Store &store() { return *store_; }
 	Metrics &metrics() { return metrics_; }
@@ -97,12 +102,19 @@ class Daemon
 	void accept();
 	void close_connections();
 	void admit(boost::asio::local::stream_protocol::socket socket);
-	void refuse(boost::asio::local::stream_protocol::socket &socket);
+	// What a peer of role none is told: whom the daemon serves.
+	std::string not_served_reason(const Peer &peer) const;
+	// Tells a peer it is not served, and why, before its socket closes.
+	void refuse(boost::asio::local::stream_protocol::socket &socket, Errc code,
+	            const std::string &why);
 	void broadcast(const policy::Event &event);
 	// On the loop, with what the policy reader read: applies it, or says why not (`error`).
 	ReloadResult finish_reload(std::optional<Config> fresh,
 	                           const std::vector<policy::Rule> &rules,
 	                           std::optional<std::string> error);
+	// The socket file's mode and group as `config` says (our own file), or a warning where
+	// systemd's keeps out whom the config lets in (`mismatch`, found off the loop).
+	void follow_socket_access(const Config &config, const std::optional<std::string> &mismatch);
 
 	boost::asio::io_context &io_;
 	Config config_;
@@ -114,6 +126,7 @@ class Daemon
 	std::unique_ptr<policy::Store> store_;
 	std::unique_ptr<policy::Engine> engine_;
 	std::unique_ptr<boost::asio::local::stream_protocol::acceptor> listener_;
+	bool own_socket_ = false;
 	std::set<std::shared_ptr<Connection>> monitors_;
 	std::set<std::weak_ptr<Connection>, std::owner_less<>> connections_;
 	// Accepting waits on this while descriptors are exhausted (EMFILE), rather than spin.

@@ -2,6 +2,7 @@
 // daxpolicyd.toml as an administrator writes it: every key, and errors that say where.
 #include "common/error.hpp"
 #include "common/units.hpp"
+#include "daemon/auth.hpp"
 #include "daemon/config.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -59,7 +60,7 @@ TEST_F(ConfigTest, EveryKeyOfTheInterfaceExample)
 state_dir = "/var/lib/daxpolicy"
 socket = "/run/daxpolicy/daxpolicy.sock"
 socket_mode = "0640"
-admin_group = "storage"
+admin_group = "root"
 policy_dir = "/etc/daxpolicy/policy.d"
 lease_break_timeout = "500ms"
 [[volume]]
@@ -74,7 +75,8 @@ kind = "host"
 path = "/mnt/pmem0"
 )");
 	EXPECT_EQ(c.socket_mode, 0640u);
-	EXPECT_EQ(c.admin_group, "storage");
+	EXPECT_EQ(c.admin_group, "root");
+	EXPECT_EQ(c.admin_gid, gid_t(0));
 	EXPECT_EQ(c.lease_break_timeout, std::chrono::milliseconds(500));
 	ASSERT_EQ(c.volumes.size(), 2u);
 	EXPECT_EQ(c.volumes[0].size.value_or(0), uint64_t{2} << 30);
@@ -191,3 +193,31 @@ TEST(Units, SizesAndDurations)
 }
 
 } // namespace
+
+TEST_F(ConfigTest, AdminAndReaderGroupsMustExist)
+{
+	Config c = load("admin_group = \"root\"\nreader_group = \"root\"\n");
+	EXPECT_EQ(c.reader_group, "root");
+	EXPECT_EQ(c.reader_gid, gid_t(0));
+	EXPECT_EQ(socket_gid(c), gid_t(0));
+	std::string admin = error_of("\nadmin_group = \"daxpolicy-test-no-such-group\"\n");
+	EXPECT_NE(
+	    admin.find(":2:15: admin_group: there is no group 'daxpolicy-test-no-such-group'"),
+	    std::string::npos)
+	    << admin;
+	std::string reader = error_of("reader_group = \"daxpolicy-test-no-such-group\"\n");
+	EXPECT_NE(reader.find(":1:16: reader_group: there is no group"), std::string::npos)
+	    << reader;
+}
+
+TEST_F(ConfigTest, TheDefaultAdminGroupMayBeMissing)
+{
+	// The package's sysusers makes group daxpolicy; a daemon run without the package (or
+	// before it) still starts, and then only root changes things.
+	Config c = load("");
+	finish_config(c);
+	EXPECT_EQ(c.admin_group, "daxpolicy");
+	EXPECT_EQ(c.admin_gid, group_id("daxpolicy"));
+	EXPECT_EQ(c.reader_gid, std::nullopt);
+	EXPECT_EQ(socket_gid(c), c.admin_gid);
+}
