@@ -64,7 +64,7 @@ _daxpolicy()
 		return
 		;;
 	--type)
-		_daxpolicy_offer "flag-change deferred lease-break lease-revoked rule-change volume"
+		_daxpolicy_offer "flag-change deferred lease-break lease-revoked rule-change volume reconcile reload"
 		return
 		;;
 	--state)

@@ -2,6 +2,7 @@
 // The event log: list-events reads it, monitor follows it.
 #include "cli/call.hpp"
 #include "cli/command.hpp"
+#include "cli/follow.hpp"
 #include "common/clock.hpp"
 #include "policy/time_text.hpp"
 #include "wire/client.hpp"
@@ -79,18 +80,20 @@ Action cmd_list_events(CLI::App &cmd, const Globals &g)
 Action cmd_monitor(CLI::App &cmd, const Globals &g)
 {
 	auto type = std::make_shared<std::string>();
+	auto since_id = std::make_shared<int64_t>(-1);
 	cmd.add_option("--type", *type, "only events of this type")
 	    ->check(CLI::IsMember(event_types()));
-	return [&g, type] {
-		wire::Client client(g.socket);
-		json p = json::object();
-		set_given(p, param::type, *type);
+	cmd.add_option("--since-id", *since_id,
+	               "first every stored event with a greater id, then the live ones")
+	    ->check(kCount);
+	return [&g, type, since_id]() -> int {
+		FollowOptions o{g.socket, std::nullopt, std::nullopt};
+		if (!type->empty())
+			o.type = *type;
+		if (*since_id >= 0)
+			o.since_id = *since_id;
 		// One JSON line per event, flushed, so a pipe sees each as it happens.
-		client.call_more(Method::monitor, p, [](const json &e) {
-			std::cout << e.dump() << std::endl;
-			return true;
-		});
-		return 0;
+		follow_events(o, [](const json &e) { std::cout << e.dump() << std::endl; });
 	};
 }
 

@@ -3,15 +3,42 @@
 
 #include "common/error.hpp"
 
+#include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <grp.h>
-#include <pwd.h>
 #include <sys/socket.h>
-#include <vector>
 
 namespace daxpolicy::daemon
 {
+
+namespace
+{
+
+// The peer's supplementary groups. A kernel before 4.13 has no SO_PEERGROUPS: the peer then
+// counts with its primary gid alone, the safe side of the question.
+std::vector<gid_t> peer_groups(int socket_fd)
+{
+	std::vector<gid_t> groups(64);
+	for (;;) {
+		auto len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+		if (getsockopt(socket_fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
+			groups.resize(len / sizeof(gid_t));
+			return groups;
+		}
+		if (errno == ENOPROTOOPT)
+			return {};
+		// ERANGE: `len` says how much it needs.
+		if (errno != ERANGE || len / sizeof(gid_t) <= groups.size())
+			throw system_error("SO_PEERGROUPS", errno);
+		groups.resize(len / sizeof(gid_t));
+	}
+}
+
+} // namespace
+
+bool Peer::in_group(gid_t group) const
+{
+	return gid == group || std::find(groups.begin(), groups.end(), group) != groups.end();
+}
 
 Peer peer_of(int socket_fd)
 {
@@ -19,35 +46,16 @@ Peer peer_of(int socket_fd)
 	socklen_t len = sizeof(cred);
 	if (getsockopt(socket_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
 		throw system_error("SO_PEERCRED", errno);
-	return {cred.pid, cred.uid, cred.gid};
+	return {cred.pid, cred.uid, cred.gid, peer_groups(socket_fd)};
 }
 
-bool is_admin(const Peer &peer, const std::string &admin_group)
+Role role_of(const Peer &peer, const Access &access)
 {
-	if (peer.uid == 0)
-		return true;
-	std::vector<char> buf(16384);
-	group grp{}, *gr = nullptr;
-	if (getgrnam_r(admin_group.c_str(), &grp, buf.data(), buf.size(), &gr) != 0 || !gr)
-		return false;
-	if (peer.gid == gr->gr_gid)
-		return true;
-	passwd pw{}, *pwp = nullptr;
-	std::vector<char> pbuf(16384);
-	if (getpwuid_r(peer.uid, &pw, pbuf.data(), pbuf.size(), &pwp) != 0 || !pwp)
-		return false;
-	int n = 64;
-	std::vector<gid_t> groups(static_cast<size_t>(n));
-	if (getgrouplist(pwp->pw_name, pwp->pw_gid, groups.data(), &n) < 0) {
-		groups.resize(static_cast<size_t>(n));
-		if (getgrouplist(pwp->pw_name, pwp->pw_gid, groups.data(), &n) < 0)
-			return false;
-	}
-	groups.resize(static_cast<size_t>(n));
-	for (gid_t g : groups)
-		if (g == gr->gr_gid)
-			return true;
-	return false;
+	if (peer.uid == 0 || (access.admin_gid && peer.in_group(*access.admin_gid)))
+		return Role::admin;
+	if (!access.reader_gid || peer.in_group(*access.reader_gid))
+		return Role::reader;
+	return Role::none;
 }
 
 } // namespace daxpolicy::daemon

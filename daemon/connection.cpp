@@ -32,11 +32,11 @@ bool peer_hung_up(int fd)
 
 } // namespace
 
-Connection::Connection(Daemon &daemon, asio::local::stream_protocol::socket socket)
-    : daemon_(daemon), socket_(std::move(socket)), idle_(daemon.io_context())
+Connection::Connection(Daemon &daemon, asio::local::stream_protocol::socket socket, Peer peer,
+                       Role role)
+    : daemon_(daemon), socket_(std::move(socket)), idle_(daemon.io_context()),
+      peer_(std::move(peer)), admin_(role == Role::admin)
 {
-	peer_ = peer_of(socket_.native_handle());
-	admin_ = is_admin(peer_, daemon_.config().admin_group);
 	daemon_.metrics().connections_total++;
 	daemon_.metrics().connections_open++;
 }
@@ -189,6 +189,7 @@ void Connection::pump()
 {
 	for (;;) {
 		pull_stream();
+		pull_monitor();
 		if (closed_ || deferred_ || stream_ || out_bytes_ > kMaxBacklog)
 			break;
 		auto text = next_call();
@@ -282,17 +283,61 @@ bool Connection::reply_with(const std::function<std::optional<json>()> &step)
 	return false;
 }
 
-void Connection::stream_reply(std::unique_ptr<ReplyStream> stream)
+std::function<void()> Connection::waker()
 {
 	// A source that had nothing ready calls this, maybe from its own thread: the pull
 	// goes on from the loop, once the connection is still there.
-	stream->on_ready([weak = weak_from_this(), &io = daemon_.io_context()] {
+	return [weak = weak_from_this(), &io = daemon_.io_context()] {
 		asio::post(io, [weak] {
 			if (auto self = weak.lock())
 				self->guarded([&] { self->pump(); });
 		});
-	});
+	};
+}
+
+void Connection::stream_reply(std::unique_ptr<ReplyStream> stream)
+{
+	stream->on_ready(waker());
 	stream_ = std::move(stream);
+}
+
+void Connection::follow(std::unique_ptr<MonitorFeed> feed)
+{
+	feed->on_ready(waker());
+	monitor_ = std::move(feed);
+}
+
+size_t Connection::backlog() const
+{
+	return out_bytes_ + (monitor_ ? monitor_->held_bytes() : 0);
+}
+
+void Connection::offer_event(const policy::Event &event, const std::string &framed)
+{
+	if (!monitor_ || !monitor_->wants(event))
+		return;
+	if (auto message = monitor_->live(event.id, framed))
+		queue(std::move(*message));
+}
+
+void Connection::pull_monitor()
+{
+	while (monitor_ && monitor_->catching_up() && !closed_ && out_bytes_ <= kMaxBacklog) {
+		std::string framed;
+		auto pull = ItemSource::Pull::end;
+		if (!reply_with([&]() -> std::optional<json> {
+			    pull = monitor_->next(framed);
+			    return std::nullopt;
+		    })) {
+			monitor_.reset(); // the replay failed (its error is sent): follows no more
+			input_done_ = true;
+			return;
+		}
+		if (pull != ItemSource::Pull::item)
+			return;
+		progress();
+		queue(std::move(framed));
+	}
 }
 
 void Connection::pull_stream()
@@ -412,7 +457,7 @@ void Connection::watch_idle()
 			return;
 		auto now = std::chrono::steady_clock::now();
 		// A list whose source is still looking (nothing queued) is a call under way.
-		if (monitoring || io || deferred_ || (stream_ && out_.empty()))
+		if (monitor_ || io || deferred_ || (stream_ && out_.empty()))
 			last_progress_ = now;
 		else if (now - last_progress_ >= timeout) {
 			daemon_.metrics().connections_idle_closed++;

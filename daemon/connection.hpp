@@ -11,6 +11,7 @@
 
 #include "daemon/auth.hpp"
 #include "daemon/io_session.hpp"
+#include "daemon/monitor_feed.hpp"
 #include "daemon/reply_stream.hpp"
 
 #include <array>
@@ -36,7 +37,9 @@ class Connection : public std::enable_shared_from_this<Connection>
 	// Replies queued for a peer beyond this: its next calls wait until it reads.
 	static constexpr size_t kMaxBacklog = 1 << 20;
 
-	Connection(Daemon &daemon, boost::asio::local::stream_protocol::socket socket);
+	// `peer` and its `role` (reader or admin) as decided when it connected.
+	Connection(Daemon &daemon, boost::asio::local::stream_protocol::socket socket, Peer peer,
+	           Role role);
 	void start();
 	// Queues a message for the peer: a reply, or an event of a monitor.
 	void send(const nlohmann::json &message);
@@ -44,13 +47,15 @@ class Connection : public std::enable_shared_from_this<Connection>
 
 	const Peer &peer() const { return peer_; }
 	bool admin() const { return admin_; }
-	// Bytes queued for the peer and not yet written.
-	size_t backlog() const { return out_bytes_; }
+	// Bytes queued for the peer and not yet written, and events held for it.
+	size_t backlog() const;
 	// The io session, made on the first Io call.
 	std::unique_ptr<IoSession> io;
-	// Set while the connection follows the event log (Monitor).
-	std::optional<std::string> monitor_type;
-	bool monitoring = false;
+	// From a Monitor call on: the connection follows the event log through `feed`.
+	void follow(std::unique_ptr<MonitorFeed> feed);
+	bool monitoring() const { return monitor_ != nullptr; }
+	// A live event (broadcast): sent if this monitor wants it, now or after its replay.
+	void offer_event(const policy::Event &event, const std::string &framed);
 
 	// For a call answered later (Io, Apply): no further call is handled until the answer,
 	// but the socket is still read, so a peer that hangs up meanwhile is noticed at once
@@ -87,6 +92,10 @@ class Connection : public std::enable_shared_from_this<Connection>
 	void send_reply(nlohmann::json reply);
 	// Queues the stream's next replies while the backlog allows and its source has them.
 	void pull_stream();
+	// The same for a monitor's replay and the events held meanwhile.
+	void pull_monitor();
+	// What a source that said `later` calls: the pulls go on from the loop.
+	std::function<void()> waker();
 	void queue(std::string framed);
 	void fail(Errc code, const std::string &message, bool usage = false);
 	void write();
@@ -115,6 +124,7 @@ class Connection : public std::enable_shared_from_this<Connection>
 	bool input_done_ = false; // the peer sent its last byte, or broke the protocol
 	bool deferred_ = false;
 	std::unique_ptr<ReplyStream> stream_; // the list being answered
+	std::unique_ptr<MonitorFeed> monitor_;
 	std::deque<std::string> out_;
 	size_t out_bytes_ = 0;
 	// The call being timed (begin_call), until its first reply is queued.

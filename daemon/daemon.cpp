@@ -6,6 +6,7 @@
 #include "daemon/connection.hpp"
 #include "daemon/log.hpp"
 #include "daemon/notify.hpp"
+#include "daemon/socket_access.hpp"
 #include "daemon/views.hpp"
 #include "fscore/embedded/ondisk/file_lock.hpp"
 #include "fscore/volume_factory.hpp"
@@ -205,9 +206,12 @@ double Daemon::uptime_s() const
 	return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
 }
 
-void Daemon::serve(asio::local::stream_protocol::acceptor listener)
+void Daemon::serve(asio::local::stream_protocol::acceptor listener, bool own_socket)
 {
 	listener_ = std::make_unique<asio::local::stream_protocol::acceptor>(std::move(listener));
+	own_socket_ = own_socket;
+	if (!own_socket_)
+		follow_socket_access(config_, socket_access_mismatch(config_));
 	accept();
 	auto render = [this] { return render_metrics(*this); };
 	if (config_.metrics_listen) {
@@ -261,14 +265,24 @@ void Daemon::accept()
 void Daemon::admit(asio::local::stream_protocol::socket socket)
 {
 	try {
-		// Root and the admin group are let in beyond the cap, so that readers holding every
-		// place cannot lock the administrator out (descriptors still bound everyone).
-		if (metrics_.connections_open >= config_.max_connections &&
-		    !is_admin(peer_of(socket.native_handle()), config_.admin_group)) {
-			refuse(socket);
+		Peer peer = peer_of(socket.native_handle());
+		Role role = role_of(peer, access());
+		if (role == Role::none) {
+			refuse(socket, Errc::permission_denied, not_served_reason(peer));
 			return;
 		}
-		auto c = std::make_shared<Connection>(*this, std::move(socket));
+		// Root and the admin group are let in beyond the cap, so that readers holding every
+		// place cannot lock the administrator out (descriptors still bound everyone).
+		if (metrics_.connections_open >= config_.max_connections && role != Role::admin) {
+			metrics_.connections_rejected++;
+			refuse(socket, Errc::busy,
+			       "daxpolicyd serves at most " +
+			           std::to_string(config_.max_connections) +
+			           " connections at a time (max_connections); try again later");
+			return;
+		}
+		auto c =
+		    std::make_shared<Connection>(*this, std::move(socket), std::move(peer), role);
 		connections_.insert(c);
 		c->start();
 	} catch (const std::exception &e) {
@@ -276,16 +290,22 @@ void Daemon::admit(asio::local::stream_protocol::socket socket)
 	}
 }
 
+std::string Daemon::not_served_reason(const Peer &peer) const
+{
+	return "uid " + std::to_string(peer.uid) +
+	       " may not use daxpolicyd: it serves root and the members of groups '" +
+	       *config_.reader_group + "' (reader_group) and '" + config_.admin_group +
+	       "' (admin_group)";
+}
+
 // Told why, if its socket takes the few bytes at once, and closed: the connections already
 // served keep their share of the daemon.
-void Daemon::refuse(asio::local::stream_protocol::socket &socket)
+void Daemon::refuse(asio::local::stream_protocol::socket &socket, Errc code, const std::string &why)
 {
-	metrics_.connections_rejected++;
-	std::string busy = wire::frame(wire::make_error(
-	    Errc::busy, "daxpolicyd serves at most " + std::to_string(config_.max_connections) +
-	                    " connections at a time (max_connections); try again later"));
+	metrics_.errors[errc_name(code)]++;
+	std::string reply = wire::frame(wire::make_error(code, why));
 	[[maybe_unused]] ssize_t ignored =
-	    ::send(socket.native_handle(), busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+	    ::send(socket.native_handle(), reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 void Daemon::stop()
@@ -376,15 +396,13 @@ void Daemon::broadcast(const policy::Event &event)
 {
 	metrics_.count_event(event);
 	log_event(event);
-	auto message = wire::make_reply(event.to_json(), true);
+	std::string framed = wire::frame(wire::make_reply(event.to_json(), true));
 	std::vector<std::shared_ptr<Connection>> slow;
 	for (const auto &m : monitors_) {
-		if (m->monitor_type && *m->monitor_type != event.type)
-			continue;
 		if (m->backlog() > kMaxMonitorBacklog)
 			slow.push_back(m);
 		else
-			m->send(message);
+			m->offer_event(event, framed);
 	}
 	// Dropped rather than buffered without end; the log says whom and why.
 	for (const auto &m : slow) {
@@ -430,32 +448,40 @@ void Daemon::reload(std::function<void(const ReloadResult &)> done)
 {
 	notify_reloading("reloading the config and " + config_.policy_dir.string());
 	// The config names the policy dir, so both are read in one go by the policy reader.
-	asio::post(policy_reader_, [this, loader = config_loader_,
-	                            source = policy_source(config_.policy_dir, false,
-	                                                   config_.unknown_volumes),
-	                            done = std::move(done)]() mutable {
-		std::optional<policy::DaemonConfig> fresh;
-		PolicyRead read;
-		std::optional<std::string> error;
-		try {
-			if (loader) {
-				fresh = loader();
-				source.dir = fresh->policy_dir;
-				source.unknown_volumes = fresh->unknown_volumes;
-			}
-		} catch (const std::exception &e) {
-			error = e.what(); // already "file:line:col: message"
-		}
-		if (!error)
-			read = read_policy(source);
-		for (const auto &e : read.load.errors)
-			error = (error ? *error + "\n" : "") + e.to_string();
-		asio::post(io_, [this, fresh = std::move(fresh), read = std::move(read),
-		                 error = std::move(error), done = std::move(done)]() mutable {
-			log_warnings(read);
-			done(finish_reload(std::move(fresh), read, std::move(error)));
-		});
-	});
+	asio::post(policy_reader_,
+	           [this, loader = config_loader_,
+	            source = policy_source(config_.policy_dir, false, config_.unknown_volumes),
+	            done = std::move(done)]() mutable {
+		           std::optional<policy::DaemonConfig> fresh;
+		           PolicyRead read;
+		           std::optional<std::string> error, socket_mismatch;
+		           try {
+			           if (loader) {
+				           fresh = loader();
+				           source.dir = fresh->policy_dir;
+				           source.unknown_volumes = fresh->unknown_volumes;
+				           if (!own_socket_)
+					           socket_mismatch = socket_access_mismatch(*fresh);
+			           }
+		           } catch (const std::exception &e) {
+			           error = e.what(); // already "file:line:col: message"
+		           }
+		           if (!error)
+			           read = read_policy(source);
+		           for (const auto &e : read.load.errors)
+			           error = (error ? *error + "\n" : "") + e.to_string();
+		           asio::post(io_, [this, fresh = std::move(fresh), read = std::move(read),
+		                            error = std::move(error),
+		                            socket_mismatch = std::move(socket_mismatch),
+		                            done = std::move(done)]() mutable {
+			           log_warnings(read);
+			           auto result =
+			               finish_reload(std::move(fresh), read, std::move(error));
+			           if (!result.error)
+				           follow_socket_access(config_, socket_mismatch);
+			           done(result);
+		           });
+	           });
 }
 
 ReloadResult Daemon::finish_reload(std::optional<policy::DaemonConfig> fresh,
@@ -470,7 +496,12 @@ ReloadResult Daemon::finish_reload(std::optional<policy::DaemonConfig> fresh,
 		if (fresh) {
 			restart = restart_needed(config_, *fresh);
 			config_.policy_dir = fresh->policy_dir;
+			// Roles follow at once, for connections made from now on (a connection's
+			// is decided when it connects, by the groups its peer had then).
 			config_.admin_group = fresh->admin_group;
+			config_.admin_gid = fresh->admin_gid;
+			config_.reader_group = fresh->reader_group;
+			config_.reader_gid = fresh->reader_gid;
 			config_.reconcile_rate = fresh->reconcile_rate;
 			config_.unknown_volumes = fresh->unknown_volumes;
 			engine_->set_reconcile_rate(config_.reconcile_rate);
@@ -512,6 +543,17 @@ ReloadResult Daemon::finish_reload(std::optional<policy::DaemonConfig> fresh,
 		notify_ready(serving_status());
 	}
 	return result;
+}
+
+void Daemon::follow_socket_access(const policy::DaemonConfig &config,
+                                  const std::optional<std::string> &mismatch)
+{
+	run_guarded("setting the socket's mode and group", [&] {
+		if (own_socket_)
+			set_socket_access(config);
+		else if (mismatch)
+			log(Priority::warning, *mismatch);
+	});
 }
 
 std::string Daemon::serving_status() const

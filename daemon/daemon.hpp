@@ -3,6 +3,8 @@
 // All of it lives on one thread, the Asio event loop; volume notifications are posted to it.
 #pragma once
 
+#include "common/error.hpp"
+#include "daemon/auth.hpp"
 #include "daemon/event_pruner.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/metrics_http.hpp"
@@ -42,8 +44,9 @@ class Daemon
 	Daemon(boost::asio::io_context &io, policy::DaemonConfig config);
 	~Daemon();
 
-	// Starts serving on `listener` (bound by us, or passed by systemd).
-	void serve(boost::asio::local::stream_protocol::acceptor listener);
+	// Starts serving on `listener`: bound by us (`own_socket`: its file's mode and group
+	// are ours to set, at each reload too), or passed by systemd.
+	void serve(boost::asio::local::stream_protocol::acceptor listener, bool own_socket);
 	void stop();
 	// How a reload reads the config again; without one, a reload reads only the policy.
 	void set_config_loader(ConfigLoader loader) { config_loader_ = std::move(loader); }
@@ -61,6 +64,8 @@ class Daemon
 	                 std::function<void(PolicyRead)> done);
 
 	const policy::DaemonConfig &config() const { return config_; }
+	// Who may do what, by the groups of the config now in force.
+	Access access() const { return {config_.admin_gid, config_.reader_gid}; }
 	policy::Engine &engine() { return *engine_; }
 	policy::Store &store() { return *store_; }
 	Metrics &metrics() { return metrics_; }
@@ -101,7 +106,11 @@ class Daemon
 	void accept();
 	void close_connections();
 	void admit(boost::asio::local::stream_protocol::socket socket);
-	void refuse(boost::asio::local::stream_protocol::socket &socket);
+	// What a peer of role none is told: whom the daemon serves.
+	std::string not_served_reason(const Peer &peer) const;
+	// Tells a peer it is not served, and why, before its socket closes.
+	void refuse(boost::asio::local::stream_protocol::socket &socket, Errc code,
+	            const std::string &why);
 	void broadcast(const policy::Event &event);
 	// On the loop, with what the policy reader read: applies it, or says why not (`error`).
 	ReloadResult finish_reload(std::optional<policy::DaemonConfig> fresh,
@@ -111,6 +120,10 @@ class Daemon
 	                           policy::UnknownVolumes unknown_volumes) const;
 	// The read's warnings in the daemon's log.
 	void log_warnings(const PolicyRead &read);
+	// The socket file's mode and group as `config` says (our own file), or a warning where
+	// systemd's keeps out whom the config lets in (`mismatch`, found off the loop).
+	void follow_socket_access(const policy::DaemonConfig &config,
+	                          const std::optional<std::string> &mismatch);
 
 	boost::asio::io_context &io_;
 	policy::DaemonConfig config_;
@@ -122,6 +135,7 @@ class Daemon
 	std::unique_ptr<policy::Store> store_;
 	std::unique_ptr<policy::Engine> engine_;
 	std::unique_ptr<boost::asio::local::stream_protocol::acceptor> listener_;
+	bool own_socket_ = false;
 	std::set<std::shared_ptr<Connection>> monitors_;
 	std::set<std::weak_ptr<Connection>, std::owner_less<>> connections_;
 	// Accepting waits on this while descriptors are exhausted (EMFILE), rather than spin.

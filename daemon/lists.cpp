@@ -147,9 +147,11 @@ std::unique_ptr<ItemSource> pending_source(policy::Engine &engine, policy::Store
 	    });
 }
 
-std::unique_ptr<ItemSource> event_source(policy::Store &store, policy::EventQuery query)
+std::unique_ptr<ItemSource> event_source(policy::Store &store, policy::EventQuery query,
+                                         int64_t after_id)
 {
 	policy::EventRange range = store.event_range(query);
+	range.after = std::max(range.after, after_id);
 	return std::make_unique<PagedSource>(
 	    [&store, query = std::move(query), range](auto &page) mutable {
 		    policy::EventRange window{range.after,

@@ -46,8 +46,10 @@ std::unique_ptr<ItemSource> file_source(policy::Engine &engine,
 std::unique_ptr<ItemSource> rule_source(policy::Store &store);
 // The queued changes, each named where its file is now.
 std::unique_ptr<ItemSource> pending_source(policy::Engine &engine, policy::Store &store);
-// The events `query` asks for, oldest first, up to the newest when the list starts.
-std::unique_ptr<ItemSource> event_source(policy::Store &store, policy::EventQuery query);
+// The events `query` asks for, oldest first, up to the newest when the list starts; with
+// `after_id`, only those with a greater id.
+std::unique_ptr<ItemSource> event_source(policy::Store &store, policy::EventQuery query,
+                                         int64_t after_id = 0);
 // The live leases of every volume that has them, or of one volume, or of one file.
 std::unique_ptr<ItemSource> lease_source(policy::Engine &engine,
                                          std::optional<std::string> only_volume,

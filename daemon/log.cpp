@@ -2,11 +2,13 @@
 #include "daemon/log.hpp"
 
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
+#include <utility>
 
 namespace daxpolicy::daemon
 {
@@ -71,6 +73,48 @@ bool to_journal()
 	return journal;
 }
 
+// The bound on per-file info events in the journal (log.hpp).
+class JournalBudget
+{
+      public:
+	// Whether `event` may go to the journal now; an event that may not is counted.
+	bool admit(const policy::Event &event, Priority priority)
+	{
+		bool per_file = event.type == "flag-change" || event.type == "deferred";
+		if (!per_file || priority != Priority::info)
+			return true;
+		auto now = std::chrono::steady_clock::now();
+		if (now - window_start_ >= kJournalWindow) {
+			window_start_ = now;
+			used_ = 0;
+		}
+		if (used_ < kJournalFileEvents) {
+			used_++;
+			return true;
+		}
+		left_out_++;
+		return false;
+	}
+	// Before the next line that is logged, or a job's summary: how many were left out.
+	void report()
+	{
+		if (left_out_ == 0)
+			return;
+		std::string n = std::to_string(std::exchange(left_out_, 0));
+		log(Priority::notice,
+		    "left " + n + " flag-change and deferred events out of the journal (at most " +
+		        std::to_string(kJournalFileEvents) + " every " +
+		        std::to_string(kJournalWindow.count()) +
+		        " s); the event log has them all: daxpolicy list-events",
+		    {{"DAXPOLICY_SUPPRESSED", n}});
+	}
+
+      private:
+	std::chrono::steady_clock::time_point window_start_{};
+	int64_t used_ = 0;
+	int64_t left_out_ = 0;
+};
+
 } // namespace
 
 void log(Priority priority, const std::string &message, const LogFields &fields)
@@ -107,6 +151,12 @@ void log_event(const policy::Event &e)
 	// the loop. The journal takes every event, as entries that can be selected on.
 	Priority priority = event_priority(e);
 	if (!to_journal() && priority > Priority::notice)
+		return;
+	static JournalBudget budget; // the loop's: events are logged there alone
+	bool admitted = budget.admit(e, priority);
+	if (admitted || e.type == "reconcile")
+		budget.report();
+	if (!admitted)
 		return;
 	LogFields fields{{"DAXPOLICY_EVENT", e.type},
 	                 {"DAXPOLICY_EVENT_ID", std::to_string(e.id)},

@@ -8,6 +8,8 @@
 
 #include "policy/store.hpp"
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <syslog.h>
 #include <utility>
@@ -28,7 +30,17 @@ void log(Priority priority, const std::string &message, const LogFields &fields 
 // failed, a volume that went away or a failed reload need a look; the rest is information.
 // Its fields are DAXPOLICY_EVENT=TYPE, DAXPOLICY_EVENT_ID=, DAXPOLICY_VOLUME=, DAXPOLICY_PATH=
 // and one DAXPOLICY_KEY= for each field of its type that is a string, number or boolean.
+//
+// Per-file events of priority info (`flag-change`, `deferred`) are bounded in the journal: at
+// most kJournalFileEvents of them every kJournalWindow. Beyond, they are counted and left out
+// (each would be a write to journald on the event loop, and a reconcile of a million files
+// would be a million, which journald's own rate limit would drop anyway); one line says how
+// many were left out, before the next of them that is logged and before each job's summary. The
+// event log keeps them all.
 void log_event(const policy::Event &event);
 Priority event_priority(const policy::Event &event);
+
+inline constexpr int64_t kJournalFileEvents = 200;
+inline constexpr std::chrono::seconds kJournalWindow{30};
 
 } // namespace daxpolicy::daemon

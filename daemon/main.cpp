@@ -4,6 +4,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
 #include "daemon/notify.hpp"
+#include "daemon/socket_access.hpp"
 #include "daemon/test_switches.hpp"
 #include "policy/daemon_config.hpp"
 
@@ -14,7 +15,6 @@
 #include <cstring>
 #include <daxpolicy/version.hpp>
 #include <fcntl.h>
-#include <grp.h>
 #include <iostream>
 #include <optional>
 #include <sys/stat.h>
@@ -84,12 +84,7 @@ Acceptor listen_on(asio::io_context &io, const policy::DaemonConfig &config,
 	}
 	Acceptor acceptor(io, asio::local::stream_protocol::endpoint(config.socket.string()));
 	bound.emplace(config.socket);
-	if (chmod(config.socket.c_str(), config.socket_mode) != 0)
-		throw system_error(config.socket.string() + ": chmod", errno);
-	// Group-owned by the admin group where it exists, so its members can connect.
-	if (group *gr = getgrnam(config.admin_group.c_str()); gr && geteuid() == 0)
-		if (chown(config.socket.c_str(), 0, gr->gr_gid) != 0)
-			throw system_error(config.socket.string() + ": chown", errno);
+	set_socket_access(config);
 	return acceptor;
 }
 
@@ -233,7 +228,8 @@ int main(int argc, char **argv)
 		wait_hup();
 		signal(SIGPIPE, SIG_IGN);
 		std::optional<SocketFile> socket_file;
-		daemon.serve(listen_on(io, config, socket_file));
+		auto listener = listen_on(io, config, socket_file);
+		daemon.serve(std::move(listener), socket_file.has_value());
 
 		notify_ready(daemon.serving_status());
 		background.report("ready");

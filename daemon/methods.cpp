@@ -457,11 +457,21 @@ json get_interface_description(const Params &p)
 	return {{reply::description, wire::interface_description()}};
 }
 
-// Monitor replies through the connection: each event, for as long as the caller listens.
+// Monitor replies through the connection: each event, for as long as the caller listens;
+// with since_id, the stored events after it first (monitor_feed.hpp).
 std::optional<json> monitor(Daemon &d, Connection &c, const Params &p, bool)
 {
-	c.monitor_type = event_type(p);
-	c.monitoring = true;
+	auto type = event_type(p);
+	std::unique_ptr<ItemSource> replay;
+	if (auto since = p.opt_integer(param::since_id)) {
+		if (*since < 0)
+			throw Error(Errc::invalid_argument, "since_id: must not be negative");
+		policy::EventQuery query;
+		if (type)
+			query.types.push_back(*type);
+		replay = event_source(d.store(), std::move(query), *since);
+	}
+	c.follow(std::make_unique<MonitorFeed>(std::move(type), std::move(replay)));
 	d.add_monitor(c.shared_from_this());
 	return std::nullopt;
 }

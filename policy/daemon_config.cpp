@@ -2,6 +2,7 @@
 #include "policy/daemon_config.hpp"
 
 #include "common/error.hpp"
+#include "common/group_id.hpp"
 #include "common/units.hpp"
 #include "fscore/lease_info.hpp"
 
@@ -78,6 +79,17 @@ VolumeConfig volume_of(const std::filesystem::path &file, const toml::table &t)
 		     "host volume '" + v.name +
 		         "': size and dax are set by mkfs and the mount (-o dax=), not here");
 	return v;
+}
+
+// A group a key names must exist: a typo would otherwise lock its members out unnoticed.
+gid_t existing_group(const std::filesystem::path &file, const toml::node &node,
+                     const std::string &key, const std::string &name)
+{
+	if (auto gid = group_id(name))
+		return *gid;
+	fail(file, node.source(),
+	     key + ": there is no group '" + name +
+	         "' on this system (make it with groupadd, or name another)");
 }
 
 // Runs `parse` (toml++'s, from a file or from text) with its errors as Error: "file:line:col:
@@ -161,6 +173,10 @@ DaemonConfig config_of(const std::filesystem::path &file, const toml::table &doc
 			c.socket_mode = static_cast<unsigned>(mode);
 		} else if (k == "admin_group") {
 			c.admin_group = value;
+			c.admin_gid = existing_group(file, node, k, value);
+		} else if (k == "reader_group") {
+			c.reader_group = value;
+			c.reader_gid = existing_group(file, node, k, value);
 		} else if (k == "policy_dir") {
 			c.policy_dir = value;
 		} else if (k == "unknown_volumes") {
@@ -263,6 +279,14 @@ void finish_daemon_config(DaemonConfig &c)
 	for (auto &v : c.volumes)
 		if (v.kind == fscore::VolumeKind::embedded && v.path.empty())
 			v.path = c.state_dir / (v.name + ".pool");
+	// The default admin group is the package's; a machine without it has root alone.
+	if (!c.admin_gid)
+		c.admin_gid = group_id(c.admin_group);
+}
+
+std::optional<gid_t> socket_gid(const DaemonConfig &c)
+{
+	return c.reader_gid ? c.reader_gid : c.admin_gid;
 }
 
 std::set<std::string> volume_names(const DaemonConfig &config)

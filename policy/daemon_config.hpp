@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <utility>
 #include <vector>
 
@@ -28,7 +29,16 @@ struct DaemonConfig {
 	std::filesystem::path state_dir = kDefaultStateDir;
 	std::filesystem::path socket = kDefaultSocket;
 	unsigned socket_mode = 0660;
+	// Root and members of admin_group change things. With reader_group, only its members
+	// (and those) may connect at all, and the socket file is its group; without, anyone who
+	// can open the socket reads, and the socket file is admin_group's.
 	std::string admin_group = "daxpolicy";
+	std::optional<std::string> reader_group;
+	// Their gids: a group the file names must exist (else it is a config error); the default
+	// admin_group need not (the package's sysusers makes it; without it only root changes
+	// things), and then admin_gid is empty.
+	std::optional<gid_t> admin_gid;
+	std::optional<gid_t> reader_gid;
 	std::filesystem::path policy_dir = kDefaultPolicyDir;
 	// A drop-in rule naming a volume this config lacks: fatal to apply, or skipped.
 	UnknownVolumes unknown_volumes = UnknownVolumes::error;
@@ -75,5 +85,8 @@ DaemonConfig parse_daemon_config(std::string_view text, const std::filesystem::p
 void finish_daemon_config(DaemonConfig &config);
 // The names of its volumes.
 std::set<std::string> volume_names(const DaemonConfig &config);
+// The group the socket file gets: reader_group's when there is one, else admin_group's (none
+// when that does not exist).
+std::optional<gid_t> socket_gid(const DaemonConfig &config);
 
 } // namespace daxpolicy::policy

@@ -75,9 +75,10 @@ method CancelPending(path: string) -> ()
 # since and until: RFC 3339, "now", or a time ago ("-1h"); path: that file and what is below.
 method ListEvents(type: ?string, types: ?[]string, volume: ?string, path: ?string,
                   since: ?string, until: ?string, limit: ?int) -> (events: []Event)
-# Needs "more": one reply an event, until the caller hangs up.
-method Monitor(type: ?string) -> (id: int, time: string, type: string, volume: string,
-                                  path: string)
+# Needs "more": one reply an event, until the caller hangs up. since_id: first every stored
+# event with a greater id, oldest first, then the live ones, none missed or sent twice.
+method Monitor(type: ?string, since_id: ?int) -> (id: int, time: string, type: string,
+                                                  volume: string, path: string)
 # One xfs_io-style command on a file of an embedded volume; the reply is the command's.
 method Io(path: string, argv: []string, create: ?bool) -> (cmd: string, file: ?File)
 method ListLeases(path: ?string) -> (leases: []Lease)

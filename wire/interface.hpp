@@ -66,6 +66,7 @@ inline constexpr const char *volume = "volume";
 inline constexpr const char *since = "since";
 inline constexpr const char *until = "until";
 inline constexpr const char *limit = "limit";
+inline constexpr const char *since_id = "since_id";
 inline constexpr const char *argv = "argv";
 inline constexpr const char *create = "create";
 inline constexpr const char *interface = "interface";

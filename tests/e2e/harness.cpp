@@ -6,7 +6,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -43,7 +45,7 @@ struct Pipe {
 };
 
 pid_t spawn(const std::vector<std::string> &argv, int in, int out, int err,
-            std::optional<uid_t> as_uid)
+            const std::optional<User> &as)
 {
 	pid_t pid = fork();
 	if (pid < 0)
@@ -52,7 +54,8 @@ pid_t spawn(const std::vector<std::string> &argv, int in, int out, int err,
 		dup2(in, 0);
 		dup2(out, 1);
 		dup2(err, 2);
-		if (as_uid && (setgid(*as_uid) != 0 || setuid(*as_uid) != 0))
+		if (as && (setgroups(as->groups.size(), as->groups.data()) != 0 ||
+		           setgid(as->gid) != 0 || setuid(as->uid) != 0))
 			_exit(126);
 		std::vector<char *> args;
 		for (const auto &a : argv)
@@ -131,11 +134,19 @@ std::string exchange_raw(const std::filesystem::path &socket_path, const std::st
 	return reply;
 }
 
+User nobody(std::vector<gid_t> groups)
+{
+	const passwd *pw = getpwnam("nobody");
+	if (!pw)
+		throw std::runtime_error("no user nobody");
+	return {pw->pw_uid, pw->pw_gid, std::move(groups)};
+}
+
 Result run(const std::vector<std::string> &argv, const std::string &input,
-           std::optional<uid_t> as_uid)
+           const std::optional<User> &as)
 {
 	Pipe in, out, err;
-	pid_t pid = spawn(argv, in.fd[0], out.fd[1], err.fd[1], as_uid);
+	pid_t pid = spawn(argv, in.fd[0], out.fd[1], err.fd[1], as);
 	close(in.fd[0]);
 	close(out.fd[1]);
 	close(err.fd[1]);
@@ -188,21 +199,25 @@ void IoProcess::send(const std::string &line)
 nlohmann::json IoProcess::command(const std::string &line)
 {
 	send(line);
+	nlohmann::json reply = read_line();
+	if (reply.is_null())
+		ADD_FAILURE() << "io: no answer to '" << line << "'";
+	return reply;
+}
+
+nlohmann::json IoProcess::read_line()
+{
 	auto deadline = std::chrono::steady_clock::now() + kWaitTimeout;
 	while (buffered_.find('\n') == std::string::npos) {
 		pollfd p{out_, POLLIN, 0};
 		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
 		    deadline - std::chrono::steady_clock::now());
-		if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-			ADD_FAILURE() << "io: no answer to '" << line << "'";
+		if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0)
 			return nullptr;
-		}
 		char buf[4096];
 		ssize_t n = read(out_, buf, sizeof(buf));
-		if (n <= 0) {
-			ADD_FAILURE() << "io: the session ended at '" << line << "'";
-			return nullptr;
-		}
+		if (n <= 0)
+			return nullptr; // it exited
 		buffered_.append(buf, static_cast<size_t>(n));
 	}
 	size_t nl = buffered_.find('\n');

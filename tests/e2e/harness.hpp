@@ -36,12 +36,23 @@ std::string exchange_raw(const std::filesystem::path &socket, const std::string 
 // `mktemp -d` checkout), and a test that runs the CLI as nobody must not depend on where.
 const std::string &cli_for_any_user();
 
-// Runs a program to completion, with optional stdin text and user id.
+// Whom a program runs as: its uid, gid and supplementary groups (what SO_PEERCRED and
+// SO_PEERGROUPS show the daemon), whatever the user database says of that uid.
+struct User {
+	uid_t uid = 0;
+	gid_t gid = 0;
+	std::vector<gid_t> groups;
+};
+// User nobody, in `groups` and no others.
+User nobody(std::vector<gid_t> groups = {});
+
+// Runs a program to completion, with optional stdin text and user.
 Result run(const std::vector<std::string> &argv, const std::string &input = "",
-           std::optional<uid_t> as_uid = std::nullopt);
+           const std::optional<User> &as = std::nullopt);
 
 // A running `daxpolicy io PATH` reading commands from a pipe: the test decides when each
-// command runs and when the session (with its mappings) ends.
+// command runs and when the session (with its mappings) ends. Any CLI command that prints
+// JSON lines as it goes (`monitor`) runs in one too.
 class IoProcess
 {
       public:
@@ -51,6 +62,8 @@ class IoProcess
 	nlohmann::json command(const std::string &line);
 	// Sends one command without waiting for its answer.
 	void send(const std::string &line);
+	// The next line it prints, parsed; null if none comes within a bounded wait (or it exited).
+	nlohmann::json read_line();
 	pid_t pid() const { return pid_; }
 	// Closes stdin: the CLI ends the session and exits. Returns its exit code.
 	int finish();

@@ -145,4 +145,47 @@ TEST(Log, UnderSystemdEachLineIsAJournalEntryWithFields)
 	EXPECT_EQ(slurp(err).find("flag-change"), std::string::npos) << slurp(err);
 }
 
+TEST(Log, AJobOverManyFilesLogsABoundedNumberOfEntriesAndSaysHowManyItLeftOut)
+{
+	DAXPOLICY_REQUIRE_ROOT("a mount namespace with a stand-in journald");
+	TempDir src, logs;
+	constexpr int kFiles = 600; // three times the bound, kJournalFileEvents (daemon/log.hpp)
+	for (int i = 0; i < kFiles; i++)
+		std::ofstream(src / ("f" + std::to_string(i)));
+	std::string pool = (logs / "p.pool").string();
+	Result made =
+	    run({DAXPOLICY_BIN, "mkfs", pool, "--size", "64m", "--populate", src.path().string()});
+	ASSERT_EQ(made.exit_code, 0) << made.err;
+	auto journal = logs / "journal", err = logs / "stderr";
+	Daemon d("[[volume]]\nname = \"pool0\"\nkind = \"embedded\"\npath = \"" + pool + "\"\n",
+	         std::filesystem::temp_directory_path(),
+	         {"/usr/bin/unshare", "-m", "--propagation", "private", JOURNAL_WRAPPER,
+	          journal.string(), err.string()});
+	d.ok({"add-rule", "--name", "all", "--subtree", "pool0:/", "--dax", "on"});
+	size_t changes = d.ok({"list-events", "--type", "flag-change"}).size();
+	ASSERT_GT(changes, size_t(kFiles));
+
+	// The job's summary comes last; what was left out is said before it.
+	std::vector<Entry> all;
+	ASSERT_TRUE(logged([&] { return all = entries(journal); },
+	                   [](const std::vector<Entry> &es) {
+		                   return std::any_of(es.begin(), es.end(), [](const Entry &e) {
+			                   auto it = e.find("DAXPOLICY_EVENT");
+			                   return it != e.end() && it->second == "reconcile";
+		                   });
+	                   }));
+	size_t logged_changes = 0, left_out = 0;
+	for (const auto &e : all) {
+		if (auto it = e.find("DAXPOLICY_EVENT");
+		    it != e.end() && it->second == "flag-change")
+			logged_changes++;
+		if (auto it = e.find("DAXPOLICY_SUPPRESSED"); it != e.end())
+			left_out += std::stoul(it->second);
+	}
+	EXPECT_LT(logged_changes, changes);
+	EXPECT_GT(left_out, 0u);
+	// Every flag change is either in the journal or counted as left out.
+	EXPECT_EQ(logged_changes + left_out, changes);
+}
+
 } // namespace

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // daxpolicyd.toml as an administrator writes it: every key, and errors that say where.
 #include "common/error.hpp"
+#include "common/group_id.hpp"
 #include "common/units.hpp"
 #include "policy/daemon_config.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -59,7 +60,7 @@ TEST_F(ConfigTest, EveryKeyOfTheInterfaceExample)
 state_dir = "/var/lib/daxpolicy"
 socket = "/run/daxpolicy/daxpolicy.sock"
 socket_mode = "0640"
-admin_group = "storage"
+admin_group = "root"
 policy_dir = "/etc/daxpolicy/policy.d"
 lease_break_timeout = "500ms"
 pending_recheck = "5m"
@@ -75,7 +76,8 @@ kind = "host"
 path = "/mnt/pmem0"
 )");
 	EXPECT_EQ(c.socket_mode, 0640u);
-	EXPECT_EQ(c.admin_group, "storage");
+	EXPECT_EQ(c.admin_group, "root");
+	EXPECT_EQ(c.admin_gid, gid_t(0));
 	EXPECT_EQ(c.lease_break_timeout, std::chrono::milliseconds(500));
 	EXPECT_EQ(c.pending_recheck, std::chrono::minutes(5));
 	ASSERT_EQ(c.volumes.size(), 2u);
@@ -211,3 +213,31 @@ TEST(Units, SizesAndDurations)
 }
 
 } // namespace
+
+TEST_F(ConfigTest, AdminAndReaderGroupsMustExist)
+{
+	policy::DaemonConfig c = load("admin_group = \"root\"\nreader_group = \"root\"\n");
+	EXPECT_EQ(c.reader_group, "root");
+	EXPECT_EQ(c.reader_gid, gid_t(0));
+	EXPECT_EQ(policy::socket_gid(c), gid_t(0));
+	std::string admin = error_of("\nadmin_group = \"daxpolicy-test-no-such-group\"\n");
+	EXPECT_NE(
+	    admin.find(":2:15: admin_group: there is no group 'daxpolicy-test-no-such-group'"),
+	    std::string::npos)
+	    << admin;
+	std::string reader = error_of("reader_group = \"daxpolicy-test-no-such-group\"\n");
+	EXPECT_NE(reader.find(":1:16: reader_group: there is no group"), std::string::npos)
+	    << reader;
+}
+
+TEST_F(ConfigTest, TheDefaultAdminGroupMayBeMissing)
+{
+	// The package's sysusers makes group daxpolicy; a daemon run without the package (or
+	// before it) still starts, and then only root changes things.
+	policy::DaemonConfig c = load("");
+	policy::finish_daemon_config(c);
+	EXPECT_EQ(c.admin_group, "daxpolicy");
+	EXPECT_EQ(c.admin_gid, group_id("daxpolicy"));
+	EXPECT_EQ(c.reader_gid, std::nullopt);
+	EXPECT_EQ(policy::socket_gid(c), c.admin_gid);
+}

@@ -70,7 +70,8 @@ TEST(Server, IdleConnectionsAreClosedButMonitorsAreNot)
 	asio::io_context io;
 	auto server = std::make_unique<daemon::Daemon>(io, config);
 	server->serve(asio::local::stream_protocol::acceptor(
-	    io, asio::local::stream_protocol::endpoint(config.socket.string())));
+	                  io, asio::local::stream_protocol::endpoint(config.socket.string())),
+	              true);
 	std::thread loop([&] { io.run(); });
 
 	int idle = connect_to(config.socket);
