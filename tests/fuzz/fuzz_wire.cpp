@@ -135,7 +135,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		asio::local::stream_protocol::socket socket(world->io);
 		socket.assign(asio::local::stream_protocol(), fds[0]);
-		auto conn = std::make_shared<daemon::Connection>(*world->daemon, std::move(socket));
+		// The peer is this process, decided as the daemon's accept decides it.
+		daemon::Peer peer = daemon::peer_of(fds[0]);
+		daemon::Role role = daemon::role_of(peer, world->daemon->access());
+		auto conn = std::make_shared<daemon::Connection>(*world->daemon, std::move(socket),
+		                                                 std::move(peer), role);
 		conn->start();
 		alive = conn;
 	}
